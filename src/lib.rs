@@ -1,0 +1,105 @@
+//! topoc: a compiler for WSO2 API Manager deployment topologies.
+//!
+//! The pipeline runs one way: text ([`syntax`]) to a typed, resolved
+//! [`model::Topology`], its dependency graph ([`graph`]) and diagnostics
+//! ([`lints`]).
+
+pub mod diagnostics;
+pub mod graph;
+pub mod lints;
+pub mod load;
+pub mod model;
+pub mod source;
+pub mod syntax;
+
+use std::path::Path;
+
+use diagnostics::{Diagnostic, Severity, SeverityConfig};
+use graph::DepGraph;
+use load::{FileSystem, LoadError, Loaded};
+use model::Topology;
+use source::SourceMap;
+use syntax::Ast;
+
+/// A checked topology: its files, model, graph and diagnostics (severity
+/// configuration applied, sorted by position).
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub sources: SourceMap,
+    pub asts: Vec<Ast>,
+    pub topology: Topology,
+    pub graph: DepGraph,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Checked {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+
+    pub fn report(&self) -> diagnostics::Report<'_> {
+        diagnostics::Report {
+            sources: &self.sources,
+            diagnostics: &self.diagnostics,
+        }
+    }
+}
+
+/// Load, parse, lower, build the graph and lint one topology (a file or a
+/// folder).
+pub fn check_path(
+    path: &Path,
+    fs: &dyn FileSystem,
+    config: &SeverityConfig,
+) -> Result<Checked, LoadError> {
+    let loaded = load::load(path, fs)?;
+    Ok(check_loaded(loaded, config))
+}
+
+/// Check text held in memory (imports are read through `fs`).
+pub fn check_text(
+    path: &Path,
+    text: &str,
+    fs: &dyn FileSystem,
+    config: &SeverityConfig,
+) -> Checked {
+    check_loaded(load::load_text(path, text, fs), config)
+}
+
+pub fn check_loaded(loaded: Loaded, config: &SeverityConfig) -> Checked {
+    let Loaded {
+        sources,
+        asts,
+        mut diagnostics,
+    } = loaded;
+    let files: Vec<_> = asts
+        .iter()
+        .enumerate()
+        .map(|(i, ast)| (source::FileId(i as u32), ast))
+        .collect();
+    let topology = model::lower::lower(&files, &mut diagnostics);
+    let graph = DepGraph::build(&topology);
+    // Lints that reason about something being absent wait until the
+    // language errors are fixed: an error may be why it is absent.
+    let complete = !diagnostics.iter().any(|d| d.severity == Severity::Error);
+    diagnostics.extend(lints::run(&topology, &graph, complete));
+    let mut topology_config = SeverityConfig::default();
+    for code in &topology.allow {
+        let _ = topology_config.allow_code(&code.value);
+    }
+    for code in &topology.deny {
+        let _ = topology_config.deny_code(&code.value);
+    }
+    let mut diagnostics = topology_config.overridden_by(config).apply(diagnostics);
+    diagnostics::sort(&mut diagnostics);
+    diagnostics.dedup();
+    Checked {
+        sources,
+        asts,
+        topology,
+        graph,
+        diagnostics,
+    }
+}

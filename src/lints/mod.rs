@@ -1,0 +1,118 @@
+//! The lints: every diagnostic code with its default severity and long
+//! explanation, declared beside the function that checks it, and the
+//! registry that lists them all.
+
+pub mod datacenter;
+pub mod ha;
+pub mod language;
+pub mod storage;
+pub mod upgrade;
+
+use crate::diagnostics::{Diagnostic, Severity};
+use crate::graph::DepGraph;
+use crate::model::Topology;
+
+/// A diagnostic code: what `topoc explain CODE` prints and what severity
+/// configuration acts on.
+#[derive(Debug)]
+pub struct Lint {
+    pub code: &'static str,
+    pub severity: Severity,
+    /// One line: when it fires.
+    pub summary: &'static str,
+    /// Markdown: what it does, why, a failing and a fixed snippet.
+    pub explanation: &'static str,
+}
+
+impl Lint {
+    /// Language errors and plain-text secrets cannot be silenced.
+    pub fn allowable(&self) -> bool {
+        !(self.code.starts_with('E') || self.code.starts_with("SEC"))
+    }
+
+    /// The family the code belongs to, for the README's grouping.
+    pub fn family(&self) -> &'static str {
+        match self.code.as_bytes().first() {
+            Some(b'E') | Some(b'S') => "Language",
+            Some(b'H') => "HA",
+            Some(b'D') if self.code.starts_with("DC") => "Datacenters",
+            Some(b'D') | Some(b'F') => "Datasources and file sharing",
+            _ => "Upgrades",
+        }
+    }
+}
+
+/// Declare a lint: `declare_lint!(NAME, Severity, "summary", "explanation")`.
+macro_rules! declare_lint {
+    ($name:ident, $severity:ident, $summary:expr, $explanation:expr $(,)?) => {
+        pub static $name: $crate::lints::Lint = $crate::lints::Lint {
+            code: stringify!($name),
+            severity: $crate::diagnostics::Severity::$severity,
+            summary: $summary,
+            explanation: $explanation,
+        };
+    };
+}
+pub(crate) use declare_lint;
+
+/// Every code, in catalog order.
+pub fn all() -> &'static [&'static Lint] {
+    use datacenter::*;
+    use ha::*;
+    use language::*;
+    use storage::*;
+    use upgrade::*;
+    static ALL: &[&Lint] = &[
+        &E001, &E002, &E003, &E004, &E005, &E006, &E007, &E008, &SEC001, &HA001, &HA002, &HA003,
+        &HA004, &HA005, &HA006, &HA007, &HA008, &HA009, &DC001, &DC002, &DC003, &DC004, &DC005,
+        &DC006, &DC007, &DS001, &DS002, &DS003, &FS001, &FS002, &FS003, &UP001, &UP002, &UP003,
+        &UP004, &UP005, &UP006,
+    ];
+    ALL
+}
+
+/// The lint with this code (case-insensitive).
+pub fn find(code: &str) -> Option<&'static Lint> {
+    all()
+        .iter()
+        .copied()
+        .find(|l| l.code.eq_ignore_ascii_case(code))
+}
+
+/// Run every rule over a lowered topology. `complete` is false when the
+/// topology had language errors: rules about something being absent (an
+/// unused datasource, a missing primary) then stay silent, since the error
+/// may be why it is absent.
+pub fn run(topology: &Topology, graph: &DepGraph, complete: bool) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    graph.report_cycles(topology, &mut out);
+    ha::check(topology, &mut out);
+    datacenter::check(topology, complete, &mut out);
+    storage::check(topology, complete, &mut out);
+    upgrade::check(topology, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_explained() {
+        let mut codes: Vec<_> = all().iter().map(|l| l.code).collect();
+        let count = codes.len();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), count);
+        for lint in all() {
+            for section in ["## What it does", "## Why", "## Example", "## Use instead"] {
+                assert!(
+                    lint.explanation.contains(section),
+                    "{} lacks {section}",
+                    lint.code
+                );
+            }
+        }
+        assert_eq!(find("ha001").map(|l| l.code), Some("HA001"));
+    }
+}

@@ -1,0 +1,459 @@
+//! Datasource and file-sharing rules (source notes, rules 4-5; domain.md
+//! sections 2 and 4).
+
+use std::collections::BTreeSet;
+
+use super::declare_lint;
+use crate::diagnostics::Diagnostic;
+use crate::model::*;
+
+declare_lint!(
+    DS001,
+    Error,
+    "a cluster lacks a datasource that its profile needs",
+    r#"## What it does
+Checks that every cluster points at the external databases its profile
+needs: `shared` (WSO2SHARED_DB, registry and user store) for every profile,
+and `apim` (WSO2AM_DB) for all-in-one, control-plane, key-manager and
+traffic-manager. A disaster-recovery datacenter that copies the primary's
+clusters needs a replica of each datasource they use.
+
+## Why is this bad?
+A node without its database falls back to the embedded H2 database, which
+is never shared: every node then has its own users, APIs and tokens.
+
+## Example
+```topo
+cluster gateway {
+  profile = gateway-worker
+  datasources = []
+}
+```
+
+## Use instead
+```topo
+cluster gateway {
+  profile = gateway-worker
+  datasources = [shared_db]
+}
+```
+"#
+);
+
+declare_lint!(
+    DS002,
+    Error,
+    "a replica_of datasource not in the datacenter named by its datacenter's replicates, or whose access is not read-only",
+    r#"## What it does
+Checks that a replica replicates a datasource of the datacenter its own
+datacenter `replicates`, and that it is read-only.
+
+## Why is this bad?
+Replication follows the datacenters: a replica of another site's database,
+or a replica the nodes write to, breaks the one-master rule.
+
+## Example
+```topo
+datacenter london {
+  replicates = colombo
+  datasource shared_db_london {
+    replica_of = shared_db_paris
+    access = read-write
+  }
+}
+```
+
+## Use instead
+```topo
+datacenter london {
+  replicates = colombo
+  datasource shared_db_london {
+    replica_of = shared_db      # in colombo
+  }
+}
+```
+"#
+);
+
+declare_lint!(
+    DS003,
+    Warning,
+    "a datasource no cluster uses",
+    r#"## What it does
+Warns about a datasource that no cluster lists, that no replica copies and
+that no disaster-recovery copy needs.
+
+## Why is this bad?
+It is probably a typo in a cluster's `datasources`, or a leftover.
+
+## Example
+```topo
+datasource old_db { purpose = apim  engine = mysql  host = "db"  database = "old" }
+```
+
+## Use instead
+```topo
+# remove it, or list it in the `datasources` of the clusters that need it
+```
+"#
+);
+
+declare_lint!(
+    FS001,
+    Error,
+    "APIM < 4.0: a multi-node gateway or all-in-one cluster without a file_share",
+    r#"## What it does
+For APIM before 4.0, checks that a gateway-worker or all-in-one cluster of
+more than one node shares its deployment folder.
+
+## Why is this bad?
+Before 4.0 gateways read API artifacts from
+`repository/deployment/server/synapse-configs`: without a shared file
+system (NFS) or rsync from the manager, an API deployed on one node is
+missing on the others.
+
+## Example
+```topo
+topology acme { version = "3.2.0" }
+cluster all_in_one { profile = all-in-one  nodes = 2  ha = active-active }
+```
+
+## Use instead
+```topo
+file_share deployment { method = rsync }
+cluster all_in_one {
+  profile = all-in-one
+  nodes = 2
+  ha = active-active
+  file_share = deployment
+  manager = 1
+}
+```
+"#
+);
+
+declare_lint!(
+    FS002,
+    Error,
+    "a cluster uses a file_share of another datacenter",
+    r#"## What it does
+Reports a cluster whose `file_share` is declared in another datacenter.
+
+## Why is this bad?
+File systems are not shared across datacenters; artifacts reach other
+sites through the artifact server.
+
+## Example
+```topo
+datacenter london {
+  cluster gateway { file_share = deployment }   # in colombo
+}
+```
+
+## Use instead
+```topo
+datacenter london {
+  file_share london_share { method = nfs  server = "nfs.london"  path = "/exports/apim" }
+  cluster gateway { file_share = london_share }
+}
+```
+"#
+);
+
+declare_lint!(
+    FS003,
+    Warning,
+    "a file share no cluster uses",
+    r#"## What it does
+Warns about a file share that no cluster names.
+
+## Why is this bad?
+It is probably a typo in a cluster's `file_share`, or a leftover.
+
+## Example
+```topo
+file_share old_share { method = nfs  server = "nfs"  path = "/old" }
+```
+
+## Use instead
+```topo
+# remove it, or set `file_share = old_share` on the clusters that use it
+```
+"#
+);
+
+pub fn check(t: &Topology, complete: bool, out: &mut Vec<Diagnostic>) {
+    if complete {
+        needed_datasources(t, out);
+        unused(t, out);
+    }
+    replicas(t, out);
+    file_shares(t, out);
+}
+
+fn purpose_doc(p: Purpose) -> &'static str {
+    match p {
+        Purpose::Apim => "WSO2AM_DB: APIs, subscriptions and tokens",
+        Purpose::Shared => "WSO2SHARED_DB: registry and user store",
+    }
+}
+
+fn needed_datasources(t: &Topology, out: &mut Vec<Diagnostic>) {
+    for c in &t.clusters {
+        let Some(profile) = c.profile() else { continue };
+        let have: BTreeSet<Purpose> = c
+            .datasources
+            .iter()
+            .filter_map(|d| t.datasource(d.value).purpose)
+            .collect();
+        for &needed in profile.needed_purposes() {
+            if have.contains(&needed) {
+                continue;
+            }
+            let home = t.dc(c.datacenter);
+            let candidate = home
+                .datasources
+                .iter()
+                .map(|&d| t.datasource(d))
+                .find(|d| d.purpose == Some(needed));
+            let help = match candidate {
+                Some(d) => format!("add `{}` to the cluster's `datasources`", d.name),
+                None => format!(
+                    "declare a `datasource` with `purpose = {needed}` in datacenter `{}` and list it in `datasources`",
+                    home.name
+                ),
+            };
+            out.push(
+                Diagnostic::new(
+                    &DS001,
+                    c.span,
+                    format!(
+                        "cluster `{}` ({profile}) has no `{needed}` datasource ({})",
+                        c.name,
+                        purpose_doc(needed)
+                    ),
+                )
+                .label(format!("needs a `{needed}` datasource"))
+                .help(help),
+            );
+        }
+    }
+    // Disaster-recovery sites that copy the primary's clusters need a
+    // replica of each datasource those clusters use.
+    let Some(primary) = t.primary() else { return };
+    for dc_id in t.dc_ids() {
+        let dc = t.dc(dc_id);
+        if !dc.mirrors_primary() {
+            continue;
+        }
+        let mut missing: Vec<(DsId, Vec<&str>)> = Vec::new();
+        for &cid in &t.dc(primary).clusters {
+            let c = t.cluster(cid);
+            for ds in &c.datasources {
+                if t.replica_in(dc_id, ds.value).is_some() {
+                    continue;
+                }
+                match missing.iter_mut().find(|(d, _)| *d == ds.value) {
+                    Some((_, users)) => users.push(&c.name),
+                    None => missing.push((ds.value, vec![&c.name])),
+                }
+            }
+        }
+        for (ds, users) in missing {
+            let source = t.datasource(ds);
+            out.push(
+                Diagnostic::new(
+                    &DS001,
+                    dc.span,
+                    format!(
+                        "disaster-recovery datacenter `{}` stands by with copies of the primary's clusters, but has no replica of datasource `{}` (used by {})",
+                        dc.name,
+                        source.name,
+                        users.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+                .label("no replica for the copied clusters")
+                .related(source.span, "the primary's datasource")
+                .help(format!(
+                    "declare `datasource {}_{} {{ replica_of = {}  host = \"...\" }}` in `{}`",
+                    source.name, dc.name, source.name, dc.name
+                )),
+            );
+        }
+    }
+}
+
+fn replicas(t: &Topology, out: &mut Vec<Diagnostic>) {
+    for (i, ds) in t.datasources.iter().enumerate() {
+        let Some(source_ref) = &ds.replica_of else {
+            continue;
+        };
+        let source = t.datasource(source_ref.value);
+        let dc = t.dc(ds.datacenter);
+        let expected = dc
+            .replicates
+            .as_ref()
+            .map(|r| r.value)
+            .unwrap_or(ds.datacenter);
+        // (a datasource that replicates itself is a cycle: E008)
+        if source.datacenter != expected && source_ref.value != DsId(i) {
+            let expected_dc = t.dc(expected);
+            out.push(
+                Diagnostic::new(
+                    &DS002,
+                    source_ref.span,
+                    format!(
+                        "datasource `{}` replicates `{}` of datacenter `{}`, but datacenter `{}` replicates `{}`",
+                        ds.name,
+                        source.name,
+                        t.dc(source.datacenter).name,
+                        dc.name,
+                        expected_dc.name
+                    ),
+                )
+                .label("replicates the wrong datacenter")
+                .related(source.span, format!("declared in `{}`", t.dc(source.datacenter).name))
+                .help(format!("replicate a datasource of `{}`", expected_dc.name)),
+            );
+        }
+        if ds.access.value != Access::ReadOnly {
+            out.push(
+                Diagnostic::new(
+                    &DS002,
+                    ds.access.span,
+                    format!(
+                        "replica `{}` is {}, but a replica is read-only",
+                        ds.name, ds.access.value
+                    ),
+                )
+                .label("a writable replica")
+                .related(source_ref.span, format!("a replica of `{}`", source.name))
+                .help("remove `access` (replicas are read-only) or drop `replica_of`"),
+            );
+        }
+    }
+}
+
+fn unused(t: &Topology, out: &mut Vec<Diagnostic>) {
+    let mut used_ds: BTreeSet<DsId> = BTreeSet::new();
+    let mut used_fs: BTreeSet<FsId> = BTreeSet::new();
+    for c in &t.clusters {
+        used_ds.extend(c.datasources.iter().map(|d| d.value));
+        used_fs.extend(c.file_share.iter().map(|f| f.value));
+    }
+    for ds in &t.datasources {
+        if let Some(source) = &ds.replica_of {
+            used_ds.insert(source.value);
+        }
+    }
+    if let Some(primary) = t.primary() {
+        for dc_id in t.dc_ids() {
+            if !t.dc(dc_id).mirrors_primary() {
+                continue;
+            }
+            for &cid in &t.dc(primary).clusters {
+                let c = t.cluster(cid);
+                for ds in &c.datasources {
+                    used_ds.extend(t.replica_in(dc_id, ds.value));
+                }
+                if let Some(fs) = &c.file_share {
+                    used_fs.extend(t.mirror_file_share(dc_id, fs.value));
+                }
+            }
+        }
+    }
+    for (i, ds) in t.datasources.iter().enumerate() {
+        if !used_ds.contains(&DsId(i)) {
+            out.push(
+                Diagnostic::new(
+                    &DS003,
+                    ds.span,
+                    format!("no cluster uses datasource `{}`", ds.name),
+                )
+                .label("unused")
+                .help("list it in the `datasources` of the clusters that need it, or remove it"),
+            );
+        }
+    }
+    for (i, fs) in t.file_shares.iter().enumerate() {
+        if !used_fs.contains(&FsId(i)) {
+            out.push(
+                Diagnostic::new(
+                    &FS003,
+                    fs.span,
+                    format!("no cluster uses file share `{}`", fs.name),
+                )
+                .label("unused")
+                .help("set `file_share` on the clusters that use it, or remove it"),
+            );
+        }
+    }
+}
+
+fn file_shares(t: &Topology, out: &mut Vec<Diagnostic>) {
+    let before_4 = t.version.as_ref().is_some_and(|v| v.value.major() < 4);
+    for c in &t.clusters {
+        if let Some(fs) = &c.file_share {
+            let share = t.file_share(fs.value);
+            if share.datacenter != c.datacenter {
+                out.push(
+                    Diagnostic::new(
+                        &FS002,
+                        fs.span,
+                        format!(
+                            "cluster `{}` in datacenter `{}` uses file share `{}` of datacenter `{}`",
+                            c.name,
+                            t.dc(c.datacenter).name,
+                            share.name,
+                            t.dc(share.datacenter).name
+                        ),
+                    )
+                    .label("a file share in another datacenter")
+                    .related(share.span, format!("declared in `{}`", t.dc(share.datacenter).name))
+                    .help(format!(
+                        "declare a file share in `{}`; artifacts cross datacenters through the artifact server",
+                        t.dc(c.datacenter).name
+                    )),
+                );
+            }
+        }
+        if !before_4 {
+            continue;
+        }
+        let Some(profile) = c
+            .profile()
+            .filter(|p| matches!(p, Profile::GatewayWorker | Profile::AllInOne))
+        else {
+            continue;
+        };
+        if c.node_count() < 2 {
+            continue;
+        }
+        let shared = c
+            .file_share
+            .as_ref()
+            .is_some_and(|fs| t.file_share(fs.value).method() != ShareMethod::None);
+        if !shared {
+            let version = t
+                .version
+                .as_ref()
+                .map(|v| v.value.to_string())
+                .unwrap_or_default();
+            let mut d = Diagnostic::new(
+                &FS001,
+                c.file_share.as_ref().map(|f| f.span).unwrap_or(c.span),
+                format!(
+                    "{profile} cluster `{}` has {} nodes but shares no files: APIM {version} reads API artifacts from the file system",
+                    c.name,
+                    c.node_count()
+                ),
+            )
+            .label("no file sharing")
+            .help("add a `file_share` (`method = nfs`, or `rsync` with a `manager`) and set `file_share` on the cluster");
+            if let Some(v) = &t.version {
+                d = d.related(v.span, format!("APIM {}", v.value));
+            }
+            out.push(d);
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! The command line: parse arguments, call the library, map to exit codes
+//! (0 success, 1 the input has errors, 2 usage or I/O problems).
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
+
+use topoc::diagnostics::{self, SeverityConfig, human};
+use topoc::load::DiskFs;
+use topoc::{Checked, lints};
+
+#[derive(Parser)]
+#[command(
+    name = "topoc",
+    version,
+    about = "Compile WSO2 API Manager topologies: HA lints, deployment artifacts, proven upgrade runbooks",
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse, resolve, build the dependency graph and run every lint.
+    Check {
+        /// `.topo` files or folders (each path is one topology).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Raise a code to an error; `warnings` raises every warning.
+        #[arg(long, value_name = "CODE|warnings")]
+        deny: Vec<String>,
+        /// Silence a code.
+        #[arg(long, value_name = "CODE")]
+        allow: Vec<String>,
+    },
+    /// Print the long explanation of a diagnostic code (all codes without one).
+    Explain { code: Option<String> },
+    /// Print shell completions.
+    Completions { shell: Shell },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+    Sarif,
+}
+
+const OK: u8 = 0;
+const INPUT_ERRORS: u8 = 1;
+const USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { USAGE } else { OK });
+        }
+    };
+    ExitCode::from(match cli.command {
+        Command::Check {
+            paths,
+            format,
+            deny,
+            allow,
+        } => check(&paths, format, &deny, &allow),
+        Command::Explain { code } => explain(code.as_deref()),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "topoc", &mut script);
+            stdout(&String::from_utf8_lossy(&script));
+            OK
+        }
+    })
+}
+
+/// Write to stdout; a closed pipe (`topoc ... | head`) is not an error.
+fn stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+fn usage_error(message: impl std::fmt::Display) -> u8 {
+    eprintln!("error: {message}");
+    USAGE
+}
+
+fn severity_config(deny: &[String], allow: &[String]) -> Result<SeverityConfig, String> {
+    let mut config = SeverityConfig::default();
+    for code in allow {
+        config.allow_code(code).map_err(|e| e.to_string())?;
+    }
+    for code in deny {
+        config.deny_code(code).map_err(|e| e.to_string())?;
+    }
+    Ok(config)
+}
+
+fn style() -> human::Style {
+    human::Style {
+        color: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        ..human::Style::default()
+    }
+}
+
+fn check(paths: &[PathBuf], format: Format, deny: &[String], allow: &[String]) -> u8 {
+    let config = match severity_config(deny, allow) {
+        Ok(config) => config,
+        Err(message) => return usage_error(message),
+    };
+    let mut checked: Vec<Checked> = Vec::new();
+    for path in paths {
+        match topoc::check_path(path, &DiskFs, &config) {
+            Ok(c) => checked.push(c),
+            Err(error) => return usage_error(error),
+        }
+    }
+    let reports: Vec<_> = checked.iter().map(Checked::report).collect();
+    match format {
+        Format::Human => {
+            let text = human::render(&reports, style());
+            let mut err = std::io::stderr().lock();
+            let _ = err.write_all(text.as_bytes());
+            if text.is_empty() {
+                for c in &checked {
+                    let t = &c.topology;
+                    let path = c
+                        .sources
+                        .files()
+                        .first()
+                        .map(|f| f.display_path())
+                        .unwrap_or_default();
+                    let _ = writeln!(
+                        err,
+                        "{path}: ok (topology `{}`: {}, {}, {})",
+                        t.name,
+                        count(t.datacenters.len(), "datacenter"),
+                        count(t.clusters.len(), "cluster"),
+                        count(t.upgrades.len(), "upgrade")
+                    );
+                }
+            }
+        }
+        Format::Json => stdout(&diagnostics::json::render(&reports)),
+        Format::Sarif => stdout(&diagnostics::sarif::render(&reports)),
+    }
+    if checked.iter().any(Checked::has_errors) {
+        INPUT_ERRORS
+    } else {
+        OK
+    }
+}
+
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+fn explain(code: Option<&str>) -> u8 {
+    let list = || {
+        lints::all()
+            .iter()
+            .map(|l| format!("  {:<7} {:<8} {}", l.code, l.severity.name(), l.summary))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    match code {
+        None => {
+            stdout(&format!(
+                "Diagnostic codes (topoc explain CODE for one):\n{}\n",
+                list()
+            ));
+            OK
+        }
+        Some(code) => match lints::find(code) {
+            Some(lint) => {
+                stdout(&format!(
+                    "{} ({}): {}\n\n{}\n",
+                    lint.code,
+                    lint.severity.name(),
+                    lint.summary,
+                    lint.explanation.trim_end()
+                ));
+                OK
+            }
+            None => {
+                eprintln!(
+                    "error: unknown diagnostic code `{code}`\n\nknown codes:\n{}",
+                    list()
+                );
+                USAGE
+            }
+        },
+    }
+}

@@ -1,0 +1,1414 @@
+//! Lowering: syntax trees to the typed [`Topology`], driven by the schema.
+//!
+//! Three passes: declare every block (kinds, placement, unique names), lower
+//! each attribute against its schema type, then build the typed objects and
+//! resolve references. Problems are diagnostics (E002-E006, SEC001); the
+//! topology is always produced, with what could not be read left out.
+
+use std::collections::BTreeMap;
+
+use super::schema::{self, AttrSchema, BlockKind, BlockSchema, Placement, Required, Type};
+use super::topology::*;
+use super::types::*;
+use crate::diagnostics::Diagnostic;
+use crate::lints::language::{E002, E003, E004, E005, E006, SEC001};
+use crate::source::{FileId, Span};
+use crate::syntax::{self, Ast, Item, ValueKind};
+
+/// A value checked against its schema type.
+#[derive(Debug, Clone, PartialEq)]
+enum Lowered {
+    Ident(String),
+    Str(String),
+    Int(u64),
+    Number(f64),
+    Bool(bool),
+    Quantity(f64),
+    Duration(Duration),
+    Size(u64),
+    Secret(String),
+    Version(Version),
+    Ref(String, Span),
+    RefList(Vec<(String, Span)>),
+    StringList(Vec<String>),
+    CodeList(Vec<(String, Span)>),
+    Manager(Manager),
+}
+
+/// One attribute after type checking.
+#[derive(Debug, Clone)]
+struct LoweredAttr {
+    value: Lowered,
+    /// `key = value`
+    span: Span,
+}
+
+/// One declared block awaiting lowering.
+struct Declared<'a> {
+    kind: BlockKind,
+    block: &'a syntax::Block,
+    file: FileId,
+    name: String,
+    header: Span,
+    /// The datacenter it sits in.
+    parent: Option<usize>,
+    attrs: BTreeMap<&'static str, LoweredAttr>,
+}
+
+impl Declared<'_> {
+    fn get(&self, name: &str) -> Option<&LoweredAttr> {
+        self.attrs.get(name)
+    }
+
+    fn string(&self, name: &str) -> Option<String> {
+        match self.get(name).map(|a| &a.value) {
+            Some(Lowered::Str(s)) => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    fn ident<T>(&self, name: &str, parse: impl Fn(&str) -> Option<T>) -> Option<Spanned<T>> {
+        match self.get(name) {
+            Some(LoweredAttr {
+                value: Lowered::Ident(text),
+                span,
+            }) => parse(text).map(|v| Spanned::new(v, *span)),
+            _ => None,
+        }
+    }
+
+    fn quantity(&self, name: &str) -> Option<Spanned<f64>> {
+        match self.get(name) {
+            Some(LoweredAttr {
+                value: Lowered::Quantity(q) | Lowered::Number(q),
+                span,
+            }) => Some(Spanned::new(*q, *span)),
+            _ => None,
+        }
+    }
+
+    fn duration(&self, name: &str) -> Option<Spanned<Duration>> {
+        match self.get(name) {
+            Some(LoweredAttr {
+                value: Lowered::Duration(d),
+                span,
+            }) => Some(Spanned::new(*d, *span)),
+            _ => None,
+        }
+    }
+
+    fn int(&self, name: &str) -> Option<Spanned<u64>> {
+        match self.get(name) {
+            Some(LoweredAttr {
+                value: Lowered::Int(n),
+                span,
+            }) => Some(Spanned::new(*n, *span)),
+            _ => None,
+        }
+    }
+
+    fn bool(&self, name: &str) -> Option<Spanned<bool>> {
+        match self.get(name) {
+            Some(LoweredAttr {
+                value: Lowered::Bool(b),
+                span,
+            }) => Some(Spanned::new(*b, *span)),
+            _ => None,
+        }
+    }
+
+    fn version(&self, name: &str) -> Option<Spanned<Version>> {
+        match self.get(name) {
+            Some(LoweredAttr {
+                value: Lowered::Version(v),
+                span,
+            }) => Some(Spanned::new(v.clone(), *span)),
+            _ => None,
+        }
+    }
+
+    fn secret(&self, name: &str) -> Option<SecretRef> {
+        match self.get(name) {
+            Some(LoweredAttr {
+                value: Lowered::Secret(s),
+                span,
+            }) => Some(SecretRef {
+                name: s.clone(),
+                span: Some(*span),
+            }),
+            _ => None,
+        }
+    }
+
+    fn codes(&self, name: &str) -> Vec<Spanned<String>> {
+        match self.get(name).map(|a| &a.value) {
+            Some(Lowered::CodeList(codes)) => codes
+                .iter()
+                .map(|(c, s)| Spanned::new(c.clone(), *s))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("{} `{}`", self.kind.keyword(), self.name)
+    }
+}
+
+fn default_secret(name: &str) -> SecretRef {
+    SecretRef {
+        name: name.to_string(),
+        span: None,
+    }
+}
+
+/// Lower parsed files (in load order) into one topology.
+pub fn lower(files: &[(FileId, &Ast)], diagnostics: &mut Vec<Diagnostic>) -> Topology {
+    let mut lowerer = Lowerer {
+        diagnostics,
+        names: BTreeMap::new(),
+    };
+    let mut declared = Vec::new();
+    for (file, ast) in files {
+        lowerer.declare_items(*file, &ast.items, None, &mut declared);
+    }
+    for decl in &mut declared {
+        lowerer.lower_attributes(decl);
+    }
+    let first_file = files.first().map(|(f, _)| *f).unwrap_or_default();
+    lowerer.build(&declared, first_file)
+}
+
+struct Lowerer<'d> {
+    diagnostics: &'d mut Vec<Diagnostic>,
+    /// Per kind: name -> (index among blocks of that kind, header span).
+    names: BTreeMap<BlockKind, BTreeMap<String, (usize, Span)>>,
+}
+
+impl Lowerer<'_> {
+    fn report(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    // ---------------------------------------------------------- pass 1
+
+    fn declare_items<'a>(
+        &mut self,
+        file: FileId,
+        items: &'a [Item],
+        parent: Option<(&'a syntax::Block, BlockKind, Option<usize>)>,
+        out: &mut Vec<Declared<'a>>,
+    ) {
+        for item in items {
+            let Item::Block(block) = item else { continue };
+            let span = |r: &std::ops::Range<usize>| Span::new(file, r.start, r.end);
+            let kind_span = span(&block.kind.span);
+            let Some(kind) = BlockKind::from_keyword(&block.kind.name) else {
+                let allowed: Vec<&str> = match parent {
+                    None => schema::BLOCKS
+                        .iter()
+                        .filter(|b| b.placement == Placement::TopLevel)
+                        .map(|b| b.kind.keyword())
+                        .collect(),
+                    Some((_, BlockKind::Datacenter, _)) => BlockKind::Datacenter
+                        .schema()
+                        .children()
+                        .iter()
+                        .map(|k| k.keyword())
+                        .collect(),
+                    Some(_) => Vec::new(),
+                };
+                let all = BlockKind::ALL.map(|k| k.keyword());
+                let mut d = Diagnostic::new(
+                    &E002,
+                    kind_span,
+                    format!("unknown block kind `{}`", block.kind.name),
+                )
+                .label("unknown block kind");
+                d = match schema::did_you_mean(&block.kind.name, all) {
+                    Some(near) => d.help(format!("did you mean `{near}`?")),
+                    None if !allowed.is_empty() => {
+                        d.help(format!("blocks here are: {}", allowed.join(", ")))
+                    }
+                    None => d,
+                };
+                self.report(d);
+                continue;
+            };
+            let block_schema = kind.schema();
+            let placement_ok = match (block_schema.placement, parent) {
+                (Placement::TopLevel, None) => true,
+                (Placement::InDatacenter, Some((_, BlockKind::Datacenter, _))) => true,
+                _ => false,
+            };
+            if !placement_ok {
+                let (message, help) = match (block_schema.placement, parent) {
+                    (Placement::InDatacenter, None) => (
+                        format!("a `{}` block at the top level", kind.keyword()),
+                        format!("`{}` blocks go inside a `datacenter` block", kind.keyword()),
+                    ),
+                    (Placement::InDatacenter, Some((_, pkind, _))) => (
+                        format!(
+                            "a `{}` block inside a `{}`",
+                            kind.keyword(),
+                            pkind.keyword()
+                        ),
+                        format!(
+                            "`{}` blocks go directly inside a `datacenter` block",
+                            kind.keyword()
+                        ),
+                    ),
+                    (Placement::TopLevel, Some((_, pkind, _))) => (
+                        format!(
+                            "a `{}` block inside a `{}`",
+                            kind.keyword(),
+                            pkind.keyword()
+                        ),
+                        format!("`{}` blocks go at the top level of a file", kind.keyword()),
+                    ),
+                    (Placement::TopLevel, None) => unreachable!("placement checked above"),
+                };
+                self.report(
+                    Diagnostic::new(&E002, kind_span, message)
+                        .label("misplaced block")
+                        .help(help),
+                );
+                continue;
+            }
+            let Some(name) = &block.name else {
+                continue; // E001 already reported by the parser
+            };
+            let header = span(&block.header_span());
+            let table = self.names.entry(kind).or_default();
+            let index = table.len();
+            if let Some((_, first)) = table.get(&name.name) {
+                let first = *first;
+                let message = if kind == BlockKind::Topology {
+                    "a second `topology` block: a topology has exactly one".to_string()
+                } else {
+                    format!("duplicate {} name `{}`", kind.noun(), name.name)
+                };
+                self.report(
+                    Diagnostic::new(&E006, span(&name.span), message)
+                        .label("declared again here")
+                        .related(first, "first declared here")
+                        .help(format!(
+                            "names are unique per kind across the whole topology; rename one of the {}s",
+                            kind.noun()
+                        )),
+                );
+                continue;
+            }
+            if kind == BlockKind::Topology && !table.is_empty() {
+                let first = table.values().next().map(|(_, s)| *s).unwrap_or(header);
+                self.report(
+                    Diagnostic::new(
+                        &E006,
+                        span(&name.span),
+                        "a second `topology` block: a topology has exactly one",
+                    )
+                    .label("second topology block")
+                    .related(first, "the topology is declared here")
+                    .help("merge the two blocks, or check the files separately"),
+                );
+                continue;
+            }
+            table.insert(name.name.clone(), (index, header));
+            let parent_dc = match parent {
+                Some((_, BlockKind::Datacenter, dc_index)) => dc_index,
+                _ => None,
+            };
+            out.push(Declared {
+                kind,
+                block,
+                file,
+                name: name.name.clone(),
+                header,
+                parent: parent_dc,
+                attrs: BTreeMap::new(),
+            });
+            // Nested blocks (only datacenters may have them).
+            let own_index = if kind == BlockKind::Datacenter {
+                Some(index)
+            } else {
+                None
+            };
+            self.declare_items(file, &block.items, Some((block, kind, own_index)), out);
+        }
+    }
+
+    // ---------------------------------------------------------- pass 2
+
+    fn lower_attributes(&mut self, decl: &mut Declared) {
+        let block_schema: &BlockSchema = decl.kind.schema();
+        let file = decl.file;
+        let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
+        for attribute in decl.block.attributes() {
+            let key = &attribute.key.name;
+            let attr_span = Span::new(file, attribute.span.start, attribute.span.end);
+            let key_span = Span::new(file, attribute.key.span.start, attribute.key.span.end);
+            let Some(attr_schema) = block_schema.attr(key) else {
+                let mut d = Diagnostic::new(
+                    &E002,
+                    key_span,
+                    format!("unknown attribute `{key}` in {}", decl.describe()),
+                )
+                .label("unknown attribute");
+                d = match schema::did_you_mean(key, block_schema.attrs.iter().map(|a| a.name)) {
+                    Some(near) => d.help(format!("did you mean `{near}`?")),
+                    None => d.help(format!(
+                        "`{}` blocks take: {}",
+                        decl.kind.keyword(),
+                        block_schema
+                            .attrs
+                            .iter()
+                            .map(|a| a.name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                };
+                self.report(d);
+                if let Some(value) = &attribute.value {
+                    if matches!(value.kind, ValueKind::Str(_)) && looks_secret(key) {
+                        self.report(plain_secret(
+                            key,
+                            Span::new(file, value.span.start, value.span.end),
+                        ));
+                    }
+                }
+                continue;
+            };
+            if let Some(first) = seen.get(attr_schema.name) {
+                self.report(
+                    Diagnostic::new(
+                        &E006,
+                        key_span,
+                        format!("`{key}` is given twice in {}", decl.describe()),
+                    )
+                    .label("given again here")
+                    .related(*first, "first given here")
+                    .help("keep one of them"),
+                );
+                continue;
+            }
+            seen.insert(attr_schema.name, attr_span);
+            let Some(value) = &attribute.value else {
+                continue; // E001 already reported
+            };
+            if let Some(lowered) = self.lower_value(attr_schema, value, file, decl) {
+                decl.attrs.insert(
+                    attr_schema.name,
+                    LoweredAttr {
+                        value: lowered,
+                        span: attr_span,
+                    },
+                );
+            }
+        }
+        // Unconditionally required attributes.
+        for attr in block_schema.attrs {
+            if attr.required == Required::Yes && !seen.contains_key(attr.name) {
+                self.missing(decl, attr, None);
+            }
+        }
+    }
+
+    fn missing(&mut self, decl: &Declared, attr: &AttrSchema, why: Option<&str>) {
+        let example = example_value(attr);
+        let message = match why {
+            Some(why) => format!("{} has no `{}` ({why})", decl.describe(), attr.name),
+            None => format!("{} has no `{}`", decl.describe(), attr.name),
+        };
+        self.report(
+            Diagnostic::new(&E004, decl.header, message)
+                .label(format!("`{}` is required", attr.name))
+                .help(format!(
+                    "add `{} = {example}`: {}",
+                    attr.name,
+                    attr.ty.describe()
+                )),
+        );
+    }
+
+    fn lower_value(
+        &mut self,
+        attr: &AttrSchema,
+        value: &syntax::Value,
+        file: FileId,
+        decl: &Declared,
+    ) -> Option<Lowered> {
+        let span = Span::new(file, value.span.start, value.span.end);
+        let name = attr.name;
+        let wrong = |found: &str| {
+            Diagnostic::new(
+                &E003,
+                span,
+                format!("`{name}` takes {}, found {found}", attr.ty.describe()),
+            )
+            .label("wrong type")
+        };
+        match (&attr.ty, &value.kind) {
+            (Type::Enum(values), ValueKind::Ident(text)) => {
+                if values.iter().any(|v| v.name == text) {
+                    return Some(Lowered::Ident(text.clone()));
+                }
+                let allowed = values.iter().map(|v| v.name).collect::<Vec<_>>();
+                let mut d =
+                    Diagnostic::new(&E003, span, format!("`{text}` is not a valid `{name}`"))
+                        .label("not an allowed value");
+                d = match schema::did_you_mean(text, allowed.iter().copied()) {
+                    Some(near) => d.help(format!(
+                        "did you mean `{near}`? allowed: {}",
+                        allowed.join(", ")
+                    )),
+                    None => d.help(format!("allowed values: {}", allowed.join(", "))),
+                };
+                self.report(d);
+                None
+            }
+            (Type::Enum(values), ValueKind::Str(text)) if values.iter().any(|v| v.name == text) => {
+                self.report(
+                    wrong("a string").help(format!("write `{name} = {text}` without quotes")),
+                );
+                None
+            }
+            (Type::String, ValueKind::Str(text)) => Some(Lowered::Str(text.clone())),
+            (Type::String, ValueKind::Ident(text)) => {
+                self.report(
+                    wrong(&value.kind.describe()).help(format!("quote it: `{name} = \"{text}\"`")),
+                );
+                None
+            }
+            (Type::Int { min, max }, ValueKind::Number(text)) => {
+                if text.contains('.') {
+                    self.report(
+                        wrong(&format!("the fraction {text}")).help("write a whole number"),
+                    );
+                    return None;
+                }
+                match text.parse::<u64>() {
+                    Ok(n) if n >= *min && n <= *max => Some(Lowered::Int(n)),
+                    _ => {
+                        self.report(
+                            Diagnostic::new(
+                                &E003,
+                                span,
+                                format!("`{name}` = {text} is out of range"),
+                            )
+                            .label("out of range")
+                            .help(format!("`{name}` takes a whole number from {min} to {max}")),
+                        );
+                        None
+                    }
+                }
+            }
+            (Type::Number, ValueKind::Number(text)) => match parse_number(text) {
+                Some(n) if n > 0.0 => Some(Lowered::Number(n)),
+                _ => {
+                    self.report(
+                        Diagnostic::new(&E003, span, format!("`{name}` = {text} is out of range"))
+                            .label("out of range")
+                            .help("write a positive number such as 2 or 0.5"),
+                    );
+                    None
+                }
+            },
+            (Type::Bool, ValueKind::Ident(text)) if text == "true" || text == "false" => {
+                Some(Lowered::Bool(text == "true"))
+            }
+            (
+                Type::Rps | Type::Percent | Type::Duration | Type::Size,
+                ValueKind::Quantity { number, unit },
+            ) => self.lower_quantity(attr, number, unit, span),
+            (Type::Rps | Type::Percent | Type::Duration | Type::Size, ValueKind::Number(text)) => {
+                let unit = match attr.ty {
+                    Type::Rps => "rps",
+                    Type::Percent => "%",
+                    Type::Duration => "s",
+                    _ => "MiB",
+                };
+                self.report(
+                    wrong(&format!("the plain number {text}"))
+                        .help(format!("give the unit: `{name} = {text}{unit}`")),
+                );
+                None
+            }
+            (Type::Secret, ValueKind::Call { name: func, args }) if func.name == "secret" => {
+                match args.as_slice() {
+                    [
+                        syntax::Value {
+                            kind: ValueKind::Str(secret),
+                            span: arg_span,
+                        },
+                    ] => {
+                        if valid_secret_name(secret) {
+                            Some(Lowered::Secret(secret.clone()))
+                        } else {
+                            self.report(
+                                Diagnostic::new(
+                                    &E003,
+                                    Span::new(file, arg_span.start, arg_span.end),
+                                    "invalid secret name",
+                                )
+                                .label("not a valid secret name")
+                                .help("secret names are 1 to 63 characters of a-z, 0-9, `-`, `.` and `_`, starting with a letter or digit, e.g. secret(\"apim-db-password\")"),
+                            );
+                            None
+                        }
+                    }
+                    _ => {
+                        self.report(
+                            Diagnostic::new(
+                                &E003,
+                                span,
+                                "`secret(...)` takes one string: the secret's name",
+                            )
+                            .label("wrong arguments")
+                            .help("write secret(\"apim-db-password\")"),
+                        );
+                        None
+                    }
+                }
+            }
+            (Type::Secret, ValueKind::Str(_)) => {
+                self.report(plain_secret(name, span));
+                None
+            }
+            (_, ValueKind::Call { name: func, .. }) if func.name != "secret" => {
+                self.report(
+                    Diagnostic::new(&E003, span, format!("unknown function `{}`", func.name))
+                        .label("unknown function")
+                        .help("the only function is secret(\"name\"), for passwords"),
+                );
+                None
+            }
+            (Type::Version, ValueKind::Str(text)) => match Version::parse(text) {
+                Some(v) => Some(Lowered::Version(v)),
+                None => {
+                    self.report(
+                        Diagnostic::new(&E003, span, format!("`{text}` is not a version"))
+                            .label("not a version")
+                            .help("write a dotted version such as \"4.2.0\" (one to four numbers)"),
+                    );
+                    None
+                }
+            },
+            (Type::Version, ValueKind::Number(text)) => {
+                self.report(
+                    wrong(&format!("the number {text}"))
+                        .help(format!("versions are strings: write \"{text}.0\"")),
+                );
+                None
+            }
+            (Type::Ref(_), ValueKind::Ident(text)) => Some(Lowered::Ref(text.clone(), span)),
+            (Type::Ref(_), ValueKind::Str(text)) => {
+                self.report(wrong("a string").help(format!(
+                    "references are bare names: write `{name} = {text}`"
+                )));
+                None
+            }
+            (Type::RefList(_), ValueKind::List(items)) => {
+                let mut names: Vec<(String, Span)> = Vec::new();
+                let mut ok = true;
+                for item in items {
+                    let item_span = Span::new(file, item.span.start, item.span.end);
+                    match &item.kind {
+                        ValueKind::Ident(text) => {
+                            if let Some((_, first)) = names.iter().find(|(n, _)| n == text) {
+                                self.report(
+                                    Diagnostic::new(
+                                        &E006,
+                                        item_span,
+                                        format!("`{text}` is listed twice in `{name}`"),
+                                    )
+                                    .label("listed again")
+                                    .related(*first, "first listed here")
+                                    .help("list each name once"),
+                                );
+                            } else {
+                                names.push((text.clone(), item_span));
+                            }
+                        }
+                        other => {
+                            ok = false;
+                            self.report(
+                                Diagnostic::new(
+                                    &E003,
+                                    item_span,
+                                    format!("`{name}` lists names, found {}", other.describe()),
+                                )
+                                .label("not a name")
+                                .help("write bare names: [apim_db, shared_db]"),
+                            );
+                        }
+                    }
+                }
+                ok.then_some(Lowered::RefList(names))
+            }
+            (Type::RefList(_), ValueKind::Ident(text)) => {
+                self.report(
+                    wrong(&value.kind.describe())
+                        .help(format!("write a list: `{name} = [{text}]`")),
+                );
+                None
+            }
+            (Type::StringList, ValueKind::List(items)) => {
+                let mut out = Vec::new();
+                for item in items {
+                    match &item.kind {
+                        ValueKind::Str(text) => out.push(text.clone()),
+                        other => {
+                            self.report(
+                                Diagnostic::new(
+                                    &E003,
+                                    Span::new(file, item.span.start, item.span.end),
+                                    format!("`{name}` lists strings, found {}", other.describe()),
+                                )
+                                .label("not a string")
+                                .help("quote each item: [\"host-a.example.com\", \"host-b.example.com\"]"),
+                            );
+                            return None;
+                        }
+                    }
+                }
+                Some(Lowered::StringList(out))
+            }
+            (Type::CodeList, ValueKind::List(items)) => {
+                let mut out = Vec::new();
+                for item in items {
+                    let item_span = Span::new(file, item.span.start, item.span.end);
+                    let ValueKind::Str(code) = &item.kind else {
+                        self.report(
+                            Diagnostic::new(
+                                &E003,
+                                item_span,
+                                format!(
+                                    "`{name}` lists diagnostic codes as strings, found {}",
+                                    item.kind.describe()
+                                ),
+                            )
+                            .label("not a code")
+                            .help("write codes as strings: [\"HA004\"]"),
+                        );
+                        return None;
+                    };
+                    match crate::lints::find(code) {
+                        None => {
+                            let codes = crate::lints::all().iter().map(|l| l.code);
+                            let mut d = Diagnostic::new(
+                                &E003,
+                                item_span,
+                                format!("unknown diagnostic code `{code}`"),
+                            )
+                            .label("unknown code");
+                            d = match schema::did_you_mean(code, codes) {
+                                Some(near) => d.help(format!(
+                                    "did you mean `{near}`? `topoc explain` lists the codes"
+                                )),
+                                None => d.help("`topoc explain` lists the codes"),
+                            };
+                            self.report(d);
+                        }
+                        Some(lint) if name == "allow" && !lint.allowable() => {
+                            self.report(
+                                Diagnostic::new(&E003, item_span, format!("`{}` cannot be allowed", lint.code))
+                                    .label("not allowable")
+                                    .help("language errors and plain-text secrets must be fixed, not silenced"),
+                            );
+                        }
+                        Some(lint) => out.push((lint.code.to_string(), item_span)),
+                    }
+                }
+                Some(Lowered::CodeList(out))
+            }
+            (Type::Manager, ValueKind::Ident(text)) if text == "passive" => {
+                Some(Lowered::Manager(Manager::Passive))
+            }
+            (Type::Manager, ValueKind::Number(text)) => match text.parse::<u32>() {
+                Ok(n) if n >= 1 => Some(Lowered::Manager(Manager::Nodes(vec![n]))),
+                _ => {
+                    self.report(
+                        wrong(&format!("the number {text}")).help("nodes are numbered from 1"),
+                    );
+                    None
+                }
+            },
+            (Type::Manager, ValueKind::List(items)) => {
+                let mut nodes = Vec::new();
+                for item in items {
+                    match &item.kind {
+                        ValueKind::Number(text) if text.parse::<u32>().is_ok_and(|n| n >= 1) => {
+                            nodes.push(text.parse::<u32>().unwrap_or(1))
+                        }
+                        other => {
+                            self.report(
+                                Diagnostic::new(
+                                    &E003,
+                                    Span::new(file, item.span.start, item.span.end),
+                                    format!("`manager` names node numbers, found {}", other.describe()),
+                                )
+                                .label("not a node number")
+                                .help("write `manager = passive` or one node number such as `manager = 1`"),
+                            );
+                            return None;
+                        }
+                    }
+                }
+                Some(Lowered::Manager(Manager::Nodes(nodes)))
+            }
+            (_, other) => {
+                let _ = decl;
+                self.report(wrong(&other.describe()));
+                None
+            }
+        }
+    }
+
+    fn lower_quantity(
+        &mut self,
+        attr: &AttrSchema,
+        number: &str,
+        unit_text: &str,
+        span: Span,
+    ) -> Option<Lowered> {
+        let name = attr.name;
+        let Some(unit) = Unit::parse(unit_text) else {
+            self.report(
+                Diagnostic::new(
+                    &E003,
+                    span,
+                    format!("unknown unit `{unit_text}` in `{number}{unit_text}`"),
+                )
+                .label("unknown unit")
+                .help(unit_hint(unit_text)),
+            );
+            return None;
+        };
+        let expected_ok = match attr.ty {
+            Type::Rps => unit == Unit::Rps,
+            Type::Percent => unit == Unit::Percent,
+            Type::Duration => unit.millis().is_some(),
+            Type::Size => unit.bytes().is_some(),
+            _ => false,
+        };
+        if !expected_ok {
+            self.report(
+                Diagnostic::new(
+                    &E003,
+                    span,
+                    format!(
+                        "`{name}` takes {}, found {} ({number}{unit_text})",
+                        attr.ty.describe(),
+                        unit.class()
+                    ),
+                )
+                .label("wrong unit")
+                .help(format!("`{name}` is {}", attr.ty.describe())),
+            );
+            return None;
+        }
+        let out_of_range = |this: &mut Self, help: &str| {
+            this.report(
+                Diagnostic::new(
+                    &E003,
+                    span,
+                    format!("`{name}` = {number}{unit_text} is out of range"),
+                )
+                .label("out of range")
+                .help(help.to_string()),
+            );
+            None
+        };
+        let Some(value) = parse_number(number) else {
+            return out_of_range(self, "the number is too large");
+        };
+        match attr.ty {
+            Type::Rps if value > 0.0 && value <= 1e12 => Some(Lowered::Quantity(value)),
+            Type::Rps => out_of_range(self, "a rate is above 0rps"),
+            Type::Percent if value > 0.0 && value <= 100.0 => {
+                Some(Lowered::Quantity(value / 100.0))
+            }
+            Type::Percent => out_of_range(self, "a percentage is above 0% and at most 100%"),
+            Type::Duration => {
+                let millis = value * unit.millis().unwrap_or(1) as f64;
+                if millis.fract() != 0.0 || millis > 1e15 {
+                    return out_of_range(
+                        self,
+                        "write a whole number of milliseconds, at most 10000d",
+                    );
+                }
+                Some(Lowered::Duration(Duration {
+                    millis: millis as u64,
+                }))
+            }
+            Type::Size => {
+                let bytes = value * unit.bytes().unwrap_or(1) as f64;
+                if bytes < 1.0 || bytes > (1u64 << 50) as f64 || bytes.fract() != 0.0 {
+                    return out_of_range(self, "write a whole number of bytes, at most 1048576GiB");
+                }
+                Some(Lowered::Size(bytes as u64))
+            }
+            _ => None,
+        }
+    }
+
+    // ---------------------------------------------------------- pass 3
+
+    fn resolve(&mut self, decl: &Declared, attr: &str, kind: BlockKind) -> Option<Spanned<usize>> {
+        let lowered = decl.get(attr)?;
+        let Lowered::Ref(name, span) = &lowered.value else {
+            return None;
+        };
+        self.lookup(name, *span, kind, attr)
+            .map(|i| Spanned::new(i, lowered.span))
+    }
+
+    fn resolve_list(
+        &mut self,
+        decl: &Declared,
+        attr: &str,
+        kind: BlockKind,
+    ) -> Option<Spanned<Vec<Spanned<usize>>>> {
+        let lowered = decl.get(attr)?;
+        let Lowered::RefList(names) = &lowered.value else {
+            return None;
+        };
+        let mut out = Vec::new();
+        for (name, span) in names {
+            if let Some(index) = self.lookup(name, *span, kind, attr) {
+                out.push(Spanned::new(index, *span));
+            }
+        }
+        Some(Spanned::new(out, lowered.span))
+    }
+
+    fn lookup(&mut self, name: &str, span: Span, kind: BlockKind, attr: &str) -> Option<usize> {
+        if let Some((index, _)) = self.names.get(&kind).and_then(|t| t.get(name)) {
+            return Some(*index);
+        }
+        // The name exists, but as another kind?
+        let other = self
+            .names
+            .iter()
+            .find(|(_, table)| table.contains_key(name))
+            .map(|(k, table)| (*k, table[name].1));
+        let d = match other {
+            Some((other_kind, other_span)) => Diagnostic::new(
+                &E005,
+                span,
+                format!(
+                    "`{name}` is a {}, but `{attr}` names a {}",
+                    other_kind.noun(),
+                    kind.noun()
+                ),
+            )
+            .label(format!("not a {}", kind.noun()))
+            .related(other_span, format!("`{name}` is declared here"))
+            .help(format!("name a {} here", kind.noun())),
+            None => {
+                let mut d =
+                    Diagnostic::new(&E005, span, format!("no {} named `{name}`", kind.noun()))
+                        .label("unknown name");
+                let candidates = self
+                    .names
+                    .get(&kind)
+                    .map(|t| t.keys().map(String::as_str).collect::<Vec<_>>());
+                if let Some(near) = candidates.and_then(|c| schema::did_you_mean(name, c)) {
+                    d = d.help(format!("did you mean `{near}`?"));
+                } else {
+                    let known: Vec<String> = self
+                        .names
+                        .get(&kind)
+                        .map(|t| t.keys().take(8).map(|k| format!("`{k}`")).collect())
+                        .unwrap_or_default();
+                    d = if known.is_empty() {
+                        d.help(format!(
+                            "declare a `{}` block named `{name}`",
+                            kind.keyword()
+                        ))
+                    } else {
+                        d.help(format!("known {}s: {}", kind.noun(), known.join(", ")))
+                    };
+                }
+                d
+            }
+        };
+        self.report(d);
+        None
+    }
+
+    fn build(&mut self, declared: &[Declared], first_file: FileId) -> Topology {
+        let of = |kind: BlockKind| declared.iter().filter(move |d| d.kind == kind);
+
+        // topology
+        let top = of(BlockKind::Topology).next();
+        if top.is_none() {
+            self.report(
+                Diagnostic::new(&E004, Span::new(first_file, 0, 0), "no `topology` block")
+                    .label("a topology needs a `topology` block")
+                    .help("add `topology NAME { product = wso2-apim  version = \"4.2.0\"  peak_load = 1000rps }`"),
+            );
+        }
+        let mut topology = Topology {
+            name: top.map(|t| t.name.clone()).unwrap_or_default(),
+            span: top.map(|t| t.header).unwrap_or(Span::new(first_file, 0, 0)),
+            product: Product::WsoApim,
+            version: top.and_then(|t| t.version("version")),
+            peak_load: top.and_then(|t| t.quantity("peak_load")),
+            degraded_capacity: top.and_then(|t| t.quantity("degraded_capacity")).unwrap_or(
+                Spanned::new(0.75, top.map(|t| t.header).unwrap_or_default()),
+            ),
+            registry: top
+                .and_then(|t| t.string("registry"))
+                .unwrap_or_else(|| "docker.wso2.com".to_string()),
+            admin_password: top
+                .and_then(|t| t.secret("admin_password"))
+                .unwrap_or_else(|| default_secret("apim-admin-password")),
+            keystore_password: top
+                .and_then(|t| t.secret("keystore_password"))
+                .unwrap_or_else(|| default_secret("apim-keystore-password")),
+            encryption_key: top
+                .and_then(|t| t.secret("encryption_key"))
+                .unwrap_or_else(|| default_secret("apim-encryption-key")),
+            allow: top.map(|t| t.codes("allow")).unwrap_or_default(),
+            deny: top.map(|t| t.codes("deny")).unwrap_or_default(),
+            datacenters: Vec::new(),
+            datasources: Vec::new(),
+            file_shares: Vec::new(),
+            artifact_servers: Vec::new(),
+            clusters: Vec::new(),
+            load_balancers: Vec::new(),
+            upgrades: Vec::new(),
+        };
+
+        for d in of(BlockKind::ArtifactServer) {
+            topology.artifact_servers.push(ArtifactServer {
+                name: d.name.clone(),
+                span: d.header,
+                url: d.string("url"),
+                poll: d
+                    .duration("poll")
+                    .map(|p| p.value)
+                    .unwrap_or(Duration { millis: 60_000 }),
+            });
+        }
+
+        for d in of(BlockKind::Datacenter) {
+            let role = d.ident("role", Role::from_name);
+            let dc = Datacenter {
+                name: d.name.clone(),
+                span: d.header,
+                role,
+                region: d.string("region"),
+                domain: d
+                    .string("domain")
+                    .unwrap_or_else(|| format!("{}.internal", d.name)),
+                replicates: self
+                    .resolve(d, "replicates", BlockKind::Datacenter)
+                    .map(|s| Spanned::new(DcId(s.value), s.span)),
+                artifact_source: self
+                    .resolve(d, "artifact_source", BlockKind::ArtifactServer)
+                    .map(|s| Spanned::new(ArtifactId(s.value), s.span)),
+                standby: d.ident("standby", DcStandby::from_name),
+                recovery_time: d.duration("recovery_time"),
+                clusters: Vec::new(),
+                datasources: Vec::new(),
+                file_shares: Vec::new(),
+                load_balancers: Vec::new(),
+            };
+            topology.datacenters.push(dc);
+        }
+
+        for d in of(BlockKind::Datasource) {
+            let dc = DcId(d.parent.unwrap_or(0));
+            let id = DsId(topology.datasources.len());
+            topology.datacenters[dc.0].datasources.push(id);
+            let replica_of = self
+                .resolve(d, "replica_of", BlockKind::Datasource)
+                .map(|s| Spanned::new(DsId(s.value), s.span));
+            let has_replica = d.get("replica_of").is_some();
+            if !has_replica {
+                for attr in ["purpose", "engine", "database"] {
+                    if d.get(attr).is_none() && !self.had_error_for(d, attr) {
+                        let schema = BlockKind::Datasource
+                            .schema()
+                            .attr(attr)
+                            .expect("schema attribute");
+                        self.missing(d, schema, Some("required unless `replica_of` is set"));
+                    }
+                }
+            }
+            let access = d.ident("access", Access::from_name).unwrap_or(Spanned::new(
+                if has_replica {
+                    Access::ReadOnly
+                } else {
+                    Access::ReadWrite
+                },
+                d.header,
+            ));
+            let engine = d.ident("engine", Engine::from_name).map(|e| e.value);
+            topology.datasources.push(Datasource {
+                name: d.name.clone(),
+                span: d.header,
+                datacenter: dc,
+                purpose: d.ident("purpose", Purpose::from_name).map(|p| p.value),
+                engine,
+                host: d.string("host"),
+                port: d.int("port").map(|p| p.value as u16).unwrap_or(0),
+                database: d.string("database"),
+                user: d.string("user").unwrap_or_default(),
+                password: d.secret("password").unwrap_or_else(|| SecretRef {
+                    name: String::new(),
+                    span: None,
+                }),
+                access,
+                replica_of,
+            });
+        }
+        inherit_replica_settings(&mut topology);
+
+        for d in of(BlockKind::FileShare) {
+            let dc = DcId(d.parent.unwrap_or(0));
+            let id = FsId(topology.file_shares.len());
+            topology.datacenters[dc.0].file_shares.push(id);
+            let method = d.ident("method", ShareMethod::from_name);
+            if method.as_ref().map(|m| m.value) == Some(ShareMethod::Nfs) {
+                for attr in ["server", "path"] {
+                    if d.get(attr).is_none() && !self.had_error_for(d, attr) {
+                        let schema = BlockKind::FileShare
+                            .schema()
+                            .attr(attr)
+                            .expect("schema attribute");
+                        self.missing(d, schema, Some("required for `method = nfs`"));
+                    }
+                }
+            }
+            topology.file_shares.push(FileShare {
+                name: d.name.clone(),
+                span: d.header,
+                datacenter: dc,
+                method,
+                server: d.string("server"),
+                path: d.string("path"),
+                interval: d
+                    .duration("interval")
+                    .map(|i| i.value)
+                    .unwrap_or(Duration { millis: 60_000 }),
+            });
+        }
+
+        // Clusters: create all first (references between clusters).
+        for d in of(BlockKind::Cluster) {
+            let dc = DcId(d.parent.unwrap_or(0));
+            let id = ClusterId(topology.clusters.len());
+            topology.datacenters[dc.0].clusters.push(id);
+            let nodes = d.int("nodes").map(|n| Spanned::new(n.value as u32, n.span));
+            let ha = d.ident("ha", HaMode::from_name);
+            if ha.is_none()
+                && nodes.as_ref().is_some_and(|n| n.value > 1)
+                && !self.had_error_for(d, "ha")
+            {
+                let schema = BlockKind::Cluster
+                    .schema()
+                    .attr("ha")
+                    .expect("schema attribute");
+                self.missing(
+                    d,
+                    schema,
+                    Some("a cluster of more than one node needs an HA mode"),
+                );
+            }
+            let hosts = match d.get("hosts") {
+                Some(LoweredAttr {
+                    value: Lowered::StringList(list),
+                    span,
+                }) => Some(Spanned::new(list.clone(), *span)),
+                _ => None,
+            };
+            if let (Some(hosts), Some(n)) = (&hosts, &nodes) {
+                if hosts.value.len() != n.value as usize {
+                    self.report(
+                        Diagnostic::new(
+                            &E003,
+                            hosts.span,
+                            format!(
+                                "`hosts` lists {} names for {} nodes in cluster `{}`",
+                                hosts.value.len(),
+                                n.value,
+                                d.name
+                            ),
+                        )
+                        .label("one host per node")
+                        .related(n.span, format!("{} nodes", n.value))
+                        .help("give exactly one host name per node, in node order"),
+                    );
+                }
+            }
+            let datasources = self
+                .resolve_list(d, "datasources", BlockKind::Datasource)
+                .map(|l| {
+                    l.value
+                        .into_iter()
+                        .map(|s| Spanned::new(DsId(s.value), s.span))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let manager = match d.get("manager") {
+                Some(LoweredAttr {
+                    value: Lowered::Manager(m),
+                    span,
+                }) => Some(Spanned::new(m.clone(), *span)),
+                _ => None,
+            };
+            topology.clusters.push(Cluster {
+                name: d.name.clone(),
+                span: d.header,
+                datacenter: dc,
+                profile: d.ident("profile", Profile::from_name),
+                nodes,
+                ha,
+                standby: d.ident("standby", ClusterStandby::from_name),
+                node_capacity: d.quantity("node_capacity"),
+                peak_load: d.quantity("peak_load"),
+                manager,
+                datasources,
+                file_share: self
+                    .resolve(d, "file_share", BlockKind::FileShare)
+                    .map(|s| Spanned::new(FsId(s.value), s.span)),
+                key_manager: self
+                    .resolve(d, "key_manager", BlockKind::Cluster)
+                    .map(|s| Spanned::new(ClusterId(s.value), s.span)),
+                traffic_manager: self
+                    .resolve(d, "traffic_manager", BlockKind::Cluster)
+                    .map(|s| Spanned::new(ClusterId(s.value), s.span)),
+                cpu: d.quantity("cpu"),
+                memory: match d.get("memory") {
+                    Some(LoweredAttr {
+                        value: Lowered::Size(bytes),
+                        span,
+                    }) => Some(Spanned::new(*bytes, *span)),
+                    _ => None,
+                },
+                hosts,
+            });
+        }
+        self.check_role_references(&topology);
+
+        for d in of(BlockKind::LoadBalancer) {
+            let dc = DcId(d.parent.unwrap_or(0));
+            let id = LbId(topology.load_balancers.len());
+            topology.datacenters[dc.0].load_balancers.push(id);
+            topology.load_balancers.push(LoadBalancer {
+                name: d.name.clone(),
+                span: d.header,
+                datacenter: dc,
+                kind: LbKind::Nginx,
+                hostname: d.string("hostname"),
+                fronts: self
+                    .resolve_list(d, "fronts", BlockKind::Cluster)
+                    .map(|l| {
+                        l.value
+                            .into_iter()
+                            .map(|s| Spanned::new(ClusterId(s.value), s.span))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            });
+        }
+
+        for d in of(BlockKind::Upgrade) {
+            let clusters = self
+                .resolve_list(d, "clusters", BlockKind::Cluster)
+                .map(|l| {
+                    Spanned::new(
+                        l.value
+                            .into_iter()
+                            .map(|s| Spanned::new(ClusterId(s.value), s.span))
+                            .collect(),
+                        l.span,
+                    )
+                });
+            topology.upgrades.push(Upgrade {
+                name: d.name.clone(),
+                span: d.header,
+                kind: d.ident("kind", UpgradeKind::from_name),
+                clusters,
+                to_version: d.version("to_version"),
+                restart: d.bool("restart"),
+                read_only_window: d.duration("read_only_window"),
+                token_sync: d.ident("token_sync", TokenSync::from_name),
+                cutover: d.ident("cutover", Cutover::from_name),
+                window: d.string("window"),
+                surge: d.bool("surge").map(|s| s.value).unwrap_or(true),
+            });
+        }
+        topology
+    }
+
+    /// Was an attribute given but rejected (so "missing" would be noise)?
+    fn had_error_for(&self, decl: &Declared, attr: &str) -> bool {
+        decl.block.attributes().any(|a| a.key.name == attr)
+    }
+
+    /// `key_manager` must name a cluster that runs a key manager, and
+    /// `traffic_manager` one that runs a traffic manager.
+    fn check_role_references(&mut self, topology: &Topology) {
+        for cluster in &topology.clusters {
+            let checks = [
+                (
+                    "key_manager",
+                    &cluster.key_manager,
+                    Profile::runs_key_manager as fn(Profile) -> bool,
+                    "a key manager",
+                ),
+                (
+                    "traffic_manager",
+                    &cluster.traffic_manager,
+                    Profile::runs_traffic_manager,
+                    "a traffic manager",
+                ),
+            ];
+            for (attr, target, runs, what) in checks {
+                let Some(target) = target else { continue };
+                let other = topology.cluster(target.value);
+                let Some(profile) = other.profile() else {
+                    continue;
+                };
+                if !runs(profile) {
+                    self.report(
+                        Diagnostic::new(
+                            &E005,
+                            target.span,
+                            format!(
+                                "`{attr}` of cluster `{}` names `{}`, a {profile} cluster, which does not run {what}",
+                                cluster.name, other.name
+                            ),
+                        )
+                        .label(format!("not {what}"))
+                        .related(other.span, format!("`{}` runs the {profile} profile", other.name))
+                        .help(format!(
+                            "name a cluster whose profile runs {what} ({})",
+                            Profile::ALL
+                                .iter()
+                                .filter(|p| runs(**p))
+                                .map(|p| p.name())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Replicas inherit what they do not say from the datasource they
+/// replicate; every datasource gets its engine's port and default
+/// credentials names.
+fn inherit_replica_settings(topology: &mut Topology) {
+    let count = topology.datasources.len();
+    for index in 0..count {
+        // Walk up the replica chain (bounded: cycles are E008).
+        let mut chain = Vec::new();
+        let mut current = index;
+        while let Some(next) = &topology.datasources[current].replica_of {
+            if chain.len() > count {
+                break;
+            }
+            current = next.value.0;
+            chain.push(current);
+        }
+        let mut ds = topology.datasources[index].clone();
+        for &up in &chain {
+            let source = &topology.datasources[up];
+            ds.purpose = ds.purpose.or(source.purpose);
+            ds.engine = ds.engine.or(source.engine);
+            if ds.database.is_none() {
+                ds.database = source.database.clone();
+            }
+            if ds.user.is_empty() {
+                ds.user = source.user.clone();
+            }
+            if ds.password.name.is_empty() {
+                ds.password = source.password.clone();
+            }
+        }
+        if ds.user.is_empty() {
+            ds.user = "apim".to_string();
+        }
+        if ds.password.name.is_empty() {
+            let root = chain
+                .last()
+                .map(|&r| topology.datasources[r].name.clone())
+                .unwrap_or(ds.name.clone());
+            ds.password = default_secret(&format!("{}-password", root.replace('_', "-")));
+        }
+        if ds.port == 0 {
+            ds.port = ds.engine.map(Engine::default_port).unwrap_or(3306);
+        }
+        topology.datasources[index] = ds;
+    }
+}
+
+fn parse_number(text: &str) -> Option<f64> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite() && *n < 1e15)
+}
+
+/// Attribute names that hold secrets by their name (SEC001).
+pub fn looks_secret(name: &str) -> bool {
+    ["password", "secret", "token"]
+        .iter()
+        .any(|w| name.contains(w))
+        && name != "token_sync"
+}
+
+fn plain_secret(name: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(&SEC001, span, format!("`{name}` is given as a plain string"))
+        .label("a secret in plain text")
+        .help(format!(
+            "write `{name} = secret(\"apim-db-password\")` and create the secret outside the topology (and rotate the value that was committed)"
+        ))
+}
+
+/// Secret names reach Kubernetes Secret keys, environment variables and
+/// file names: keep them to a safe alphabet.
+pub fn valid_secret_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.' | '_'))
+}
+
+/// An example value for a "missing attribute" help line.
+fn example_value(attr: &AttrSchema) -> String {
+    match attr.ty {
+        Type::Enum(values) => values
+            .first()
+            .map(|v| v.name.to_string())
+            .unwrap_or_default(),
+        Type::String => "\"...\"".into(),
+        Type::Int { min, .. } => {
+            if min <= 2 && attr.name == "nodes" {
+                "2".into()
+            } else {
+                min.to_string()
+            }
+        }
+        Type::Number => "2".into(),
+        Type::Bool => "true".into(),
+        Type::Rps => "1000rps".into(),
+        Type::Percent => "75%".into(),
+        Type::Duration => "30min".into(),
+        Type::Size => "4GiB".into(),
+        Type::Secret => "secret(\"...\")".into(),
+        Type::Version => "\"4.2.0\"".into(),
+        Type::Ref(kind) => format!("<{} name>", kind.keyword()),
+        Type::RefList(kind) => format!("[<{} name>]", kind.keyword()),
+        Type::StringList | Type::CodeList => "[\"...\"]".into(),
+        Type::Manager => "passive".into(),
+    }
+}

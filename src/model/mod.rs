@@ -1,0 +1,11 @@
+//! The typed model: the schema table, value types, the resolved topology,
+//! and the lowering from syntax trees.
+
+pub mod lower;
+pub mod schema;
+pub mod topology;
+pub mod types;
+
+pub use schema::{BLOCKS, BlockKind};
+pub use topology::*;
+pub use types::*;

@@ -1,0 +1,865 @@
+//! The one schema table: every block kind, where it may appear, its
+//! attributes with their types, allowed values, defaults and one-line docs.
+//!
+//! Lowering, "did you mean" hints, the language server (completion, hover)
+//! and the README's reference are all driven by [`BLOCKS`]. Adding an
+//! attribute is one edit here plus the field that carries it in the model.
+
+use serde::Serialize;
+
+/// The kinds of block a topology is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockKind {
+    Topology,
+    Datacenter,
+    Datasource,
+    FileShare,
+    ArtifactServer,
+    Cluster,
+    LoadBalancer,
+    Upgrade,
+}
+
+impl BlockKind {
+    pub const ALL: [BlockKind; 8] = [
+        BlockKind::Topology,
+        BlockKind::Datacenter,
+        BlockKind::Datasource,
+        BlockKind::FileShare,
+        BlockKind::ArtifactServer,
+        BlockKind::Cluster,
+        BlockKind::LoadBalancer,
+        BlockKind::Upgrade,
+    ];
+
+    /// The keyword that opens the block.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            BlockKind::Topology => "topology",
+            BlockKind::Datacenter => "datacenter",
+            BlockKind::Datasource => "datasource",
+            BlockKind::FileShare => "file_share",
+            BlockKind::ArtifactServer => "artifact_server",
+            BlockKind::Cluster => "cluster",
+            BlockKind::LoadBalancer => "load_balancer",
+            BlockKind::Upgrade => "upgrade",
+        }
+    }
+
+    /// How the kind is named in prose ("file share").
+    pub fn noun(self) -> &'static str {
+        match self {
+            BlockKind::FileShare => "file share",
+            BlockKind::ArtifactServer => "artifact server",
+            BlockKind::LoadBalancer => "load balancer",
+            other => other.keyword(),
+        }
+    }
+
+    pub fn from_keyword(keyword: &str) -> Option<BlockKind> {
+        BlockKind::ALL.into_iter().find(|k| k.keyword() == keyword)
+    }
+
+    pub fn schema(self) -> &'static BlockSchema {
+        BLOCKS
+            .iter()
+            .find(|b| b.kind == self)
+            .expect("every block kind has a schema entry")
+    }
+}
+
+/// Where a block may appear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    TopLevel,
+    InDatacenter,
+}
+
+/// One allowed value of an enumeration.
+#[derive(Debug, Clone, Copy)]
+pub struct EnumValue {
+    pub name: &'static str,
+    pub doc: &'static str,
+}
+
+/// The type of an attribute's value.
+#[derive(Debug, Clone, Copy)]
+pub enum Type {
+    /// One of a fixed set of identifiers.
+    Enum(&'static [EnumValue]),
+    String,
+    /// A whole number within bounds.
+    Int {
+        min: u64,
+        max: u64,
+    },
+    /// A plain decimal number.
+    Number,
+    Bool,
+    /// Requests per second: `1200rps`.
+    Rps,
+    /// A percentage: `75%`.
+    Percent,
+    /// `ms`, `s`, `min`, `h`, `d`.
+    Duration,
+    /// `KiB`, `MiB`, `GiB`.
+    Size,
+    /// `secret("name")`.
+    Secret,
+    /// A dotted version string: `"4.2.0"`.
+    Version,
+    /// The name of a block of this kind.
+    Ref(BlockKind),
+    /// A list of names of blocks of this kind.
+    RefList(BlockKind),
+    StringList,
+    /// A list of diagnostic codes as strings: `["HA004"]`.
+    CodeList,
+    /// `passive` or a node index (1-based).
+    Manager,
+}
+
+impl Type {
+    /// How the type is named in messages and in the reference.
+    pub fn describe(&self) -> String {
+        match self {
+            Type::Enum(values) => {
+                let names: Vec<_> = values.iter().map(|v| format!("`{}`", v.name)).collect();
+                format!("one of {}", names.join(", "))
+            }
+            Type::String => "a string".into(),
+            Type::Int { min, max } => format!("a whole number from {min} to {max}"),
+            Type::Number => "a number".into(),
+            Type::Bool => "`true` or `false`".into(),
+            Type::Rps => "requests per second, e.g. `1200rps`".into(),
+            Type::Percent => "a percentage, e.g. `75%`".into(),
+            Type::Duration => "a duration, e.g. `30s`, `5min`, `3h`".into(),
+            Type::Size => "a size, e.g. `512MiB`, `4GiB`".into(),
+            Type::Secret => "`secret(\"name\")`".into(),
+            Type::Version => "a version string, e.g. `\"4.2.0\"`".into(),
+            Type::Ref(kind) => format!("the name of a {}", kind.noun()),
+            Type::RefList(kind) => format!("a list of {} names", kind.noun()),
+            Type::StringList => "a list of strings".into(),
+            Type::CodeList => "a list of diagnostic codes, e.g. `[\"HA004\"]`".into(),
+            Type::Manager => "`passive` or a node number".into(),
+        }
+    }
+
+    /// Short type name for the reference table.
+    pub fn short(&self) -> String {
+        match self {
+            Type::Enum(values) => values
+                .iter()
+                .map(|v| v.name)
+                .collect::<Vec<_>>()
+                .join(" \\| "),
+            Type::String => "string".into(),
+            Type::Int { .. } => "int".into(),
+            Type::Number => "number".into(),
+            Type::Bool => "bool".into(),
+            Type::Rps => "rps".into(),
+            Type::Percent => "percent".into(),
+            Type::Duration => "duration".into(),
+            Type::Size => "size".into(),
+            Type::Secret => "secret".into(),
+            Type::Version => "version".into(),
+            Type::Ref(kind) => kind.keyword().into(),
+            Type::RefList(kind) => format!("list of {}", kind.keyword()),
+            Type::StringList => "list of string".into(),
+            Type::CodeList => "list of code".into(),
+            Type::Manager => "passive \\| int".into(),
+        }
+    }
+
+    pub fn enum_values(&self) -> &'static [EnumValue] {
+        match self {
+            Type::Enum(values) => values,
+            Type::Bool => BOOL_VALUES,
+            Type::Manager => MANAGER_VALUES,
+            _ => &[],
+        }
+    }
+}
+
+/// Whether an attribute must be given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Required {
+    No,
+    Yes,
+    /// Required under a condition that lowering checks; the text says when.
+    When(&'static str),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct AttrSchema {
+    pub name: &'static str,
+    pub ty: Type,
+    pub required: Required,
+    /// The default, as the reference shows it.
+    pub default: Option<&'static str>,
+    pub doc: &'static str,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct BlockSchema {
+    pub kind: BlockKind,
+    pub placement: Placement,
+    pub doc: &'static str,
+    pub attrs: &'static [AttrSchema],
+}
+
+impl BlockSchema {
+    pub fn attr(&self, name: &str) -> Option<&'static AttrSchema> {
+        self.attrs.iter().find(|a| a.name == name)
+    }
+
+    /// Block kinds that may be nested in this one.
+    pub fn children(&self) -> Vec<BlockKind> {
+        match self.kind {
+            BlockKind::Datacenter => BLOCKS
+                .iter()
+                .filter(|b| b.placement == Placement::InDatacenter)
+                .map(|b| b.kind)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+macro_rules! values {
+    ($($name:literal => $doc:literal),* $(,)?) => {
+        &[$(EnumValue { name: $name, doc: $doc }),*]
+    };
+}
+
+macro_rules! attr {
+    ($name:literal, $ty:expr, $req:expr, $default:expr, $doc:literal) => {
+        AttrSchema {
+            name: $name,
+            ty: $ty,
+            required: $req,
+            default: $default,
+            doc: $doc,
+        }
+    };
+}
+
+pub const BOOL_VALUES: &[EnumValue] = values!["true" => "yes", "false" => "no"];
+pub const MANAGER_VALUES: &[EnumValue] =
+    values!["passive" => "the passive node of an active-passive pair deploys artifacts"];
+
+pub const PRODUCTS: &[EnumValue] = values!["wso2-apim" => "WSO2 API Manager"];
+pub const DC_ROLES: &[EnumValue] = values![
+    "primary" => "the master datacenter: read-write databases, Publisher, DevPortal, key manager, gateways",
+    "read-only" => "gateways and key managers on replicated databases; artifacts pulled from the artifact server",
+    "disaster-recovery" => "a standby copy of the primary, started when the primary is lost",
+];
+pub const DC_STANDBY: &[EnumValue] = values![
+    "hot" => "running and ready to take traffic at once",
+    "warm" => "provisioned but stopped; started on failover",
+    "cold" => "not running; built and started on failover (a window of unavailability)",
+];
+pub const PURPOSES: &[EnumValue] = values![
+    "apim" => "WSO2AM_DB: APIs, subscriptions, tokens ([database.apim_db])",
+    "shared" => "WSO2SHARED_DB: registry and user store ([database.shared_db])",
+];
+pub const ENGINES: &[EnumValue] = values![
+    "mysql" => "MySQL (default port 3306)",
+    "postgres" => "PostgreSQL (default port 5432)",
+    "mssql" => "Microsoft SQL Server (default port 1433)",
+    "oracle" => "Oracle (default port 1521)",
+];
+pub const ACCESS: &[EnumValue] = values![
+    "read-write" => "the nodes write to it",
+    "read-only" => "a replica the nodes only read",
+];
+pub const SHARE_METHODS: &[EnumValue] = values![
+    "nfs" => "a shared NFS export mounted on every node (first choice)",
+    "rsync" => "the manager node pushes its files to the others on an interval",
+    "none" => "no file sharing",
+];
+pub const PROFILES: &[EnumValue] = values![
+    "all-in-one" => "every component in one JVM",
+    "control-plane" => "Publisher, DevPortal, Admin, key manager and event hub",
+    "gateway-worker" => "API traffic",
+    "key-manager" => "token issue and validation only",
+    "traffic-manager" => "throttling decisions",
+];
+pub const HA_MODES: &[EnumValue] = values![
+    "active-active" => "every node takes traffic",
+    "active-passive" => "one node takes traffic, its pair stands by",
+    "none" => "no redundancy",
+];
+pub const CLUSTER_STANDBY: &[EnumValue] = values![
+    "hot" => "the passive node runs and is ready to take traffic",
+    "cold" => "the passive node is stopped",
+];
+pub const LB_KINDS: &[EnumValue] = values!["nginx" => "an nginx reverse proxy"];
+pub const UPGRADE_KINDS: &[EnumValue] = values![
+    "service-update" => "redeploy a fixed service (API artifacts) without a server restart",
+    "patch" => "apply a server patch, one node at a time",
+    "version-upgrade" => "move the servers to a new version in place, migrating the databases",
+    "migration" => "move to a new deployment with a read-only window, a dump and a cutover",
+];
+pub const TOKEN_SYNC: &[EnumValue] = values![
+    "one-way" => "copy tokens issued during the window from the old deployment to the new",
+    "two-way" => "keep tokens in step both ways (needed for a gradual cutover)",
+];
+pub const CUTOVERS: &[EnumValue] = values![
+    "dns" => "switch DNS to the new deployment at once",
+    "gradual" => "shift traffic gradually (needs two-way token sync)",
+];
+
+/// The schema of every block kind, in the order the reference lists them.
+pub static BLOCKS: &[BlockSchema] = &[
+    BlockSchema {
+        kind: BlockKind::Topology,
+        placement: Placement::TopLevel,
+        doc: "The deployment as a whole: product, version and load. Exactly one per topology.",
+        attrs: &[
+            attr!(
+                "product",
+                Type::Enum(PRODUCTS),
+                Required::No,
+                Some("wso2-apim"),
+                "The product deployed."
+            ),
+            attr!(
+                "version",
+                Type::Version,
+                Required::Yes,
+                None,
+                "The product version running today, e.g. \"4.2.0\"."
+            ),
+            attr!(
+                "peak_load",
+                Type::Rps,
+                Required::No,
+                None,
+                "The peak API traffic the deployment must serve."
+            ),
+            attr!(
+                "degraded_capacity",
+                Type::Percent,
+                Required::No,
+                Some("75%"),
+                "Share of the peak that must still be served with one node down."
+            ),
+            attr!(
+                "registry",
+                Type::String,
+                Required::No,
+                Some("docker.wso2.com"),
+                "Container image registry prefix."
+            ),
+            attr!(
+                "admin_password",
+                Type::Secret,
+                Required::No,
+                Some("secret(\"apim-admin-password\")"),
+                "The super admin's password."
+            ),
+            attr!(
+                "keystore_password",
+                Type::Secret,
+                Required::No,
+                Some("secret(\"apim-keystore-password\")"),
+                "Password of the primary keystore and truststore (identical on every node)."
+            ),
+            attr!(
+                "encryption_key",
+                Type::Secret,
+                Required::No,
+                Some("secret(\"apim-encryption-key\")"),
+                "The symmetric encryption key (identical on every node and datacenter)."
+            ),
+            attr!(
+                "allow",
+                Type::CodeList,
+                Required::No,
+                None,
+                "Diagnostic codes silenced for this topology, e.g. [\"HA004\"]."
+            ),
+            attr!(
+                "deny",
+                Type::CodeList,
+                Required::No,
+                None,
+                "Diagnostic codes raised to errors for this topology."
+            ),
+        ],
+    },
+    BlockSchema {
+        kind: BlockKind::ArtifactServer,
+        placement: Placement::TopLevel,
+        doc: "Where the primary datacenter publishes API artifacts for read-only datacenters to pull.",
+        attrs: &[
+            attr!(
+                "url",
+                Type::String,
+                Required::Yes,
+                None,
+                "Base URL of the artifact store."
+            ),
+            attr!(
+                "poll",
+                Type::Duration,
+                Required::No,
+                Some("1min"),
+                "How often read-only datacenters pull."
+            ),
+        ],
+    },
+    BlockSchema {
+        kind: BlockKind::Datacenter,
+        placement: Placement::TopLevel,
+        doc: "A site: primary, read-only or disaster recovery.",
+        attrs: &[
+            attr!(
+                "role",
+                Type::Enum(DC_ROLES),
+                Required::Yes,
+                None,
+                "What the datacenter does."
+            ),
+            attr!(
+                "region",
+                Type::String,
+                Required::No,
+                None,
+                "Cloud region or site name."
+            ),
+            attr!(
+                "domain",
+                Type::String,
+                Required::No,
+                Some("<datacenter>.internal"),
+                "DNS domain of its hosts: node 2 of cluster `gateway` is `gateway-2.<domain>`."
+            ),
+            attr!(
+                "replicates",
+                Type::Ref(BlockKind::Datacenter),
+                Required::When("for read-only and disaster-recovery datacenters"),
+                None,
+                "The datacenter its databases replicate from."
+            ),
+            attr!(
+                "artifact_source",
+                Type::Ref(BlockKind::ArtifactServer),
+                Required::When("for read-only datacenters"),
+                None,
+                "The artifact server it pulls API artifacts from."
+            ),
+            attr!(
+                "standby",
+                Type::Enum(DC_STANDBY),
+                Required::No,
+                Some("cold"),
+                "How a disaster-recovery datacenter stands by."
+            ),
+            attr!(
+                "recovery_time",
+                Type::Duration,
+                Required::When("for cold and warm standby"),
+                None,
+                "How long a failover to this datacenter takes."
+            ),
+        ],
+    },
+    BlockSchema {
+        kind: BlockKind::Datasource,
+        placement: Placement::InDatacenter,
+        doc: "An external database the nodes of this datacenter use.",
+        attrs: &[
+            attr!(
+                "purpose",
+                Type::Enum(PURPOSES),
+                Required::When("unless `replica_of` is set"),
+                Some("from `replica_of`"),
+                "Which WSO2 database it holds."
+            ),
+            attr!(
+                "engine",
+                Type::Enum(ENGINES),
+                Required::When("unless `replica_of` is set"),
+                Some("from `replica_of`"),
+                "The database engine."
+            ),
+            attr!(
+                "host",
+                Type::String,
+                Required::Yes,
+                None,
+                "Host name of the database server."
+            ),
+            attr!(
+                "port",
+                Type::Int { min: 1, max: 65535 },
+                Required::No,
+                Some("the engine's port"),
+                "TCP port of the database server."
+            ),
+            attr!(
+                "database",
+                Type::String,
+                Required::When("unless `replica_of` is set"),
+                Some("from `replica_of`"),
+                "Database (schema) name."
+            ),
+            attr!(
+                "user",
+                Type::String,
+                Required::No,
+                Some("from `replica_of`, else `apim`"),
+                "User the nodes connect as."
+            ),
+            attr!(
+                "password",
+                Type::Secret,
+                Required::No,
+                Some("from `replica_of`, else secret(\"<name>-password\")"),
+                "The user's password, held outside the topology."
+            ),
+            attr!(
+                "access",
+                Type::Enum(ACCESS),
+                Required::No,
+                Some("read-only with `replica_of`, else read-write"),
+                "Whether the nodes write to it."
+            ),
+            attr!(
+                "replica_of",
+                Type::Ref(BlockKind::Datasource),
+                Required::No,
+                None,
+                "The datasource (in the replicated datacenter) it is a replica of."
+            ),
+        ],
+    },
+    BlockSchema {
+        kind: BlockKind::FileShare,
+        placement: Placement::InDatacenter,
+        doc: "How the nodes of a cluster share deployed files.",
+        attrs: &[
+            attr!(
+                "method",
+                Type::Enum(SHARE_METHODS),
+                Required::Yes,
+                None,
+                "How files are shared."
+            ),
+            attr!(
+                "server",
+                Type::String,
+                Required::When("for nfs"),
+                None,
+                "The NFS server."
+            ),
+            attr!(
+                "path",
+                Type::String,
+                Required::When("for nfs"),
+                None,
+                "The exported path."
+            ),
+            attr!(
+                "interval",
+                Type::Duration,
+                Required::No,
+                Some("1min"),
+                "How often rsync runs (whole minutes)."
+            ),
+        ],
+    },
+    BlockSchema {
+        kind: BlockKind::Cluster,
+        placement: Placement::InDatacenter,
+        doc: "A group of nodes running one WSO2 profile, with its HA mode.",
+        attrs: &[
+            attr!(
+                "profile",
+                Type::Enum(PROFILES),
+                Required::Yes,
+                None,
+                "The WSO2 profile every node runs."
+            ),
+            attr!(
+                "nodes",
+                Type::Int { min: 1, max: 1000 },
+                Required::Yes,
+                None,
+                "How many nodes."
+            ),
+            attr!(
+                "ha",
+                Type::Enum(HA_MODES),
+                Required::When("when nodes > 1"),
+                Some("none for one node"),
+                "The HA mode."
+            ),
+            attr!(
+                "standby",
+                Type::Enum(CLUSTER_STANDBY),
+                Required::No,
+                Some("hot"),
+                "How the passive node of an active-passive pair stands by."
+            ),
+            attr!(
+                "node_capacity",
+                Type::Rps,
+                Required::No,
+                None,
+                "What one node serves."
+            ),
+            attr!(
+                "peak_load",
+                Type::Rps,
+                Required::No,
+                Some("the topology's"),
+                "The peak this cluster must serve."
+            ),
+            attr!(
+                "manager",
+                Type::Manager,
+                Required::When("for multi-node clusters sharing files by rsync"),
+                Some("passive, or node 1"),
+                "The one node that deploys artifacts; the others are read-only."
+            ),
+            attr!(
+                "datasources",
+                Type::RefList(BlockKind::Datasource),
+                Required::No,
+                None,
+                "The datasources its nodes use."
+            ),
+            attr!(
+                "file_share",
+                Type::Ref(BlockKind::FileShare),
+                Required::No,
+                None,
+                "The file share its nodes use."
+            ),
+            attr!(
+                "key_manager",
+                Type::Ref(BlockKind::Cluster),
+                Required::No,
+                None,
+                "The cluster that validates tokens for it."
+            ),
+            attr!(
+                "traffic_manager",
+                Type::Ref(BlockKind::Cluster),
+                Required::No,
+                None,
+                "The cluster that makes its throttling decisions."
+            ),
+            attr!(
+                "cpu",
+                Type::Number,
+                Required::No,
+                Some("by profile"),
+                "CPU cores per node."
+            ),
+            attr!(
+                "memory",
+                Type::Size,
+                Required::No,
+                Some("by profile"),
+                "Memory per node."
+            ),
+            attr!(
+                "hosts",
+                Type::StringList,
+                Required::No,
+                None,
+                "Existing host names, one per node, instead of the derived ones."
+            ),
+        ],
+    },
+    BlockSchema {
+        kind: BlockKind::LoadBalancer,
+        placement: Placement::InDatacenter,
+        doc: "A load balancer in front of clusters (passive nodes become backup upstreams).",
+        attrs: &[
+            attr!(
+                "kind",
+                Type::Enum(LB_KINDS),
+                Required::No,
+                Some("nginx"),
+                "The load balancer implementation."
+            ),
+            attr!(
+                "hostname",
+                Type::String,
+                Required::No,
+                Some("<name>.<domain>"),
+                "The host name clients use."
+            ),
+            attr!(
+                "fronts",
+                Type::RefList(BlockKind::Cluster),
+                Required::Yes,
+                None,
+                "The clusters behind it."
+            ),
+        ],
+    },
+    BlockSchema {
+        kind: BlockKind::Upgrade,
+        placement: Placement::TopLevel,
+        doc: "An intended change, turned into a simulated runbook by `topoc plan`.",
+        attrs: &[
+            attr!(
+                "kind",
+                Type::Enum(UPGRADE_KINDS),
+                Required::Yes,
+                None,
+                "What kind of change."
+            ),
+            attr!(
+                "clusters",
+                Type::RefList(BlockKind::Cluster),
+                Required::No,
+                Some("every cluster"),
+                "The clusters it changes."
+            ),
+            attr!(
+                "to_version",
+                Type::Version,
+                Required::When("for version-upgrade and migration"),
+                None,
+                "The target version."
+            ),
+            attr!(
+                "restart",
+                Type::Bool,
+                Required::No,
+                Some("true"),
+                "Whether the patch needs a server restart."
+            ),
+            attr!(
+                "read_only_window",
+                Type::Duration,
+                Required::When("for migration"),
+                None,
+                "How long the portals stay read-only."
+            ),
+            attr!(
+                "token_sync",
+                Type::Enum(TOKEN_SYNC),
+                Required::No,
+                Some("one-way"),
+                "How tokens issued during a migration reach the new deployment."
+            ),
+            attr!(
+                "cutover",
+                Type::Enum(CUTOVERS),
+                Required::No,
+                Some("dns"),
+                "How traffic moves to the new deployment."
+            ),
+            attr!(
+                "window",
+                Type::String,
+                Required::No,
+                None,
+                "The maintenance window, e.g. \"Sun 01:00-04:00 UTC\"."
+            ),
+            attr!(
+                "surge",
+                Type::Bool,
+                Required::No,
+                Some("true"),
+                "Whether the plan may add a temporary extra node."
+            ),
+        ],
+    },
+];
+
+/// The closest candidate to `name` (edit distance), if close enough to be
+/// a plausible typo.
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let limit = (name.chars().count() / 3).max(1) + 1;
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(name, c), c))
+        .filter(|(d, c)| *d <= limit && *d < c.chars().count())
+        .min_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)))
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance with adjacent transpositions, treating `-` and `_`
+/// as the same character (a common slip in this language).
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let norm = |c: char| {
+        if c == '-' {
+            '_'
+        } else {
+            c.to_ascii_lowercase()
+        }
+    };
+    let a: Vec<char> = a.chars().map(norm).collect();
+    let b: Vec<char> = b.chars().map(norm).collect();
+    if a.len().abs_diff(b.len()) > 8 {
+        return a.len().max(b.len());
+    }
+    let mut prev2 = vec![0usize; b.len() + 1];
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0usize; b.len() + 1];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(prev2[j - 2] + 1);
+            }
+            cur[j] = best;
+        }
+        std::mem::swap(&mut prev2, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_one_schema() {
+        for kind in BlockKind::ALL {
+            assert_eq!(BLOCKS.iter().filter(|b| b.kind == kind).count(), 1);
+            assert_eq!(BlockKind::from_keyword(kind.keyword()), Some(kind));
+        }
+    }
+
+    #[test]
+    fn attribute_names_are_unique_per_block() {
+        for block in BLOCKS {
+            let mut names: Vec<_> = block.attrs.iter().map(|a| a.name).collect();
+            names.sort_unstable();
+            names.dedup();
+            assert_eq!(names.len(), block.attrs.len(), "{:?}", block.kind);
+        }
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(did_you_mean("node", ["nodes", "ha"]), Some("nodes"));
+        assert_eq!(
+            did_you_mean("clustr", ["cluster", "datacenter"]),
+            Some("cluster")
+        );
+        assert_eq!(
+            did_you_mean("key-manager", ["key_manager"]),
+            Some("key_manager")
+        );
+        assert_eq!(did_you_mean("xyz", ["cluster"]), None);
+        assert_eq!(edit_distance("ab", "ba"), 1);
+    }
+}

@@ -1,0 +1,378 @@
+//! The resolved, typed topology. Every object remembers the span it came
+//! from; references are resolved to indices (a dangling reference was
+//! reported as E005 and is simply absent here).
+
+use serde::Serialize;
+
+use super::types::*;
+use crate::source::Span;
+
+/// A value with the span of the attribute that gave it (`key = value`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Spanned<T> {
+    pub value: T,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(value: T, span: Span) -> Spanned<T> {
+        Spanned { value, span }
+    }
+}
+
+macro_rules! id_type {
+    ($($(#[$meta:meta])* $name:ident),* $(,)?) => {$(
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        pub struct $name(pub usize);
+    )*};
+}
+
+id_type!(
+    /// Index into [`Topology::datacenters`].
+    DcId,
+    /// Index into [`Topology::datasources`].
+    DsId,
+    /// Index into [`Topology::file_shares`].
+    FsId,
+    /// Index into [`Topology::artifact_servers`].
+    ArtifactId,
+    /// Index into [`Topology::clusters`].
+    ClusterId,
+    /// Index into [`Topology::load_balancers`].
+    LbId,
+    /// Index into [`Topology::upgrades`].
+    UpgradeId,
+);
+
+/// The name of a secret held outside the topology: `secret("name")`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SecretRef {
+    pub name: String,
+    /// Where it was given; `None` for a default.
+    #[serde(skip)]
+    pub span: Option<Span>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Topology {
+    pub name: String,
+    /// The name in `topology NAME` (or the start of the first file when
+    /// there is no topology block).
+    #[serde(skip)]
+    pub span: Span,
+    pub product: Product,
+    pub version: Option<Spanned<Version>>,
+    pub peak_load: Option<Spanned<f64>>,
+    /// A fraction (0.75 for `75%`).
+    pub degraded_capacity: Spanned<f64>,
+    pub registry: String,
+    pub admin_password: SecretRef,
+    pub keystore_password: SecretRef,
+    pub encryption_key: SecretRef,
+    pub allow: Vec<Spanned<String>>,
+    pub deny: Vec<Spanned<String>>,
+    pub datacenters: Vec<Datacenter>,
+    pub datasources: Vec<Datasource>,
+    pub file_shares: Vec<FileShare>,
+    pub artifact_servers: Vec<ArtifactServer>,
+    pub clusters: Vec<Cluster>,
+    pub load_balancers: Vec<LoadBalancer>,
+    pub upgrades: Vec<Upgrade>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Datacenter {
+    pub name: String,
+    #[serde(skip)]
+    pub span: Span,
+    pub role: Option<Spanned<Role>>,
+    pub region: Option<String>,
+    pub domain: String,
+    pub replicates: Option<Spanned<DcId>>,
+    pub artifact_source: Option<Spanned<ArtifactId>>,
+    pub standby: Option<Spanned<DcStandby>>,
+    pub recovery_time: Option<Spanned<Duration>>,
+    pub clusters: Vec<ClusterId>,
+    pub datasources: Vec<DsId>,
+    pub file_shares: Vec<FsId>,
+    pub load_balancers: Vec<LbId>,
+}
+
+impl Datacenter {
+    pub fn role(&self) -> Option<Role> {
+        self.role.as_ref().map(|r| r.value)
+    }
+
+    /// The standby mode of a disaster-recovery site (default cold).
+    pub fn standby_mode(&self) -> DcStandby {
+        self.standby
+            .as_ref()
+            .map(|s| s.value)
+            .unwrap_or(DcStandby::Cold)
+    }
+
+    /// A disaster-recovery datacenter with no clusters of its own stands by
+    /// with copies of the primary's clusters.
+    pub fn mirrors_primary(&self) -> bool {
+        self.role() == Some(Role::DisasterRecovery) && self.clusters.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Datasource {
+    pub name: String,
+    #[serde(skip)]
+    pub span: Span,
+    pub datacenter: DcId,
+    /// Own or inherited from `replica_of`.
+    pub purpose: Option<Purpose>,
+    pub engine: Option<Engine>,
+    pub host: Option<String>,
+    pub port: u16,
+    pub database: Option<String>,
+    pub user: String,
+    pub password: SecretRef,
+    pub access: Spanned<Access>,
+    pub replica_of: Option<Spanned<DsId>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FileShare {
+    pub name: String,
+    #[serde(skip)]
+    pub span: Span,
+    pub datacenter: DcId,
+    pub method: Option<Spanned<ShareMethod>>,
+    pub server: Option<String>,
+    pub path: Option<String>,
+    pub interval: Duration,
+}
+
+impl FileShare {
+    pub fn method(&self) -> ShareMethod {
+        self.method
+            .as_ref()
+            .map(|m| m.value)
+            .unwrap_or(ShareMethod::None)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ArtifactServer {
+    pub name: String,
+    #[serde(skip)]
+    pub span: Span,
+    pub url: Option<String>,
+    pub poll: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cluster {
+    pub name: String,
+    #[serde(skip)]
+    pub span: Span,
+    pub datacenter: DcId,
+    pub profile: Option<Spanned<Profile>>,
+    pub nodes: Option<Spanned<u32>>,
+    /// Given, or `none` for a one-node cluster.
+    pub ha: Option<Spanned<HaMode>>,
+    pub standby: Option<Spanned<ClusterStandby>>,
+    pub node_capacity: Option<Spanned<f64>>,
+    pub peak_load: Option<Spanned<f64>>,
+    pub manager: Option<Spanned<Manager>>,
+    pub datasources: Vec<Spanned<DsId>>,
+    pub file_share: Option<Spanned<FsId>>,
+    pub key_manager: Option<Spanned<ClusterId>>,
+    pub traffic_manager: Option<Spanned<ClusterId>>,
+    pub cpu: Option<Spanned<f64>>,
+    /// Bytes.
+    pub memory: Option<Spanned<u64>>,
+    pub hosts: Option<Spanned<Vec<String>>>,
+}
+
+impl Cluster {
+    pub fn profile(&self) -> Option<Profile> {
+        self.profile.as_ref().map(|p| p.value)
+    }
+
+    pub fn node_count(&self) -> u32 {
+        self.nodes.as_ref().map(|n| n.value).unwrap_or(1)
+    }
+
+    pub fn ha_mode(&self) -> HaMode {
+        self.ha.as_ref().map(|h| h.value).unwrap_or(HaMode::None)
+    }
+
+    /// The standby of an active-passive pair (default hot).
+    pub fn standby_mode(&self) -> ClusterStandby {
+        self.standby
+            .as_ref()
+            .map(|s| s.value)
+            .unwrap_or(ClusterStandby::Hot)
+    }
+
+    /// The span the cluster's HA facts are best pointed at: the `ha`
+    /// attribute if given, else the name.
+    pub fn ha_span(&self) -> Span {
+        self.ha.as_ref().map(|h| h.span).unwrap_or(self.span)
+    }
+
+    /// The node (1-based) that deploys artifacts, when exactly one is
+    /// named or implied: the passive node of an active-passive pair (node 2),
+    /// the named node, or node 1 when nothing is said.
+    pub fn manager_node(&self) -> Option<u32> {
+        match self.manager.as_ref().map(|m| &m.value) {
+            Some(Manager::Passive) => (self.ha_mode() == HaMode::ActivePassive).then_some(2),
+            Some(Manager::Nodes(nodes)) if nodes.len() == 1 => {
+                (nodes[0] >= 1 && nodes[0] <= self.node_count()).then_some(nodes[0])
+            }
+            Some(Manager::Nodes(_)) => None,
+            None if self.ha_mode() == HaMode::ActivePassive => Some(2),
+            None => Some(1),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LoadBalancer {
+    pub name: String,
+    #[serde(skip)]
+    pub span: Span,
+    pub datacenter: DcId,
+    pub kind: LbKind,
+    pub hostname: Option<String>,
+    pub fronts: Vec<Spanned<ClusterId>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Upgrade {
+    pub name: String,
+    #[serde(skip)]
+    pub span: Span,
+    pub kind: Option<Spanned<UpgradeKind>>,
+    /// `None`: every cluster.
+    pub clusters: Option<Spanned<Vec<Spanned<ClusterId>>>>,
+    pub to_version: Option<Spanned<Version>>,
+    pub restart: Option<Spanned<bool>>,
+    pub read_only_window: Option<Spanned<Duration>>,
+    pub token_sync: Option<Spanned<TokenSync>>,
+    pub cutover: Option<Spanned<Cutover>>,
+    pub window: Option<String>,
+    pub surge: bool,
+}
+
+impl Upgrade {
+    pub fn kind(&self) -> Option<UpgradeKind> {
+        self.kind.as_ref().map(|k| k.value)
+    }
+
+    pub fn restarts(&self) -> bool {
+        self.restart.as_ref().map(|r| r.value).unwrap_or(true)
+    }
+
+    pub fn token_sync_mode(&self) -> TokenSync {
+        self.token_sync
+            .as_ref()
+            .map(|t| t.value)
+            .unwrap_or(TokenSync::OneWay)
+    }
+
+    pub fn cutover_mode(&self) -> Cutover {
+        self.cutover
+            .as_ref()
+            .map(|c| c.value)
+            .unwrap_or(Cutover::Dns)
+    }
+}
+
+impl Topology {
+    pub fn dc(&self, id: DcId) -> &Datacenter {
+        &self.datacenters[id.0]
+    }
+
+    pub fn cluster(&self, id: ClusterId) -> &Cluster {
+        &self.clusters[id.0]
+    }
+
+    pub fn datasource(&self, id: DsId) -> &Datasource {
+        &self.datasources[id.0]
+    }
+
+    pub fn file_share(&self, id: FsId) -> &FileShare {
+        &self.file_shares[id.0]
+    }
+
+    pub fn cluster_ids(&self) -> impl Iterator<Item = ClusterId> + '_ {
+        (0..self.clusters.len()).map(ClusterId)
+    }
+
+    pub fn dc_ids(&self) -> impl Iterator<Item = DcId> + '_ {
+        (0..self.datacenters.len()).map(DcId)
+    }
+
+    pub fn primary(&self) -> Option<DcId> {
+        self.dc_ids()
+            .find(|&id| self.dc(id).role() == Some(Role::Primary))
+    }
+
+    /// The peak load a cluster must serve: its own, else the topology's.
+    pub fn cluster_peak(&self, cluster: &Cluster) -> Option<f64> {
+        cluster
+            .peak_load
+            .as_ref()
+            .or(self.peak_load.as_ref())
+            .map(|p| p.value)
+    }
+
+    /// What must still be served with one node down: `degraded_capacity x
+    /// peak_load`.
+    pub fn required_capacity(&self, cluster: &Cluster) -> Option<f64> {
+        self.cluster_peak(cluster)
+            .map(|peak| peak * self.degraded_capacity.value)
+    }
+
+    /// The clusters an upgrade changes (every cluster when it names none).
+    pub fn upgrade_clusters(&self, upgrade: &Upgrade) -> Vec<ClusterId> {
+        match &upgrade.clusters {
+            Some(list) => list.value.iter().map(|c| c.value).collect(),
+            None => self.cluster_ids().collect(),
+        }
+    }
+
+    /// The datasource a replica chain ends at (the writable original).
+    pub fn replica_root(&self, mut id: DsId) -> DsId {
+        let mut steps = 0;
+        while let Some(next) = &self.datasource(id).replica_of {
+            id = next.value;
+            steps += 1;
+            if steps > self.datasources.len() {
+                break; // a cycle (E008 reported)
+            }
+        }
+        id
+    }
+
+    /// The datasource of `dc` that replicates `ds` (directly or through a
+    /// chain), or `ds` itself when it is in `dc`.
+    pub fn replica_in(&self, dc: DcId, ds: DsId) -> Option<DsId> {
+        let root = self.replica_root(ds);
+        self.dc(dc)
+            .datasources
+            .iter()
+            .copied()
+            .find(|&d| self.replica_root(d) == root)
+    }
+
+    /// The file share of `dc` that stands in for `fs` in a copy of the
+    /// primary: the one with the same method.
+    pub fn mirror_file_share(&self, dc: DcId, fs: FsId) -> Option<FsId> {
+        let method = self.file_share(fs).method();
+        self.dc(dc)
+            .file_shares
+            .iter()
+            .copied()
+            .find(|&f| self.file_share(f).method() == method)
+    }
+}

@@ -1,0 +1,487 @@
+//! Value types of the model: enumerations, versions, quantities.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use serde::Serialize;
+
+use super::schema;
+
+/// Declares a Rust enum whose spellings are the schema's enumeration values.
+macro_rules! spelled_enum {
+    ($(#[$meta:meta])* $name:ident, $values:path, { $($variant:ident = $text:literal),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant),*
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+            pub fn name(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),*
+                }
+            }
+            pub fn from_name(text: &str) -> Option<$name> {
+                match text {
+                    $($text => Some($name::$variant),)*
+                    _ => None,
+                }
+            }
+            /// The schema's values, to check that both agree.
+            pub fn schema_values() -> &'static [schema::EnumValue] {
+                $values
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
+
+spelled_enum!(Product, schema::PRODUCTS, { WsoApim = "wso2-apim" });
+
+spelled_enum!(
+    /// The role of a datacenter.
+    Role, schema::DC_ROLES, {
+    Primary = "primary",
+    ReadOnly = "read-only",
+    DisasterRecovery = "disaster-recovery",
+});
+
+spelled_enum!(DcStandby, schema::DC_STANDBY, { Hot = "hot", Warm = "warm", Cold = "cold" });
+
+spelled_enum!(
+    /// Which WSO2 database a datasource holds.
+    Purpose, schema::PURPOSES, { Apim = "apim", Shared = "shared" });
+
+spelled_enum!(Engine, schema::ENGINES, {
+    Mysql = "mysql",
+    Postgres = "postgres",
+    Mssql = "mssql",
+    Oracle = "oracle",
+});
+
+impl Engine {
+    pub fn default_port(self) -> u16 {
+        match self {
+            Engine::Mysql => 3306,
+            Engine::Postgres => 5432,
+            Engine::Mssql => 1433,
+            Engine::Oracle => 1521,
+        }
+    }
+}
+
+spelled_enum!(Access, schema::ACCESS, { ReadWrite = "read-write", ReadOnly = "read-only" });
+
+spelled_enum!(ShareMethod, schema::SHARE_METHODS, { Nfs = "nfs", Rsync = "rsync", None = "none" });
+
+spelled_enum!(
+    /// The WSO2 profile a cluster's nodes run.
+    Profile, schema::PROFILES, {
+    AllInOne = "all-in-one",
+    ControlPlane = "control-plane",
+    GatewayWorker = "gateway-worker",
+    KeyManager = "key-manager",
+    TrafficManager = "traffic-manager",
+});
+
+impl Profile {
+    /// Profiles that write to the databases and publish APIs: they belong in
+    /// the primary datacenter only.
+    pub fn is_writer(self) -> bool {
+        matches!(self, Profile::AllInOne | Profile::ControlPlane)
+    }
+
+    /// Profiles that WSO2 pairs as exactly two named instances in HA.
+    pub fn is_paired(self) -> bool {
+        matches!(
+            self,
+            Profile::AllInOne | Profile::ControlPlane | Profile::TrafficManager
+        )
+    }
+
+    pub fn runs_key_manager(self) -> bool {
+        matches!(
+            self,
+            Profile::AllInOne | Profile::ControlPlane | Profile::KeyManager
+        )
+    }
+
+    pub fn runs_traffic_manager(self) -> bool {
+        matches!(
+            self,
+            Profile::AllInOne | Profile::ControlPlane | Profile::TrafficManager
+        )
+    }
+
+    pub fn runs_gateway(self) -> bool {
+        matches!(self, Profile::AllInOne | Profile::GatewayWorker)
+    }
+
+    /// The logical databases a node of this profile needs (domain.md §2).
+    pub fn needed_purposes(self) -> &'static [Purpose] {
+        match self {
+            Profile::GatewayWorker => &[Purpose::Shared],
+            _ => &[Purpose::Apim, Purpose::Shared],
+        }
+    }
+
+    /// Start order: databases come first (rank 0), then control planes,
+    /// key managers, traffic managers, gateways.
+    pub fn start_rank(self) -> u8 {
+        match self {
+            Profile::AllInOne | Profile::ControlPlane => 1,
+            Profile::KeyManager => 2,
+            Profile::TrafficManager => 3,
+            Profile::GatewayWorker => 4,
+        }
+    }
+}
+
+spelled_enum!(
+    /// The HA mode of a cluster.
+    HaMode, schema::HA_MODES, {
+    ActiveActive = "active-active",
+    ActivePassive = "active-passive",
+    None = "none",
+});
+
+spelled_enum!(ClusterStandby, schema::CLUSTER_STANDBY, { Hot = "hot", Cold = "cold" });
+
+spelled_enum!(LbKind, schema::LB_KINDS, { Nginx = "nginx" });
+
+spelled_enum!(UpgradeKind, schema::UPGRADE_KINDS, {
+    ServiceUpdate = "service-update",
+    Patch = "patch",
+    VersionUpgrade = "version-upgrade",
+    Migration = "migration",
+});
+
+spelled_enum!(TokenSync, schema::TOKEN_SYNC, { OneWay = "one-way", TwoWay = "two-way" });
+
+spelled_enum!(Cutover, schema::CUTOVERS, { Dns = "dns", Gradual = "gradual" });
+
+/// Who deploys artifacts in a cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Manager {
+    /// The passive node of an active-passive pair.
+    Passive,
+    /// Node numbers (1-based); more than one is an error (HA006).
+    Nodes(Vec<u32>),
+}
+
+/// A dotted numeric version such as `4.2.0`.
+#[derive(Debug, Clone, Eq, Serialize)]
+pub struct Version {
+    pub parts: Vec<u32>,
+    pub text: String,
+}
+
+impl Version {
+    pub fn parse(text: &str) -> Option<Version> {
+        if text.is_empty() || text.len() > 32 {
+            return None;
+        }
+        let parts: Option<Vec<u32>> = text
+            .split('.')
+            .map(|p| {
+                if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+                    None
+                } else {
+                    p.parse().ok()
+                }
+            })
+            .collect();
+        let parts = parts?;
+        (parts.len() <= 4).then(|| Version {
+            parts,
+            text: text.to_string(),
+        })
+    }
+
+    pub fn major(&self) -> u32 {
+        self.parts[0]
+    }
+
+    /// The major.minor pair (e.g. 3.2 for "3.2.0").
+    pub fn minor(&self) -> (u32, u32) {
+        (self.parts[0], self.parts.get(1).copied().unwrap_or(0))
+    }
+
+    fn padded(&self) -> [u32; 4] {
+        let mut out = [0; 4];
+        out[..self.parts.len()].copy_from_slice(&self.parts);
+        out
+    }
+}
+
+impl PartialEq for Version {
+    fn eq(&self, other: &Self) -> bool {
+        self.padded() == other.padded()
+    }
+}
+
+impl PartialOrd for Version {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Version {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.padded().cmp(&other.padded())
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// A duration in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Duration {
+    pub millis: u64,
+}
+
+impl Duration {
+    pub fn seconds(self) -> u64 {
+        self.millis / 1000
+    }
+
+    /// Whole minutes, rounded up, at least one.
+    pub fn minutes_ceil(self) -> u64 {
+        self.millis.div_ceil(60_000).max(1)
+    }
+
+    /// Human form: `3h`, `90min`, `45s`, `250ms`, `2d`.
+    pub fn human(self) -> String {
+        let ms = self.millis;
+        const UNITS: [(u64, &str); 5] = [
+            (86_400_000, "d"),
+            (3_600_000, "h"),
+            (60_000, "min"),
+            (1000, "s"),
+            (1, "ms"),
+        ];
+        for (size, unit) in UNITS {
+            if ms >= size && ms % size == 0 {
+                return format!("{}{unit}", ms / size);
+            }
+        }
+        format!("{ms}ms")
+    }
+}
+
+impl fmt::Display for Duration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.human())
+    }
+}
+
+/// Format a number without a trailing `.0` (1200 not 1200.0; 0.5 stays).
+pub fn format_number(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{}", value as i64)
+    } else {
+        let text = format!("{value:.3}");
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+/// The units a quantity may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Percent,
+    Rps,
+    Millis,
+    Seconds,
+    Minutes,
+    Hours,
+    Days,
+    KiB,
+    MiB,
+    GiB,
+}
+
+impl Unit {
+    pub fn parse(text: &str) -> Option<Unit> {
+        Some(match text {
+            "%" => Unit::Percent,
+            "rps" => Unit::Rps,
+            "ms" => Unit::Millis,
+            "s" => Unit::Seconds,
+            "min" => Unit::Minutes,
+            "h" => Unit::Hours,
+            "d" => Unit::Days,
+            "KiB" => Unit::KiB,
+            "MiB" => Unit::MiB,
+            "GiB" => Unit::GiB,
+            _ => return None,
+        })
+    }
+
+    /// What kind of quantity this unit makes, for messages.
+    pub fn class(self) -> &'static str {
+        match self {
+            Unit::Percent => "a percentage",
+            Unit::Rps => "a rate in requests per second",
+            Unit::Millis | Unit::Seconds | Unit::Minutes | Unit::Hours | Unit::Days => "a duration",
+            Unit::KiB | Unit::MiB | Unit::GiB => "a size",
+        }
+    }
+
+    /// Milliseconds per unit for durations.
+    pub fn millis(self) -> Option<u64> {
+        Some(match self {
+            Unit::Millis => 1,
+            Unit::Seconds => 1000,
+            Unit::Minutes => 60_000,
+            Unit::Hours => 3_600_000,
+            Unit::Days => 86_400_000,
+            _ => return None,
+        })
+    }
+
+    /// Bytes per unit for sizes.
+    pub fn bytes(self) -> Option<u64> {
+        Some(match self {
+            Unit::KiB => 1 << 10,
+            Unit::MiB => 1 << 20,
+            Unit::GiB => 1 << 30,
+            _ => return None,
+        })
+    }
+}
+
+/// A help line for a unit that does not exist, naming the one meant.
+pub fn unit_hint(unit: &str) -> String {
+    let suggestion = match unit {
+        "m" => "`m` is ambiguous: write `min` for minutes or `MiB` for mebibytes",
+        "M" | "Mi" | "MB" | "mb" | "mib" => "write `MiB` (mebibytes)",
+        "G" | "Gi" | "GB" | "gb" | "gib" => "write `GiB` (gibibytes)",
+        "K" | "Ki" | "KB" | "kb" | "k" | "kib" => "write `KiB` (kibibytes)",
+        "sec" | "secs" | "second" | "seconds" | "S" => "write `s` for seconds",
+        "mins" | "minute" | "minutes" => "write `min` for minutes",
+        "hr" | "hrs" | "hour" | "hours" | "H" => "write `h` for hours",
+        "day" | "days" | "D" => "write `d` for days",
+        "rp" | "qps" | "tps" | "req" | "RPS" => "write `rps` (requests per second)",
+        _ => "",
+    };
+    let units = "the units are % rps ms s min h d KiB MiB GiB";
+    if suggestion.is_empty() {
+        units.to_string()
+    } else {
+        format!("{suggestion}; {units}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agree(names: Vec<&'static str>, values: &[schema::EnumValue]) {
+        let schema: Vec<_> = values.iter().map(|v| v.name).collect();
+        assert_eq!(names, schema);
+    }
+
+    #[test]
+    fn rust_enums_agree_with_the_schema() {
+        agree(
+            Role::ALL.iter().map(|v| v.name()).collect(),
+            Role::schema_values(),
+        );
+        agree(
+            Profile::ALL.iter().map(|v| v.name()).collect(),
+            Profile::schema_values(),
+        );
+        agree(
+            HaMode::ALL.iter().map(|v| v.name()).collect(),
+            HaMode::schema_values(),
+        );
+        agree(
+            Engine::ALL.iter().map(|v| v.name()).collect(),
+            Engine::schema_values(),
+        );
+        agree(
+            Purpose::ALL.iter().map(|v| v.name()).collect(),
+            Purpose::schema_values(),
+        );
+        agree(
+            Access::ALL.iter().map(|v| v.name()).collect(),
+            Access::schema_values(),
+        );
+        agree(
+            ShareMethod::ALL.iter().map(|v| v.name()).collect(),
+            ShareMethod::schema_values(),
+        );
+        agree(
+            DcStandby::ALL.iter().map(|v| v.name()).collect(),
+            DcStandby::schema_values(),
+        );
+        agree(
+            ClusterStandby::ALL.iter().map(|v| v.name()).collect(),
+            ClusterStandby::schema_values(),
+        );
+        agree(
+            UpgradeKind::ALL.iter().map(|v| v.name()).collect(),
+            UpgradeKind::schema_values(),
+        );
+        agree(
+            TokenSync::ALL.iter().map(|v| v.name()).collect(),
+            TokenSync::schema_values(),
+        );
+        agree(
+            Cutover::ALL.iter().map(|v| v.name()).collect(),
+            Cutover::schema_values(),
+        );
+        agree(
+            LbKind::ALL.iter().map(|v| v.name()).collect(),
+            LbKind::schema_values(),
+        );
+        agree(
+            Product::ALL.iter().map(|v| v.name()).collect(),
+            Product::schema_values(),
+        );
+    }
+
+    #[test]
+    fn versions_compare_numerically() {
+        let v = |s| Version::parse(s).unwrap();
+        assert!(v("4.10.0") > v("4.2.0"));
+        assert_eq!(v("4.2"), v("4.2.0"));
+        assert!(v("3.2.0") < v("4.0.0"));
+        assert!(Version::parse("4.2.x").is_none());
+        assert!(Version::parse("").is_none());
+        assert!(Version::parse("99999999999").is_none());
+    }
+
+    #[test]
+    fn durations_print_in_their_largest_unit() {
+        assert_eq!(
+            Duration {
+                millis: 3 * 3_600_000
+            }
+            .human(),
+            "3h"
+        );
+        assert_eq!(
+            Duration {
+                millis: 90 * 60_000
+            }
+            .human(),
+            "90min"
+        );
+        assert_eq!(Duration { millis: 1500 }.human(), "1500ms");
+        assert_eq!(format_number(1200.0), "1200");
+        assert_eq!(format_number(0.5), "0.5");
+    }
+}

@@ -1,0 +1,246 @@
+//! Source files, spans and line/column arithmetic.
+//!
+//! Every later stage points back at the text through a [`Span`]: a file id
+//! and a byte range. Lines and columns are computed on demand from a line
+//! index; columns count Unicode scalar values (the JSON contract) or UTF-16
+//! code units (the language server protocol).
+
+use std::path::{Path, PathBuf};
+
+/// Index of a file in a [`SourceMap`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct FileId(pub u32);
+
+/// A byte range in one source file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Span {
+    pub file: FileId,
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub fn new(file: FileId, start: usize, end: usize) -> Span {
+        Span {
+            file,
+            start: start as u32,
+            end: end.max(start) as u32,
+        }
+    }
+
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+
+    pub fn len(&self) -> usize {
+        (self.end - self.start) as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.end == self.start
+    }
+
+    /// The smallest span covering both (same file assumed).
+    pub fn to(&self, other: Span) -> Span {
+        Span {
+            file: self.file,
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
+    }
+
+    pub fn contains(&self, offset: usize) -> bool {
+        (self.start as usize) <= offset && offset <= (self.end as usize)
+    }
+}
+
+/// A 1-based line and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LineCol {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// One loaded file.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub id: FileId,
+    /// The path as given or resolved (used for display).
+    pub path: PathBuf,
+    pub text: String,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    pub fn new(id: FileId, path: PathBuf, text: String) -> SourceFile {
+        let line_starts = line_starts(&text);
+        SourceFile {
+            id,
+            path,
+            text,
+            line_starts,
+        }
+    }
+
+    /// Path for display, with forward slashes on every platform.
+    pub fn display_path(&self) -> String {
+        display_path(&self.path)
+    }
+
+    /// Zero-based line index of a byte offset.
+    pub fn line_index(&self, offset: usize) -> usize {
+        match self.line_starts.binary_search(&offset) {
+            Ok(line) => line,
+            Err(next) => next - 1,
+        }
+    }
+
+    pub fn line_start(&self, line: usize) -> usize {
+        self.line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len())
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
+    /// Clamp an offset into the text and onto a char boundary.
+    pub fn clamp(&self, offset: usize) -> usize {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        offset
+    }
+
+    /// 1-based line and column, the column counted in Unicode scalar values.
+    pub fn line_col(&self, offset: usize) -> LineCol {
+        let offset = self.clamp(offset);
+        let line = self.line_index(offset);
+        let start = self.line_starts[line];
+        LineCol {
+            line: line + 1,
+            column: self.text[start..offset].chars().count() + 1,
+        }
+    }
+
+    /// 0-based line and UTF-16 column (the language server's positions).
+    pub fn utf16_position(&self, offset: usize) -> (u32, u32) {
+        let offset = self.clamp(offset);
+        let line = self.line_index(offset);
+        let start = self.line_starts[line];
+        let col: usize = self.text[start..offset].chars().map(char::len_utf16).sum();
+        (line as u32, col as u32)
+    }
+
+    /// Byte offset of a 0-based line and UTF-16 column; clamped to the line.
+    pub fn utf16_offset(&self, line: u32, col: u32) -> usize {
+        let line = line as usize;
+        if line >= self.line_starts.len() {
+            return self.text.len();
+        }
+        let start = self.line_starts[line];
+        let end = self
+            .line_starts
+            .get(line + 1)
+            .copied()
+            .unwrap_or(self.text.len());
+        let mut units = 0usize;
+        for (i, ch) in self.text[start..end].char_indices() {
+            if units >= col as usize || ch == '\n' || ch == '\r' {
+                return start + i;
+            }
+            units += ch.len_utf16();
+        }
+        end
+    }
+
+    pub fn slice(&self, span: Span) -> &str {
+        let start = self.clamp(span.start as usize);
+        let end = self.clamp(span.end as usize).max(start);
+        &self.text[start..end]
+    }
+}
+
+fn line_starts(text: &str) -> Vec<usize> {
+    let mut starts = vec![0];
+    starts.extend(
+        text.bytes()
+            .enumerate()
+            .filter(|&(_, b)| b == b'\n')
+            .map(|(i, _)| i + 1),
+    );
+    starts
+}
+
+/// Every file of one topology, in load order.
+#[derive(Debug, Clone, Default)]
+pub struct SourceMap {
+    files: Vec<SourceFile>,
+}
+
+impl SourceMap {
+    pub fn new() -> SourceMap {
+        SourceMap::default()
+    }
+
+    pub fn add(&mut self, path: PathBuf, text: String) -> FileId {
+        let id = FileId(self.files.len() as u32);
+        self.files.push(SourceFile::new(id, path, text));
+        id
+    }
+
+    pub fn get(&self, id: FileId) -> &SourceFile {
+        &self.files[id.0 as usize]
+    }
+
+    pub fn files(&self) -> &[SourceFile] {
+        &self.files
+    }
+
+    pub fn find(&self, path: &Path) -> Option<&SourceFile> {
+        self.files.iter().find(|f| f.path == path)
+    }
+
+    pub fn line_col(&self, span: Span) -> (LineCol, LineCol) {
+        let file = self.get(span.file);
+        (
+            file.line_col(span.start as usize),
+            file.line_col(span.end as usize),
+        )
+    }
+}
+
+/// A path rendered with forward slashes, without a leading `./`.
+pub fn display_path(path: &Path) -> String {
+    let text = path.to_string_lossy().replace('\\', "/");
+    text.strip_prefix("./").map(str::to_string).unwrap_or(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_scalar_values() {
+        let file = SourceFile::new(FileId(0), "a.topo".into(), "ab\n\u{e9}x = 1\n".into());
+        assert_eq!(file.line_col(0), LineCol { line: 1, column: 1 });
+        assert_eq!(file.line_col(3), LineCol { line: 2, column: 1 });
+        // 'x' follows a two-byte character
+        assert_eq!(file.line_col(5), LineCol { line: 2, column: 2 });
+        assert_eq!(file.line_col(1000), LineCol { line: 3, column: 1 });
+    }
+
+    #[test]
+    fn utf16_positions_round_trip() {
+        let text = "a\u{1F600}b\nc";
+        let file = SourceFile::new(FileId(0), "a.topo".into(), text.into());
+        let b = text.find('b').unwrap();
+        assert_eq!(file.utf16_position(b), (0, 3));
+        assert_eq!(file.utf16_offset(0, 3), b);
+        assert_eq!(file.utf16_offset(1, 0), text.find('c').unwrap());
+        assert_eq!(file.utf16_offset(9, 9), text.len());
+    }
+}
