@@ -282,7 +282,7 @@ impl DepGraph {
                 path[0].1.span,
                 format!("dependency cycle among {}: {}", members.join(", "), text.join(" ")),
             )
-            .label("this reference closes a cycle")
+            .label("this reference starts the cycle")
             .help("break the cycle: replication and key/traffic managers must lead back to one origin");
             for (span, message) in related.into_iter().skip(1) {
                 d = d.related(span, message);

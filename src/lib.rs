@@ -5,6 +5,7 @@
 //! ([`lints`]).
 
 pub mod diagnostics;
+pub mod generate;
 pub mod graph;
 pub mod lints;
 pub mod load;

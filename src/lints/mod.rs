@@ -71,6 +71,21 @@ pub fn all() -> &'static [&'static Lint] {
     ALL
 }
 
+/// The catalog of codes as a Markdown table (the README embeds it; a test
+/// keeps the two in step).
+pub fn catalog_markdown() -> String {
+    let mut out = String::from("| code | severity | fires when |\n|---|---|---|\n");
+    for lint in all() {
+        out.push_str(&format!(
+            "| {} | {} | {} |\n",
+            lint.code,
+            lint.severity.name(),
+            lint.summary.replace('|', "\\|")
+        ));
+    }
+    out
+}
+
 /// The lint with this code (case-insensitive).
 pub fn find(code: &str) -> Option<&'static Lint> {
     all()

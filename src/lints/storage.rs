@@ -233,7 +233,10 @@ fn needed_datasources(t: &Topology, out: &mut Vec<Diagnostic>) {
                         purpose_doc(needed)
                     ),
                 )
-                .label(format!("needs a `{needed}` datasource"))
+                .label(format!(
+                    "needs {} `{needed}` datasource",
+                    if needed == Purpose::Apim { "an" } else { "a" }
+                ))
                 .help(help),
             );
         }

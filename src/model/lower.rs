@@ -236,11 +236,11 @@ impl Lowerer<'_> {
                 continue;
             };
             let block_schema = kind.schema();
-            let placement_ok = match (block_schema.placement, parent) {
-                (Placement::TopLevel, None) => true,
-                (Placement::InDatacenter, Some((_, BlockKind::Datacenter, _))) => true,
-                _ => false,
-            };
+            let placement_ok = matches!(
+                (block_schema.placement, parent),
+                (Placement::TopLevel, None)
+                    | (Placement::InDatacenter, Some((_, BlockKind::Datacenter, _)))
+            );
             if !placement_ok {
                 let (message, help) = match (block_schema.placement, parent) {
                     (Placement::InDatacenter, None) => (
@@ -343,6 +343,8 @@ impl Lowerer<'_> {
         let block_schema: &BlockSchema = decl.kind.schema();
         let file = decl.file;
         let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
+        // Attributes a misspelling was taken for: "missing" would repeat it.
+        let mut suggested: Vec<&str> = Vec::new();
         for attribute in decl.block.attributes() {
             let key = &attribute.key.name;
             let attr_span = Span::new(file, attribute.span.start, attribute.span.end);
@@ -355,7 +357,10 @@ impl Lowerer<'_> {
                 )
                 .label("unknown attribute");
                 d = match schema::did_you_mean(key, block_schema.attrs.iter().map(|a| a.name)) {
-                    Some(near) => d.help(format!("did you mean `{near}`?")),
+                    Some(near) => {
+                        suggested.push(near);
+                        d.help(format!("did you mean `{near}`?"))
+                    }
                     None => d.help(format!(
                         "`{}` blocks take: {}",
                         decl.kind.keyword(),
@@ -407,7 +412,10 @@ impl Lowerer<'_> {
         }
         // Unconditionally required attributes.
         for attr in block_schema.attrs {
-            if attr.required == Required::Yes && !seen.contains_key(attr.name) {
+            if attr.required == Required::Yes
+                && !seen.contains_key(attr.name)
+                && !suggested.contains(&attr.name)
+            {
                 self.missing(decl, attr, None);
             }
         }
@@ -1245,9 +1253,15 @@ impl Lowerer<'_> {
         topology
     }
 
-    /// Was an attribute given but rejected (so "missing" would be noise)?
+    /// Was an attribute given but rejected, or misspelt (so "missing" would
+    /// be noise)?
     fn had_error_for(&self, decl: &Declared, attr: &str) -> bool {
-        decl.block.attributes().any(|a| a.key.name == attr)
+        let block_schema = decl.kind.schema();
+        decl.block.attributes().any(|a| {
+            a.key.name == attr
+                || (block_schema.attr(&a.key.name).is_none()
+                    && schema::did_you_mean(&a.key.name, [attr]).is_some())
+        })
     }
 
     /// `key_manager` must name a cluster that runs a key manager, and

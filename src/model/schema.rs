@@ -826,6 +826,44 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// The language reference as Markdown, generated from [`BLOCKS`] (the
+/// README embeds it; a test keeps the two in step).
+pub fn reference_markdown() -> String {
+    let mut out = String::new();
+    for block in BLOCKS {
+        let place = match block.placement {
+            Placement::TopLevel => "top level",
+            Placement::InDatacenter => "inside a `datacenter`",
+        };
+        out.push_str(&format!(
+            "#### `{} NAME` ({place})\n\n{}\n\n",
+            block.kind.keyword(),
+            block.doc
+        ));
+        out.push_str(
+            "| attribute | type | required | default | meaning |\n|---|---|---|---|---|\n",
+        );
+        for attr in block.attrs {
+            let required = match attr.required {
+                Required::Yes => "yes".to_string(),
+                Required::No => "".to_string(),
+                Required::When(when) => when.to_string(),
+            };
+            let default = attr.default.map(|d| format!("`{d}`")).unwrap_or_default();
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {} | {} |\n",
+                attr.name,
+                attr.ty.short(),
+                required,
+                default,
+                attr.doc.replace('|', "\\|")
+            ));
+        }
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

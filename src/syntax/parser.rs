@@ -259,7 +259,7 @@ impl Parser {
                         }
                         Err((at, partial)) => {
                             if let Some(item) = partial {
-                                items.push(item);
+                                items.push(*item);
                             }
                             i = self.recover(i, at, item_start);
                         }
@@ -272,7 +272,11 @@ impl Parser {
     /// One item. On failure returns where the error happened and whatever
     /// part of the item is worth keeping (an attribute without its value).
     #[allow(clippy::type_complexity)]
-    fn item<'a>(&mut self, i: In<'a>, top: bool) -> Result<(In<'a>, Item), (usize, Option<Item>)> {
+    fn item<'a>(
+        &mut self,
+        i: In<'a>,
+        top: bool,
+    ) -> Result<(In<'a>, Item), (usize, Option<Box<Item>>)> {
         let (after_kind, kind) = match ident(i) {
             Ok(ok) => ok,
             Err(_) => {
@@ -331,13 +335,11 @@ impl Parser {
                     }
                     Err(at) => {
                         let span = attr_span_start..offset(&rest) + 1;
-                        let partial = (!top).then(|| {
-                            Item::Attribute(Attribute {
-                                key: kind,
-                                value: None,
-                                span,
-                            })
-                        });
+                        let partial = (!top).then_some(Box::new(Item::Attribute(Attribute {
+                            key: kind,
+                            value: None,
+                            span,
+                        })));
                         Err((at, partial))
                     }
                 }

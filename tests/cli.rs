@@ -1,0 +1,362 @@
+//! The command line, run as a user runs it: exit codes, formats, bad input.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn topoc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_topoc"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("topoc runs")
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().expect("exit code")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            stderr(output)
+        )
+    })
+}
+
+fn codes(report: &Value) -> Vec<String> {
+    report["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .map(|d| d["code"].as_str().expect("code").to_string())
+        .collect()
+}
+
+fn examples() -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir("examples")
+        .expect("examples folder")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "topo"))
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    out.sort();
+    assert!(out.len() >= 4, "at least four examples");
+    out
+}
+
+#[test]
+fn every_example_checks_clean() {
+    for example in examples() {
+        let output = topoc(&["check", &example, "--format", "json", "--deny", "warnings"]);
+        let report = json(&output);
+        assert_eq!(codes(&report), Vec::<String>::new(), "{example}");
+        assert_eq!(code(&output), 0, "{example}");
+    }
+}
+
+#[test]
+fn human_output_on_success_names_the_topology() {
+    let output = topoc(&["check", "examples/distributed-4.x.topo"]);
+    assert_eq!(code(&output), 0);
+    assert!(
+        stderr(&output).contains("ok (topology `payments`"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn json_contract_fields() {
+    let output = topoc(&[
+        "check",
+        "tests/fixtures/lints/HA001.topo",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&output), 1);
+    let report = json(&output);
+    let d = &report["diagnostics"][0];
+    for field in [
+        "code",
+        "severity",
+        "message",
+        "help",
+        "file",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "related",
+    ] {
+        assert!(d.get(field).is_some(), "missing {field}");
+    }
+    assert_eq!(d["code"], "HA001");
+    assert_eq!(d["severity"], "error");
+    assert_eq!(d["line"], 26);
+    assert_eq!(report["summary"]["errors"], 1);
+    assert!(d["message"].as_str().unwrap().contains("500rps"));
+    assert!(d["message"].as_str().unwrap().contains("750rps"));
+}
+
+#[test]
+fn parser_recovers_three_syntax_errors() {
+    let output = topoc(&[
+        "check",
+        "tests/fixtures/recovery/three_errors.topo",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&output), 1);
+    let report = json(&output);
+    let all = codes(&report);
+    assert_eq!(all.iter().filter(|c| *c == "E001").count(), 3, "{all:?}");
+    // The rest of the tree was still read and checked: the lone traffic
+    // manager after the errors is reported.
+    assert!(all.contains(&"HA004".to_string()), "{all:?}");
+    let lines: Vec<u64> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "E001")
+        .map(|d| d["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [4, 13, 23]);
+}
+
+#[test]
+fn imports_are_read_once_and_resolve_across_files() {
+    let output = topoc(&[
+        "check",
+        "tests/fixtures/imports/main.topo",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(codes(&json(&output)), Vec::<String>::new());
+    assert_eq!(code(&output), 0);
+}
+
+#[test]
+fn import_cycles_and_self_imports_are_e007() {
+    for file in ["cycle_a.topo", "self.topo"] {
+        let path = format!("tests/fixtures/imports/{file}");
+        let output = topoc(&["check", &path, "--format", "json"]);
+        assert_eq!(code(&output), 1, "{file}");
+        let report = json(&output);
+        assert!(
+            codes(&report).contains(&"E007".to_string()),
+            "{file}: {report}"
+        );
+        let message = report["diagnostics"][0]["message"].as_str().unwrap();
+        assert!(message.contains("import cycle"), "{message}");
+    }
+}
+
+#[test]
+fn a_folder_is_one_topology() {
+    let output = topoc(&["check", "tests/fixtures/imports", "--format", "json"]);
+    // cycle_a, self and main each declare a topology: one folder, one topology.
+    let report = json(&output);
+    assert!(codes(&report).contains(&"E006".to_string()));
+    assert_eq!(code(&output), 1);
+}
+
+#[test]
+fn deny_and_allow() {
+    let fixture = "tests/fixtures/lints/HA004.topo";
+    let plain = topoc(&["check", fixture, "--format", "json"]);
+    assert_eq!(code(&plain), 0, "a warning alone passes");
+    assert_eq!(json(&plain)["summary"]["warnings"], 1);
+
+    let denied = topoc(&["check", fixture, "--format", "json", "--deny", "HA004"]);
+    assert_eq!(code(&denied), 1);
+    assert_eq!(json(&denied)["diagnostics"][0]["severity"], "error");
+
+    let warnings = topoc(&["check", fixture, "--deny", "warnings"]);
+    assert_eq!(code(&warnings), 1);
+
+    let allowed = topoc(&["check", fixture, "--format", "json", "--allow", "ha004"]);
+    assert_eq!(code(&allowed), 0);
+    assert_eq!(codes(&json(&allowed)), Vec::<String>::new());
+
+    // An error can be allowed too (a deliberate choice)...
+    let allowed_error = topoc(&[
+        "check",
+        "tests/fixtures/lints/HA001.topo",
+        "--allow",
+        "HA001",
+    ]);
+    assert_eq!(code(&allowed_error), 0);
+    // ...but not a language error, nor an unknown code.
+    assert_eq!(code(&topoc(&["check", fixture, "--allow", "E001"])), 2);
+    assert_eq!(code(&topoc(&["check", fixture, "--allow", "SEC001"])), 2);
+    let unknown = topoc(&["check", fixture, "--deny", "XX001"]);
+    assert_eq!(code(&unknown), 2);
+    assert!(stderr(&unknown).contains("unknown diagnostic code"));
+}
+
+#[test]
+fn the_topology_allow_list_is_honoured_and_the_command_line_wins() {
+    let example = "examples/multi-datacenter.topo";
+    let output = topoc(&["check", example, "--format", "json", "--deny", "HA005"]);
+    assert_eq!(code(&output), 1);
+    assert_eq!(codes(&json(&output)), ["HA005"]);
+}
+
+#[test]
+fn sarif_parses_back_as_sarif_2_1_0() {
+    let output = topoc(&[
+        "check",
+        "tests/fixtures/lints/HA001.topo",
+        "tests/fixtures/lints/DC001.topo",
+        "--format",
+        "sarif",
+    ]);
+    assert_eq!(code(&output), 1);
+    let sarif: serde_sarif::sarif::Sarif =
+        serde_json::from_slice(&output.stdout).expect("valid SARIF");
+    let value = serde_json::to_value(&sarif).unwrap();
+    assert_eq!(value["version"], "2.1.0");
+    let run = &value["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "topoc");
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), topoc::lints::all().len());
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    for result in results {
+        let index = result["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[index]["id"], result["ruleId"]);
+        let region = &result["locations"][0]["physicalLocation"]["region"];
+        assert!(region["startLine"].as_u64().unwrap() >= 1);
+    }
+}
+
+#[test]
+fn explain_known_and_unknown_codes() {
+    let output = topoc(&["explain", "HA001"]);
+    assert_eq!(code(&output), 0);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("## Example") && text.contains("## Use instead"));
+
+    let unknown = topoc(&["explain", "HA999"]);
+    assert_eq!(code(&unknown), 2);
+    let err = stderr(&unknown);
+    for lint in topoc::lints::all() {
+        assert!(err.contains(lint.code), "the list names {}", lint.code);
+    }
+}
+
+#[test]
+fn completions_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let output = topoc(&["completions", shell]);
+        assert_eq!(code(&output), 0);
+        assert!(String::from_utf8_lossy(&output.stdout).contains("topoc"));
+    }
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    assert_eq!(code(&topoc(&["check"])), 2);
+    assert_eq!(code(&topoc(&["frobnicate"])), 2);
+    let missing = topoc(&["check", "no/such/file.topo"]);
+    assert_eq!(code(&missing), 2);
+    assert!(stderr(&missing).contains("no/such/file.topo"));
+    let dir = tempfile::tempdir().unwrap();
+    let empty_dir = topoc(&["check", dir.path().to_str().unwrap()]);
+    assert_eq!(code(&empty_dir), 2);
+    assert!(stderr(&empty_dir).contains("no .topo files"));
+}
+
+/// Write a file into a temporary folder and check it.
+fn check_bytes(bytes: &[u8]) -> (Output, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("input.topo");
+    std::fs::write(&path, bytes).unwrap();
+    (
+        topoc(&["check", path.to_str().unwrap(), "--format", "json"]),
+        dir,
+    )
+}
+
+#[test]
+fn bad_input_gets_diagnostics_never_a_panic() {
+    let nested = "a b {".repeat(50_000);
+    let huge_list = format!(
+        "topology t {{ version = \"4.2.0\" allow = {} }}",
+        "[".repeat(50_000)
+    );
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("invalid utf-8", b"topology t {\n  version = \"\xff\xfe\"\n}\n".to_vec(), "E001"),
+        ("empty file", Vec::new(), "E004"),
+        ("only a comment", b"# nothing here\n".to_vec(), "E004"),
+        ("deep nesting", nested.into_bytes(), "E001"),
+        ("deep list", huge_list.into_bytes(), "E001"),
+        ("unterminated string", b"topology t { version = \"4.2.0 }".to_vec(), "E001"),
+        (
+            "huge number",
+            b"topology t { version = \"4.2.0\" }\ndatacenter d { role = primary cluster c { profile = gateway-worker nodes = 99999999999999999999999999 } }".to_vec(),
+            "E003",
+        ),
+        (
+            "unit on the wrong attribute",
+            b"topology t { version = \"4.2.0\" peak_load = 3h }".to_vec(),
+            "E003",
+        ),
+        ("ambiguous unit", b"topology t { version = \"4.2.0\" peak_load = 5m }".to_vec(), "E003"),
+        ("nul bytes", b"topology\0t { }".to_vec(), "E001"),
+    ];
+    for (name, bytes, expected) in cases {
+        let (output, _dir) = check_bytes(&bytes);
+        assert_eq!(code(&output), 1, "{name}: {}", stderr(&output));
+        let report = json(&output);
+        assert!(
+            codes(&report).contains(&expected.to_string()),
+            "{name}: {report}"
+        );
+        for d in report["diagnostics"].as_array().unwrap() {
+            assert!(
+                d["line"].as_u64().unwrap() >= 1,
+                "{name}: every diagnostic has a position"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_100_mb_file_is_refused_quickly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.topo");
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(100 * 1024 * 1024).unwrap();
+    let output = topoc(&["check", path.to_str().unwrap()]);
+    assert_eq!(code(&output), 2);
+    assert!(stderr(&output).contains("big.topo"));
+    assert!(stderr(&output).contains("MiB"));
+}
+
+#[test]
+fn diagnostics_are_identical_across_runs() {
+    let a = topoc(&[
+        "check",
+        "tests/fixtures/lints/DS002.topo",
+        "--format",
+        "json",
+    ]);
+    let b = topoc(&[
+        "check",
+        "tests/fixtures/lints/DS002.topo",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(a.stdout, b.stdout);
+    assert!(Path::new("tests/fixtures/lints/DS002.topo").exists());
+}

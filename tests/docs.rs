@@ -1,0 +1,81 @@
+//! The README's generated sections agree with the schema table and the lint
+//! registry; the grammar agrees with the lexer. Run with `UPDATE_README=1`
+//! to rewrite the README sections after a schema change.
+
+use topoc::model::types::Unit;
+
+fn section(readme: &str, name: &str) -> (usize, usize) {
+    let start_marker = format!("<!-- {name}:start -->\n");
+    let end_marker = format!("<!-- {name}:end -->");
+    let start = readme
+        .find(&start_marker)
+        .unwrap_or_else(|| panic!("README lacks {start_marker}"))
+        + start_marker.len();
+    let end = readme[start..]
+        .find(&end_marker)
+        .unwrap_or_else(|| panic!("README lacks {end_marker}"))
+        + start;
+    (start, end)
+}
+
+/// Tests run in parallel; updates read and write the same file.
+static README_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn check_section(name: &str, expected: &str) {
+    let _guard = README_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let readme = std::fs::read_to_string("README.md").expect("README.md");
+    let (start, end) = section(&readme, name);
+    if readme[start..end] != *expected {
+        if std::env::var_os("UPDATE_README").is_some() {
+            let updated = format!("{}{}{}", &readme[..start], expected, &readme[end..]);
+            std::fs::write("README.md", updated).expect("write README.md");
+        } else {
+            panic!(
+                "README section `{name}` is out of date; run `UPDATE_README=1 cargo test --test docs`"
+            );
+        }
+    }
+}
+
+#[test]
+fn readme_language_reference_is_generated_from_the_schema() {
+    check_section("reference", &topoc::model::schema::reference_markdown());
+}
+
+#[test]
+fn readme_lists_every_diagnostic_code() {
+    check_section("codes", &topoc::lints::catalog_markdown());
+}
+
+#[test]
+fn grammar_units_are_the_lexer_units() {
+    let grammar = std::fs::read_to_string("grammar/topo.ebnf").expect("grammar");
+    let rule_start = grammar.find("unit            =").expect("unit rule");
+    let rule = &grammar[rule_start..];
+    let rule = &rule[..rule.find(';').expect("rule end")];
+    let units: Vec<&str> = rule
+        .split('"')
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 1)
+        .map(|(_, s)| s)
+        .collect();
+    assert_eq!(units.len(), 10, "{units:?}");
+    for unit in units {
+        assert!(
+            Unit::parse(unit).is_some(),
+            "grammar unit {unit} is not lexed"
+        );
+    }
+    assert!(Unit::parse("m").is_none(), "`m` is not a unit");
+}
+
+#[test]
+fn grammar_names_every_block_kind_only_through_the_schema() {
+    // The grammar is kind-agnostic: every block kind parses with the same
+    // rule, and the schema decides which kinds exist.
+    for kind in topoc::model::BlockKind::ALL {
+        let text = format!("{} x {{ }}", kind.keyword());
+        let ast = topoc::syntax::parse(&text);
+        assert!(ast.errors.is_empty(), "{text}");
+    }
+}
