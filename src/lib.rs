@@ -4,7 +4,9 @@
 //! [`model::Topology`], its dependency graph ([`graph`]) and diagnostics
 //! ([`lints`]).
 
+pub mod deployment;
 pub mod diagnostics;
+pub mod emit;
 pub mod generate;
 pub mod graph;
 pub mod lints;
