@@ -17,7 +17,7 @@ use crate::model::*;
 /// How nodes reach each other: by host name (Puppet-managed hosts, and
 /// Docker Compose, whose network aliases carry the same names) or through
 /// Kubernetes Services.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Network {
     Hosts,
@@ -105,9 +105,8 @@ impl Site {
     /// Clusters in start order: control planes, key managers, traffic
     /// managers, gateways; dependencies before dependents.
     pub fn start_order(&self) -> Vec<&ClusterPlan> {
-        let mut order: Vec<&ClusterPlan> = self.clusters.iter().collect();
-        order.sort_by_key(|c| (c.start_rank, c.label.clone()));
-        order
+        // `plan` keeps the clusters in start order.
+        self.clusters.iter().collect()
     }
 
     /// The Kubernetes Service address of a name in this site's namespace.
@@ -414,6 +413,7 @@ pub fn plan(t: &Topology) -> Deployment {
             planned.push(cid);
         }
         link_clusters(t, &mut clusters, &planned);
+        clusters.sort_by(|a, b| (a.start_rank, &a.label).cmp(&(b.start_rank, &b.label)));
         let load_balancers = dc
             .load_balancers
             .iter()

@@ -181,9 +181,10 @@ fn entrypoint(secrets: &[SecretEnv]) -> Vec<String> {
     ]
 }
 
-pub fn emit(ctx: &Context, out: &mut Artifacts) -> Result<(), BuildError> {
+/// The Compose project of one datacenter.
+pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), BuildError> {
     let d = ctx.deployment;
-    for site in &d.sites {
+    {
         let dir = format!("compose/{}", site.name);
         let standby: Vec<String> = if site.running() {
             Vec::new()
@@ -400,7 +401,9 @@ pub fn emit(ctx: &Context, out: &mut Artifacts) -> Result<(), BuildError> {
             volumes,
             secrets,
         };
-        let yaml = serde_saphyr::to_string(&file)
+        let value = serde_json::to_value(&file)
+            .map_err(|e| BuildError::Emit(format!("compose file: {e}")))?;
+        let yaml = serde_saphyr::to_string(&escape_interpolation(value))
             .map_err(|e| BuildError::Emit(format!("compose YAML: {e}")))?;
         out.insert(format!("{dir}/compose.yaml"), yaml);
     }
@@ -542,4 +545,20 @@ pub fn nginx_config(ctx: &Context, site: &Site) -> Result<String, BuildError> {
             servers,
         },
     )?)
+}
+
+/// Compose interpolates `$VAR` and `${VAR}` in every string of the file; a
+/// literal `$` is written `$$`.
+fn escape_interpolation(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Value::String(s.replace('$', "$$")),
+        Value::Array(items) => Value::Array(items.into_iter().map(escape_interpolation).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, escape_interpolation(v)))
+                .collect(),
+        ),
+        other => other,
+    }
 }

@@ -73,11 +73,13 @@ pub fn hiera_text(value: &str) -> String {
     value.replace('%', "%{literal('%')}")
 }
 
-/// Markdown text: characters that would start markup are backslash-escaped.
+/// Markdown text: characters that make inline markup are backslash-escaped
+/// anywhere, and those that start a block (`#`, `-`, `+`, `>`, `!`) when
+/// they open the value.
 pub fn markdown_text(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        if "\\`*_{}[]()<>#+-.!|~".contains(c) {
+    for (i, c) in value.chars().enumerate() {
+        if "\\`*_[]<>|~".contains(c) || (i == 0 && "#+-!.".contains(c)) {
             out.push('\\');
         }
         if c.is_control() {

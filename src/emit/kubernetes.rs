@@ -69,6 +69,12 @@ fn documents(objects: Vec<String>) -> String {
     out
 }
 
+/// Kubernetes expands `$(VAR)` in commands, arguments and environment
+/// values; `$$` is a literal `$`.
+fn literal(text: &str) -> String {
+    text.replace('$', "$$")
+}
+
 fn meta(name: &str, namespace: Option<&str>, labels: &Labels) -> ObjectMeta {
     ObjectMeta {
         name: Some(name.to_string()),
@@ -192,8 +198,9 @@ pub fn secret_name(d: &Deployment) -> String {
     format!("{}-secrets", d.label)
 }
 
-pub fn emit(ctx: &Context, out: &mut Artifacts) -> Result<(), BuildError> {
-    for site in &ctx.deployment.sites {
+/// The manifests of one datacenter.
+pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), BuildError> {
+    {
         let dir = format!("kubernetes/{}", site.name);
         out.insert(format!("{dir}/00-namespace.yaml"), namespace(ctx, site)?);
         if let Some(storage) = storage(site)? {
@@ -491,9 +498,8 @@ fn wait_container(name: &str, host: &str, port: u16, uid: u32) -> Container {
         command: Some(vec![
             "sh".to_string(),
             "-c".to_string(),
-            "until nc -z -w 2 \"$0\" \"$1\"; do echo \"waiting for $0:$1\"; sleep 5; done"
-                .to_string(),
-            host.to_string(),
+            literal("until nc -z -w 2 \"$0\" \"$1\"; do echo \"waiting for $0:$1\"; sleep 5; done"),
+            literal(host),
             port.to_string(),
         ]),
         resources: Some(resources(0.1, 32 << 20, 0.1)),
@@ -824,10 +830,11 @@ fn seed_container(
         command: Some(vec![
             "sh".to_string(),
             "-c".to_string(),
-            "if [ -d \"$0\" ] && [ -z \"$(ls -A \"$1\")\" ]; then cp -R \"$0\"/. \"$1\"/; fi"
-                .to_string(),
-            source.to_string(),
-            target.to_string(),
+            literal(
+                "if [ -d \"$0\" ] && [ -z \"$(ls -A \"$1\")\" ]; then cp -R \"$0\"/. \"$1\"/; fi",
+            ),
+            literal(source),
+            literal(target),
         ]),
         resources: Some(resources(0.2, 128 << 20, 0.5)),
         security_context: Some(container_security(uid)),
@@ -838,7 +845,7 @@ fn seed_container(
 fn sync_container(mode: &str, source: &ArtifactSync, uid: u32) -> Container {
     let env = |name: &str, value: String| EnvVar {
         name: name.to_string(),
-        value: Some(value),
+        value: Some(literal(&value)),
         ..EnvVar::default()
     };
     let health = exec_probe(&["sh", "/opt/topoc/artifact-sync.sh", "health"], 30);

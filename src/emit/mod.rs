@@ -7,10 +7,11 @@ pub mod kubernetes;
 pub mod puppet;
 pub mod templates;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -127,10 +128,13 @@ pub struct Context<'a> {
     pub templates: &'a Templates,
     /// The artifact pull/push script, rendered once.
     pub sync_script: String,
+    /// Rendered deployment.toml by (site, node, network): the Compose and
+    /// Puppet targets share the host-network configuration of every node.
+    configs: Mutex<HashMap<(String, String, Network), String>>,
 }
 
 impl Context<'_> {
-    /// deployment.toml of a node, for a network.
+    /// deployment.toml of a node, for a network (rendered once).
     pub fn render_config(
         &self,
         site: &Site,
@@ -138,9 +142,87 @@ impl Context<'_> {
         node: &NodePlan,
         net: Network,
     ) -> Result<String, BuildError> {
+        let key = (site.name.clone(), node.name.clone(), net);
+        if let Some(text) = self
+            .configs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return Ok(text.clone());
+        }
         let config = node_config(self.deployment, site, cluster, node, net);
-        Ok(self.templates.render("wso2/deployment.toml.j2", &config)?)
+        let text = self.templates.render("wso2/deployment.toml.j2", &config)?;
+        self.configs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, text.clone());
+        Ok(text)
     }
+}
+
+/// Everything one datacenter contributes.
+struct SiteOutput {
+    index: usize,
+    files: Artifacts,
+    puppet_nodes: Vec<puppet::SiteNode>,
+}
+
+fn emit_site(
+    ctx: &Context,
+    targets: &BTreeSet<Target>,
+    index: usize,
+    site: &Site,
+) -> Result<SiteOutput, BuildError> {
+    let mut files = Artifacts::default();
+    let mut puppet_nodes = Vec::new();
+    for target in targets {
+        match target {
+            Target::Kubernetes => kubernetes::emit_site(ctx, site, &mut files)?,
+            Target::Compose => compose::emit_site(ctx, site, &mut files)?,
+            Target::Puppet => puppet_nodes = puppet::emit_site(ctx, site, &mut files)?,
+            Target::Runbook => {}
+        }
+    }
+    Ok(SiteOutput {
+        index,
+        files,
+        puppet_nodes,
+    })
+}
+
+/// Emit every site, spread over the machine's cores; the result does not
+/// depend on how the work was spread.
+fn emit_sites(ctx: &Context, targets: &BTreeSet<Target>) -> Result<Vec<SiteOutput>, BuildError> {
+    let sites = &ctx.deployment.sites;
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, sites.len().max(1));
+    let mut outputs: Vec<SiteOutput> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|worker| {
+                scope.spawn(move || -> Result<Vec<SiteOutput>, BuildError> {
+                    sites
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| i % workers == worker)
+                        .map(|(i, site)| emit_site(ctx, targets, i, site))
+                        .collect()
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for handle in handles {
+            let result = handle
+                .join()
+                .map_err(|_| BuildError::Emit("an emitter thread panicked".to_string()))?;
+            all.extend(result?);
+        }
+        Ok::<_, BuildError>(all)
+    })?;
+    outputs.sort_by_key(|o| o.index);
+    Ok(outputs)
 }
 
 /// `sha256:<hex>` of a text, for config checksum annotations.
@@ -187,16 +269,17 @@ pub fn render(
         deployment: &deployment,
         templates: &templates,
         sync_script,
+        configs: Mutex::new(HashMap::new()),
     };
     let mut out = Artifacts::default();
     let targets: BTreeSet<Target> = targets.iter().copied().collect();
-    for target in &targets {
-        match target {
-            Target::Kubernetes => kubernetes::emit(&ctx, &mut out)?,
-            Target::Compose => compose::emit(&ctx, &mut out)?,
-            Target::Puppet => puppet::emit(&ctx, &mut out)?,
-            Target::Runbook => {}
-        }
+    let mut puppet_nodes = Vec::new();
+    for site in emit_sites(&ctx, &targets)? {
+        out.files.extend(site.files.files);
+        puppet_nodes.extend(site.puppet_nodes);
+    }
+    if targets.contains(&Target::Puppet) {
+        puppet::emit_common(&ctx, puppet_nodes, &mut out)?;
     }
     let readme = ReadmeContext {
         deployment: &deployment,
@@ -263,10 +346,14 @@ pub fn write_atomic(out: &Path, artifacts: &Artifacts) -> Result<(), BuildError>
         .prefix(".topoc-build-")
         .tempdir_in(&parent)
         .map_err(io_error(&parent))?;
+    let mut created: BTreeSet<PathBuf> = BTreeSet::new();
     for (path, content) in artifacts.iter() {
         let target = staging.path().join(path);
         if let Some(dir) = target.parent() {
-            std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+            if !created.contains(dir) {
+                std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+                created.insert(dir.to_path_buf());
+            }
         }
         std::fs::write(&target, content).map_err(io_error(&target))?;
         #[cfg(unix)]

@@ -20,17 +20,17 @@ use crate::model::{Profile, schema};
 const INSTALL_BASE: &str = "/opt/wso2";
 
 #[derive(Serialize)]
-struct SiteNode {
-    certname: String,
-    class: String,
-    describes: String,
+struct SiteNodeView<'a> {
+    certname: &'a str,
+    class: &'a str,
+    describes: &'a str,
 }
 
 #[derive(Serialize)]
 struct SiteContext<'a> {
     topology: &'a str,
     version: &'a str,
-    nodes: Vec<SiteNode>,
+    nodes: Vec<SiteNodeView<'a>>,
 }
 
 /// Hiera data of one WSO2 node: the parameters of class `apim`.
@@ -146,26 +146,27 @@ fn share_subdir(major: u32) -> &'static str {
     }
 }
 
-pub fn emit(ctx: &Context, out: &mut Artifacts) -> Result<(), BuildError> {
+/// A Puppet node definition, collected per site for site.pp.
+pub struct SiteNode {
+    certname: String,
+    class: String,
+    describes: String,
+    owner: String,
+}
+
+/// The Hiera data of one datacenter's nodes; returns their node
+/// definitions for site.pp.
+pub fn emit_site(
+    ctx: &Context,
+    site: &Site,
+    out: &mut Artifacts,
+) -> Result<Vec<SiteNode>, BuildError> {
     let d = ctx.deployment;
     let mut site_nodes = Vec::new();
-    let mut certnames: BTreeMap<String, String> = BTreeMap::new();
-    let mut claim = |certname: &str, owner: String| -> Result<(), BuildError> {
-        if let Some(first) = certnames.insert(certname.to_string(), owner.clone()) {
-            return Err(BuildError::Emit(format!(
-                "{owner} and {first} would both be the Puppet node `{certname}`: give their datacenters different `domain`s"
-            )));
-        }
-        Ok(())
-    };
-    for site in &d.sites {
+    {
         for cluster in site.start_order() {
             let secrets = site_cluster_secrets(d, cluster);
             for node in &cluster.nodes {
-                claim(
-                    &node.fqdn,
-                    format!("node {} of datacenter `{}`", node.name, site.name),
-                )?;
                 let config = ctx.render_config(site, cluster, node, Network::Hosts)?;
                 let share = cluster
                     .share
@@ -251,6 +252,7 @@ pub fn emit(ctx: &Context, out: &mut Artifacts) -> Result<(), BuildError> {
                     hiera_yaml(&data, &header)?,
                 );
                 site_nodes.push(SiteNode {
+                    owner: format!("node {} of datacenter `{}`", node.name, site.name),
                     certname: node.fqdn.clone(),
                     class: format!(
                         "apim::profile::{}",
@@ -273,10 +275,6 @@ pub fn emit(ctx: &Context, out: &mut Artifacts) -> Result<(), BuildError> {
         }
         if !site.load_balancers.is_empty() {
             let certname = format!("load-balancer.{}", site.domain);
-            claim(
-                &certname,
-                format!("the load balancer of datacenter `{}`", site.name),
-            )?;
             let data = LoadBalancerData {
                 config: super::compose::nginx_config(ctx, site)?,
                 running: site.running(),
@@ -290,6 +288,7 @@ pub fn emit(ctx: &Context, out: &mut Artifacts) -> Result<(), BuildError> {
                 hiera_yaml(&data, &header)?,
             );
             site_nodes.push(SiteNode {
+                owner: format!("the load balancer of datacenter `{}`", site.name),
                 certname,
                 class: "apim::load_balancer".to_string(),
                 describes: format!(
@@ -304,6 +303,33 @@ pub fn emit(ctx: &Context, out: &mut Artifacts) -> Result<(), BuildError> {
             });
         }
     }
+    Ok(site_nodes)
+}
+
+/// site.pp, Hiera configuration and the `apim` module, shared by all sites.
+pub fn emit_common(
+    ctx: &Context,
+    nodes: Vec<SiteNode>,
+    out: &mut Artifacts,
+) -> Result<(), BuildError> {
+    let d = ctx.deployment;
+    let mut certnames: BTreeMap<&str, &str> = BTreeMap::new();
+    for node in &nodes {
+        if let Some(first) = certnames.insert(&node.certname, &node.owner) {
+            return Err(BuildError::Emit(format!(
+                "{} and {first} would both be the Puppet node `{}`: give their datacenters different `domain`s",
+                node.owner, node.certname
+            )));
+        }
+    }
+    let site_nodes: Vec<SiteNodeView> = nodes
+        .iter()
+        .map(|n| SiteNodeView {
+            certname: &n.certname,
+            class: &n.class,
+            describes: &n.describes,
+        })
+        .collect();
     let site_pp = ctx.templates.render(
         "puppet/site.pp.j2",
         &SiteContext {

@@ -514,6 +514,25 @@ impl Lowerer<'_> {
                     None
                 }
             }
+            (Type::Registry, ValueKind::Str(text)) => {
+                let valid = !text.is_empty()
+                    && text.len() <= 200
+                    && !text.starts_with('/')
+                    && !text.ends_with('/')
+                    && text.chars().all(|c| {
+                        c.is_ascii_lowercase() || c.is_ascii_digit() || "._:/-".contains(c)
+                    });
+                if valid {
+                    Some(Lowered::Str(text.clone()))
+                } else {
+                    self.report(
+                        Diagnostic::new(&E003, span, format!("`{name}` is not an image registry prefix"))
+                            .label("not a registry")
+                            .help("write a registry host and path in lower case, e.g. \"registry.example.com:5000/wso2\""),
+                    );
+                    None
+                }
+            }
             (Type::Host, ValueKind::Ident(text)) => {
                 self.report(
                     wrong(&value.kind.describe()).help(format!("quote it: `{name} = \"{text}\"`")),
@@ -1125,7 +1144,7 @@ impl Lowerer<'_> {
                 host: d.string("host"),
                 port: d.int("port").map(|p| p.value as u16).unwrap_or(0),
                 database: d.string("database"),
-                user: d.string("user").unwrap_or_default(),
+                user: String::new(),
                 password: d.secret("password").unwrap_or_else(|| SecretRef {
                     name: String::new(),
                     span: None,
@@ -1134,7 +1153,10 @@ impl Lowerer<'_> {
                 replica_of,
             });
         }
-        inherit_replica_settings(&mut topology);
+        let users: Vec<Option<String>> = of(BlockKind::Datasource)
+            .map(|d| d.string("user"))
+            .collect();
+        inherit_replica_settings(&mut topology, &users);
 
         for d in of(BlockKind::FileShare) {
             let dc = DcId(d.parent.unwrap_or(0));
@@ -1446,7 +1468,7 @@ impl Lowerer<'_> {
 /// Replicas inherit what they do not say from the datasource they
 /// replicate; every datasource gets its engine's port and default
 /// credentials names.
-fn inherit_replica_settings(topology: &mut Topology) {
+fn inherit_replica_settings(topology: &mut Topology, users: &[Option<String>]) {
     let count = topology.datasources.len();
     for index in 0..count {
         // Walk up the replica chain (bounded: cycles are E008).
@@ -1460,6 +1482,7 @@ fn inherit_replica_settings(topology: &mut Topology) {
             chain.push(current);
         }
         let mut ds = topology.datasources[index].clone();
+        let mut user = users.get(index).cloned().flatten();
         for &up in &chain {
             let source = &topology.datasources[up];
             ds.purpose = ds.purpose.or(source.purpose);
@@ -1467,16 +1490,14 @@ fn inherit_replica_settings(topology: &mut Topology) {
             if ds.database.is_none() {
                 ds.database = source.database.clone();
             }
-            if ds.user.is_empty() {
-                ds.user = source.user.clone();
+            if user.is_none() {
+                user = users.get(up).cloned().flatten();
             }
             if ds.password.name.is_empty() {
                 ds.password = source.password.clone();
             }
         }
-        if ds.user.is_empty() {
-            ds.user = "apim".to_string();
-        }
+        ds.user = user.unwrap_or_else(|| "apim".to_string());
         if ds.password.name.is_empty() {
             let root = chain
                 .last()
@@ -1606,6 +1627,7 @@ fn example_value(attr: &AttrSchema) -> String {
         Type::Host => "\"host.example.com\"".into(),
         Type::Path => "\"/exports/apim\"".into(),
         Type::Url => "\"https://artifacts.example.com/apim\"".into(),
+        Type::Registry => "\"registry.example.com/wso2\"".into(),
         Type::Manager => "passive".into(),
     }
 }

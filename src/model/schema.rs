@@ -124,6 +124,8 @@ pub enum Type {
     Path,
     /// An `http://` or `https://` URL, as a string.
     Url,
+    /// A container image registry prefix, as a string.
+    Registry,
     /// `passive` or a node index (1-based).
     Manager,
 }
@@ -156,6 +158,9 @@ impl Type {
             Type::HostList => "a list of host names as strings".into(),
             Type::Path => "an absolute path as a string, e.g. `\"/exports/apim\"`".into(),
             Type::Url => "an http(s) URL as a string".into(),
+            Type::Registry => {
+                "an image registry prefix as a string, e.g. `\"registry.example.com/wso2\"`".into()
+            }
             Type::Manager => "`passive` or a node number".into(),
         }
     }
@@ -186,6 +191,7 @@ impl Type {
             Type::HostList => "list of host".into(),
             Type::Path => "path".into(),
             Type::Url => "url".into(),
+            Type::Registry => "registry".into(),
             Type::Manager => "passive \\| int".into(),
         }
     }
@@ -366,7 +372,7 @@ pub static BLOCKS: &[BlockSchema] = &[
             ),
             attr!(
                 "registry",
-                Type::String,
+                Type::Registry,
                 Required::No,
                 Some("docker.wso2.com"),
                 "Container image registry prefix."
