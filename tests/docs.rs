@@ -79,3 +79,13 @@ fn grammar_names_every_block_kind_only_through_the_schema() {
         assert!(ast.errors.is_empty(), "{text}");
     }
 }
+
+#[test]
+fn readme_sections_appear_once() {
+    let readme = std::fs::read_to_string("README.md").expect("README.md");
+    let mut headings: Vec<&str> = readme.lines().filter(|l| l.starts_with("## ")).collect();
+    let count = headings.len();
+    headings.sort_unstable();
+    headings.dedup();
+    assert_eq!(headings.len(), count, "a README section appears twice");
+}

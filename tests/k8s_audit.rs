@@ -24,8 +24,17 @@ fn selects(selector: &Value, labels: &Value) -> bool {
 fn audit(docs: &[Value]) -> Vec<String> {
     let mut findings = Vec::new();
     let workloads: Vec<&Value> = docs.iter().filter(|d| d["kind"] == "Deployment").collect();
-    let pdbs: Vec<&Value> = docs.iter().filter(|d| d["kind"] == "PodDisruptionBudget").collect();
-    let name = |d: &Value| format!("{}/{}", d["kind"].as_str().unwrap_or("?"), d["metadata"]["name"].as_str().unwrap_or("?"));
+    let pdbs: Vec<&Value> = docs
+        .iter()
+        .filter(|d| d["kind"] == "PodDisruptionBudget")
+        .collect();
+    let name = |d: &Value| {
+        format!(
+            "{}/{}",
+            d["kind"].as_str().unwrap_or("?"),
+            d["metadata"]["name"].as_str().unwrap_or("?")
+        )
+    };
     for w in &workloads {
         let template = &w["spec"]["template"];
         let labels = &template["metadata"]["labels"];
@@ -42,37 +51,62 @@ fn audit(docs: &[Value]) -> Vec<String> {
                     }
                 }
             }
-            if c["securityContext"]["runAsNonRoot"] != true && pod["securityContext"]["runAsNonRoot"] != true {
+            if c["securityContext"]["runAsNonRoot"] != true
+                && pod["securityContext"]["runAsNonRoot"] != true
+            {
                 findings.push(format!("{}: {cname} may run as root", name(w)));
             }
             if c["securityContext"]["allowPrivilegeEscalation"] != false {
                 findings.push(format!("{}: {cname} allows privilege escalation", name(w)));
             }
             let image = c["image"].as_str().unwrap_or("");
-            let tag = image.rsplit('/').next().unwrap_or("").split_once(':').map(|(_, t)| t).unwrap_or("");
+            let tag = image
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+                .split_once(':')
+                .map(|(_, t)| t)
+                .unwrap_or("");
             if tag.is_empty() || tag == "latest" {
-                findings.push(format!("{}: {cname} image {image} has no fixed tag", name(w)));
+                findings.push(format!(
+                    "{}: {cname} image {image} has no fixed tag",
+                    name(w)
+                ));
             }
         }
         if !pdbs.iter().any(|p| selects(&p["spec"]["selector"], labels)) {
-            findings.push(format!("{}: no PodDisruptionBudget selects its pods", name(w)));
+            findings.push(format!(
+                "{}: no PodDisruptionBudget selects its pods",
+                name(w)
+            ));
         }
-        if pod["affinity"]["podAntiAffinity"].is_null() && pod["topologySpreadConstraints"].is_null() {
+        if pod["affinity"]["podAntiAffinity"].is_null()
+            && pod["topologySpreadConstraints"].is_null()
+        {
             findings.push(format!("{}: no anti-affinity or spread", name(w)));
         }
-        let mounts_config_map = pod["volumes"].as_array().into_iter().flatten().any(|v| !v["configMap"].is_null());
+        let mounts_config_map = pod["volumes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|v| !v["configMap"].is_null());
         let has_checksum = template["metadata"]["annotations"]
             .as_object()
             .is_some_and(|a| a.keys().any(|k| k.starts_with("checksum/")));
         if mounts_config_map && !has_checksum {
-            findings.push(format!("{}: mounts a ConfigMap without a checksum annotation", name(w)));
+            findings.push(format!(
+                "{}: mounts a ConfigMap without a checksum annotation",
+                name(w)
+            ));
         }
     }
     for p in &pdbs {
-        if !workloads
-            .iter()
-            .any(|w| selects(&p["spec"]["selector"], &w["spec"]["template"]["metadata"]["labels"]))
-        {
+        if !workloads.iter().any(|w| {
+            selects(
+                &p["spec"]["selector"],
+                &w["spec"]["template"]["metadata"]["labels"],
+            )
+        }) {
             findings.push(format!("{}: selects no pods", name(p)));
         }
     }
@@ -82,7 +116,9 @@ fn audit(docs: &[Value]) -> Vec<String> {
             .iter()
             .filter(|w| {
                 let labels = &w["spec"]["template"]["metadata"]["labels"];
-                selector.as_object().is_some_and(|sel| !sel.is_empty() && sel.iter().all(|(k, v)| &labels[k] == v))
+                selector
+                    .as_object()
+                    .is_some_and(|sel| !sel.is_empty() && sel.iter().all(|(k, v)| &labels[k] == v))
             })
             .map(|w| &w["spec"]["template"]["spec"])
             .collect();
@@ -101,7 +137,10 @@ fn audit(docs: &[Value]) -> Vec<String> {
                 })
             });
             if !found {
-                findings.push(format!("{}: targetPort {target} is on no selected container", name(s)));
+                findings.push(format!(
+                    "{}: targetPort {target} is on no selected container",
+                    name(s)
+                ));
             }
         }
     }
@@ -109,10 +148,17 @@ fn audit(docs: &[Value]) -> Vec<String> {
         for (key, value) in cm["data"].as_object().into_iter().flatten() {
             for line in value.as_str().unwrap_or("").lines() {
                 let line = line.trim();
-                let Some((k, v)) = line.split_once('=') else { continue };
+                let Some((k, v)) = line.split_once('=') else {
+                    continue;
+                };
                 let v = v.trim();
-                if k.trim().ends_with("password") && !(v.starts_with("\"$env{") || v.starts_with("\"$secret{")) {
-                    findings.push(format!("{}: {key} holds a plain-text password: {line}", name(cm)));
+                if k.trim().ends_with("password")
+                    && !(v.starts_with("\"$env{") || v.starts_with("\"$secret{"))
+                {
+                    findings.push(format!(
+                        "{}: {key} holds a plain-text password: {line}",
+                        name(cm)
+                    ));
                 }
             }
         }
@@ -131,19 +177,30 @@ fn every_datacenter_of_every_example_passes_the_audit() {
     topologies.push("tests/fixtures/build/hostile.topo".to_string());
     topologies.sort();
     for topology in topologies {
-        let checked = topoc::check_path(Path::new(&topology), &DiskFs, &SeverityConfig::default()).unwrap();
+        let checked =
+            topoc::check_path(Path::new(&topology), &DiskFs, &SeverityConfig::default()).unwrap();
         let artifacts = emit::render(&checked, &[Target::Kubernetes], None).unwrap();
         let mut by_datacenter: BTreeMap<String, Vec<Value>> = BTreeMap::new();
         for (path, doc) in common::parse_back(&artifacts) {
-            if let Some(dc) = path.strip_prefix("kubernetes/").and_then(|p| p.split('/').next()) {
+            if let Some(dc) = path
+                .strip_prefix("kubernetes/")
+                .and_then(|p| p.split('/').next())
+            {
                 by_datacenter.entry(dc.to_string()).or_default().push(doc);
             }
         }
         assert!(!by_datacenter.is_empty(), "{topology}");
         for (dc, docs) in by_datacenter {
-            assert!(docs.iter().any(|d| d["kind"] == "Deployment"), "{topology}/{dc} has workloads");
+            assert!(
+                docs.iter().any(|d| d["kind"] == "Deployment"),
+                "{topology}/{dc} has workloads"
+            );
             let findings = audit(&docs);
-            assert!(findings.is_empty(), "{topology} datacenter {dc}:\n{}", findings.join("\n"));
+            assert!(
+                findings.is_empty(),
+                "{topology} datacenter {dc}:\n{}",
+                findings.join("\n")
+            );
         }
     }
 }
@@ -160,7 +217,21 @@ fn the_audit_finds_what_it_looks_for() {
         serde_json::json!({"kind": "PodDisruptionBudget", "metadata": {"name": "p"}, "spec": {"selector": {"matchLabels": {"x": "y"}}}}),
     ];
     let findings = audit(&docs);
-    for expected in ["probe", "requests.cpu", "root", "escalation", "fixed tag", "no PodDisruptionBudget", "spread", "checksum", "selects no pods", "plain-text"] {
-        assert!(findings.iter().any(|f| f.contains(expected)), "{expected}: {findings:#?}");
+    for expected in [
+        "probe",
+        "requests.cpu",
+        "root",
+        "escalation",
+        "fixed tag",
+        "no PodDisruptionBudget",
+        "spread",
+        "checksum",
+        "selects no pods",
+        "plain-text",
+    ] {
+        assert!(
+            findings.iter().any(|f| f.contains(expected)),
+            "{expected}: {findings:#?}"
+        );
     }
 }
