@@ -12,6 +12,7 @@ pub mod graph;
 pub mod lints;
 pub mod load;
 pub mod model;
+pub mod plan;
 pub mod source;
 pub mod syntax;
 
@@ -88,6 +89,11 @@ pub fn check_loaded(loaded: Loaded, config: &SeverityConfig) -> Checked {
     // language errors are fixed: an error may be why it is absent.
     let complete = !diagnostics.iter().any(|d| d.severity == Severity::Error);
     diagnostics.extend(lints::run(&topology, &graph, complete));
+    // The upgrade plans are simulated once the topology is complete and
+    // free of errors (UP001).
+    if complete && !diagnostics.iter().any(|d| d.severity == Severity::Error) {
+        plan::check(&topology, &mut diagnostics);
+    }
     let mut topology_config = SeverityConfig::default();
     for code in &topology.allow {
         let _ = topology_config.allow_code(&code.value);

@@ -11,7 +11,7 @@ use clap_complete::Shell;
 use topoc::diagnostics::{self, SeverityConfig, human};
 use topoc::emit::{self, BuildError, Target};
 use topoc::load::DiskFs;
-use topoc::{Checked, lints};
+use topoc::{Checked, lints, plan};
 
 #[derive(Parser)]
 #[command(
@@ -58,6 +58,26 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// The ordered, simulated runbook of an upgrade (or a datacenter failover).
+    Plan {
+        /// A `.topo` file or a folder.
+        path: PathBuf,
+        /// The upgrade block to plan.
+        #[arg(
+            long,
+            required_unless_present = "failover",
+            conflicts_with = "failover"
+        )]
+        upgrade: Option<String>,
+        /// Plan the failover to this disaster-recovery datacenter instead.
+        #[arg(long, value_name = "DATACENTER")]
+        failover: Option<String>,
+        /// The platform the commands are for.
+        #[arg(long = "for", value_enum, default_value_t = PlanTarget::Kubernetes)]
+        target: PlanTarget,
+        #[arg(long, value_enum, default_value_t = PlanFormat::Markdown)]
+        format: PlanFormat,
+    },
     /// Print the long explanation of a diagnostic code (all codes without one).
     Explain { code: Option<String> },
     /// Print shell completions.
@@ -81,6 +101,29 @@ impl TargetArg {
             TargetArg::Runbook => Target::Runbook,
         }
     }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PlanTarget {
+    Kubernetes,
+    Compose,
+    Puppet,
+}
+
+impl PlanTarget {
+    fn target(self) -> plan::Target {
+        match self {
+            PlanTarget::Kubernetes => plan::Target::Kubernetes,
+            PlanTarget::Compose => plan::Target::Compose,
+            PlanTarget::Puppet => plan::Target::Puppet,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PlanFormat {
+    Markdown,
+    Json,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -116,6 +159,19 @@ fn main() -> ExitCode {
             templates,
             check,
         } => build(&path, &out, &target, templates.as_deref(), check),
+        Command::Plan {
+            path,
+            upgrade,
+            failover,
+            target,
+            format,
+        } => plan_command(
+            &path,
+            upgrade.as_deref(),
+            failover.as_deref(),
+            target.target(),
+            format,
+        ),
         Command::Explain { code } => explain(code.as_deref()),
         Command::Completions { shell } => {
             let mut script = Vec::new();
@@ -252,6 +308,87 @@ fn build(
             OK
         }
         Err(error) => usage_error(error),
+    }
+}
+
+fn plan_command(
+    path: &Path,
+    upgrade: Option<&str>,
+    failover: Option<&str>,
+    target: plan::Target,
+    format: PlanFormat,
+) -> u8 {
+    let checked = match topoc::check_path(path, &DiskFs, &SeverityConfig::default()) {
+        Ok(checked) => checked,
+        Err(error) => return usage_error(error),
+    };
+    // UP001 is what the plan itself reports; other errors stop it.
+    let blocking: Vec<_> = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == diagnostics::Severity::Error && d.code != "UP001")
+        .cloned()
+        .collect();
+    if !blocking.is_empty() {
+        let report = diagnostics::Report {
+            sources: &checked.sources,
+            diagnostics: &blocking,
+        };
+        let _ = std::io::stderr().write_all(human::render(&[report], style()).as_bytes());
+        eprintln!("error: the topology has errors; no plan was made");
+        return INPUT_ERRORS;
+    }
+    let t = &checked.topology;
+    let deployment = topoc::deployment::plan(t);
+    let plan = match (upgrade, failover) {
+        (Some(name), _) => match t.upgrades.iter().position(|u| u.name == name) {
+            Some(i) => plan::plan_upgrade(t, &deployment, topoc::model::UpgradeId(i), target),
+            None => {
+                let names: Vec<&str> = t.upgrades.iter().map(|u| u.name.as_str()).collect();
+                return usage_error(format!(
+                    "no upgrade named `{name}` (upgrades: {})",
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                ));
+            }
+        },
+        (None, Some(datacenter)) => match plan::plan_failover(t, &deployment, datacenter, target) {
+            Some(plan) => plan,
+            None => {
+                return usage_error(format!(
+                    "`{datacenter}` is not a disaster-recovery datacenter of this topology"
+                ));
+            }
+        },
+        (None, None) => return usage_error("give --upgrade NAME or --failover DATACENTER"),
+    };
+    let text = match format {
+        PlanFormat::Json => plan::render::json(&plan),
+        PlanFormat::Markdown => {
+            let templates = match emit::templates::Templates::new(None) {
+                Ok(templates) => templates,
+                Err(error) => return usage_error(error),
+            };
+            match plan::render::markdown(&plan, &deployment, &templates) {
+                Ok(text) => text,
+                Err(error) => return usage_error(error),
+            }
+        }
+    };
+    stdout(&text);
+    if plan.safe {
+        OK
+    } else {
+        for violation in &plan.violations {
+            eprintln!(
+                "error[UP001]: step {}: {}",
+                violation.step, violation.message
+            );
+        }
+        INPUT_ERRORS
     }
 }
 

@@ -8,7 +8,7 @@ use topoc::lints;
 use topoc::load::DiskFs;
 
 /// Codes whose fixtures live with the feature that reports them.
-const ELSEWHERE: &[&str] = &["UP001"];
+const ELSEWHERE: &[&str] = &[];
 
 fn check_fixture(code: &str) -> topoc::Checked {
     let path = format!("tests/fixtures/lints/{code}.topo");

@@ -258,6 +258,10 @@ pub struct ClusterPlan {
     pub ha: HaMode,
     pub shape: Shape,
     pub nodes: Vec<NodePlan>,
+    /// The temporary node an upgrade may add (`<cluster>-surge`): a passive
+    /// standby of an active-passive pair, an extra node otherwise. It runs
+    /// only while a runbook needs it.
+    pub surge: NodePlan,
     pub node_capacity: Option<f64>,
     pub peak_rps: Option<f64>,
     /// `degraded_capacity x peak_load`.
@@ -710,8 +714,22 @@ fn cluster_plan(
         _ => 1,
     };
     let (image_name, launcher, profile_arg) = product(profile, version);
+    let surge_name = format!("{label}-surge");
+    let surge = NodePlan {
+        fqdn: format!("{surge_name}.{domain}"),
+        name: surge_name,
+        index: count + 1,
+        role: if ha == HaMode::ActivePassive {
+            NodeRole::Passive
+        } else {
+            NodeRole::Active
+        },
+        peer: None,
+        manager: false,
+    };
     ClusterPlan {
         name: c.name.clone(),
+        surge,
         label,
         profile,
         ha,

@@ -139,6 +139,9 @@ struct NginxUpstream {
     address: String,
     port: u16,
     backup: bool,
+    /// The temporary node of the upgrade runbooks: written commented out
+    /// (its host exists only during a runbook), `lb.sh add` enables it.
+    surge: bool,
 }
 
 #[derive(Serialize)]
@@ -212,7 +215,15 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
             if let Some(share) = share {
                 volumes.insert(share.label.clone(), share_volume(share));
             }
-            for node in &cluster.nodes {
+            // The nodes, then the temporary node the upgrade runbooks start
+            // (profile `surge`: `docker compose up` leaves it alone).
+            for node in cluster.nodes.iter().chain([&cluster.surge]) {
+                let surge = node.name == cluster.surge.name;
+                let profiles: Vec<String> = if surge {
+                    vec!["surge".to_string()]
+                } else {
+                    standby.clone()
+                };
                 let config = ctx.render_config(site, cluster, node, Network::Hosts)?;
                 out.insert(
                     format!("{dir}/config/{}/deployment.toml", node.name),
@@ -250,7 +261,7 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                     });
                     services.insert(
                         format!("{}-artifact-sync", node.name),
-                        sync_service(node, mode, source, &volume, &standby),
+                        sync_service(node, mode, source, &volume, &profiles),
                     );
                 }
                 let mut aliases = vec![node.fqdn.clone()];
@@ -280,7 +291,7 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                     ComposeService {
                         image: cluster.image.clone(),
                         hostname: node.name.clone(),
-                        profiles: standby.clone(),
+                        profiles,
                         entrypoint: entrypoint(&cluster_secrets),
                         command: cluster
                             .profile_arg
@@ -332,6 +343,7 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
         if !site.load_balancers.is_empty() {
             let nginx = nginx_config(ctx, site)?;
             out.insert(format!("{dir}/nginx/nginx.conf"), nginx);
+            out.insert(format!("{dir}/scripts/lb.sh"), ctx.lb_script.clone());
             let mut depends_on = BTreeMap::new();
             for lb in &site.load_balancers {
                 for cluster in lb.fronts.iter().filter_map(|f| site.cluster(f)) {
@@ -403,7 +415,23 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
         };
         let value = serde_json::to_value(&file)
             .map_err(|e| BuildError::Emit(format!("compose file: {e}")))?;
-        let yaml = serde_saphyr::to_string(&escape_interpolation(value))
+        let mut value = escape_interpolation(value);
+        // The product image's tag is a variable with the topology's version
+        // as default: the patch runbooks recreate one node at a time with
+        // `WSO2AM_TAG=<patched tag> docker compose up ... <node>`.
+        if let Some(services) = value.get_mut("services").and_then(|s| s.as_object_mut()) {
+            for cluster in &site.clusters {
+                for node in cluster.nodes.iter().chain([&cluster.surge]) {
+                    if let Some(image) = services
+                        .get_mut(&node.name)
+                        .and_then(|s| s.get_mut("image"))
+                    {
+                        *image = serde_json::Value::String(tagged_image(&cluster.image));
+                    }
+                }
+            }
+        }
+        let yaml = serde_saphyr::to_string(&value)
             .map_err(|e| BuildError::Emit(format!("compose YAML: {e}")))?;
         out.insert(format!("{dir}/compose.yaml"), yaml);
     }
@@ -516,12 +544,13 @@ pub fn nginx_config(ctx: &Context, site: &Site) -> Result<String, BuildError> {
             let portals = fronted.iter().any(|c| c.serves_portals());
             let mut upstreams = Vec::new();
             for cluster in &fronted {
-                for node in &cluster.nodes {
+                for node in cluster.nodes.iter().chain([&cluster.surge]) {
                     upstreams.push(NginxUpstream {
                         address: node.fqdn.clone(),
                         port: cluster.main_port(),
                         backup: cluster.ha == HaMode::ActivePassive
                             && node.role == NodeRole::Passive,
+                        surge: node.name == cluster.surge.name,
                     });
                 }
             }
@@ -530,7 +559,7 @@ pub fn nginx_config(ctx: &Context, site: &Site) -> Result<String, BuildError> {
                 hostname: lb.hostname.clone(),
                 upstream: lb.label.clone(),
                 portals,
-                backups: upstreams.iter().any(|u| u.backup),
+                backups: upstreams.iter().any(|u| u.backup && !u.surge),
                 servers: upstreams,
             }
         })
@@ -545,6 +574,22 @@ pub fn nginx_config(ctx: &Context, site: &Site) -> Result<String, BuildError> {
             servers,
         },
     )?)
+}
+
+/// The environment variable that overrides the product image's tag.
+pub const TAG_VARIABLE: &str = "WSO2AM_TAG";
+
+/// `repository:${WSO2AM_TAG:-tag}`, the rest escaped for interpolation.
+fn tagged_image(image: &str) -> String {
+    let (repository, tag) = image
+        .rsplit_once(':')
+        .filter(|(_, t)| !t.contains('/'))
+        .unwrap_or((image, "latest"));
+    format!(
+        "{}:${{{TAG_VARIABLE}:-{}}}",
+        repository.replace('$', "$$"),
+        tag.replace('$', "$$").replace('}', "")
+    )
 }
 
 /// Compose interpolates `$VAR` and `${VAR}` in every string of the file; a

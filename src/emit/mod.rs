@@ -128,6 +128,8 @@ pub struct Context<'a> {
     pub templates: &'a Templates,
     /// The artifact pull/push script, rendered once.
     pub sync_script: String,
+    /// The load balancer controls of the runbooks, rendered once.
+    pub lb_script: String,
     /// Rendered deployment.toml by (site, node, network): the Compose and
     /// Puppet targets share the host-network configuration of every node.
     configs: Mutex<HashMap<(String, String, Network), String>>,
@@ -265,10 +267,12 @@ pub fn render(
     let deployment = crate::deployment::plan(&checked.topology);
     let templates = Templates::new(templates_dir)?;
     let sync_script = templates.render("scripts/artifact-sync.sh.j2", &deployment)?;
+    let lb_script = templates.render("scripts/lb.sh.j2", &deployment)?;
     let ctx = Context {
         deployment: &deployment,
         templates: &templates,
         sync_script,
+        lb_script,
         configs: Mutex::new(HashMap::new()),
     };
     let mut out = Artifacts::default();
@@ -280,6 +284,15 @@ pub fn render(
     }
     if targets.contains(&Target::Puppet) {
         puppet::emit_common(&ctx, puppet_nodes, &mut out)?;
+    }
+    if targets.contains(&Target::Runbook) {
+        runbooks(
+            &checked.topology,
+            &deployment,
+            &templates,
+            &targets,
+            &mut out,
+        )?;
     }
     let readme = ReadmeContext {
         deployment: &deployment,
@@ -301,6 +314,52 @@ pub fn render(
         templates.render("build/README.md.j2", &readme)?,
     );
     Ok(out)
+}
+
+/// The platform the built runbooks drive: the first deployment target
+/// built (Kubernetes, then Compose, then Puppet), Kubernetes when none is.
+pub fn runbook_target(targets: &BTreeSet<Target>) -> crate::plan::Target {
+    if targets.contains(&Target::Kubernetes) {
+        crate::plan::Target::Kubernetes
+    } else if targets.contains(&Target::Compose) {
+        crate::plan::Target::Compose
+    } else if targets.contains(&Target::Puppet) {
+        crate::plan::Target::Puppet
+    } else {
+        crate::plan::Target::Kubernetes
+    }
+}
+
+/// `runbooks/<upgrade>.md` and `.json` for every upgrade block, and
+/// `runbooks/failover/<datacenter>.md` and `.json` for every
+/// disaster-recovery datacenter.
+fn runbooks(
+    topology: &crate::model::Topology,
+    deployment: &Deployment,
+    templates: &Templates,
+    targets: &BTreeSet<Target>,
+    out: &mut Artifacts,
+) -> Result<(), BuildError> {
+    use crate::plan;
+    let target = runbook_target(targets);
+    let mut plans = Vec::new();
+    for (i, upgrade) in topology.upgrades.iter().enumerate() {
+        let plan = plan::plan_upgrade(topology, deployment, crate::model::UpgradeId(i), target);
+        plans.push((format!("runbooks/{}", upgrade.name), plan));
+    }
+    for site in &deployment.sites {
+        if let Some(plan) = plan::plan_failover(topology, deployment, &site.name, target) {
+            plans.push((format!("runbooks/failover/{}", site.name), plan));
+        }
+    }
+    for (stem, plan) in plans {
+        out.insert(
+            format!("{stem}.md"),
+            plan::render::markdown(&plan, deployment, templates)?,
+        );
+        out.insert(format!("{stem}.json"), plan::render::json(&plan));
+    }
+    Ok(())
 }
 
 /// The host names the Puppet-managed hosts need in DNS: each node, and

@@ -166,7 +166,10 @@ pub fn emit_site(
     {
         for cluster in site.start_order() {
             let secrets = site_cluster_secrets(d, cluster);
-            for node in &cluster.nodes {
+            // The nodes, then the host of the temporary node the upgrade
+            // runbooks add (it runs only while a runbook needs it).
+            for node in cluster.nodes.iter().chain([&cluster.surge]) {
+                let surge = node.name == cluster.surge.name;
                 let config = ctx.render_config(site, cluster, node, Network::Hosts)?;
                 let share = cluster
                     .share
@@ -264,9 +267,10 @@ pub fn emit_site(
                         node.index,
                         cluster.name,
                         cluster.profile,
-                        match node.role {
-                            NodeRole::Active => "active",
-                            NodeRole::Passive => "passive",
+                        match (surge, node.role) {
+                            (true, _) => "temporary node of the upgrade runbooks",
+                            (false, NodeRole::Active) => "active",
+                            (false, NodeRole::Passive) => "passive",
                         },
                         site.name
                     ),
@@ -382,6 +386,7 @@ pub fn emit_common(
             "templates/wso2am.service.epp",
         ),
         ("puppet/apim/apim-rsync.sh.j2", "files/apim-rsync.sh"),
+        ("scripts/lb.sh.j2", "files/apim-lb.sh"),
     ] {
         out.insert(
             format!("{module}/{file}"),

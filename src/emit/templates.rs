@@ -43,6 +43,8 @@ pub static EMBEDDED: &[(&str, &str)] = embedded![
     "puppet/apim/apim-rsync.sh.j2",
     "puppet/hiera.yaml.j2",
     "build/README.md.j2",
+    "scripts/lb.sh.j2",
+    "runbook/runbook.md.j2",
 ];
 
 /// A template problem: a bad override, or a render error.
@@ -207,9 +209,11 @@ impl Templates {
         env.add_filter("code", |value: String| {
             Value::from_safe_string(escape::markdown_code(&value))
         });
-        env.add_filter("shell_block", |value: String| -> Result<Value, Error> {
+        // Text placed verbatim inside a fenced code block (commands, a
+        // Mermaid diagram): it must not close the fence.
+        env.add_filter("fenced", |value: String| -> Result<Value, Error> {
             if value.lines().any(|l| l.trim_start().starts_with("```")) {
-                return Err(render_error("a shell block cannot hold a Markdown fence"));
+                return Err(render_error("a code block cannot hold a Markdown fence"));
             }
             Ok(Value::from_safe_string(value))
         });

@@ -1,0 +1,1293 @@
+//! The commands of each step, for the chosen target: `kubectl` on
+//! Kubernetes, `docker compose` on Compose, `ssh` + `puppet agent` and the
+//! hosts' own tools on Puppet. Every value that reaches a command is a
+//! quoted shell word; what the operator must supply is a variable that
+//! stops the command when unset (`"${PATCH_TAG:?...}"`).
+
+use serde::Serialize;
+
+use super::{Action, Draft, Input};
+use crate::deployment::{ClusterPlan, DatabasePlan, NodeRole, Shape, Site};
+use crate::emit::escape::shell_word as q;
+use crate::model::{Engine, Profile, UpgradeKind};
+
+/// The platform a runbook drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    Kubernetes,
+    Compose,
+    Puppet,
+}
+
+impl Target {
+    pub const ALL: [Target; 3] = [Target::Kubernetes, Target::Compose, Target::Puppet];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Kubernetes => "kubernetes",
+            Target::Compose => "compose",
+            Target::Puppet => "puppet",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Commands {
+    pub commands: Vec<String>,
+    pub verify: Vec<String>,
+    pub rollback: Vec<String>,
+}
+
+const HOME: &str = "/home/wso2carbon";
+const HOSTS_BASE: &str = "/opt/wso2";
+
+/// The variables a runbook may ask the operator for, with what they hold.
+pub const VARIABLES: &[(&str, &str)] = &[
+    (
+        "PATCH_TAG",
+        "the image tag of the patched product (Kubernetes and Compose)",
+    ),
+    (
+        "NEXT_BUILD",
+        "the folder `topoc build` wrote for the topology at the new version",
+    ),
+    ("FIXED_ARTIFACT", "the fixed API artifact to deploy"),
+    (
+        "DUMP_DIR",
+        "where database dumps are written (default: dumps)",
+    ),
+    (
+        "MIGRATION_HOME",
+        "the unpacked new-version product with WSO2's migration resources",
+    ),
+    ("NEW_DB_HOST", "the database host of the new deployment"),
+    (
+        "NEW_ENDPOINT",
+        "the load balancer host name of the new deployment, or of the datacenter taking over",
+    ),
+    (
+        "TRAFFIC_SWITCH",
+        "a command of yours that points a host name at a target (DNS provider CLI): NAME TARGET [PERCENT]",
+    ),
+    (
+        "TOKEN_SYNC",
+        "a command of yours that keeps access tokens in step between two deployments: start | stop",
+    ),
+    (
+        "WINDOW_START",
+        "when the read-only window began, as YYYY-MM-DD HH:MM:SS in the database's time zone",
+    ),
+];
+
+fn sh(parts: &[&str]) -> String {
+    parts.join(" ")
+}
+
+/// Context of one step.
+struct StepContext<'a> {
+    input: &'a Input<'a>,
+    site: Option<&'a Site>,
+    cluster: Option<&'a ClusterPlan>,
+    node: Option<&'a str>,
+}
+
+impl StepContext<'_> {
+    fn to_version(&self) -> Option<String> {
+        self.input
+            .upgrade
+            .and_then(|u| u.to_version.as_ref())
+            .map(|v| v.value.to_string())
+    }
+
+    fn kind(&self) -> Option<UpgradeKind> {
+        self.input.upgrade.and_then(|u| u.kind())
+    }
+
+    fn namespace(&self) -> String {
+        self.site.map(|s| s.namespace.clone()).unwrap_or_default()
+    }
+
+    fn compose_file(&self) -> String {
+        format!(
+            "compose/{}/compose.yaml",
+            self.site.map(|s| s.name.as_str()).unwrap_or("")
+        )
+    }
+
+    fn fqdn(&self, node: &str) -> String {
+        self.cluster
+            .and_then(|c| c.nodes.iter().chain([&c.surge]).find(|n| n.name == node))
+            .map(|n| n.fqdn.clone())
+            .unwrap_or_else(|| {
+                format!(
+                    "{node}.{}",
+                    self.site.map(|s| s.domain.as_str()).unwrap_or("")
+                )
+            })
+    }
+
+    /// The load balancer host in front of the cluster, on Puppet hosts.
+    fn lb_host(&self) -> String {
+        format!(
+            "load-balancer.{}",
+            self.site.map(|s| s.domain.as_str()).unwrap_or("")
+        )
+    }
+
+    fn fronted(&self) -> bool {
+        match (self.site, self.cluster) {
+            (Some(site), Some(cluster)) => site
+                .load_balancers
+                .iter()
+                .any(|lb| lb.fronts.contains(&cluster.label)),
+            _ => false,
+        }
+    }
+
+    fn product_home(&self, base: &str) -> String {
+        self.cluster
+            .map(|c| c.product_home(base))
+            .unwrap_or_default()
+    }
+
+    /// The image of the cluster with another tag.
+    fn image_with_tag(&self, tag: &str) -> String {
+        let image = self.cluster.map(|c| c.image.as_str()).unwrap_or("");
+        let repository = image.rsplit_once(':').map(|(r, _)| r).unwrap_or(image);
+        format!("{repository}:{tag}")
+    }
+}
+
+pub(crate) fn for_step(input: &Input, draft: &Draft) -> Commands {
+    let site = draft.site.map(|i| input.site(i));
+    let cluster = site
+        .zip(draft.cluster.as_ref())
+        .and_then(|(s, c)| s.cluster(c));
+    let ctx = StepContext {
+        input,
+        site,
+        cluster,
+        node: draft.node.as_deref(),
+    };
+    match draft.action {
+        Action::Dump
+        | Action::Restore
+        | Action::MigrateDb
+        | Action::TokenSync
+        | Action::PromoteDb => database(&ctx, draft),
+        Action::ReadOnly | Action::ReadWrite => portals(&ctx, draft.action == Action::ReadOnly),
+        Action::DnsSwitch => dns(&ctx, draft),
+        Action::StartNode if ctx.cluster.is_none() => new_deployment(&ctx, draft),
+        Action::Test if ctx.cluster.is_none() => general_test(&ctx, draft),
+        _ => match input.target {
+            Target::Kubernetes => kubernetes(&ctx, draft.action),
+            Target::Compose => compose(&ctx, draft.action),
+            Target::Puppet => puppet(&ctx, draft.action),
+        },
+    }
+}
+
+// ------------------------------------------------------------ health checks
+
+/// Health checks run inside a node: liveness, and the gateway's readiness.
+fn health_probes(cluster: Option<&ClusterPlan>, major: u32) -> Vec<&'static str> {
+    let mut probes = vec!["curl -fsS http://localhost:9763/services/Version"];
+    if cluster.is_some_and(|c| c.profile == Profile::GatewayWorker) && major >= 4 {
+        probes
+            .push("curl -fsSk https://localhost:9443/api/am/gateway/v2/server-startup-healthcheck");
+    }
+    probes
+}
+
+// ------------------------------------------------------------ Kubernetes
+
+fn kubernetes(ctx: &StepContext, action: Action) -> Commands {
+    let ns = q(&ctx.namespace());
+    let Some(cluster) = ctx.cluster else {
+        return Commands::default();
+    };
+    let node = ctx.node.unwrap_or("");
+    let label = &cluster.label;
+    let major = ctx.input.deployment.major;
+    let scaled = cluster.shape == Shape::Scaled;
+    let temp = node == super::generate::surge_name(cluster);
+    // The Deployment a node lives in: its own (paired) or the cluster's.
+    let deployment = if scaled || temp {
+        match (
+            scaled,
+            cluster.nodes.iter().find(|n| n.role == NodeRole::Passive),
+        ) {
+            (false, Some(passive)) => passive.name.clone(),
+            (false, None) => cluster.nodes[0].name.clone(),
+            (true, _) => label.clone(),
+        }
+    } else {
+        node.to_string()
+    };
+    let dep = q(&format!("deployment/{deployment}"));
+    let replicas = if scaled { cluster.nodes.len() } else { 1 };
+    let rollout = sh(&["kubectl -n", &ns, "rollout status", &dep, "--timeout=15m"]);
+    let ready = if scaled {
+        rollout.clone()
+    } else {
+        sh(&[
+            "kubectl -n",
+            &ns,
+            "wait --for=condition=Ready pod -l",
+            &q(&format!("topoc/node={deployment}")),
+            "--timeout=15m",
+        ])
+    };
+    let exec_health = |name: &str| -> Vec<String> {
+        health_probes(Some(cluster), major)
+            .into_iter()
+            .map(|probe| {
+                sh(&[
+                    "kubectl -n",
+                    &ns,
+                    "exec",
+                    &q(&format!("deployment/{name}")),
+                    "-c wso2am --",
+                    probe,
+                ])
+            })
+            .collect()
+    };
+    let selector_patch = |selector: &str| -> String {
+        let body = format!("{{\"spec\":{{\"selector\":{{\"topoc/node\":\"{selector}\"}}}}}}");
+        sh(&[
+            "kubectl -n",
+            &ns,
+            "patch service",
+            &q(label),
+            "-p",
+            &q(&body),
+        ])
+    };
+    let selector_all = sh(&[
+        "kubectl -n",
+        &ns,
+        "patch service",
+        &q(label),
+        "--type=json -p",
+        &q("[{\"op\":\"remove\",\"path\":\"/spec/selector/topoc~1node\"}]"),
+    ]);
+    let other = cluster
+        .nodes
+        .iter()
+        .map(|n| n.name.as_str())
+        .find(|n| *n != node)
+        .unwrap_or(node);
+    // Without surge the rolling update may not add a pod: it stops the old
+    // one first (the plan drained the node before).
+    let surge = ctx.input.upgrade.is_none_or(|u| u.surge);
+    let no_surge: Vec<String> = if surge {
+        Vec::new()
+    } else {
+        vec![sh(&[
+            "kubectl -n",
+            &ns,
+            "patch",
+            &dep,
+            "-p",
+            &q(
+                "{\"spec\":{\"strategy\":{\"rollingUpdate\":{\"maxSurge\":0,\"maxUnavailable\":1}}}}",
+            ),
+        ])]
+    };
+    let ap = cluster.ha == crate::model::HaMode::ActivePassive;
+    let manifests = format!(
+        "\"${{NEXT_BUILD:?folder of topoc build for the new version}}\"/kubernetes/{}/2{}-{}.yaml",
+        ctx.site.map(|s| s.name.as_str()).unwrap_or(""),
+        cluster.start_rank,
+        label
+    );
+    match action {
+        Action::AddNode => Commands {
+            commands: vec![sh(&[
+                "kubectl -n",
+                &ns,
+                "scale",
+                &dep,
+                &format!("--replicas={}", replicas + 1),
+            ])],
+            verify: vec![rollout.clone()],
+            rollback: vec![sh(&[
+                "kubectl -n",
+                &ns,
+                "scale",
+                &dep,
+                &format!("--replicas={replicas}"),
+            ])],
+        },
+        Action::RemoveNode => Commands {
+            commands: vec![sh(&[
+                "kubectl -n",
+                &ns,
+                "scale",
+                &dep,
+                &format!("--replicas={replicas}"),
+            ])],
+            verify: vec![rollout.clone()],
+            rollback: vec![sh(&[
+                "kubectl -n",
+                &ns,
+                "scale",
+                &dep,
+                &format!("--replicas={}", replicas + 1),
+            ])],
+        },
+        Action::Drain => Commands {
+            commands: vec![selector_patch(other)],
+            verify: vec![sh(&[
+                "kubectl -n",
+                &ns,
+                "get service",
+                &q(label),
+                "-o jsonpath='{.spec.selector}'",
+            ])],
+            rollback: vec![if ap {
+                selector_patch(node)
+            } else {
+                selector_all.clone()
+            }],
+        },
+        Action::Undrain => Commands {
+            commands: vec![selector_all.clone()],
+            verify: vec![sh(&[
+                "kubectl -n",
+                &ns,
+                "get endpointslices -l",
+                &q(&format!("kubernetes.io/service-name={label}")),
+            ])],
+            rollback: vec![selector_patch(other)],
+        },
+        // A scaled cluster is one rollout: its first step starts it, the
+        // others follow it pod by pod.
+        Action::Patch | Action::Upgrade if scaled && node != cluster.nodes[0].name => Commands {
+            commands: vec![rollout.clone()],
+            verify: exec_health(&deployment),
+            rollback: vec![sh(&["kubectl -n", &ns, "rollout undo", &dep])],
+        },
+        Action::Patch => {
+            let tag = match ctx.to_version() {
+                Some(v) => q(&v),
+                None => "\"${PATCH_TAG:?set PATCH_TAG to the patched image tag}\"".to_string(),
+            };
+            let image = format!("{}{tag}", q(&format!("wso2am={}", ctx.image_with_tag(""))));
+            Commands {
+                commands: no_surge
+                    .iter()
+                    .cloned()
+                    .chain([sh(&["kubectl -n", &ns, "set image", &dep, &image])])
+                    .collect(),
+                verify: std::iter::once(rollout.clone())
+                    .chain(exec_health(&deployment))
+                    .collect(),
+                rollback: vec![sh(&["kubectl -n", &ns, "rollout undo", &dep])],
+            }
+        }
+        Action::Upgrade => {
+            let selector = if scaled {
+                format!("topoc/cluster={label}")
+            } else {
+                format!("topoc/node={node}")
+            };
+            Commands {
+                commands: no_surge
+                    .iter()
+                    .cloned()
+                    .chain([sh(&["kubectl apply -f", &manifests, "-l", &q(&selector)])])
+                    .collect(),
+                verify: std::iter::once(rollout.clone())
+                    .chain(exec_health(&deployment))
+                    .collect(),
+                rollback: vec![sh(&["kubectl -n", &ns, "rollout undo", &dep])],
+            }
+        }
+        Action::Deploy => {
+            let target_dir = format!(
+                "{}/repository/deployment/server/synapse-configs/default/api/",
+                ctx.product_home(HOME)
+            );
+            let selector = if scaled {
+                format!("topoc/cluster={label}")
+            } else {
+                format!("topoc/node={node}")
+            };
+            let copy = format!(
+                "for pod in $(kubectl -n {ns} get pod -l {} -o name); do kubectl -n {ns} cp -c wso2am \"${{FIXED_ARTIFACT:?path of the fixed API artifact}}\" \"${{pod#pod/}}\":{}; done",
+                q(&selector),
+                q(&target_dir)
+            );
+            let remove = format!(
+                "for pod in $(kubectl -n {ns} get pod -l {} -o name); do kubectl -n {ns} exec \"${{pod#pod/}}\" -c wso2am -- rm -f {}\"$(basename \"${{FIXED_ARTIFACT:?}}\")\"; done",
+                q(&selector),
+                q(&target_dir)
+            );
+            Commands {
+                commands: vec![copy],
+                verify: exec_health(&deployment),
+                rollback: vec![remove],
+            }
+        }
+        Action::Test => Commands {
+            commands: exec_health(&deployment),
+            verify: vec![ready],
+            rollback: Vec::new(),
+        },
+        Action::StartNode => Commands {
+            commands: vec![sh(&[
+                "kubectl -n",
+                &ns,
+                "scale",
+                &dep,
+                &format!("--replicas={replicas}"),
+            ])],
+            verify: vec![rollout],
+            rollback: vec![sh(&["kubectl -n", &ns, "scale", &dep, "--replicas=0"])],
+        },
+        Action::StopSync | Action::StartSync => Commands {
+            commands: vec![
+                "echo 'the nodes share one ReadWriteMany volume: nothing to stop or start'"
+                    .to_string(),
+            ],
+            ..Commands::default()
+        },
+        _ => Commands::default(),
+    }
+}
+
+// ------------------------------------------------------------ Compose
+
+fn compose(ctx: &StepContext, action: Action) -> Commands {
+    let Some(cluster) = ctx.cluster else {
+        return Commands::default();
+    };
+    let file = q(&ctx.compose_file());
+    let node = ctx.node.unwrap_or("");
+    let major = ctx.input.deployment.major;
+    let temp = node == cluster.surge.name;
+    let service = node.to_string();
+    let svc = q(&service);
+    let health: Vec<String> = health_probes(Some(cluster), major)
+        .into_iter()
+        .map(|probe| sh(&["docker compose -f", &file, "exec -T", &svc, probe]))
+        .collect();
+    let lb = |verb: &str| -> String {
+        if ctx.fronted() {
+            let script = format!(
+                "compose/{}/scripts/lb.sh",
+                ctx.site.map(|s| s.name.as_str()).unwrap_or("")
+            );
+            sh(&[&q(&script), verb, &q(&ctx.fqdn(node))])
+        } else {
+            format!(
+                "echo {}",
+                q(&format!(
+                    "no load balancer fronts {}: its clients fail over by themselves",
+                    cluster.name
+                ))
+            )
+        }
+    };
+    match action {
+        // The temporary node is a service of its own, in profile `surge`.
+        Action::AddNode if temp => Commands {
+            commands: std::iter::once(sh(&[
+                "docker compose -f",
+                &file,
+                "--profile surge up -d --wait --no-deps",
+                &svc,
+            ]))
+            .chain(ctx.fronted().then(|| lb("add")))
+            .collect(),
+            verify: health.clone(),
+            rollback: ctx
+                .fronted()
+                .then(|| lb("remove"))
+                .into_iter()
+                .chain([sh(&[
+                    "docker compose -f",
+                    &file,
+                    "--profile surge rm -f -s",
+                    &svc,
+                ])])
+                .collect(),
+        },
+        Action::RemoveNode if temp => Commands {
+            commands: ctx
+                .fronted()
+                .then(|| lb("remove"))
+                .into_iter()
+                .chain([sh(&[
+                    "docker compose -f",
+                    &file,
+                    "--profile surge rm -f -s",
+                    &svc,
+                ])])
+                .collect(),
+            verify: vec![sh(&[
+                "docker compose -f",
+                &file,
+                "--profile surge ps -a",
+                &svc,
+            ])],
+            rollback: vec![sh(&[
+                "docker compose -f",
+                &file,
+                "--profile surge up -d --wait --no-deps",
+                &svc,
+            ])],
+        },
+        Action::AddNode => Commands {
+            commands: vec![sh(&[
+                "docker compose -f",
+                &file,
+                "up -d --wait --no-deps",
+                &svc,
+            ])],
+            verify: health.clone(),
+            rollback: vec![sh(&["docker compose -f", &file, "stop", &svc])],
+        },
+        Action::RemoveNode => Commands {
+            commands: vec![sh(&["docker compose -f", &file, "stop", &svc])],
+            verify: vec![sh(&["docker compose -f", &file, "ps -a", &svc])],
+            rollback: vec![sh(&[
+                "docker compose -f",
+                &file,
+                "up -d --wait --no-deps",
+                &svc,
+            ])],
+        },
+        Action::Drain => Commands {
+            commands: vec![lb("drain")],
+            verify: Vec::new(),
+            rollback: vec![lb("undrain")],
+        },
+        Action::Undrain => Commands {
+            commands: vec![lb("undrain")],
+            verify: Vec::new(),
+            rollback: vec![lb("drain")],
+        },
+        Action::Patch => {
+            let tag = match ctx.to_version() {
+                Some(v) => q(&v),
+                None => "\"${PATCH_TAG:?set PATCH_TAG to the patched image tag}\"".to_string(),
+            };
+            let current = cluster
+                .image
+                .rsplit_once(':')
+                .map(|(_, t)| t.to_string())
+                .unwrap_or_default();
+            Commands {
+                commands: vec![sh(&[
+                    &format!("{}={tag}", crate::emit::compose::TAG_VARIABLE),
+                    "docker compose -f",
+                    &file,
+                    "up -d --wait --no-deps --force-recreate",
+                    &svc,
+                ])],
+                verify: health,
+                rollback: vec![sh(&[
+                    &format!("{}={}", crate::emit::compose::TAG_VARIABLE, q(&current)),
+                    "docker compose -f",
+                    &file,
+                    "up -d --wait --no-deps --force-recreate",
+                    &svc,
+                ])],
+            }
+        }
+        Action::Upgrade => {
+            let next = format!(
+                "\"${{NEXT_BUILD:?folder of topoc build for the new version}}\"/{}",
+                ctx.compose_file()
+            );
+            Commands {
+                commands: vec![sh(&[
+                    "docker compose -f",
+                    &next,
+                    "up -d --wait --no-deps --force-recreate",
+                    &svc,
+                ])],
+                verify: health,
+                rollback: vec![sh(&[
+                    "docker compose -f",
+                    &file,
+                    "up -d --wait --no-deps --force-recreate",
+                    &svc,
+                ])],
+            }
+        }
+        Action::Deploy => {
+            let dir = format!(
+                "{}/repository/deployment/server/synapse-configs/default/api/",
+                ctx.product_home(HOME)
+            );
+            Commands {
+                commands: vec![sh(&[
+                    "docker compose -f",
+                    &file,
+                    "cp \"${FIXED_ARTIFACT:?path of the fixed API artifact}\"",
+                    &q(&format!("{service}:{dir}")),
+                ])],
+                verify: health,
+                rollback: vec![format!(
+                    "docker compose -f {file} exec -T {svc} rm -f {}\"$(basename \"${{FIXED_ARTIFACT:?}}\")\"",
+                    q(&dir)
+                )],
+            }
+        }
+        Action::Test => Commands {
+            commands: health,
+            verify: vec![sh(&["docker compose -f", &file, "ps", &svc])],
+            rollback: Vec::new(),
+        },
+        Action::StartNode => Commands {
+            commands: vec![sh(&[
+                "docker compose -f",
+                &file,
+                "--profile failover up -d --wait --no-deps",
+                &svc,
+            ])],
+            verify: health,
+            rollback: vec![sh(&[
+                "docker compose -f",
+                &file,
+                "--profile failover stop",
+                &svc,
+            ])],
+        },
+        Action::StopSync | Action::StartSync => Commands {
+            commands: vec![
+                "echo 'the nodes share one volume: nothing to stop or start'".to_string(),
+            ],
+            ..Commands::default()
+        },
+        _ => Commands::default(),
+    }
+}
+
+// ------------------------------------------------------------ Puppet
+
+fn puppet(ctx: &StepContext, action: Action) -> Commands {
+    let Some(cluster) = ctx.cluster else {
+        return Commands::default();
+    };
+    let node = ctx.node.unwrap_or("");
+    let temp = node == cluster.surge.name;
+    let host = ctx.fqdn(node);
+    let h = q(&host);
+    let major = ctx.input.deployment.major;
+    let health: Vec<String> = health_probes(Some(cluster), major)
+        .into_iter()
+        .map(|probe| sh(&["ssh", &h, &q(probe)]))
+        .collect();
+    let lb = |verb: &str| -> String {
+        if ctx.fronted() {
+            sh(&[
+                "ssh",
+                &q(&ctx.lb_host()),
+                "sudo /usr/local/bin/apim-lb",
+                verb,
+                &q(&host),
+            ])
+        } else {
+            format!(
+                "echo {}",
+                q(&format!(
+                    "no load balancer fronts {}: its clients fail over by themselves",
+                    cluster.name
+                ))
+            )
+        }
+    };
+    let home = ctx.product_home(HOSTS_BASE);
+    // `--test` exits 2 when it changed something: that is a success.
+    let agent = format!(
+        "{} || test $? -eq 2",
+        sh(&["ssh", &h, "sudo puppet agent --test"])
+    );
+    let service = |verb: &str| sh(&["ssh", &h, "sudo systemctl", verb, "wso2am"]);
+    let manager = cluster
+        .nodes
+        .iter()
+        .find(|n| n.manager)
+        .map(|n| n.fqdn.clone())
+        .unwrap_or_else(|| host.clone());
+    match action {
+        // The temporary node's host has its own node definition in
+        // site.pp; between runbooks its agent stays disabled.
+        Action::AddNode if temp => Commands {
+            commands: [
+                sh(&["ssh", &h, "sudo puppet agent --enable"]),
+                agent.clone(),
+            ]
+            .into_iter()
+            .chain(ctx.fronted().then(|| lb("add")))
+            .collect(),
+            verify: health,
+            rollback: ctx
+                .fronted()
+                .then(|| lb("remove"))
+                .into_iter()
+                .chain([
+                    sh(&[
+                        "ssh",
+                        &h,
+                        "sudo puppet agent --disable",
+                        &q("temporary node removed"),
+                    ]),
+                    sh(&["ssh", &h, "sudo systemctl disable --now wso2am"]),
+                ])
+                .collect(),
+        },
+        Action::RemoveNode if temp => Commands {
+            commands: ctx
+                .fronted()
+                .then(|| lb("remove"))
+                .into_iter()
+                .chain([
+                    sh(&[
+                        "ssh",
+                        &h,
+                        "sudo puppet agent --disable",
+                        &q("temporary node removed"),
+                    ]),
+                    sh(&["ssh", &h, "sudo systemctl disable --now wso2am"]),
+                ])
+                .collect(),
+            verify: vec![sh(&["ssh", &h, "systemctl is-active wso2am || true"])],
+            rollback: vec![
+                sh(&["ssh", &h, "sudo puppet agent --enable"]),
+                agent.clone(),
+            ],
+        },
+        Action::AddNode => Commands {
+            commands: vec![agent.clone()],
+            verify: health,
+            rollback: vec![service("stop")],
+        },
+        Action::RemoveNode => Commands {
+            commands: vec![sh(&["ssh", &h, "sudo systemctl disable --now wso2am"])],
+            verify: vec![sh(&["ssh", &h, "systemctl is-active wso2am || true"])],
+            rollback: vec![service("start")],
+        },
+        Action::Drain => Commands {
+            commands: vec![lb("drain")],
+            verify: Vec::new(),
+            rollback: vec![lb("undrain")],
+        },
+        Action::Undrain => Commands {
+            commands: vec![lb("undrain")],
+            verify: Vec::new(),
+            rollback: vec![lb("drain")],
+        },
+        Action::Patch => Commands {
+            commands: vec![
+                service("stop"),
+                sh(&[
+                    "ssh",
+                    &h,
+                    "sudo -u wso2carbon",
+                    &q(&format!("{home}/bin/wso2update_linux")),
+                    "--no-console",
+                ]),
+                service("start"),
+            ],
+            verify: health,
+            rollback: vec![
+                service("stop"),
+                sh(&[
+                    "ssh",
+                    &h,
+                    "sudo -u wso2carbon",
+                    &q(&format!("{home}/bin/wso2update_linux")),
+                    "--revert",
+                ]),
+                service("start"),
+            ],
+        },
+        Action::Upgrade => Commands {
+            commands: vec![
+                "echo 'commit the new build (NEXT_BUILD/puppet) to the Puppet server first'"
+                    .to_string(),
+                agent.clone(),
+            ],
+            verify: health,
+            rollback: vec![
+                "echo 'put the current build back on the Puppet server'".to_string(),
+                agent,
+            ],
+        },
+        Action::Deploy => {
+            let dir = format!("{home}/repository/deployment/server/synapse-configs/default/api/");
+            Commands {
+                commands: vec![
+                    sh(&[
+                        "scp \"${FIXED_ARTIFACT:?path of the fixed API artifact}\"",
+                        &q(&format!("{host}:/tmp/")),
+                    ]),
+                    format!(
+                        "ssh {h} sudo install -o wso2carbon -g wso2carbon -m 0644 {} {}",
+                        "\"/tmp/$(basename \"${FIXED_ARTIFACT:?}\")\"",
+                        q(&dir)
+                    ),
+                ],
+                verify: health,
+                rollback: vec![format!(
+                    "ssh {h} sudo rm -f {}\"$(basename \"${{FIXED_ARTIFACT:?}}\")\"",
+                    q(&dir)
+                )],
+            }
+        }
+        Action::Test => Commands {
+            commands: health,
+            verify: vec![sh(&["ssh", &h, "systemctl is-active wso2am"])],
+            rollback: Vec::new(),
+        },
+        Action::StartNode => Commands {
+            commands: vec![sh(&["ssh", &h, "sudo systemctl enable --now wso2am"])],
+            verify: health,
+            rollback: vec![service("stop")],
+        },
+        Action::StopSync => Commands {
+            commands: vec![sh(&[
+                "ssh",
+                &q(&manager),
+                "sudo systemctl stop apim-rsync.timer",
+            ])],
+            verify: vec![sh(&[
+                "ssh",
+                &q(&manager),
+                "systemctl is-active apim-rsync.timer || true",
+            ])],
+            rollback: vec![sh(&[
+                "ssh",
+                &q(&manager),
+                "sudo systemctl start apim-rsync.timer",
+            ])],
+        },
+        Action::StartSync => Commands {
+            commands: vec![
+                sh(&[
+                    "ssh",
+                    &q(&manager),
+                    "sudo systemctl start apim-rsync.service",
+                ]),
+                sh(&["ssh", &q(&manager), "sudo systemctl start apim-rsync.timer"]),
+            ],
+            verify: vec![sh(&[
+                "ssh",
+                &q(&manager),
+                "systemctl is-active apim-rsync.timer",
+            ])],
+            rollback: vec![sh(&[
+                "ssh",
+                &q(&manager),
+                "sudo systemctl stop apim-rsync.timer",
+            ])],
+        },
+        _ => Commands::default(),
+    }
+}
+
+// ------------------------------------------------------------ databases
+
+/// The original datasource a database step names in its title.
+fn step_database<'a>(ctx: &'a StepContext, draft: &Draft) -> Option<&'a DatabasePlan> {
+    let all: Vec<&DatabasePlan> = ctx
+        .input
+        .deployment
+        .sites
+        .iter()
+        .flat_map(|s| s.clusters.iter())
+        .flat_map(|c| c.databases.iter())
+        .collect();
+    // Longest name first, so `apim_db_london` is not taken for `apim_db`.
+    let mut candidates = all;
+    candidates.sort_by_key(|db| std::cmp::Reverse(db.name.len()));
+    candidates
+        .into_iter()
+        .find(|db| draft.title.split_whitespace().any(|w| w == db.name))
+}
+
+fn client_env(db: &DatabasePlan) -> String {
+    let var = match db.engine {
+        Engine::Mysql => "MYSQL_PWD",
+        Engine::Postgres => "PGPASSWORD",
+        Engine::Mssql => "SQLCMDPASSWORD",
+        Engine::Oracle => "ORACLE_PWD",
+    };
+    format!("{var}=\"${{{}:?}}\"", db.password.env)
+}
+
+fn copy_name(db: &DatabasePlan, to: &str) -> String {
+    format!("{}_{}", db.database, to.replace('.', "_"))
+}
+
+fn database(ctx: &StepContext, draft: &Draft) -> Commands {
+    let Some(db) = step_database(ctx, draft) else {
+        return Commands {
+            commands: vec![format!("echo {}", q(&draft.title))],
+            ..Commands::default()
+        };
+    };
+    let env = client_env(db);
+    let (host, port, user, name) = (
+        q(&db.host),
+        db.port.to_string(),
+        q(&db.user),
+        q(&db.database),
+    );
+    let to = ctx.to_version().unwrap_or_default();
+    let copy = q(&copy_name(db, &to));
+    let dump_file = format!("\"${{DUMP_DIR:-dumps}}\"/{}", db.name);
+    let from = ctx.input.deployment.version.clone();
+    let migration = ctx.kind() == Some(UpgradeKind::Migration);
+    let restore_host = if migration {
+        "\"${NEW_DB_HOST:?database host of the new deployment}\"".to_string()
+    } else {
+        host.clone()
+    };
+    let restore_name = if migration {
+        name.clone()
+    } else {
+        copy.clone()
+    };
+    match (draft.action, db.engine) {
+        (Action::Dump, Engine::Mysql) => Commands {
+            commands: vec![
+                "mkdir -p \"${DUMP_DIR:-dumps}\"".to_string(),
+                format!("{env} mysqldump --single-transaction --routines --host={host} --port={port} --user={user} {name} > {dump_file}.sql"),
+            ],
+            verify: vec![format!("test -s {dump_file}.sql")],
+            rollback: Vec::new(),
+        },
+        (Action::Dump, Engine::Postgres) => Commands {
+            commands: vec![
+                "mkdir -p \"${DUMP_DIR:-dumps}\"".to_string(),
+                format!("{env} pg_dump --host={host} --port={port} --username={user} --format=custom --file={dump_file}.dump {name}"),
+            ],
+            verify: vec![format!("test -s {dump_file}.dump")],
+            rollback: Vec::new(),
+        },
+        (Action::Dump, Engine::Mssql) => Commands {
+            commands: vec![format!(
+                "{env} sqlcmd -S {} -U {user} -Q {}",
+                q(&format!("{},{}", db.host, db.port)),
+                q(&format!("BACKUP DATABASE [{}] TO DISK = N'{}.bak'", db.database.replace(']', "]]"), db.name))
+            )],
+            verify: Vec::new(),
+            rollback: Vec::new(),
+        },
+        (Action::Dump, Engine::Oracle) => Commands {
+            commands: vec![format!(
+                "expdp {} schemas={user} directory=DATA_PUMP_DIR dumpfile={}.dmp",
+                q(&format!("{}/${{{}}}@//{}:{}/{}", db.user, db.password.env, db.host, db.port, db.database)).replace('\'', "\""),
+                q(&db.name)
+            )],
+            verify: Vec::new(),
+            rollback: Vec::new(),
+        },
+        (Action::Restore, Engine::Mysql) => Commands {
+            commands: vec![
+                format!("{env} mysqladmin --host={restore_host} --port={port} --user={user} create {restore_name}"),
+                format!("{env} mysql --host={restore_host} --port={port} --user={user} {restore_name} < {dump_file}.sql"),
+            ],
+            verify: vec![format!("{env} mysqlshow --host={restore_host} --port={port} --user={user} {restore_name}")],
+            rollback: vec![format!("{env} mysqladmin --force --host={restore_host} --port={port} --user={user} drop {restore_name}")],
+        },
+        (Action::Restore, Engine::Postgres) => Commands {
+            commands: vec![
+                format!("{env} createdb --host={restore_host} --port={port} --username={user} {restore_name}"),
+                format!("{env} pg_restore --host={restore_host} --port={port} --username={user} --dbname={restore_name} {dump_file}.dump"),
+            ],
+            verify: vec![format!("{env} psql --host={restore_host} --port={port} --username={user} --dbname={restore_name} --command='SELECT 1'")],
+            rollback: vec![format!("{env} dropdb --host={restore_host} --port={port} --username={user} {restore_name}")],
+        },
+        (Action::Restore, _) => Commands {
+            commands: vec![format!("echo {}", q(&format!("restore {} with the engine's own tools into {}", db.name, copy_name(db, &to))))],
+            ..Commands::default()
+        },
+        (Action::MigrateDb, _) => Commands {
+            commands: vec![format!(
+                "\"${{MIGRATION_HOME:?folder of the {to} product with the migration resources}}\"/bin/api-manager.sh -Dmigrate -DmigrateFromVersion={} -DmigratedVersion={}",
+                q(&from),
+                q(&to)
+            )],
+            verify: vec![format!("echo {}", q(&format!("check the migration log for errors before any {to} node starts")))],
+            rollback: vec![format!("echo {}", q(&format!("drop the migrated copy of {} and restore it from the dump again", db.name)))],
+        },
+        (Action::TokenSync, Engine::Mysql) if ctx.input.upgrade.is_some_and(|u| u.token_sync_mode() == crate::model::TokenSync::OneWay) => Commands {
+            commands: vec![format!(
+                "{env} mysqldump --no-create-info --replace --host={host} --port={port} --user={user} --where=\"TIME_CREATED >= '${{WINDOW_START:?}}'\" {name} IDN_OAUTH2_ACCESS_TOKEN | {env} mysql --host=\"${{NEW_DB_HOST:?}}\" --port={port} --user={user} {name}"
+            )],
+            verify: Vec::new(),
+            rollback: Vec::new(),
+        },
+        (Action::TokenSync, Engine::Postgres) if ctx.input.upgrade.is_some_and(|u| u.token_sync_mode() == crate::model::TokenSync::OneWay) => Commands {
+            commands: vec![format!(
+                "{env} psql --host={host} --port={port} --username={user} --dbname={name} --command=\"\\\\copy (SELECT * FROM idn_oauth2_access_token WHERE time_created >= '${{WINDOW_START:?}}') TO STDOUT\" | {env} psql --host=\"${{NEW_DB_HOST:?}}\" --port={port} --username={user} --dbname={name} --command='\\copy idn_oauth2_access_token FROM STDIN'"
+            )],
+            verify: Vec::new(),
+            rollback: Vec::new(),
+        },
+        (Action::TokenSync, _) => Commands {
+            commands: vec!["\"${TOKEN_SYNC:?command that keeps access tokens in step between the deployments}\" start".to_string()],
+            verify: Vec::new(),
+            rollback: vec!["\"${TOKEN_SYNC:?}\" stop".to_string()],
+        },
+        (Action::PromoteDb, Engine::Mysql) => Commands {
+            commands: vec![format!("{env} mysql --host={host} --port={port} --user={user} --execute='STOP REPLICA; RESET REPLICA ALL; SET GLOBAL read_only = OFF'")],
+            verify: vec![format!("{env} mysql --host={host} --port={port} --user={user} --execute='SELECT @@global.read_only'")],
+            rollback: Vec::new(),
+        },
+        (Action::PromoteDb, Engine::Postgres) => Commands {
+            commands: vec![format!("{env} psql --host={host} --port={port} --username={user} --dbname={name} --command='SELECT pg_promote()'")],
+            verify: vec![format!("{env} psql --host={host} --port={port} --username={user} --dbname={name} --command='SELECT pg_is_in_recovery()'")],
+            rollback: Vec::new(),
+        },
+        (Action::PromoteDb, _) => Commands {
+            commands: vec![format!("echo {}", q(&format!("promote {} to primary with the engine's own tools", db.name)))],
+            ..Commands::default()
+        },
+        _ => Commands::default(),
+    }
+}
+
+// ------------------------------------------------------------ portals, DNS, new deployment
+
+/// The load balancers in front of the portals of the step's site.
+fn portal_hosts(ctx: &StepContext) -> Vec<(String, String)> {
+    let Some(site) = ctx.site else {
+        return Vec::new();
+    };
+    site.load_balancers
+        .iter()
+        .filter(|lb| {
+            lb.fronts
+                .iter()
+                .filter_map(|f| site.cluster(f))
+                .any(|c| c.serves_portals())
+        })
+        .map(|lb| (lb.label.clone(), lb.hostname.clone()))
+        .collect()
+}
+
+fn portals(ctx: &StepContext, read_only: bool) -> Commands {
+    let verb = if read_only { "read-only" } else { "read-write" };
+    let undo = if read_only { "read-write" } else { "read-only" };
+    let hosts = portal_hosts(ctx);
+    if hosts.is_empty() {
+        return Commands {
+            commands: vec![format!(
+                "echo {}",
+                q(&format!(
+                    "no load balancer fronts the portals: make the Publisher and DevPortal {verb} at their entry point"
+                ))
+            )],
+            ..Commands::default()
+        };
+    }
+    let site = ctx.site.map(|s| s.name.clone()).unwrap_or_default();
+    let ns = q(&ctx.namespace());
+    let mut out = Commands::default();
+    for (label, hostname) in hosts {
+        let (command, rollback) = match ctx.input.target {
+            Target::Kubernetes => {
+                let set = sh(&[
+                    "kubectl -n",
+                    &ns,
+                    "annotate ingress",
+                    &q(&label),
+                    &q(
+                        "nginx.ingress.kubernetes.io/configuration-snippet=limit_except GET HEAD OPTIONS { deny all; }",
+                    ),
+                    "--overwrite",
+                ]);
+                let clear = sh(&[
+                    "kubectl -n",
+                    &ns,
+                    "annotate ingress",
+                    &q(&label),
+                    "nginx.ingress.kubernetes.io/configuration-snippet-",
+                ]);
+                if read_only {
+                    (set, clear)
+                } else {
+                    (clear, set)
+                }
+            }
+            Target::Compose => {
+                let script = q(&format!("compose/{site}/scripts/lb.sh"));
+                (
+                    sh(&[&script, verb, &q(&hostname)]),
+                    sh(&[&script, undo, &q(&hostname)]),
+                )
+            }
+            Target::Puppet => {
+                let lb = q(&ctx.lb_host());
+                (
+                    sh(&[
+                        "ssh",
+                        &lb,
+                        "sudo /usr/local/bin/apim-lb",
+                        verb,
+                        &q(&hostname),
+                    ]),
+                    sh(&[
+                        "ssh",
+                        &lb,
+                        "sudo /usr/local/bin/apim-lb",
+                        undo,
+                        &q(&hostname),
+                    ]),
+                )
+            }
+        };
+        out.commands.push(command);
+        out.rollback.push(rollback);
+        out.verify.push(if read_only {
+            format!("test \"$(curl -s -o /dev/null -w '%{{http_code}}' -X POST https://{hostname}/publisher/)\" = 403")
+        } else {
+            format!("curl -fsS -o /dev/null https://{hostname}/publisher/")
+        });
+    }
+    out
+}
+
+fn public_hosts(ctx: &StepContext) -> Vec<String> {
+    let deployment = ctx.input.deployment;
+    let primary = deployment
+        .sites
+        .iter()
+        .find(|s| s.role == crate::model::Role::Primary);
+    let mut hosts: Vec<String> = primary
+        .map(|s| {
+            s.load_balancers
+                .iter()
+                .map(|lb| lb.hostname.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    if hosts.is_empty() {
+        hosts = primary
+            .map(|s| {
+                s.clusters
+                    .iter()
+                    .map(|c| format!("{}.{}", c.label, s.domain))
+                    .collect()
+            })
+            .unwrap_or_default();
+    }
+    hosts
+}
+
+fn dns(ctx: &StepContext, draft: &Draft) -> Commands {
+    let percent = draft
+        .title
+        .split_whitespace()
+        .find_map(|w| w.strip_suffix('%'))
+        .map(str::to_string);
+    let failover = ctx.kind().is_none();
+    let mut out = Commands::default();
+    let targets: Vec<String> = if failover {
+        ctx.site
+            .map(|s| s.load_balancers.iter().map(|lb| q(&lb.hostname)).collect())
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    for (i, host) in public_hosts(ctx).iter().enumerate() {
+        let target = targets
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| "\"${NEW_ENDPOINT:?host name to switch to}\"".to_string());
+        let mut command = format!(
+            "\"${{TRAFFIC_SWITCH:?command that points a host name at a target}}\" {} {target}",
+            q(host)
+        );
+        if let Some(p) = &percent {
+            command.push(' ');
+            command.push_str(&q(p));
+        }
+        out.commands.push(command);
+        out.verify.push(format!("getent hosts {}", q(host)));
+        out.rollback.push(format!(
+            "\"${{TRAFFIC_SWITCH:?}}\" {} \"${{OLD_ENDPOINT:?host name to switch back to}}\"",
+            q(host)
+        ));
+    }
+    out
+}
+
+fn new_deployment(ctx: &StepContext, draft: &Draft) -> Commands {
+    let site = ctx.site.map(|s| s.name.clone()).unwrap_or_default();
+    let label = draft
+        .title
+        .strip_prefix("Start ")
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap_or("")
+        .to_string();
+    let rank = ctx
+        .site
+        .and_then(|s| s.cluster(&label))
+        .map(|c| c.start_rank)
+        .unwrap_or(2);
+    let next = "\"${NEXT_BUILD:?folder of topoc build for the new deployment}\"";
+    let command = match ctx.input.target {
+        Target::Kubernetes => format!(
+            "kubectl apply -f {next}/{}",
+            q(&format!("kubernetes/{site}/2{rank}-{label}.yaml"))
+        ),
+        Target::Compose => {
+            let services: Vec<String> = ctx
+                .site
+                .and_then(|s| s.cluster(&label))
+                .map(|c| c.nodes.iter().map(|n| q(&n.name)).collect())
+                .unwrap_or_default();
+            format!(
+                "docker compose -f {next}/{} up -d --wait {}",
+                q(&format!("compose/{site}/compose.yaml")),
+                services.join(" ")
+            )
+        }
+        Target::Puppet => {
+            "echo 'run puppet agent --test on the hosts of the new deployment (NEXT_BUILD/puppet)'"
+                .to_string()
+        }
+    };
+    Commands {
+        commands: vec![command],
+        ..Commands::default()
+    }
+}
+
+fn general_test(ctx: &StepContext, draft: &Draft) -> Commands {
+    if draft.title.starts_with("Rehearse") {
+        return Commands {
+            commands: vec![
+                "echo 'rehearse every step below on a restored backup before the real window'"
+                    .to_string(),
+            ],
+            ..Commands::default()
+        };
+    }
+    let verify: Vec<String> = public_hosts(ctx)
+        .iter()
+        .map(|h| {
+            format!(
+                "curl -fsS -o /dev/null --resolve {}:443:\"$(getent hosts \"${{NEW_ENDPOINT:?}}\" | cut -d' ' -f1)\" https://{}/services/Version",
+                q(h),
+                q(h)
+            )
+        })
+        .collect();
+    Commands {
+        commands: verify.clone(),
+        verify,
+        rollback: Vec::new(),
+    }
+}

@@ -1,0 +1,1123 @@
+//! Plan generation: the steps of each upgrade kind (source notes, rules
+//! 6-9), per datacenter (primary first, then read-only, then disaster
+//! recovery) and per cluster (start order), with their dependencies.
+
+use std::collections::BTreeSet;
+
+use super::{Action, Draft, Effect, Generation, Input};
+use crate::deployment::{ClusterPlan, NodeRole, Shape};
+use crate::model::naming::cluster_label;
+use crate::model::*;
+
+use Generation::{Current, Next};
+
+/// Collects drafts; `push` returns the draft's index.
+struct Builder {
+    drafts: Vec<Draft>,
+}
+
+impl Builder {
+    fn push(&mut self, draft: Draft) -> usize {
+        self.drafts.push(draft);
+        self.drafts.len() - 1
+    }
+
+    /// A step that concerns no single cluster.
+    fn general(
+        &mut self,
+        action: Action,
+        site: Option<usize>,
+        title: String,
+        after: Vec<usize>,
+    ) -> usize {
+        self.push(Draft {
+            action,
+            site,
+            cluster: None,
+            node: None,
+            title,
+            effect: Effect::None,
+            after,
+            note: None,
+        })
+    }
+}
+
+/// A step on one node of a cluster, chained after `after`.
+#[allow(clippy::too_many_arguments)]
+fn node_step(
+    b: &mut Builder,
+    site: usize,
+    cluster: &ClusterPlan,
+    node: &str,
+    action: Action,
+    title: String,
+    effect: Effect,
+    after: &mut Vec<usize>,
+) -> usize {
+    let index = b.push(Draft {
+        action,
+        site: Some(site),
+        cluster: Some(cluster.label.clone()),
+        node: Some(node.to_string()),
+        title,
+        effect,
+        after: std::mem::take(after),
+        note: None,
+    });
+    *after = vec![index];
+    index
+}
+
+/// The name of the temporary node a plan may add to a cluster.
+pub(crate) fn surge_name(cluster: &ClusterPlan) -> String {
+    cluster.surge.name.clone()
+}
+
+/// Nodes needed to carry `degraded_capacity x peak_load` (at least one).
+fn needed(cluster: &ClusterPlan) -> usize {
+    match (cluster.required_rps, cluster.node_capacity) {
+        (Some(required), Some(capacity)) if capacity > 0.0 => {
+            ((required / capacity).ceil() as usize).max(1)
+        }
+        _ => 1,
+    }
+}
+
+/// What the rolling part of an upgrade does to each node.
+#[derive(Clone, Copy)]
+struct Change {
+    action: Action,
+    version: Generation,
+    database: Generation,
+    /// The node goes down while it changes (a restart).
+    restart: bool,
+}
+
+impl Change {
+    fn verb(self) -> &'static str {
+        match self.action {
+            Action::Patch => "Patch",
+            Action::Upgrade => "Upgrade",
+            _ => "Deploy the fixed service on",
+        }
+    }
+
+    fn effect(self) -> Effect {
+        if self.restart {
+            Effect::Maintain {
+                version: self.version,
+                database: self.database,
+            }
+        } else {
+            Effect::None
+        }
+    }
+}
+
+/// Roll a change through a cluster, keeping it available: returns the last
+/// step.
+fn roll(
+    b: &mut Builder,
+    input: &Input,
+    site: usize,
+    cluster: &ClusterPlan,
+    change: Change,
+    surge: bool,
+    after: Vec<usize>,
+) -> Vec<usize> {
+    let mut after = after;
+    let s = input.site(site);
+    if !s.running() {
+        // A cold or warm standby site: nothing runs, nothing to keep available.
+        for node in &cluster.nodes {
+            node_step(
+                b,
+                site,
+                cluster,
+                &node.name,
+                change.action,
+                format!(
+                    "{} {} (standby datacenter, not running)",
+                    change.verb(),
+                    node.name
+                ),
+                Effect::Offline,
+                &mut after,
+            );
+        }
+        return after;
+    }
+    if input.target == super::Target::Kubernetes
+        && surge
+        && change.restart
+        && change.action != Action::Deploy
+    {
+        // Every workload rolls with maxSurge 1 and maxUnavailable 0: the
+        // surge pod is the temporary node of rules 6-8, started before the
+        // pod it replaces stops, so the node never leaves service. Passive
+        // nodes go first; a scaled cluster is one rollout, pod by pod.
+        let mut order: Vec<_> = cluster.nodes.iter().collect();
+        order.sort_by_key(|n| n.role != NodeRole::Passive);
+        for (i, node) in order.into_iter().enumerate() {
+            let title = if cluster.shape == Shape::Scaled && i > 0 {
+                format!(
+                    "{} {}: the same rollout replaces it, its replacement ready first",
+                    change.verb(),
+                    node.name
+                )
+            } else {
+                format!(
+                    "{} {}: the rolling update starts its replacement before stopping it",
+                    change.verb(),
+                    node.name
+                )
+            };
+            node_step(
+                b,
+                site,
+                cluster,
+                &node.name,
+                change.action,
+                title,
+                Effect::Replace {
+                    version: change.version,
+                    database: change.database,
+                },
+                &mut after,
+            );
+            if cluster.shape == Shape::Paired {
+                node_step(
+                    b,
+                    site,
+                    cluster,
+                    &node.name,
+                    Action::Test,
+                    format!("Test {}", node.name),
+                    Effect::None,
+                    &mut after,
+                );
+            }
+        }
+        if cluster.shape == Shape::Scaled {
+            node_step(
+                b,
+                site,
+                cluster,
+                &cluster.nodes[0].name,
+                Action::Test,
+                format!("Test every node of {}", cluster.label),
+                Effect::None,
+                &mut after,
+            );
+        }
+        return after;
+    }
+    if !change.restart {
+        for node in &cluster.nodes {
+            node_step(
+                b,
+                site,
+                cluster,
+                &node.name,
+                change.action,
+                format!("{} {} (no restart)", change.verb(), node.name),
+                Effect::None,
+                &mut after,
+            );
+            node_step(
+                b,
+                site,
+                cluster,
+                &node.name,
+                Action::Test,
+                format!("Test {}", node.name),
+                Effect::None,
+                &mut after,
+            );
+        }
+        return after;
+    }
+    if cluster.ha == HaMode::ActivePassive && cluster.nodes.len() == 2 {
+        active_passive(b, site, cluster, change, surge, after)
+    } else {
+        one_at_a_time(b, site, cluster, change, surge, after)
+    }
+}
+
+/// Rule 7: an extra passive node first (1 active / 2 passive), the passive
+/// node changed and tested before it takes traffic, then the active one,
+/// then traffic moves back and the extra node goes.
+fn active_passive(
+    b: &mut Builder,
+    site: usize,
+    cluster: &ClusterPlan,
+    change: Change,
+    surge: bool,
+    mut after: Vec<usize>,
+) -> Vec<usize> {
+    let active = cluster
+        .nodes
+        .iter()
+        .find(|n| n.role == NodeRole::Active)
+        .map(|n| n.name.clone())
+        .unwrap_or_default();
+    let passive = cluster
+        .nodes
+        .iter()
+        .find(|n| n.role == NodeRole::Passive)
+        .map(|n| n.name.clone())
+        .unwrap_or_default();
+    let temp = surge_name(cluster);
+    if surge {
+        node_step(
+            b,
+            site,
+            cluster,
+            &temp,
+            Action::AddNode,
+            format!("Add a temporary passive node {temp} running the current version"),
+            Effect::AddNode {
+                version: Current,
+                database: Current,
+            },
+            &mut after,
+        );
+        node_step(
+            b,
+            site,
+            cluster,
+            &temp,
+            Action::Test,
+            format!("Test {temp}"),
+            Effect::None,
+            &mut after,
+        );
+    }
+    for (changed, other) in [(&passive, &active), (&active, &passive)] {
+        node_step(
+            b,
+            site,
+            cluster,
+            changed,
+            change.action,
+            format!("{} {changed}", change.verb()),
+            change.effect(),
+            &mut after,
+        );
+        node_step(
+            b,
+            site,
+            cluster,
+            changed,
+            Action::Test,
+            format!("Test {changed} before it takes traffic"),
+            Effect::None,
+            &mut after,
+        );
+        node_step(
+            b,
+            site,
+            cluster,
+            changed,
+            Action::Undrain,
+            format!("Send traffic to {changed}"),
+            Effect::Undrain,
+            &mut after,
+        );
+        node_step(
+            b,
+            site,
+            cluster,
+            other,
+            Action::Drain,
+            format!("Stop traffic to {other}"),
+            Effect::Drain,
+            &mut after,
+        );
+    }
+    // The loop moved traffic to the passive node and back: the active node
+    // serves again, the passive node stands by.
+    if surge {
+        node_step(
+            b,
+            site,
+            cluster,
+            &temp,
+            Action::RemoveNode,
+            format!("Remove the temporary node {temp}"),
+            Effect::RemoveNode,
+            &mut after,
+        );
+    }
+    after
+}
+
+/// Active/active (and single-node) clusters: one node at a time, drained,
+/// changed, tested, sent traffic again; a temporary node first when the
+/// others could not carry the floor without it.
+fn one_at_a_time(
+    b: &mut Builder,
+    site: usize,
+    cluster: &ClusterPlan,
+    change: Change,
+    surge: bool,
+    mut after: Vec<usize>,
+) -> Vec<usize> {
+    let spare = cluster.nodes.len().saturating_sub(needed(cluster));
+    let temp = surge_name(cluster);
+    let add = surge && spare < 1;
+    if add {
+        node_step(
+            b,
+            site,
+            cluster,
+            &temp,
+            Action::AddNode,
+            format!("Add a temporary node {temp} running the current version"),
+            Effect::AddNode {
+                version: Current,
+                database: Current,
+            },
+            &mut after,
+        );
+        node_step(
+            b,
+            site,
+            cluster,
+            &temp,
+            Action::Test,
+            format!("Test {temp}"),
+            Effect::None,
+            &mut after,
+        );
+        node_step(
+            b,
+            site,
+            cluster,
+            &temp,
+            Action::Undrain,
+            format!("Send traffic to {temp}"),
+            Effect::Undrain,
+            &mut after,
+        );
+    }
+    for node in &cluster.nodes {
+        let name = &node.name;
+        node_step(
+            b,
+            site,
+            cluster,
+            name,
+            Action::Drain,
+            format!("Stop traffic to {name}"),
+            Effect::Drain,
+            &mut after,
+        );
+        node_step(
+            b,
+            site,
+            cluster,
+            name,
+            change.action,
+            format!("{} {name}", change.verb()),
+            change.effect(),
+            &mut after,
+        );
+        node_step(
+            b,
+            site,
+            cluster,
+            name,
+            Action::Test,
+            format!("Test {name} before it takes traffic"),
+            Effect::None,
+            &mut after,
+        );
+        node_step(
+            b,
+            site,
+            cluster,
+            name,
+            Action::Undrain,
+            format!("Send traffic to {name}"),
+            Effect::Undrain,
+            &mut after,
+        );
+    }
+    if add {
+        node_step(
+            b,
+            site,
+            cluster,
+            &temp,
+            Action::Drain,
+            format!("Stop traffic to {temp}"),
+            Effect::Drain,
+            &mut after,
+        );
+        node_step(
+            b,
+            site,
+            cluster,
+            &temp,
+            Action::RemoveNode,
+            format!("Remove the temporary node {temp}"),
+            Effect::RemoveNode,
+            &mut after,
+        );
+    }
+    after
+}
+
+/// Rule 6 with file sharing by rsync (Puppet hosts): the fix is deployed on
+/// one node while sync to it is stopped, tested, given traffic, then sync
+/// resumes and the other nodes catch up and are tested.
+fn service_update_by_sync(
+    b: &mut Builder,
+    site: usize,
+    cluster: &ClusterPlan,
+    surge: bool,
+    mut after: Vec<usize>,
+) -> Vec<usize> {
+    let ap = cluster.ha == HaMode::ActivePassive && cluster.nodes.len() == 2;
+    let first = cluster
+        .nodes
+        .iter()
+        .find(|n| {
+            if ap {
+                n.role == NodeRole::Passive
+            } else {
+                n.manager
+            }
+        })
+        .or_else(|| cluster.nodes.first())
+        .map(|n| n.name.clone())
+        .unwrap_or_default();
+    let temp = surge_name(cluster);
+    let spare = cluster.nodes.len().saturating_sub(needed(cluster));
+    let add = surge && (ap || spare < 1);
+    if add {
+        node_step(
+            b,
+            site,
+            cluster,
+            &temp,
+            Action::AddNode,
+            format!(
+                "Add a temporary {}node {temp} with the current services",
+                if ap { "passive " } else { "" }
+            ),
+            Effect::AddNode {
+                version: Current,
+                database: Current,
+            },
+            &mut after,
+        );
+        node_step(
+            b,
+            site,
+            cluster,
+            &temp,
+            Action::Test,
+            format!("Test {temp}"),
+            Effect::None,
+            &mut after,
+        );
+        if !ap {
+            node_step(
+                b,
+                site,
+                cluster,
+                &temp,
+                Action::Undrain,
+                format!("Send traffic to {temp}"),
+                Effect::Undrain,
+                &mut after,
+            );
+        }
+    }
+    if !ap {
+        node_step(
+            b,
+            site,
+            cluster,
+            &first,
+            Action::Drain,
+            format!("Stop traffic to {first}"),
+            Effect::Drain,
+            &mut after,
+        );
+    }
+    node_step(
+        b,
+        site,
+        cluster,
+        &first,
+        Action::StopSync,
+        format!("Stop file sync to and from {first}"),
+        Effect::None,
+        &mut after,
+    );
+    node_step(
+        b,
+        site,
+        cluster,
+        &first,
+        Action::Deploy,
+        format!("Deploy the fixed service on {first}"),
+        Effect::None,
+        &mut after,
+    );
+    node_step(
+        b,
+        site,
+        cluster,
+        &first,
+        Action::Test,
+        format!("Test the fix on {first}"),
+        Effect::None,
+        &mut after,
+    );
+    node_step(
+        b,
+        site,
+        cluster,
+        &first,
+        Action::Undrain,
+        format!("Send traffic to {first}"),
+        Effect::Undrain,
+        &mut after,
+    );
+    let others: Vec<String> = cluster
+        .nodes
+        .iter()
+        .map(|n| n.name.clone())
+        .filter(|n| *n != first)
+        .collect();
+    if ap {
+        for other in &others {
+            node_step(
+                b,
+                site,
+                cluster,
+                other,
+                Action::Drain,
+                format!("Stop traffic to {other}"),
+                Effect::Drain,
+                &mut after,
+            );
+        }
+    }
+    node_step(
+        b,
+        site,
+        cluster,
+        &first,
+        Action::StartSync,
+        "Restart file sync so the other nodes catch up".to_string(),
+        Effect::None,
+        &mut after,
+    );
+    for other in &others {
+        node_step(
+            b,
+            site,
+            cluster,
+            other,
+            Action::Test,
+            format!("Test the fix on {other}"),
+            Effect::None,
+            &mut after,
+        );
+        if ap {
+            node_step(
+                b,
+                site,
+                cluster,
+                other,
+                Action::Undrain,
+                format!("Send traffic back to {other}"),
+                Effect::Undrain,
+                &mut after,
+            );
+            node_step(
+                b,
+                site,
+                cluster,
+                &first,
+                Action::Drain,
+                format!("Stop traffic to {first} (it stands by again)"),
+                Effect::Drain,
+                &mut after,
+            );
+        }
+    }
+    if add {
+        if !ap {
+            node_step(
+                b,
+                site,
+                cluster,
+                &temp,
+                Action::Drain,
+                format!("Stop traffic to {temp}"),
+                Effect::Drain,
+                &mut after,
+            );
+        }
+        node_step(
+            b,
+            site,
+            cluster,
+            &temp,
+            Action::RemoveNode,
+            format!("Remove the temporary node {temp}"),
+            Effect::RemoveNode,
+            &mut after,
+        );
+    }
+    after
+}
+
+/// Sites in upgrade order: primary, read-only, then disaster recovery.
+fn site_order(input: &Input) -> Vec<usize> {
+    let rank = |role: Role| match role {
+        Role::Primary => 0,
+        Role::ReadOnly => 1,
+        Role::DisasterRecovery => 2,
+    };
+    let mut order: Vec<usize> = (0..input.deployment.sites.len()).collect();
+    order.sort_by_key(|&i| (rank(input.site(i).role), i));
+    order
+}
+
+/// Run `per_cluster` over the upgrade's clusters, site by site in order; a
+/// cluster waits for the clusters of its site earlier in the start order,
+/// and a site waits for the sites before it. Returns the last steps.
+fn over_clusters(
+    b: &mut Builder,
+    input: &Input,
+    labels: &BTreeSet<String>,
+    start: Vec<usize>,
+    mut per_cluster: impl FnMut(&mut Builder, usize, &ClusterPlan, Vec<usize>) -> Vec<usize>,
+) -> Vec<usize> {
+    let mut site_after = start;
+    for site in site_order(input) {
+        let s = input.site(site);
+        let mut finished: Vec<(u8, Vec<usize>)> = Vec::new();
+        for cluster in s.start_order() {
+            if !labels.contains(&cluster.label) {
+                continue;
+            }
+            let mut after = site_after.clone();
+            for (rank, ends) in &finished {
+                if *rank < cluster.start_rank {
+                    after.extend(ends.iter().copied());
+                }
+            }
+            after.sort_unstable();
+            after.dedup();
+            let ends = per_cluster(b, site, cluster, after);
+            finished.push((cluster.start_rank, ends));
+        }
+        if !finished.is_empty() {
+            let mut ends: Vec<usize> = finished.into_iter().flat_map(|(_, e)| e).collect();
+            ends.sort_unstable();
+            ends.dedup();
+            site_after = ends;
+        }
+    }
+    site_after
+}
+
+/// The clusters an upgrade changes, as labels.
+fn upgrade_labels(t: &Topology, u: &Upgrade) -> BTreeSet<String> {
+    t.upgrade_clusters(u)
+        .into_iter()
+        .map(|c| cluster_label(&t.cluster(c).name))
+        .collect()
+}
+
+pub(crate) fn upgrade(input: &Input, u: &Upgrade) -> Vec<Draft> {
+    let mut b = Builder { drafts: Vec::new() };
+    let labels = upgrade_labels(input.topology, u);
+    let primary = input
+        .deployment
+        .sites
+        .iter()
+        .position(|s| s.role == Role::Primary);
+    match u.kind() {
+        Some(UpgradeKind::Patch) => {
+            let change = Change {
+                action: Action::Patch,
+                version: Current,
+                database: Current,
+                restart: u.restarts(),
+            };
+            over_clusters(
+                &mut b,
+                input,
+                &labels,
+                Vec::new(),
+                |b, site, cluster, after| roll(b, input, site, cluster, change, u.surge, after),
+            );
+        }
+        Some(UpgradeKind::ServiceUpdate) => {
+            let change = Change {
+                action: Action::Deploy,
+                version: Current,
+                database: Current,
+                restart: true,
+            };
+            over_clusters(
+                &mut b,
+                input,
+                &labels,
+                Vec::new(),
+                |b, site, cluster, after| {
+                    let s = input.site(site);
+                    let rsync = cluster
+                        .share
+                        .as_ref()
+                        .and_then(|label| s.shares.iter().find(|sh| sh.label == *label))
+                        .is_some_and(|sh| sh.method == ShareMethod::Rsync);
+                    if rsync
+                        && input.target == super::Target::Puppet
+                        && s.running()
+                        && cluster.nodes.len() > 1
+                    {
+                        service_update_by_sync(b, site, cluster, u.surge, after)
+                    } else {
+                        roll(b, input, site, cluster, change, u.surge, after)
+                    }
+                },
+            );
+        }
+        Some(UpgradeKind::VersionUpgrade) => version_upgrade(&mut b, input, u, &labels, primary),
+        Some(UpgradeKind::Migration) => migration(&mut b, input, u, &labels, primary),
+        None => {}
+    }
+    b.drafts
+}
+
+/// The databases (by original datasource) the given clusters use, with
+/// their replicas in other datacenters.
+fn database_groups(input: &Input, labels: &BTreeSet<String>) -> Vec<(DsId, Vec<DsId>)> {
+    let t = input.topology;
+    let mut roots: Vec<DsId> = Vec::new();
+    for c in &t.clusters {
+        if !labels.contains(&cluster_label(&c.name)) {
+            continue;
+        }
+        for ds in &c.datasources {
+            let root = t.replica_root(ds.value);
+            if !roots.contains(&root) {
+                roots.push(root);
+            }
+        }
+    }
+    roots.sort();
+    roots
+        .into_iter()
+        .map(|root| {
+            let replicas = (0..t.datasources.len())
+                .map(DsId)
+                .filter(|&d| d != root && t.replica_root(d) == root)
+                .collect();
+            (root, replicas)
+        })
+        .collect()
+}
+
+/// Rule 8: the database migration scripts run once, on a copy, before any
+/// new-version node starts; every node then moves, one at a time, to the
+/// new version on the migrated copy, so two versions never share a
+/// database; the portals stay read-only until every cluster of the
+/// database has moved.
+fn version_upgrade(
+    b: &mut Builder,
+    input: &Input,
+    u: &Upgrade,
+    labels: &BTreeSet<String>,
+    primary: Option<usize>,
+) {
+    let t = input.topology;
+    let to = u
+        .to_version
+        .as_ref()
+        .map(|v| v.value.to_string())
+        .unwrap_or_default();
+    let read_only = b.general(
+        Action::ReadOnly,
+        primary,
+        "Make the Publisher and DevPortal read-only".to_string(),
+        Vec::new(),
+    );
+    let mut prepared = Vec::new();
+    for (root, replicas) in database_groups(input, labels) {
+        let name = &t.datasource(root).name;
+        let dump = b.general(
+            Action::Dump,
+            primary,
+            format!("Dump database {name}"),
+            vec![read_only],
+        );
+        let restore = b.general(
+            Action::Restore,
+            primary,
+            format!("Restore the dump of {name} as its {to} copy"),
+            vec![dump],
+        );
+        let migrate = b.general(
+            Action::MigrateDb,
+            primary,
+            format!("Run the {to} migration scripts on the copy of {name}"),
+            vec![restore],
+        );
+        prepared.push(migrate);
+        for replica in replicas {
+            let ds = t.datasource(replica);
+            let site = input
+                .deployment
+                .sites
+                .iter()
+                .position(|s| s.name == t.dc(ds.datacenter).name);
+            prepared.push(b.general(
+                Action::Restore,
+                site,
+                format!("Seed replica {} from the migrated copy of {name}", ds.name),
+                vec![migrate],
+            ));
+        }
+    }
+    let change = Change {
+        action: Action::Upgrade,
+        version: Next,
+        database: Next,
+        restart: true,
+    };
+    let ends = over_clusters(b, input, labels, prepared, |b, site, cluster, after| {
+        roll(b, input, site, cluster, change, u.surge, after)
+    });
+    b.general(
+        Action::ReadWrite,
+        primary,
+        "Make the Publisher and DevPortal read-write again".to_string(),
+        ends,
+    );
+}
+
+/// Rule 9: a zero-downtime migration to a new deployment.
+fn migration(
+    b: &mut Builder,
+    input: &Input,
+    u: &Upgrade,
+    labels: &BTreeSet<String>,
+    primary: Option<usize>,
+) {
+    let t = input.topology;
+    let to = u
+        .to_version
+        .as_ref()
+        .map(|v| v.value.to_string())
+        .unwrap_or_default();
+    let window = u
+        .read_only_window
+        .as_ref()
+        .map(|w| w.value.human())
+        .unwrap_or_else(|| "the window".to_string());
+    let rehearse = b.push(Draft {
+        action: Action::Test,
+        site: primary,
+        cluster: None,
+        node: None,
+        title: "Rehearse the migration on a restored backup".to_string(),
+        effect: Effect::None,
+        after: Vec::new(),
+        note: Some(
+            "Restore a recent backup into a staging deployment and run every step below against it, until the steps are exact; pick the window with the least traffic."
+                .to_string(),
+        ),
+    });
+    let read_only = b.general(
+        Action::ReadOnly,
+        primary,
+        format!("Make the Publisher and DevPortal read-only for {window}"),
+        vec![rehearse],
+    );
+    let mut migrated = Vec::new();
+    for (root, _) in database_groups(input, labels) {
+        let name = &t.datasource(root).name;
+        let dump = b.general(
+            Action::Dump,
+            primary,
+            format!("Dump database {name}"),
+            vec![read_only],
+        );
+        let restore = b.general(
+            Action::Restore,
+            primary,
+            format!("Restore {name} into the new deployment"),
+            vec![dump],
+        );
+        migrated.push(b.general(
+            Action::MigrateDb,
+            primary,
+            format!("Migrate {name} to {to} in the new deployment"),
+            vec![restore],
+        ));
+    }
+    let mut started = Vec::new();
+    for site in site_order(input) {
+        let s = input.site(site);
+        if !s.running() {
+            continue;
+        }
+        for cluster in s
+            .start_order()
+            .into_iter()
+            .filter(|c| labels.contains(&c.label))
+        {
+            let after = started
+                .last()
+                .map(|&l| vec![l])
+                .unwrap_or_else(|| migrated.clone());
+            started.push(b.push(Draft {
+                action: Action::StartNode,
+                site: Some(site),
+                cluster: None,
+                node: None,
+                title: format!("Start {} of the new {to} deployment", cluster.label),
+                effect: Effect::None,
+                after,
+                note: Some(format!(
+                    "The new deployment runs {} in parallel; the current one keeps serving.",
+                    cluster.label
+                )),
+            }));
+        }
+    }
+    let last_start = started.last().map(|&l| vec![l]).unwrap_or(migrated.clone());
+    let token_sync = b.general(
+        Action::TokenSync,
+        primary,
+        match u.token_sync_mode() {
+            TokenSync::OneWay => {
+                "Copy the tokens issued during the window to the new deployment (one-way)"
+                    .to_string()
+            }
+            TokenSync::TwoWay => "Start the two-way token sync between the deployments".to_string(),
+        },
+        last_start,
+    );
+    let test = b.general(
+        Action::Test,
+        primary,
+        "Test the new deployment end to end (automated and manual tests)".to_string(),
+        vec![token_sync],
+    );
+    let mut last = test;
+    match u.cutover_mode() {
+        Cutover::Dns => {
+            last = b.general(
+                Action::DnsSwitch,
+                primary,
+                "Switch DNS to the new deployment".to_string(),
+                vec![last],
+            );
+        }
+        Cutover::Gradual => {
+            for percent in [10, 50, 100] {
+                last = b.general(
+                    Action::DnsSwitch,
+                    primary,
+                    format!("Shift {percent}% of the traffic to the new deployment"),
+                    vec![last],
+                );
+            }
+        }
+    }
+    b.general(
+        Action::ReadWrite,
+        primary,
+        "Make the Publisher and DevPortal read-write on the new deployment".to_string(),
+        vec![last],
+    );
+}
+
+/// The failover of a disaster-recovery datacenter: promote its database
+/// replicas, start its clusters in start order, test, switch DNS.
+pub(crate) fn failover(input: &Input, site: usize) -> Vec<Draft> {
+    let mut b = Builder { drafts: Vec::new() };
+    let t = input.topology;
+    let s = input.site(site);
+    let mut after: Vec<usize> = Vec::new();
+    let mut databases: Vec<String> = s
+        .clusters
+        .iter()
+        .flat_map(|c| c.databases.iter().map(|d| d.name.clone()))
+        .collect();
+    databases.sort();
+    databases.dedup();
+    if databases.is_empty() {
+        databases = t
+            .datasources
+            .iter()
+            .filter(|d| t.dc(d.datacenter).name == s.name)
+            .map(|d| d.name.clone())
+            .collect();
+    }
+    let mut promoted = Vec::new();
+    for db in &databases {
+        promoted.push(b.general(
+            Action::PromoteDb,
+            Some(site),
+            format!("Promote {db} to read-write (stop replication from the lost primary)"),
+            Vec::new(),
+        ));
+    }
+    after.extend(promoted);
+    if !s.running() {
+        let mut finished: Vec<(u8, Vec<usize>)> = Vec::new();
+        for cluster in s.start_order() {
+            let mut chain: Vec<usize> = after.clone();
+            for (rank, ends) in &finished {
+                if *rank < cluster.start_rank {
+                    chain.extend(ends.iter().copied());
+                }
+            }
+            for node in &cluster.nodes {
+                node_step(
+                    &mut b,
+                    site,
+                    cluster,
+                    &node.name,
+                    Action::StartNode,
+                    format!("Start {}", node.name),
+                    Effect::Start,
+                    &mut chain,
+                );
+            }
+            node_step(
+                &mut b,
+                site,
+                cluster,
+                &cluster.nodes[0].name,
+                Action::Test,
+                format!("Test {}", cluster.label),
+                Effect::None,
+                &mut chain,
+            );
+            finished.push((cluster.start_rank, chain));
+        }
+        after = finished.into_iter().flat_map(|(_, e)| e).collect();
+    }
+    b.general(
+        Action::DnsSwitch,
+        Some(site),
+        format!("Switch DNS to datacenter {}", s.name),
+        after,
+    );
+    b.drafts
+}

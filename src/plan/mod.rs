@@ -1,0 +1,455 @@
+//! Upgrade runbooks: each `upgrade` block becomes a graph of steps (a step
+//! depends on what must happen first), ordered topologically, simulated step
+//! by step against the availability rules, and given the commands of the
+//! chosen target. A plan that cannot keep the service available is UP001,
+//! naming the step.
+
+pub mod commands;
+mod generate;
+pub mod render;
+mod simulate;
+
+use std::collections::BTreeMap;
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use serde::Serialize;
+
+use crate::deployment::{Deployment, Site};
+use crate::diagnostics::Diagnostic;
+use crate::lints::upgrade::UP001;
+use crate::model::{Topology, UpgradeId};
+
+pub use commands::Target;
+
+/// What a step does (the action vocabulary of the plan JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    AddNode,
+    RemoveNode,
+    Drain,
+    Undrain,
+    StopSync,
+    StartSync,
+    Deploy,
+    Patch,
+    Upgrade,
+    MigrateDb,
+    Test,
+    ReadOnly,
+    ReadWrite,
+    Dump,
+    Restore,
+    TokenSync,
+    DnsSwitch,
+    PromoteDb,
+    StartNode,
+}
+
+impl Action {
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::AddNode => "add-node",
+            Action::RemoveNode => "remove-node",
+            Action::Drain => "drain",
+            Action::Undrain => "undrain",
+            Action::StopSync => "stop-sync",
+            Action::StartSync => "start-sync",
+            Action::Deploy => "deploy",
+            Action::Patch => "patch",
+            Action::Upgrade => "upgrade",
+            Action::MigrateDb => "migrate-db",
+            Action::Test => "test",
+            Action::ReadOnly => "read-only",
+            Action::ReadWrite => "read-write",
+            Action::Dump => "dump",
+            Action::Restore => "restore",
+            Action::TokenSync => "token-sync",
+            Action::DnsSwitch => "dns-switch",
+            Action::PromoteDb => "promote-db",
+            Action::StartNode => "start-node",
+        }
+    }
+
+    /// A rough duration, for the runbook's estimate.
+    pub fn minutes(self) -> u32 {
+        match self {
+            Action::AddNode | Action::StartNode => 10,
+            Action::RemoveNode => 5,
+            Action::Drain | Action::Undrain | Action::StopSync | Action::StartSync => 2,
+            Action::Deploy => 5,
+            Action::Patch => 15,
+            Action::Upgrade => 20,
+            Action::MigrateDb => 30,
+            Action::Test => 5,
+            Action::ReadOnly | Action::ReadWrite => 2,
+            Action::Dump | Action::Restore => 20,
+            Action::TokenSync => 10,
+            Action::DnsSwitch => 10,
+            Action::PromoteDb => 10,
+        }
+    }
+}
+
+/// One step of a runbook.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub n: usize,
+    pub action: Action,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datacenter: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    pub title: String,
+    pub commands: Vec<String>,
+    pub verify: Vec<String>,
+    pub rollback: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serving: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "whole")]
+    pub capacity_rps: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "whole")]
+    pub required_rps: Option<f64>,
+    /// Steps (by number) that must be done first.
+    pub after: Vec<usize>,
+    pub minutes: u32,
+    /// Why the step exists, when it is not obvious from the title.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Rates as whole numbers when they are (`1600`, not `1600.0`).
+fn whole<S: serde::Serializer>(value: &Option<f64>, serializer: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(v) if v.fract() == 0.0 && v.abs() < 9.0e15 => serializer.serialize_i64(*v as i64),
+        Some(v) => serializer.serialize_f64(*v),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// A broken availability rule, found by the simulation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    /// The step that breaks the rule.
+    pub step: usize,
+    pub message: String,
+}
+
+/// A runbook: ordered, simulated steps.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub upgrade: String,
+    pub kind: String,
+    #[serde(rename = "for")]
+    pub target: Target,
+    pub safe: bool,
+    /// The unavailability a disaster-recovery failover implies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unavailability: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
+    pub summary: Summary,
+    pub steps: Vec<Step>,
+    pub violations: Vec<Violation>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub nodes: usize,
+    pub temporary_nodes: usize,
+    /// The lowest `capacity_rps - required_rps` over the steps (how close
+    /// the plan comes to the floor).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "whole")]
+    pub lowest_margin_rps: Option<f64>,
+    pub minutes: u32,
+    pub datacenters: Vec<String>,
+    pub clusters: Vec<String>,
+}
+
+/// A step before ordering: its effect on the simulated deployment and the
+/// steps it depends on (by draft index).
+#[derive(Debug, Clone)]
+pub(crate) struct Draft {
+    pub action: Action,
+    pub site: Option<usize>,
+    pub cluster: Option<String>,
+    pub node: Option<String>,
+    pub title: String,
+    pub effect: Effect,
+    pub after: Vec<usize>,
+    pub note: Option<String>,
+}
+
+/// How a step changes the simulated deployment.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Effect {
+    None,
+    /// A temporary node joins the cluster, standing by (not serving).
+    AddNode {
+        version: Generation,
+        database: Generation,
+    },
+    RemoveNode,
+    Drain,
+    Undrain,
+    /// The node is down while the step runs, then comes back in this
+    /// version on this database generation (not serving).
+    Maintain {
+        version: Generation,
+        database: Generation,
+    },
+    /// A stopped node of a standby site is changed; nothing serves.
+    Offline,
+    /// The node is replaced by one in this version on this database
+    /// generation, started before the old one stops (a rolling update with
+    /// a surge pod): it keeps serving throughout.
+    Replace {
+        version: Generation,
+        database: Generation,
+    },
+    /// A stopped node starts and takes traffic (a failover).
+    Start,
+}
+
+/// Old or new: of a node's software, or of the database it uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Generation {
+    Current,
+    Next,
+}
+
+/// What plan generation needs: the topology, its deployment, the target,
+/// and the upgrade being planned (none for a failover).
+pub(crate) struct Input<'a> {
+    pub topology: &'a Topology,
+    pub deployment: &'a Deployment,
+    pub target: Target,
+    pub upgrade: Option<&'a crate::model::Upgrade>,
+}
+
+impl Input<'_> {
+    pub fn site(&self, index: usize) -> &Site {
+        &self.deployment.sites[index]
+    }
+}
+
+/// Order drafts topologically: a step comes after what it depends on;
+/// among steps free to go, the one drafted first goes first (stable).
+fn order(drafts: &[Draft]) -> Vec<usize> {
+    let mut graph: DiGraph<usize, ()> = DiGraph::new();
+    let nodes: Vec<NodeIndex> = (0..drafts.len()).map(|i| graph.add_node(i)).collect();
+    for (i, draft) in drafts.iter().enumerate() {
+        for &before in &draft.after {
+            if before < drafts.len() && before != i {
+                graph.add_edge(nodes[before], nodes[i], ());
+            }
+        }
+    }
+    let mut indegree: Vec<usize> = nodes
+        .iter()
+        .map(|&n| {
+            graph
+                .neighbors_directed(n, petgraph::Direction::Incoming)
+                .count()
+        })
+        .collect();
+    let mut ready: std::collections::BTreeSet<usize> =
+        (0..drafts.len()).filter(|&i| indegree[i] == 0).collect();
+    let mut out = Vec::with_capacity(drafts.len());
+    while let Some(&next) = ready.iter().next() {
+        ready.remove(&next);
+        out.push(next);
+        for succ in graph.neighbors_directed(nodes[next], petgraph::Direction::Outgoing) {
+            let j = graph[succ];
+            indegree[j] -= 1;
+            if indegree[j] == 0 {
+                ready.insert(j);
+            }
+        }
+    }
+    // Drafts are built in dependency order, so there is no cycle; keep any
+    // leftover in drafting order all the same.
+    for i in 0..drafts.len() {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+/// The runbook of an upgrade block for a target.
+pub fn plan_upgrade(t: &Topology, d: &Deployment, upgrade: UpgradeId, target: Target) -> Plan {
+    let u = &t.upgrades[upgrade.0];
+    let input = Input {
+        topology: t,
+        deployment: d,
+        target,
+        upgrade: Some(u),
+    };
+    let drafts = generate::upgrade(&input, u);
+    let kind = u.kind().map(|k| k.name().to_string()).unwrap_or_default();
+    finish(&input, u.name.clone(), kind, u.window.clone(), None, drafts)
+}
+
+/// The failover runbook of a disaster-recovery datacenter, if `name` is one.
+pub fn plan_failover(
+    t: &Topology,
+    d: &Deployment,
+    datacenter: &str,
+    target: Target,
+) -> Option<Plan> {
+    let input = Input {
+        topology: t,
+        deployment: d,
+        target,
+        upgrade: None,
+    };
+    let index = d
+        .sites
+        .iter()
+        .position(|s| s.name == datacenter && s.role == crate::model::Role::DisasterRecovery)?;
+    let drafts = generate::failover(&input, index);
+    let site = input.site(index);
+    let unavailability = Some(match (&site.standby, &site.recovery_time) {
+        (Some(crate::model::DcStandby::Hot), _) => {
+            "the DNS switch only: the site is a hot standby".to_string()
+        }
+        (_, Some(time)) => format!(
+            "up to {time} (the recovery time of a {} standby)",
+            site.standby.map(|s| s.name()).unwrap_or("cold")
+        ),
+        _ => "unknown: the site declares no recovery_time".to_string(),
+    });
+    Some(finish(
+        &input,
+        format!("failover-{}", site.name),
+        "failover".to_string(),
+        None,
+        unavailability,
+        drafts,
+    ))
+}
+
+fn finish(
+    input: &Input,
+    name: String,
+    kind: String,
+    window: Option<String>,
+    unavailability: Option<String>,
+    drafts: Vec<Draft>,
+) -> Plan {
+    let ordering = order(&drafts);
+    let mut number_of: BTreeMap<usize, usize> = BTreeMap::new();
+    for (position, &draft) in ordering.iter().enumerate() {
+        number_of.insert(draft, position + 1);
+    }
+    let ordered: Vec<&Draft> = ordering.iter().map(|&i| &drafts[i]).collect();
+    let outcome = simulate::run(input, &ordered, kind == "failover");
+    let mut steps = Vec::with_capacity(ordered.len());
+    for (position, draft) in ordered.iter().enumerate() {
+        let state = &outcome.states[position];
+        let commands = commands::for_step(input, draft);
+        let mut after: Vec<usize> = draft
+            .after
+            .iter()
+            .filter_map(|a| number_of.get(a).copied())
+            .collect();
+        after.sort_unstable();
+        after.dedup();
+        steps.push(Step {
+            n: position + 1,
+            action: draft.action,
+            datacenter: draft.site.map(|s| input.site(s).name.clone()),
+            cluster: draft.cluster.as_ref().map(|c| {
+                draft
+                    .site
+                    .and_then(|s| input.site(s).cluster(c))
+                    .map(|p| p.name.clone())
+                    .unwrap_or_else(|| c.clone())
+            }),
+            node: draft.node.clone(),
+            title: draft.title.clone(),
+            commands: commands.commands,
+            verify: commands.verify,
+            rollback: commands.rollback,
+            serving: state.serving.clone(),
+            capacity_rps: state.capacity,
+            required_rps: state.required,
+            after,
+            minutes: draft.action.minutes(),
+            note: draft.note.clone(),
+        });
+    }
+    let lowest_margin_rps = steps
+        .iter()
+        .filter_map(|s| Some(s.capacity_rps? - s.required_rps?))
+        .fold(None, |acc: Option<f64>, m| {
+            Some(acc.map_or(m, |a| a.min(m)))
+        });
+    let mut datacenters: Vec<String> = steps.iter().filter_map(|s| s.datacenter.clone()).collect();
+    datacenters.dedup();
+    let mut clusters: Vec<String> = steps.iter().filter_map(|s| s.cluster.clone()).collect();
+    clusters.sort();
+    clusters.dedup();
+    let summary = Summary {
+        nodes: outcome.nodes,
+        temporary_nodes: steps.iter().filter(|s| s.action == Action::AddNode).count(),
+        lowest_margin_rps,
+        minutes: steps.iter().map(|s| s.minutes).sum(),
+        datacenters,
+        clusters,
+    };
+    Plan {
+        upgrade: name,
+        kind,
+        target: input.target,
+        safe: outcome.violations.is_empty(),
+        unavailability,
+        window,
+        summary,
+        steps,
+        violations: outcome.violations,
+    }
+}
+
+/// UP001 for every upgrade whose plan is unsafe on some target.
+pub fn check(t: &Topology, out: &mut Vec<Diagnostic>) {
+    if t.upgrades.is_empty() {
+        return;
+    }
+    let d = crate::deployment::plan(t);
+    for (i, u) in t.upgrades.iter().enumerate() {
+        if u.kind().is_none() {
+            continue;
+        }
+        let mut reported: Vec<String> = Vec::new();
+        for target in Target::ALL {
+            let plan = plan_upgrade(t, &d, UpgradeId(i), target);
+            if let Some(first) = plan.violations.first() {
+                let step = &plan.steps[first.step - 1];
+                let message = format!(
+                    "upgrade `{}` cannot keep the service available: step {} ({}) {}",
+                    u.name, first.step, step.title, first.message
+                );
+                if reported.contains(&message) {
+                    continue;
+                }
+                let mut d = Diagnostic::new(&UP001, u.span, message.clone())
+                    .label("unsafe plan")
+                    .help(if u.surge {
+                        "add nodes or node capacity to the cluster, or allow the plan to run outside peak hours (allow UP001)".to_string()
+                    } else {
+                        "allow a temporary extra node (`surge = true`), or add nodes to the cluster".to_string()
+                    });
+                if target != Target::Kubernetes {
+                    d.message.push_str(&format!(" (with {})", target.name()));
+                }
+                reported.push(message);
+                out.push(d);
+            }
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! Runbooks as Markdown (for people, at 3 a.m.) and JSON (for tools).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{Plan, Step};
+use crate::deployment::Deployment;
+use crate::emit::templates::{TemplateError, Templates};
+use crate::model::format_number;
+
+/// The plan as the JSON of the CLI contract.
+pub fn json(plan: &Plan) -> String {
+    let mut text = serde_json::to_string_pretty(plan).unwrap_or_else(|_| "{}".into());
+    text.push('\n');
+    text
+}
+
+#[derive(Serialize)]
+struct View<'a> {
+    plan: &'a Plan,
+    target: &'static str,
+    topology: &'a str,
+    version: &'a str,
+    floors: String,
+    margin: String,
+    duration: String,
+    variables: Vec<(&'static str, &'static str)>,
+    mermaid: String,
+    steps: Vec<StepView<'a>>,
+}
+
+#[derive(Serialize)]
+struct StepView<'a> {
+    #[serde(flatten)]
+    step: &'a Step,
+    serving_text: String,
+}
+
+fn rps(value: f64) -> String {
+    format!("{} rps", format_number(value))
+}
+
+/// `2 h 15 min`
+pub fn duration(minutes: u32) -> String {
+    match (minutes / 60, minutes % 60) {
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} h"),
+        (h, m) => format!("{h} h {m} min"),
+    }
+}
+
+/// A Mermaid label: quoted, with the characters Mermaid would read as
+/// markup written as entities.
+fn mermaid_label(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("#quot;"),
+            '<' => out.push_str("#lt;"),
+            '>' => out.push_str("#gt;"),
+            '#' => out.push_str("#35;"),
+            '`' => out.push_str("#96;"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The step graph as a Mermaid flowchart.
+pub fn mermaid(plan: &Plan) -> String {
+    let mut lines = vec!["flowchart TD".to_string()];
+    for step in &plan.steps {
+        lines.push(format!(
+            "    s{}[{}]",
+            step.n,
+            mermaid_label(&format!("{}. {}", step.n, step.title))
+        ));
+    }
+    for step in &plan.steps {
+        for before in &step.after {
+            lines.push(format!("    s{before} --> s{}", step.n));
+        }
+    }
+    lines.join("\n")
+}
+
+/// The plan as a Markdown runbook.
+pub fn markdown(
+    plan: &Plan,
+    deployment: &Deployment,
+    templates: &Templates,
+) -> Result<String, TemplateError> {
+    let mut floors: BTreeMap<&str, f64> = BTreeMap::new();
+    for step in &plan.steps {
+        if let (Some(cluster), Some(required)) = (&step.cluster, step.required_rps) {
+            floors.insert(cluster, required);
+        }
+    }
+    let floors = floors
+        .iter()
+        .map(|(c, r)| format!("{c} {}", rps(*r)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let text: String = plan
+        .steps
+        .iter()
+        .flat_map(|s| s.commands.iter().chain(&s.verify).chain(&s.rollback))
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let variables = super::commands::VARIABLES
+        .iter()
+        .copied()
+        .filter(|(name, _)| text.contains(&format!("${{{name}")))
+        .collect();
+    let steps = plan
+        .steps
+        .iter()
+        .map(|step| StepView {
+            step,
+            serving_text: match (&step.serving, step.capacity_rps, step.required_rps) {
+                (Some(serving), Some(capacity), Some(required)) => format!(
+                    "{} ({} of {} required)",
+                    if serving.is_empty() {
+                        "none".to_string()
+                    } else {
+                        serving.join(", ")
+                    },
+                    rps(capacity),
+                    rps(required)
+                ),
+                (Some(serving), _, _) => {
+                    if serving.is_empty() {
+                        "none".to_string()
+                    } else {
+                        serving.join(", ")
+                    }
+                }
+                _ => String::new(),
+            },
+        })
+        .collect();
+    let view = View {
+        plan,
+        target: plan.target.name(),
+        topology: &deployment.topology,
+        version: &deployment.version,
+        floors,
+        margin: plan.summary.lowest_margin_rps.map(rps).unwrap_or_default(),
+        duration: duration(plan.summary.minutes),
+        variables,
+        mermaid: mermaid(plan),
+        steps,
+    };
+    templates.render("runbook/runbook.md.j2", &view)
+}

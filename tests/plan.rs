@@ -1,0 +1,536 @@
+//! Upgrade plans: every upgrade kind on every HA mode (snapshots of the
+//! JSON and Markdown runbooks), a property test that the plan of every
+//! generated topology free of other errors is safe when it may add a
+//! temporary node, and the unsafe and invalid cases on the command line.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use proptest::prelude::*;
+use serde_json::Value;
+use topoc::diagnostics::{Severity, SeverityConfig};
+use topoc::emit::templates::Templates;
+use topoc::load::DiskFs;
+use topoc::model::UpgradeId;
+use topoc::plan::{self, Target};
+
+const KINDS: &[&str] = &["service-update", "patch", "version-upgrade", "migration"];
+const MODES: &[&str] = &["active-active", "active-passive", "none"];
+
+/// What a generated topology looks like.
+#[derive(Debug, Clone)]
+struct Shape {
+    ha: &'static str,
+    control_nodes: u32,
+    gateway_nodes: u32,
+    node_capacity: u32,
+    peak: u32,
+    degraded: u32,
+    kind: &'static str,
+    surge: bool,
+    read_only_site: bool,
+    dr_site: bool,
+}
+
+fn upgrade_block(kind: &str, surge: bool) -> String {
+    let body = match kind {
+        "service-update" => "  clusters = [control_plane]\n".to_string(),
+        "patch" => "  restart = true\n".to_string(),
+        "version-upgrade" => "  to_version = \"4.3.0\"\n".to_string(),
+        _ => "  to_version = \"4.5.0\"\n  read_only_window = 2h\n  token_sync = two-way\n  cutover = gradual\n"
+            .to_string(),
+    };
+    format!(
+        "upgrade planned {{\n  kind = {kind}\n{body}  surge = {surge}\n  window = \"Sun 01:00-05:00 UTC\"\n}}\n"
+    )
+}
+
+fn datacenter(name: &str, role: &str, s: &Shape) -> String {
+    let ha = if s.control_nodes == 1 { "none" } else { s.ha };
+    let gw_ha = if s.gateway_nodes == 1 { "none" } else { s.ha };
+    let gw_ha = if gw_ha == "active-passive" && s.gateway_nodes != 2 {
+        "active-active"
+    } else {
+        gw_ha
+    };
+    let ha = if ha == "active-passive" && s.control_nodes != 2 {
+        "active-active"
+    } else {
+        ha
+    };
+    format!(
+        r#"datacenter {name} {{
+  role = {role}
+  domain = "{name}.example"
+
+  datasource apim_db {{
+    purpose = apim
+    engine = mysql
+    host = "db.{name}.example"
+    database = "apim_db"
+  }}
+
+  datasource shared_db {{
+    purpose = shared
+    engine = mysql
+    host = "db.{name}.example"
+    database = "shared_db"
+  }}
+
+  cluster control_plane {{
+    profile = control-plane
+    nodes = {cn}
+    ha = {ha}
+    node_capacity = {cap}rps
+    datasources = [apim_db, shared_db]
+  }}
+
+  cluster gateway {{
+    profile = gateway-worker
+    nodes = {gn}
+    ha = {gw_ha}
+    node_capacity = {cap}rps
+    key_manager = control_plane
+    datasources = [shared_db]
+  }}
+}}
+"#,
+        cn = s.control_nodes,
+        gn = s.gateway_nodes,
+        cap = s.node_capacity,
+    )
+}
+
+fn topology(s: &Shape) -> String {
+    let mut text = format!(
+        "topology generated {{\n  version = \"4.2.0\"\n  peak_load = {}rps\n  degraded_capacity = {}%\n}}\n\n",
+        s.peak, s.degraded
+    );
+    text.push_str(&datacenter("primary", "primary", s));
+    if s.read_only_site {
+        text.push_str(&datacenter("mirror", "read-only", s));
+    }
+    if s.dr_site {
+        text.push_str(&datacenter("standby", "disaster-recovery", s));
+    }
+    text.push('\n');
+    text.push_str(&upgrade_block(s.kind, s.surge));
+    text
+}
+
+fn check(text: &str) -> topoc::Checked {
+    topoc::check_text(
+        Path::new("generated.topo"),
+        text,
+        &DiskFs,
+        &SeverityConfig::default(),
+    )
+}
+
+fn plans(checked: &topoc::Checked, target: Target) -> Vec<plan::Plan> {
+    let t = &checked.topology;
+    let d = topoc::deployment::plan(t);
+    (0..t.upgrades.len())
+        .map(|i| plan::plan_upgrade(t, &d, UpgradeId(i), target))
+        .collect()
+}
+
+fn errors(checked: &topoc::Checked) -> Vec<String> {
+    checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| format!("{}: {}", d.code, d.message))
+        .collect()
+}
+
+/// The shape of the snapshot matrix: two nodes per cluster (one for `none`),
+/// each able to carry the floor alone.
+fn matrix_shape(kind: &'static str, ha: &'static str) -> Shape {
+    let nodes = if ha == "none" { 1 } else { 2 };
+    Shape {
+        ha,
+        control_nodes: nodes,
+        gateway_nodes: nodes,
+        node_capacity: 1000,
+        peak: 1000,
+        degraded: 50,
+        kind,
+        surge: true,
+        read_only_site: false,
+        dr_site: false,
+    }
+}
+
+#[test]
+fn every_upgrade_kind_on_every_ha_mode() {
+    let templates = Templates::new(None).unwrap();
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("snapshots/plan");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| {
+        for kind in KINDS {
+            for ha in MODES {
+                let text = topology(&matrix_shape(kind, ha));
+                let checked = check(&text);
+                let errors = errors(&checked);
+                // A single node has no redundancy: only the lints about it.
+                assert!(
+                    errors.is_empty(),
+                    "{kind} on {ha} does not check clean: {errors:?}\n{text}"
+                );
+                let d = topoc::deployment::plan(&checked.topology);
+                let plan =
+                    plan::plan_upgrade(&checked.topology, &d, UpgradeId(0), Target::Kubernetes);
+                assert!(plan.safe, "{kind} on {ha} is unsafe: {:?}", plan.violations);
+                let name = format!("{kind}_{ha}");
+                insta::assert_snapshot!(format!("{name}_json"), plan::render::json(&plan));
+                insta::assert_snapshot!(
+                    format!("{name}_markdown"),
+                    plan::render::markdown(&plan, &d, &templates).unwrap()
+                );
+            }
+        }
+    });
+}
+
+/// The rules of the runbooks, whatever the snapshot says.
+fn assert_rules(plan: &plan::Plan, shape: &Shape) {
+    let actions: Vec<&str> = plan.steps.iter().map(|s| action(s)).collect();
+    // Numbered in order, dependencies point backwards.
+    for (i, step) in plan.steps.iter().enumerate() {
+        assert_eq!(step.n, i + 1);
+        assert!(
+            step.after.iter().all(|&a| a < step.n),
+            "step {} depends on a later step",
+            step.n
+        );
+    }
+    let first = |a: &str| actions.iter().position(|x| *x == a);
+    let last = |a: &str| actions.iter().rposition(|x| *x == a);
+    match shape.kind {
+        "version-upgrade" => {
+            // The databases migrate once, before any new-version node runs.
+            let migrate = first("migrate-db").expect("a migrate-db step");
+            assert_eq!(
+                actions.iter().filter(|a| **a == "migrate-db").count(),
+                2,
+                "apim and shared databases"
+            );
+            if let Some(upgrade) = first("upgrade") {
+                assert!(migrate < upgrade);
+            }
+        }
+        "migration" => {
+            let read_only = first("read-only").expect("read-only");
+            let dump = first("dump").expect("dump");
+            let restore = first("restore").expect("restore");
+            let switch = first("dns-switch").expect("dns-switch");
+            let read_write = last("read-write").expect("read-write");
+            assert!(read_only < dump && dump < restore && restore < switch && switch < read_write);
+        }
+        "patch" => {
+            assert!(first("patch").is_some());
+        }
+        _ => assert!(first("deploy").is_some()),
+    }
+    // A temporary node is removed again, and only when surge allows it.
+    let added = actions.iter().filter(|a| **a == "add-node").count();
+    let removed = actions.iter().filter(|a| **a == "remove-node").count();
+    assert_eq!(added, removed, "every temporary node is removed");
+    if !shape.surge {
+        assert_eq!(added, 0, "surge = false forbids the extra node");
+    }
+    // Primary datacenter before read-only ones.
+    let sites: Vec<&str> = plan
+        .steps
+        .iter()
+        .filter(|s| matches!(action(s), "patch" | "upgrade" | "deploy"))
+        .filter_map(|s| s.datacenter.as_deref())
+        .collect();
+    if let (Some(p), Some(m)) = (
+        sites.iter().rposition(|s| *s == "primary"),
+        sites.iter().position(|s| *s == "mirror"),
+    ) {
+        assert!(p < m, "the primary datacenter goes first: {sites:?}");
+    }
+}
+
+fn action(step: &plan::Step) -> &'static str {
+    step.action.name()
+}
+
+fn shapes() -> impl Strategy<Value = Shape> {
+    (
+        prop::sample::select(MODES.to_vec()),
+        1u32..5,
+        1u32..6,
+        prop::sample::select(vec![400u32, 600, 1000, 2500]),
+        prop::sample::select(vec![500u32, 1000, 2000, 4000]),
+        prop::sample::select(vec![50u32, 75, 100]),
+        prop::sample::select(KINDS.to_vec()),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(ha, cn, gn, cap, peak, degraded, kind, surge, ro, dr)| Shape {
+                ha,
+                control_nodes: cn,
+                gateway_nodes: gn,
+                node_capacity: cap,
+                peak,
+                degraded,
+                kind,
+                surge,
+                read_only_site: ro,
+                dr_site: dr,
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// A topology whose only possible error is UP001: with `surge = true`
+    /// its plan is always safe; with `surge = false` `topoc check` reports
+    /// UP001 exactly when the plan is unsafe. Every plan keeps the rules
+    /// and is the same on every target and on every run.
+    #[test]
+    fn plans_of_clean_topologies_are_safe(shape in shapes()) {
+        let text = topology(&shape);
+        let checked = check(&text);
+        let other: Vec<String> = errors(&checked).into_iter().filter(|e| !e.starts_with("UP001")).collect();
+        prop_assume!(other.is_empty());
+        let up001 = checked.diagnostics.iter().any(|d| d.code == "UP001");
+        for target in [Target::Kubernetes, Target::Compose, Target::Puppet] {
+            let plans = plans(&checked, target);
+            prop_assert_eq!(plans.len(), 1);
+            let plan = &plans[0];
+            if shape.surge {
+                prop_assert!(plan.safe, "unsafe with surge: {:?}\n{}", plan.violations, text);
+            }
+            prop_assert_eq!(up001, !plan.safe, "check and plan disagree\n{}", text);
+            assert_rules(plan, &shape);
+            // Deterministic.
+            let again = &self::plans(&checked, target)[0];
+            prop_assert_eq!(plan::render::json(plan), plan::render::json(again));
+            // Every step on a node has commands to run.
+            for step in &plan.steps {
+                if step.node.is_some() && step.action.name() != "test" {
+                    prop_assert!(!step.commands.is_empty(), "step {} has no commands", step.n);
+                }
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------ command line
+
+fn topoc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_topoc"))
+        .args(args)
+        .output()
+        .expect("topoc runs")
+}
+
+fn write_temp(text: &str) -> tempfile::NamedTempFile {
+    let file = tempfile::Builder::new().suffix(".topo").tempfile().unwrap();
+    std::fs::write(file.path(), text).unwrap();
+    file
+}
+
+#[test]
+fn unsafe_plan_exits_1_with_up001() {
+    let path = "tests/fixtures/lints/UP001.topo";
+    let out = topoc(&["plan", path, "--upgrade", "monthly_patch"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("UP001") && stderr.contains("step 1"),
+        "{stderr}"
+    );
+    // The runbook still says what breaks, in both formats.
+    let json = topoc(&[
+        "plan",
+        path,
+        "--upgrade",
+        "monthly_patch",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(json.status.code(), Some(1));
+    let value: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["safe"], false);
+    assert!(!value["violations"].as_array().unwrap().is_empty());
+    // `topoc check` reports it too, and `topoc build` refuses.
+    let check = topoc(&["check", path, "--format", "json"]);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&check.stdout).contains("\"UP001\""));
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let build = topoc(&["build", path, "--out", out_dir.to_str().unwrap()]);
+    assert_eq!(build.status.code(), Some(1));
+    assert!(!out_dir.exists());
+}
+
+#[test]
+fn invalid_upgrades_get_diagnostics_not_plans() {
+    let base = topology(&matrix_shape("patch", "active-active"));
+    let base = &base[..base.find("upgrade planned").unwrap()];
+    let cases = [
+        (
+            "upgrade u {\n  kind = patch\n  clusters = [no_such_cluster]\n}\n",
+            "E00",
+        ),
+        (
+            "upgrade u {\n  kind = version-upgrade\n  to_version = \"4.1.0\"\n}\n",
+            "UP005",
+        ),
+        (
+            "upgrade u {\n  kind = migration\n  to_version = \"4.5.0\"\n  read_only_window = 1h\n  token_sync = one-way\n  cutover = gradual\n}\n",
+            "UP002",
+        ),
+        (
+            "upgrade u {\n  kind = migration\n  to_version = \"4.5.0\"\n  token_sync = two-way\n}\n",
+            "UP003",
+        ),
+        ("upgrade u {\n  kind = version-upgrade\n}\n", "UP006"),
+    ];
+    for (block, code) in cases {
+        let file = write_temp(&format!("{base}{block}"));
+        let out = topoc(&["plan", file.path().to_str().unwrap(), "--upgrade", "u"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{code}: {stderr}");
+        assert!(out.stdout.is_empty(), "{code}: a plan was printed");
+        assert!(stderr.contains(code), "{code} not reported: {stderr}");
+        assert!(stderr.contains("no plan was made"), "{stderr}");
+    }
+}
+
+#[test]
+fn unknown_upgrade_and_failover_names_are_usage_errors() {
+    let path = "examples/upgrades.topo";
+    let out = topoc(&["plan", path, "--upgrade", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("monthly_patch"),
+        "lists the upgrades: {stderr}"
+    );
+    let out = topoc(&["plan", path, "--failover", "dublin"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn failover_runbook_states_the_unavailability() {
+    let out = topoc(&[
+        "plan",
+        "examples/multi-datacenter.topo",
+        "--failover",
+        "singapore",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let value: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        value["unavailability"]
+            .as_str()
+            .is_some_and(|u| !u.is_empty())
+    );
+    let actions: Vec<&str> = value["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["action"].as_str().unwrap())
+        .collect();
+    let promote = actions
+        .iter()
+        .position(|a| *a == "promote-db")
+        .expect("promote-db");
+    let start = actions
+        .iter()
+        .position(|a| *a == "start-node")
+        .expect("start-node");
+    let switch = actions
+        .iter()
+        .position(|a| *a == "dns-switch")
+        .expect("dns-switch");
+    assert!(promote < start && start < switch, "{actions:?}");
+}
+
+/// Names and strings with shell metacharacters stay quoted words in every
+/// command of every target.
+#[test]
+fn hostile_names_never_become_executable() {
+    let checked = topoc::check_path(
+        Path::new("tests/fixtures/build/hostile.topo"),
+        &DiskFs,
+        &SeverityConfig::default(),
+    )
+    .unwrap();
+    assert!(errors(&checked).is_empty(), "{:?}", errors(&checked));
+    for target in [Target::Kubernetes, Target::Compose, Target::Puppet] {
+        for plan in plans(&checked, target) {
+            for step in &plan.steps {
+                for command in step
+                    .commands
+                    .iter()
+                    .chain(&step.verify)
+                    .chain(&step.rollback)
+                {
+                    for word in ["$(touch", "`touch"] {
+                        if let Some(at) = command.find(word) {
+                            // Only inside single quotes.
+                            let before = &command[..at];
+                            assert_eq!(
+                                before.matches('\'').count() % 2,
+                                1,
+                                "{word} outside single quotes in: {command}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn built_runbooks_match_the_plan_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let build = topoc(&[
+        "build",
+        "examples/upgrades.topo",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        build.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    for name in ["fix_booking_api", "monthly_patch", "to_4_3", "to_4_5"] {
+        let md = std::fs::read_to_string(out_dir.join(format!("runbooks/{name}.md"))).unwrap();
+        let json = std::fs::read_to_string(out_dir.join(format!("runbooks/{name}.json"))).unwrap();
+        let plan_md = topoc(&["plan", "examples/upgrades.topo", "--upgrade", name]);
+        let plan_json = topoc(&[
+            "plan",
+            "examples/upgrades.topo",
+            "--upgrade",
+            name,
+            "--format",
+            "json",
+        ]);
+        assert_eq!(md.as_bytes(), plan_md.stdout.as_slice(), "{name}.md");
+        assert_eq!(json.as_bytes(), plan_json.stdout.as_slice(), "{name}.json");
+    }
+}
