@@ -89,3 +89,91 @@ fn readme_sections_appear_once() {
     headings.dedup();
     assert_eq!(headings.len(), count, "a README section appears twice");
 }
+
+/// The step outline of a runbook, as the README's worked examples show it.
+fn plan_outline(
+    path: &str,
+    upgrade: Option<&str>,
+    failover: Option<&str>,
+    target: topoc::plan::Target,
+) -> String {
+    use topoc::plan;
+    let checked = topoc::check_path(
+        std::path::Path::new(path),
+        &topoc::load::DiskFs,
+        &topoc::diagnostics::SeverityConfig::default(),
+    )
+    .expect("example loads");
+    let t = &checked.topology;
+    let d = topoc::deployment::plan(t);
+    let plan = match (upgrade, failover) {
+        (Some(name), _) => {
+            let i = t
+                .upgrades
+                .iter()
+                .position(|u| u.name == name)
+                .expect("upgrade");
+            plan::plan_upgrade(t, &d, topoc::model::UpgradeId(i), target)
+        }
+        (None, Some(dc)) => plan::plan_failover(t, &d, dc, target).expect("failover"),
+        (None, None) => unreachable!(),
+    };
+    assert!(plan.safe, "{path}: the worked example is unsafe");
+    let mut out = format!(
+        "```text\n# the steps of `topoc plan {path} {} --for {}`, with the capacity serving after each\n",
+        match (upgrade, failover) {
+            (Some(name), _) => format!("--upgrade {name}"),
+            (_, Some(dc)) => format!("--failover {dc}"),
+            _ => unreachable!(),
+        },
+        target.name()
+    );
+    for step in &plan.steps {
+        let capacity = match (step.capacity_rps, step.required_rps) {
+            (Some(c), Some(r)) => format!("  [{c} of {r} rps]"),
+            _ => String::new(),
+        };
+        out.push_str(&format!(
+            "{:>2}. {:<11} {}{capacity}\n",
+            step.n,
+            step.action.name(),
+            step.title
+        ));
+    }
+    out.push_str("```\n");
+    out
+}
+
+#[test]
+fn readme_worked_examples_are_the_plans_of_the_examples() {
+    use topoc::plan::Target;
+    for name in ["fix_booking_api", "monthly_patch", "to_4_3", "to_4_5"] {
+        check_section(
+            &format!("plan-{name}"),
+            &plan_outline(
+                "examples/upgrades.topo",
+                Some(name),
+                None,
+                Target::Kubernetes,
+            ),
+        );
+    }
+    check_section(
+        "plan-monthly_patch-compose",
+        &plan_outline(
+            "examples/upgrades.topo",
+            Some("monthly_patch"),
+            None,
+            Target::Compose,
+        ),
+    );
+    check_section(
+        "plan-failover",
+        &plan_outline(
+            "examples/multi-datacenter.topo",
+            None,
+            Some("singapore"),
+            Target::Kubernetes,
+        ),
+    );
+}

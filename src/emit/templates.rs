@@ -162,6 +162,23 @@ impl Templates {
         env.add_filter("comment", |value: String| {
             Value::from_safe_string(value.replace(['\n', '\r'], " "))
         });
+        // A comment wrapped at 76 columns, continued on `# ` lines (for
+        // linters with a line length limit).
+        env.add_filter("comment_wrap", |value: String| {
+            let mut lines: Vec<String> = Vec::new();
+            let mut line = String::new();
+            for word in value.split_whitespace() {
+                if !line.is_empty() && line.len() + 1 + word.len() > 76 {
+                    lines.push(std::mem::take(&mut line));
+                }
+                if !line.is_empty() {
+                    line.push(' ');
+                }
+                line.push_str(word);
+            }
+            lines.push(line);
+            Value::from_safe_string(lines.join("\n# "))
+        });
         env.add_filter("toml_key", |value: String| -> Result<Value, Error> {
             if value.is_empty()
                 || !value

@@ -13,6 +13,8 @@ use crate::model::HaMode;
 #[derive(Debug, Clone)]
 struct NodeState {
     name: String,
+    /// The standby of an active-passive pair: started, it stands by.
+    passive: bool,
     up: bool,
     serving: bool,
     version: Generation,
@@ -92,6 +94,7 @@ pub(crate) fn run(input: &Input, steps: &[&Draft], failover: bool) -> Outcome {
                         .iter()
                         .map(|n| NodeState {
                             name: n.name.clone(),
+                            passive: n.role == crate::deployment::NodeRole::Passive,
                             up: site.running(),
                             serving: site.running()
                                 && n.role == crate::deployment::NodeRole::Active,
@@ -170,6 +173,7 @@ fn apply(cluster: &mut ClusterState, node: &str, effect: &Effect) {
     match (effect, index) {
         (Effect::AddNode { version, database }, None) => cluster.nodes.push(NodeState {
             name: node.to_string(),
+            passive: cluster.ha == HaMode::ActivePassive,
             up: true,
             serving: false,
             version: *version,
@@ -195,7 +199,7 @@ fn apply(cluster: &mut ClusterState, node: &str, effect: &Effect) {
         (Effect::Start, Some(i)) => {
             let n = &mut cluster.nodes[i];
             n.up = true;
-            n.serving = true;
+            n.serving = !n.passive;
         }
         _ => {}
     }
@@ -282,6 +286,7 @@ mod tests {
             nodes: (1..=nodes)
                 .map(|i| NodeState {
                     name: format!("c-{i}"),
+                    passive: ha == HaMode::ActivePassive && i != 1,
                     up: true,
                     serving: ha != HaMode::ActivePassive || i == 1,
                     version: Generation::Current,
