@@ -29,6 +29,9 @@ struct ClusterState {
     live: bool,
     capacity: Option<f64>,
     required: Option<f64>,
+    /// What the plan is held to: `required`, or what the cluster serves
+    /// before the first step when that is less.
+    floor: Option<f64>,
     /// Original datasources (replica roots) the nodes use.
     databases: Vec<String>,
     nodes: Vec<NodeState>,
@@ -88,6 +91,7 @@ pub(crate) fn run(input: &Input, steps: &[&Draft], failover: bool) -> Outcome {
                     live: site.running(),
                     capacity: cluster.node_capacity,
                     required: cluster.required_rps,
+                    floor: cluster.required_rps,
                     databases,
                     nodes: cluster
                         .nodes
@@ -112,7 +116,7 @@ pub(crate) fn run(input: &Input, steps: &[&Draft], failover: bool) -> Outcome {
     for cluster in clusters.values_mut() {
         if let (Some(now), Some(required)) = (cluster.capacity_now(), cluster.required) {
             if cluster.live && now < required {
-                cluster.required = Some(now);
+                cluster.floor = Some(now);
             }
         }
     }
@@ -216,13 +220,21 @@ fn check_cluster(cluster: &ClusterState, step: usize, when: &str, out: &mut Vec<
     };
     let serving = cluster.serving();
     let mut problems = Vec::new();
-    match (cluster.capacity_now(), cluster.required) {
-        (Some(capacity), Some(required)) if capacity + 1e-9 < required => problems.push(format!(
-            "leaves cluster `{}` serving {}{when}, below its floor of {}",
-            cluster.name,
-            rps(capacity),
-            rps(required)
-        )),
+    match (cluster.capacity_now(), cluster.floor) {
+        (Some(capacity), Some(floor)) if capacity + 1e-9 < floor => problems.push(match cluster.required {
+            Some(required) if floor + 1e-9 < required => format!(
+                "leaves cluster `{}` serving {}{when}, below the {} it served before the first step",
+                cluster.name,
+                rps(capacity),
+                rps(floor)
+            ),
+            _ => format!(
+                "leaves cluster `{}` serving {}{when}, below its floor of {}",
+                cluster.name,
+                rps(capacity),
+                rps(floor)
+            ),
+        }),
         _ if serving.is_empty() => problems.push(format!(
             "leaves cluster `{}` with no node serving{when}",
             cluster.name
@@ -282,6 +294,7 @@ mod tests {
             live: true,
             capacity: Some(capacity),
             required: Some(required),
+            floor: Some(required),
             databases: vec!["db".into()],
             nodes: (1..=nodes)
                 .map(|i| NodeState {
