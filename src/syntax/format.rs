@@ -98,12 +98,17 @@ impl<'a> Printer<'a> {
         }
     }
 
-    /// The next comment, if it starts after `offset` on the same line and
-    /// before `limit`.
-    fn take_trailing(&mut self, offset: usize, limit: usize) -> Option<&'a Comment> {
+    /// The next comment, if only spaces (and, after a list item, its
+    /// comma) stand between `offset` and it, and it starts before `limit`:
+    /// a comment at the end of the line of what ends at `offset`.
+    fn take_trailing(&mut self, offset: usize, limit: usize, comma: bool) -> Option<&'a Comment> {
         let comment = self.comments.get(self.next)?;
         let start = comment.span.start;
-        if start >= offset && start < limit && !self.src[offset..start].contains('\n') {
+        let between_is_blank = |text: &str| {
+            text.chars()
+                .all(|c| matches!(c, ' ' | '\t' | '\r') || (comma && c == ','))
+        };
+        if start >= offset && start < limit && between_is_blank(&self.src[offset..start]) {
             self.next += 1;
             Some(comment)
         } else {
@@ -185,7 +190,7 @@ impl<'a> Printer<'a> {
             self.separate(printed_end, start, forced && first_of_group);
             self.item(item, depth);
             let mut item_end = item.span().end;
-            if let Some(comment) = self.take_trailing(item_end, end) {
+            if let Some(comment) = self.take_trailing(item_end, end, false) {
                 self.append_trailing(comment);
                 item_end = comment.span.end;
             }
@@ -249,7 +254,7 @@ impl<'a> Printer<'a> {
         }
         self.out.push_str(" {\n");
         let first = block.items.first().map(|i| i.span().start).unwrap_or(close);
-        if let Some(comment) = self.take_trailing(block.open + 1, first) {
+        if let Some(comment) = self.take_trailing(block.open + 1, first, false) {
             self.append_trailing(comment);
         }
         self.items(&block.items, depth + 1, close, false);
@@ -304,7 +309,7 @@ impl<'a> Printer<'a> {
         self.out.push_str(open);
         self.out.push('\n');
         let first = items.first().map(|i| i.span.start).unwrap_or(end);
-        if let Some(comment) = self.take_trailing(open_offset + 1, first) {
+        if let Some(comment) = self.take_trailing(open_offset + 1, first, false) {
             self.append_trailing(comment);
         }
         let mut printed_end: Option<usize> = None;
@@ -321,7 +326,7 @@ impl<'a> Printer<'a> {
             }
             self.out.push('\n');
             let mut item_end = item.span.end;
-            if let Some(comment) = self.take_trailing(item_end, end) {
+            if let Some(comment) = self.take_trailing(item_end, end, true) {
                 self.append_trailing(comment);
                 item_end = comment.span.end;
             }
@@ -423,6 +428,18 @@ mod tests {
         assert_eq!(
             fmt(source),
             "# head\n\n# about t\ntopology t { # opening\n  # before a\n  a = 1 # after a\n  # dangling\n} # after t\n# tail\n"
+        );
+    }
+
+    #[test]
+    fn an_end_of_line_comment_belongs_to_the_last_item_on_its_line() {
+        assert_eq!(
+            fmt("a x { b = 1 } c y { d = 2 # on d\n}"),
+            "a x {\n  b = 1\n}\n\nc y {\n  d = 2 # on d\n}\n"
+        );
+        assert_eq!(
+            fmt("a x {\n  b = 1 d = 2 # on d\n}"),
+            "a x {\n  b = 1\n  d = 2 # on d\n}\n"
         );
     }
 
