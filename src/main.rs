@@ -2,7 +2,7 @@
 //! (0 success, 1 the input has errors, 2 usage or I/O problems).
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
@@ -42,6 +42,13 @@ enum Command {
     },
     /// Print the long explanation of a diagnostic code (all codes without one).
     Explain { code: Option<String> },
+    /// Print the dependency graph: datacenters as boxes, labeled edges.
+    Graph {
+        /// A `.topo` file or a folder.
+        path: PathBuf,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+    },
     /// Rewrite files in the canonical layout, comments kept.
     Fmt {
         /// `.topo` files or folders (every `.topo` in a folder, recursively).
@@ -53,6 +60,15 @@ enum Command {
     },
     /// Print shell completions.
     Completions { shell: Shell },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum GraphFormat {
+    /// Graphviz (`dot -Tsvg`).
+    Dot,
+    /// A Mermaid flowchart (renders in GitHub and GitLab Markdown).
+    Mermaid,
+    Json,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -83,6 +99,7 @@ fn main() -> ExitCode {
         } => check(&paths, format, &deny, &allow),
         Command::Explain { code } => explain(code.as_deref()),
         Command::Fmt { paths, check } => fmt(&paths, check),
+        Command::Graph { path, format } => graph(&path, format),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "topoc", &mut script);
@@ -284,4 +301,26 @@ fn fmt(paths: &[PathBuf], check_only: bool) -> u8 {
         );
     }
     status
+}
+
+/// The graph is printed even when the topology has errors (a picture helps
+/// to see a cycle); the errors go to stderr and the exit status is 1.
+fn graph(path: &Path, format: GraphFormat) -> u8 {
+    let checked = match topoc::check_path(path, &DiskFs, &SeverityConfig::default()) {
+        Ok(checked) => checked,
+        Err(error) => return usage_error(error),
+    };
+    let (t, g) = (&checked.topology, &checked.graph);
+    stdout(&match format {
+        GraphFormat::Dot => topoc::graph::to_dot(t, g),
+        GraphFormat::Mermaid => topoc::graph::to_mermaid(t, g),
+        GraphFormat::Json => topoc::graph::to_json(t, g),
+    });
+    if checked.has_errors() {
+        let report = human::render(&[checked.report()], style());
+        let _ = std::io::stderr().write_all(report.as_bytes());
+        eprintln!("the topology has errors: the graph shows what could be resolved");
+        return INPUT_ERRORS;
+    }
+    OK
 }
