@@ -11,6 +11,7 @@ pub mod generate;
 pub mod graph;
 pub mod lints;
 pub mod load;
+pub mod lsp;
 pub mod model;
 pub mod source;
 pub mod syntax;

@@ -60,6 +60,8 @@ enum Command {
     },
     /// Print shell completions.
     Completions { shell: Shell },
+    /// Run the language server on stdin and stdout (for editors).
+    Lsp,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -100,6 +102,10 @@ fn main() -> ExitCode {
         Command::Explain { code } => explain(code.as_deref()),
         Command::Fmt { paths, check } => fmt(&paths, check),
         Command::Graph { path, format } => graph(&path, format),
+        Command::Lsp => match topoc::lsp::run_stdio() {
+            Ok(()) => OK,
+            Err(error) => usage_error(format!("language server: {error}")),
+        },
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "topoc", &mut script);
