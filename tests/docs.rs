@@ -171,3 +171,29 @@ fn the_vscode_extension_ships_the_grammar() {
         "copy grammar/topo.tmLanguage.json to editors/vscode/syntaxes/"
     );
 }
+
+#[test]
+fn helix_highlights_are_the_highlights_with_helix_names() {
+    let neovim = std::fs::read_to_string("grammar/tree-sitter-topo/queries/highlights.scm")
+        .expect("highlights");
+    let helix = std::fs::read_to_string("grammar/tree-sitter-topo/queries/helix/highlights.scm")
+        .expect("helix highlights");
+    let body = helix
+        .split_once("\n\n")
+        .map(|(_, body)| body)
+        .expect("a header, then the queries");
+    let mut mapped = neovim.clone();
+    for (from, to) in [
+        ("@keyword.import", "@keyword.control.import"),
+        ("@module", "@namespace"),
+        ("@property", "@variable.other.member"),
+        ("@string.escape", "@constant.character.escape"),
+        ("@number", "@constant.numeric"),
+        ("@boolean", "@constant.builtin.boolean"),
+    ] {
+        mapped = mapped.replace(&format!("{from})"), &format!("{to})"));
+        mapped = mapped.replace(&format!("{from}\n"), &format!("{to}\n"));
+        mapped = mapped.replace(&format!("{from} "), &format!("{to} "));
+    }
+    assert_eq!(body, mapped);
+}
