@@ -1090,7 +1090,7 @@ mod no_panic {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
         /// Every feature at every offset of arbitrary token soups answers
         /// without panicking.

@@ -72,8 +72,10 @@ fn context(text: &str, offset: usize, word_start: usize) -> Context {
 fn key_before_equals(before: &str) -> Option<String> {
     let rest = before.trim_end().strip_suffix('=')?.trim_end();
     let key_start = rest
-        .rfind(|c: char| !is_word(c))
-        .map(|i| i + 1)
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !is_word(*c))
+        .map(|(i, c)| i + c.len_utf8())
         .unwrap_or(0);
     let key = &rest[key_start..];
     if key.is_empty() || !rest[..key_start].trim().is_empty() {
@@ -383,5 +385,6 @@ mod tests {
         assert_eq!(ctx("a b {\n  host = \"a|"), Context::Nothing);
         assert_eq!(ctx("cluster |"), Context::Nothing);
         assert_eq!(ctx("a b {\n  l = [x] |"), Context::Nothing);
+        assert_eq!(ctx("a b { \u{e9} = |"), Context::Nothing);
     }
 }

@@ -17,9 +17,11 @@ use crate::source::{FileId, SourceFile};
 use crate::syntax::{self, Ast, Item};
 use crate::{Checked, check_path};
 
-/// Workspace folders with more `.topo` files than this are not scanned
-/// for imports beyond it.
+/// A workspace folder is scanned for imports up to this many `.topo` files
+/// and this many folder entries (an editor opened on a home folder must
+/// not wait for a walk of the whole disk).
 const MAX_SCANNED_FILES: usize = 5_000;
+const MAX_SCANNED_ENTRIES: usize = 50_000;
 
 /// An open document.
 #[derive(Debug, Clone)]
@@ -100,10 +102,7 @@ impl Workspace {
     /// Learn which files of a workspace folder import which, so that a file
     /// opened alone is checked from the files that import it.
     pub fn scan_folder(&mut self, folder: &Path) {
-        let Ok(files) = DiskFs.topo_files(folder) else {
-            return;
-        };
-        for path in files.into_iter().take(MAX_SCANNED_FILES) {
+        for path in topo_files_bounded(folder) {
             let Ok(bytes) = DiskFs.read(&path) else {
                 continue;
             };
@@ -224,7 +223,9 @@ impl Workspace {
                     touched.extend(old.keys);
                 }
                 let Ok(checked) = check_path(&root, &self.overlay, &self.config) else {
-                    continue; // the root is gone from the disk
+                    // The root is gone from the disk: it imports nothing now.
+                    self.imports.remove(&root);
+                    continue;
                 };
                 let analysis = Analysis::new(checked);
                 for (i, key) in analysis.keys.iter().enumerate() {
@@ -319,6 +320,41 @@ impl Workspace {
     }
 }
 
+/// The `.topo` files under a folder, in path order, skipping hidden
+/// folders, `target` and `node_modules`, within the scan bounds.
+fn topo_files_bounded(folder: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut entries = 0usize;
+    let mut stack = vec![folder.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(read) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in read.flatten() {
+            entries += 1;
+            if entries > MAX_SCANNED_ENTRIES || files.len() >= MAX_SCANNED_FILES {
+                files.sort();
+                return files;
+            }
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if kind.is_dir() {
+                if !name.starts_with('.') && name != "target" && name != "node_modules" {
+                    stack.push(path);
+                }
+            } else if kind.is_file() && name.ends_with(".topo") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
 /// The files a file imports, as keys (relative to the importing file).
 fn imports_of(key: &Path, ast: &Ast) -> BTreeSet<PathBuf> {
     let base = key.parent().unwrap_or(Path::new(""));
@@ -331,4 +367,64 @@ fn imports_of(key: &Path, ast: &Ast) -> BTreeSet<PathBuf> {
         .filter(|path| !path.value.is_empty())
         .map(|path| load::normalize(&base.join(&path.value)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codes(published: &[PublishDiagnosticsParams], uri: &Uri) -> Option<Vec<String>> {
+        published.iter().rev().find(|p| &p.uri == uri).map(|p| {
+            p.diagnostics
+                .iter()
+                .filter_map(|d| match &d.code {
+                    Some(lsp_types::NumberOrString::String(code)) => Some(code.clone()),
+                    _ => None,
+                })
+                .collect()
+        })
+    }
+
+    const SITE: &str = "datacenter d {\n  role = primary\n}\n";
+    const MAIN: &str = "topology t {\n  version = \"4.2.0\"\n}\n";
+
+    #[test]
+    fn an_import_added_or_removed_changes_the_topology_of_a_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let main = convert::path_to_uri(&dir.path().join("main.topo")).expect("uri");
+        let site = convert::path_to_uri(&dir.path().join("site.topo")).expect("uri");
+        let mut ws = Workspace::new(SeverityConfig::default());
+        let _ = ws.set_document(main.clone(), 1, MAIN.into());
+        let published = ws.set_document(site.clone(), 1, SITE.into());
+        assert_eq!(codes(&published, &site), Some(vec!["E004".to_string()]));
+
+        let importing = format!("import \"site.topo\"\n{MAIN}");
+        let published = ws.set_document(main.clone(), 2, importing);
+        assert_eq!(codes(&published, &site), Some(vec![]), "{published:#?}");
+        assert_eq!(ws.analyses.len(), 1, "one topology: main's");
+
+        let published = ws.set_document(main.clone(), 3, MAIN.into());
+        assert_eq!(codes(&published, &site), Some(vec!["E004".to_string()]));
+        assert_eq!(ws.analyses.len(), 2);
+    }
+
+    #[test]
+    fn a_deleted_importer_leaves_the_file_on_its_own() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let main_path = dir.path().join("main.topo");
+        std::fs::write(&main_path, format!("import \"site.topo\"\n{MAIN}")).expect("write");
+        std::fs::write(dir.path().join("site.topo"), SITE).expect("write");
+        std::fs::create_dir(dir.path().join(".hidden")).expect("mkdir");
+        std::fs::write(dir.path().join(".hidden/x.topo"), MAIN).expect("write");
+        let mut ws = Workspace::new(SeverityConfig::default());
+        ws.scan_folder(dir.path());
+        assert_eq!(ws.imports.len(), 2, "hidden folders are skipped");
+        let site = convert::path_to_uri(&dir.path().join("site.topo")).expect("uri");
+        let published = ws.set_document(site.clone(), 1, SITE.into());
+        assert_eq!(codes(&published, &site), Some(vec![]));
+
+        std::fs::remove_file(&main_path).expect("delete");
+        let published = ws.set_document(site.clone(), 2, SITE.into());
+        assert_eq!(codes(&published, &site), Some(vec!["E004".to_string()]));
+    }
 }
