@@ -38,43 +38,10 @@ fn examples() -> Vec<String> {
 
 /// Every string value in a topology that an operator could write, with
 /// the characters DOT and Mermaid treat specially.
-const HOSTILE: &str = r#"
-topology hostile {
-  version = "4.2.0"
-  peak_load = 100rps
-  allow = ["HA004", "DS003"]
-}
-artifact_server artifacts {
-  url = "https://a.example/x?q=\"1\"&r=<2>#frag"
-}
-datacenter dc-1 {
-  role = primary
-  region = "quote \" backslash \\ hash # braces {} <angle> |pipe| [sq] ;semi %pct \\N \\l"
-  datasource db {
-    purpose = shared
-    engine = mysql
-    host = "line\nbreak\ttab \u{1F600} é"
-    database = "d"
-  }
-  cluster gw {
-    profile = gateway-worker
-    nodes = 1
-    datasources = [db]
-  }
-  load_balancer lb {
-    hostname = "end with backslash \\"
-    fronts = [gw]
-  }
-}
-"#;
+const HOSTILE: &str = "tests/fixtures/graph/hostile.topo";
 
 fn hostile() -> topoc::Checked {
-    topoc::check_text(
-        Path::new("hostile.topo"),
-        HOSTILE,
-        &DiskFs,
-        &SeverityConfig::default(),
-    )
+    check(HOSTILE)
 }
 
 /// The DOT quoted strings of a line, decoded; panics on an unterminated
