@@ -451,6 +451,50 @@ fn a_file_with_syntax_errors_still_gets_diagnostics_and_completion() {
     client.shutdown();
 }
 
+#[test]
+fn a_new_unsaved_buffer_is_checked_too() {
+    let mut client = Client::start(None, true);
+    let text =
+        std::fs::read_to_string(fixture("tests/fixtures/lints/HA001.topo")).expect("fixture");
+    let uri: Uri = "untitled:Untitled-1".parse().expect("a URI");
+    client.versions.insert(uri.clone(), Some(1));
+    client.notify::<DidOpenTextDocument>(DidOpenTextDocumentParams {
+        text_document: TextDocumentItem::new(uri.clone(), "topo".into(), 1, text.clone()),
+    });
+    let codes: Vec<_> = client
+        .diagnostics(&uri)
+        .into_iter()
+        .filter_map(|d| d.code)
+        .collect();
+    assert_eq!(codes, [NumberOrString::String("HA001".into())]);
+    let (line, col) = find(&text, "[apim_db, shared_db]", 3);
+    let location = client.definition(&uri, line, col).expect("definition");
+    assert_eq!(location.uri, uri);
+    // An enumeration attribute offers its values with the snippet.
+    let edited = text.replace("    ha = active-active\n", "    \n");
+    client.change(&uri, 2, &edited);
+    let _ = client.diagnostics(&uri);
+    let (line, _) = find(&edited, "    nodes = 2\n    \n", 0);
+    let items = client.complete(&uri, line + 1, 4);
+    let ha = items.iter().find(|i| i.label == "ha").expect("ha");
+    match &ha.text_edit {
+        Some(CompletionTextEdit::Edit(edit)) => {
+            assert_eq!(
+                edit.new_text,
+                "ha = ${1|active-active,active-passive,none|}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    client.close(&uri);
+    assert_eq!(
+        client.diagnostics(&uri),
+        Vec::new(),
+        "cleared under its own URI"
+    );
+    client.shutdown();
+}
+
 // ------------------------------------------------------------ hover
 
 #[test]

@@ -15,7 +15,10 @@ function serverOptions() {
 
 async function start() {
   client = new LanguageClient('topoc', 'topoc', serverOptions(), {
-    documentSelector: [{ scheme: 'file', language: 'topo' }],
+    documentSelector: [
+      { scheme: 'file', language: 'topo' },
+      { scheme: 'untitled', language: 'topo' },
+    ],
   });
   try {
     await client.start();

@@ -209,13 +209,23 @@ pub fn complete(
                     .map(|a| a.key.name.as_str())
                     .collect();
                 for attr in schema.attrs.iter().filter(|a| !given.contains(&a.name)) {
+                    // With snippets, an enumeration offers its values at once.
+                    let values: Vec<&str> = attr.ty.enum_values().iter().map(|v| v.name).collect();
+                    let (insert, snippet) = if snippets && !values.is_empty() {
+                        (
+                            format!("{} = ${{1|{}|}}", attr.name, values.join(",")),
+                            true,
+                        )
+                    } else {
+                        (format!("{} = ", attr.name), false)
+                    };
                     items.push(item(
                         attr.name.to_string(),
                         CompletionItemKind::PROPERTY,
                         attr.ty.short().replace("\\|", "|"),
                         Some(attribute_doc(kind, attr)),
-                        format!("{} = ", attr.name),
-                        false,
+                        insert,
+                        snippet,
                     ));
                 }
                 for child in schema.children() {

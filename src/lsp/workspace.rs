@@ -83,13 +83,40 @@ pub struct Workspace {
     analyses: BTreeMap<PathBuf, Analysis>,
     /// Files whose last published diagnostics were not empty.
     published: BTreeSet<PathBuf>,
+    /// The URI of every document opened so far, as the client wrote it.
+    uris: BTreeMap<PathBuf, Uri>,
     config: SeverityConfig,
 }
 
 /// The key a path is known by (absolute, `.` and `..` resolved).
+/// A document that is not a file (an editor's new, unsaved buffer) gets a
+/// key of its own under a folder no file lives in.
 pub fn key_of(uri: &Uri) -> Option<PathBuf> {
-    convert::uri_to_path(uri).map(|p| load::normalize(&p))
+    match convert::uri_to_path(uri) {
+        Some(path) => Some(load::normalize(&path)),
+        None => {
+            let name: String = uri
+                .as_str()
+                .chars()
+                .flat_map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' {
+                        vec![c]
+                    } else {
+                        let mut bytes = [0; 4];
+                        c.encode_utf8(&mut bytes)
+                            .bytes()
+                            .flat_map(|b| format!("_{b:02x}").chars().collect::<Vec<_>>())
+                            .collect()
+                    }
+                })
+                .collect();
+            Some(PathBuf::from(UNSAVED).join(format!("{name}.topo")))
+        }
+    }
 }
+
+/// Where the keys of documents that are not files live.
+const UNSAVED: &str = "/.topoc-unsaved";
 
 impl Workspace {
     pub fn new(config: SeverityConfig) -> Workspace {
@@ -128,6 +155,7 @@ impl Workspace {
             return Vec::new();
         };
         self.overlay.documents.insert(key.clone(), text.clone());
+        self.uris.insert(key.clone(), uri.clone());
         let file = SourceFile::new(FileId(0), key.clone(), text);
         self.documents
             .insert(key.clone(), Document { uri, version, file });
@@ -171,8 +199,8 @@ impl Workspace {
 
     /// The URI of a file: the client's for an open document.
     pub fn uri_of(&self, key: &Path) -> Option<Uri> {
-        match self.documents.get(key) {
-            Some(document) => Some(document.uri.clone()),
+        match self.uris.get(key) {
+            Some(uri) => Some(uri.clone()),
             None => convert::path_to_uri(key),
         }
     }

@@ -19,6 +19,10 @@ class LanguageClient {
     this.serverOptions = serverOptions;
     this.clientOptions = clientOptions;
     events.push(['new', id, serverOptions.command, serverOptions.args]);
+    assert.deepEqual(
+      clientOptions.documentSelector.map((s) => `${s.scheme}:${s.language}`),
+      ['file:topo', 'untitled:topo'],
+    );
   }
   async start() {
     events.push(['start', this.serverOptions.command]);
