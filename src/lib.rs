@@ -6,7 +6,9 @@
 //! ([`graph::to_dot`]) and the language server ([`lsp`]) are built on the
 //! same calls.
 
+pub mod deployment;
 pub mod diagnostics;
+pub mod emit;
 pub mod generate;
 pub mod graph;
 pub mod lints;

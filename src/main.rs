@@ -9,6 +9,7 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
 use topoc::diagnostics::{self, SeverityConfig, human};
+use topoc::emit::{self, BuildError, Target};
 use topoc::load::{DiskFs, FileSystem};
 use topoc::{Checked, lints};
 
@@ -39,6 +40,23 @@ enum Command {
         /// Silence a code.
         #[arg(long, value_name = "CODE")]
         allow: Vec<String>,
+    },
+    /// Check, then write the deployment artifacts (refuses on errors).
+    Build {
+        /// A `.topo` file or a folder.
+        path: PathBuf,
+        /// The output folder (replaced atomically).
+        #[arg(long)]
+        out: PathBuf,
+        /// Targets to build (default: all).
+        #[arg(long, value_enum, value_delimiter = ',')]
+        target: Vec<TargetArg>,
+        /// A folder of templates replacing the embedded ones, file by file.
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
+        /// Write nothing; exit 1 with a diff when OUT is not up to date.
+        #[arg(long)]
+        check: bool,
     },
     /// Print the long explanation of a diagnostic code (all codes without one).
     Explain { code: Option<String> },
@@ -74,6 +92,25 @@ enum GraphFormat {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TargetArg {
+    Kubernetes,
+    Compose,
+    Puppet,
+    Runbook,
+}
+
+impl TargetArg {
+    fn target(self) -> Target {
+        match self {
+            TargetArg::Kubernetes => Target::Kubernetes,
+            TargetArg::Compose => Target::Compose,
+            TargetArg::Puppet => Target::Puppet,
+            TargetArg::Runbook => Target::Runbook,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Human,
     Json,
@@ -99,6 +136,13 @@ fn main() -> ExitCode {
             deny,
             allow,
         } => check(&paths, format, &deny, &allow),
+        Command::Build {
+            path,
+            out,
+            target,
+            templates,
+            check,
+        } => build(&path, &out, &target, templates.as_deref(), check),
         Command::Explain { code } => explain(code.as_deref()),
         Command::Fmt { paths, check } => fmt(&paths, check),
         Command::Graph { path, format } => graph(&path, format),
@@ -189,6 +233,58 @@ fn check(paths: &[PathBuf], format: Format, deny: &[String], allow: &[String]) -
         INPUT_ERRORS
     } else {
         OK
+    }
+}
+
+fn build(
+    path: &Path,
+    out: &Path,
+    targets: &[TargetArg],
+    templates: Option<&Path>,
+    check_only: bool,
+) -> u8 {
+    let checked = match topoc::check_path(path, &DiskFs, &SeverityConfig::default()) {
+        Ok(checked) => checked,
+        Err(error) => return usage_error(error),
+    };
+    let report = human::render(&[checked.report()], style());
+    let _ = std::io::stderr().write_all(report.as_bytes());
+    let targets: Vec<Target> = if targets.is_empty() {
+        Target::ALL.to_vec()
+    } else {
+        targets.iter().map(|t| t.target()).collect()
+    };
+    let artifacts = match emit::render(&checked, &targets, templates) {
+        Ok(artifacts) => artifacts,
+        Err(error @ BuildError::Invalid { .. }) | Err(error @ BuildError::Emit(_)) => {
+            eprintln!("error: {error}");
+            return INPUT_ERRORS;
+        }
+        Err(error) => return usage_error(error),
+    };
+    if check_only {
+        return match emit::diff(out, &artifacts) {
+            Ok(None) => {
+                eprintln!("{}: up to date ({} files)", out.display(), artifacts.len());
+                OK
+            }
+            Ok(Some(diff)) => {
+                stdout(&diff);
+                eprintln!(
+                    "{}: out of date; run `topoc build` without --check",
+                    out.display()
+                );
+                INPUT_ERRORS
+            }
+            Err(error) => usage_error(error),
+        };
+    }
+    match emit::write_atomic(out, &artifacts) {
+        Ok(()) => {
+            eprintln!("wrote {} files to {}", artifacts.len(), out.display());
+            OK
+        }
+        Err(error) => usage_error(error),
     }
 }
 

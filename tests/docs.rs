@@ -197,3 +197,13 @@ fn helix_highlights_are_the_highlights_with_helix_names() {
     }
     assert_eq!(body, mapped);
 }
+
+#[test]
+fn readme_sections_appear_once() {
+    let readme = std::fs::read_to_string("README.md").expect("README.md");
+    let mut headings: Vec<&str> = readme.lines().filter(|l| l.starts_with("## ")).collect();
+    let count = headings.len();
+    headings.sort_unstable();
+    headings.dedup();
+    assert_eq!(headings.len(), count, "a README section appears twice");
+}

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use super::naming;
 use super::schema::{self, AttrSchema, BlockKind, BlockSchema, Placement, Required, Type};
 use super::topology::*;
 use super::types::*;
@@ -481,6 +482,85 @@ impl Lowerer<'_> {
                 None
             }
             (Type::String, ValueKind::Str(text)) => Some(Lowered::Str(text.clone())),
+            (Type::Host, ValueKind::Str(text)) => {
+                if valid_host(text) {
+                    Some(Lowered::Str(text.clone()))
+                } else {
+                    self.report(bad_host(name, span));
+                    None
+                }
+            }
+            (Type::Path, ValueKind::Str(text)) => {
+                if valid_path(text) {
+                    Some(Lowered::Str(text.clone()))
+                } else {
+                    self.report(
+                        Diagnostic::new(&E003, span, format!("`{name}` is not a usable absolute path"))
+                            .label("not a path")
+                            .help("write an absolute path of letters, digits and `/._+@:,=~-`, e.g. \"/exports/apim\" (it reaches mount units and volume options)"),
+                    );
+                    None
+                }
+            }
+            (Type::Url, ValueKind::Str(text)) => {
+                if valid_url(text) {
+                    Some(Lowered::Str(text.clone()))
+                } else {
+                    self.report(
+                        Diagnostic::new(&E003, span, format!("`{name}` is not an http(s) URL"))
+                            .label("not a URL")
+                            .help("write an URL such as \"https://artifacts.example.com/apim\" (no spaces, quotes or control characters)"),
+                    );
+                    None
+                }
+            }
+            (Type::Registry, ValueKind::Str(text)) => {
+                let valid = !text.is_empty()
+                    && text.len() <= 200
+                    && !text.starts_with('/')
+                    && !text.ends_with('/')
+                    && text.chars().all(|c| {
+                        c.is_ascii_lowercase() || c.is_ascii_digit() || "._:/-".contains(c)
+                    });
+                if valid {
+                    Some(Lowered::Str(text.clone()))
+                } else {
+                    self.report(
+                        Diagnostic::new(&E003, span, format!("`{name}` is not an image registry prefix"))
+                            .label("not a registry")
+                            .help("write a registry host and path in lower case, e.g. \"registry.example.com:5000/wso2\""),
+                    );
+                    None
+                }
+            }
+            (Type::Host, ValueKind::Ident(text)) => {
+                self.report(
+                    wrong(&value.kind.describe()).help(format!("quote it: `{name} = \"{text}\"`")),
+                );
+                None
+            }
+            (Type::HostList, ValueKind::List(items)) => {
+                let mut out = Vec::new();
+                for item in items {
+                    let item_span = Span::new(file, item.span.start, item.span.end);
+                    match &item.kind {
+                        ValueKind::Str(text) if valid_host(text) => out.push(text.clone()),
+                        ValueKind::Str(_) => {
+                            self.report(bad_host(name, item_span));
+                            return None;
+                        }
+                        other => {
+                            self.report(
+                                Diagnostic::new(&E003, item_span, format!("`{name}` lists host names, found {}", other.describe()))
+                                    .label("not a host name")
+                                    .help("quote each host: [\"apim-1.example.com\", \"apim-2.example.com\"]"),
+                            );
+                            return None;
+                        }
+                    }
+                }
+                Some(Lowered::StringList(out))
+            }
             (Type::String, ValueKind::Ident(text)) => {
                 self.report(
                     wrong(&value.kind.describe()).help(format!("quote it: `{name} = \"{text}\"`")),
@@ -1064,7 +1144,7 @@ impl Lowerer<'_> {
                 host: d.string("host"),
                 port: d.int("port").map(|p| p.value as u16).unwrap_or(0),
                 database: d.string("database"),
-                user: d.string("user").unwrap_or_default(),
+                user: String::new(),
                 password: d.secret("password").unwrap_or_else(|| SecretRef {
                     name: String::new(),
                     span: None,
@@ -1073,7 +1153,10 @@ impl Lowerer<'_> {
                 replica_of,
             });
         }
-        inherit_replica_settings(&mut topology);
+        let users: Vec<Option<String>> = of(BlockKind::Datasource)
+            .map(|d| d.string("user"))
+            .collect();
+        inherit_replica_settings(&mut topology, &users);
 
         for d in of(BlockKind::FileShare) {
             let dc = DcId(d.parent.unwrap_or(0));
@@ -1224,6 +1307,8 @@ impl Lowerer<'_> {
             });
         }
 
+        self.check_generated_names(&topology);
+
         for d in of(BlockKind::Upgrade) {
             let clusters = self
                 .resolve_list(d, "clusters", BlockKind::Cluster)
@@ -1251,6 +1336,70 @@ impl Lowerer<'_> {
             });
         }
         topology
+    }
+
+    /// Generated artifacts name objects after DNS labels of topology names
+    /// (`control_plane` -> `control-plane`, node 2 -> `control-plane-2`).
+    /// Two names that map to the same label would overwrite each other.
+    fn check_generated_names(&mut self, t: &Topology) {
+        let mut datacenters: BTreeMap<String, (String, Span)> = BTreeMap::new();
+        for dc in &t.datacenters {
+            let owner = format!("datacenter `{}`", dc.name);
+            self.claim(
+                &mut datacenters,
+                naming::dns_label(&dc.name),
+                owner,
+                dc.span,
+            );
+        }
+        let mut objects: BTreeMap<String, (String, Span)> = BTreeMap::new();
+        for c in &t.clusters {
+            self.claim(
+                &mut objects,
+                naming::cluster_label(&c.name),
+                format!("cluster `{}`", c.name),
+                c.span,
+            );
+            for i in 1..=c.node_count() {
+                let owner = format!("node {i} of cluster `{}`", c.name);
+                self.claim(&mut objects, naming::node_name(&c.name, i), owner, c.span);
+            }
+        }
+        for lb in &t.load_balancers {
+            let label = format!("{}-lb", naming::dns_label(&lb.name));
+            self.claim(
+                &mut objects,
+                label,
+                format!("load balancer `{}`", lb.name),
+                lb.span,
+            );
+        }
+    }
+
+    fn claim(
+        &mut self,
+        seen: &mut BTreeMap<String, (String, Span)>,
+        label: String,
+        owner: String,
+        span: Span,
+    ) {
+        match seen.get(&label) {
+            Some((first, first_span)) if *first != owner => {
+                let d = Diagnostic::new(
+                    &E006,
+                    span,
+                    format!("{owner} and {first} would both be named `{label}` in the generated artifacts"),
+                )
+                .label(format!("named `{label}` when generated"))
+                .related(*first_span, format!("{first} is named `{label}`"))
+                .help("rename one of them: names differing only in `_` and `-` map to the same DNS label");
+                self.report(d);
+            }
+            Some(_) => {}
+            None => {
+                seen.insert(label, (owner, span));
+            }
+        }
     }
 
     /// Was an attribute given but rejected, or misspelt (so "missing" would
@@ -1319,7 +1468,7 @@ impl Lowerer<'_> {
 /// Replicas inherit what they do not say from the datasource they
 /// replicate; every datasource gets its engine's port and default
 /// credentials names.
-fn inherit_replica_settings(topology: &mut Topology) {
+fn inherit_replica_settings(topology: &mut Topology, users: &[Option<String>]) {
     let count = topology.datasources.len();
     for index in 0..count {
         // Walk up the replica chain (bounded: cycles are E008).
@@ -1333,6 +1482,7 @@ fn inherit_replica_settings(topology: &mut Topology) {
             chain.push(current);
         }
         let mut ds = topology.datasources[index].clone();
+        let mut user = users.get(index).cloned().flatten();
         for &up in &chain {
             let source = &topology.datasources[up];
             ds.purpose = ds.purpose.or(source.purpose);
@@ -1340,16 +1490,14 @@ fn inherit_replica_settings(topology: &mut Topology) {
             if ds.database.is_none() {
                 ds.database = source.database.clone();
             }
-            if ds.user.is_empty() {
-                ds.user = source.user.clone();
+            if user.is_none() {
+                user = users.get(up).cloned().flatten();
             }
             if ds.password.name.is_empty() {
                 ds.password = source.password.clone();
             }
         }
-        if ds.user.is_empty() {
-            ds.user = "apim".to_string();
-        }
+        ds.user = user.unwrap_or_else(|| "apim".to_string());
         if ds.password.name.is_empty() {
             let root = chain
                 .last()
@@ -1384,6 +1532,59 @@ fn plain_secret(name: &str, span: Span) -> Diagnostic {
         .help(format!(
             "write `{name} = secret(\"apim-db-password\")` and create the secret outside the topology (and rotate the value that was committed)"
         ))
+}
+
+/// A host name (RFC 1123 labels; `_` tolerated, as internal DNS often has
+/// it), an IPv4 address or an IPv6 address (optionally in brackets). Host
+/// names reach nginx.conf, Puppet node names, Ingress rules and JDBC URLs.
+pub fn valid_host(text: &str) -> bool {
+    if text.is_empty() || text.len() > 253 {
+        return false;
+    }
+    let inner = text
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .unwrap_or(text);
+    if inner.contains(':') {
+        return inner.parse::<std::net::Ipv6Addr>().is_ok();
+    }
+    text.trim_end_matches('.').split('.').all(|label| {
+        !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    })
+}
+
+/// An absolute path that mount units, volume options and shells take as one
+/// word.
+pub fn valid_path(text: &str) -> bool {
+    text.starts_with('/')
+        && text.len() <= 4096
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._+@:,=~-".contains(c))
+}
+
+/// An http(s) URL without characters that would need quoting anywhere.
+pub fn valid_url(text: &str) -> bool {
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"));
+    rest.is_some_and(|r| !r.is_empty())
+        && text.len() <= 2048
+        && !text
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "\"'`<>\\{}|^".contains(c))
+}
+
+fn bad_host(name: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(&E003, span, format!("`{name}` is not a valid host name or IP address"))
+        .label("not a host name")
+        .help("host names are dot-separated labels of letters, digits and `-` (at most 63 characters each), e.g. \"db-1.colombo.internal\"; IP addresses are written as usual")
 }
 
 /// Secret names reach Kubernetes Secret keys, environment variables and
@@ -1422,7 +1623,11 @@ fn example_value(attr: &AttrSchema) -> String {
         Type::Version => "\"4.2.0\"".into(),
         Type::Ref(kind) => format!("<{} name>", kind.keyword()),
         Type::RefList(kind) => format!("[<{} name>]", kind.keyword()),
-        Type::StringList | Type::CodeList => "[\"...\"]".into(),
+        Type::StringList | Type::CodeList | Type::HostList => "[\"...\"]".into(),
+        Type::Host => "\"host.example.com\"".into(),
+        Type::Path => "\"/exports/apim\"".into(),
+        Type::Url => "\"https://artifacts.example.com/apim\"".into(),
+        Type::Registry => "\"registry.example.com/wso2\"".into(),
         Type::Manager => "passive".into(),
     }
 }

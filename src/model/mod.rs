@@ -2,6 +2,7 @@
 //! and the lowering from syntax trees.
 
 pub mod lower;
+pub mod naming;
 pub mod schema;
 pub mod topology;
 pub mod types;

@@ -116,6 +116,16 @@ pub enum Type {
     StringList,
     /// A list of diagnostic codes as strings: `["HA004"]`.
     CodeList,
+    /// A host name, domain name or IP address, as a string.
+    Host,
+    /// A list of host names.
+    HostList,
+    /// An absolute file system path, as a string.
+    Path,
+    /// An `http://` or `https://` URL, as a string.
+    Url,
+    /// A container image registry prefix, as a string.
+    Registry,
     /// `passive` or a node index (1-based).
     Manager,
 }
@@ -142,6 +152,15 @@ impl Type {
             Type::RefList(kind) => format!("a list of {} names", kind.noun()),
             Type::StringList => "a list of strings".into(),
             Type::CodeList => "a list of diagnostic codes, e.g. `[\"HA004\"]`".into(),
+            Type::Host => {
+                "a host name or IP address as a string, e.g. `\"db.colombo.internal\"`".into()
+            }
+            Type::HostList => "a list of host names as strings".into(),
+            Type::Path => "an absolute path as a string, e.g. `\"/exports/apim\"`".into(),
+            Type::Url => "an http(s) URL as a string".into(),
+            Type::Registry => {
+                "an image registry prefix as a string, e.g. `\"registry.example.com/wso2\"`".into()
+            }
             Type::Manager => "`passive` or a node number".into(),
         }
     }
@@ -168,6 +187,11 @@ impl Type {
             Type::RefList(kind) => format!("list of {}", kind.keyword()),
             Type::StringList => "list of string".into(),
             Type::CodeList => "list of code".into(),
+            Type::Host => "host".into(),
+            Type::HostList => "list of host".into(),
+            Type::Path => "path".into(),
+            Type::Url => "url".into(),
+            Type::Registry => "registry".into(),
             Type::Manager => "passive \\| int".into(),
         }
     }
@@ -348,7 +372,7 @@ pub static BLOCKS: &[BlockSchema] = &[
             ),
             attr!(
                 "registry",
-                Type::String,
+                Type::Registry,
                 Required::No,
                 Some("docker.wso2.com"),
                 "Container image registry prefix."
@@ -397,7 +421,7 @@ pub static BLOCKS: &[BlockSchema] = &[
         attrs: &[
             attr!(
                 "url",
-                Type::String,
+                Type::Url,
                 Required::Yes,
                 None,
                 "Base URL of the artifact store."
@@ -432,7 +456,7 @@ pub static BLOCKS: &[BlockSchema] = &[
             ),
             attr!(
                 "domain",
-                Type::String,
+                Type::Host,
                 Required::No,
                 Some("<datacenter>.internal"),
                 "DNS domain of its hosts: node 2 of cluster `gateway` is `gateway-2.<domain>`."
@@ -488,7 +512,7 @@ pub static BLOCKS: &[BlockSchema] = &[
             ),
             attr!(
                 "host",
-                Type::String,
+                Type::Host,
                 Required::Yes,
                 None,
                 "Host name of the database server."
@@ -551,14 +575,14 @@ pub static BLOCKS: &[BlockSchema] = &[
             ),
             attr!(
                 "server",
-                Type::String,
+                Type::Host,
                 Required::When("for nfs"),
                 None,
                 "The NFS server."
             ),
             attr!(
                 "path",
-                Type::String,
+                Type::Path,
                 Required::When("for nfs"),
                 None,
                 "The exported path."
@@ -670,7 +694,7 @@ pub static BLOCKS: &[BlockSchema] = &[
             ),
             attr!(
                 "hosts",
-                Type::StringList,
+                Type::HostList,
                 Required::No,
                 None,
                 "Existing host names, one per node, instead of the derived ones."
@@ -691,7 +715,7 @@ pub static BLOCKS: &[BlockSchema] = &[
             ),
             attr!(
                 "hostname",
-                Type::String,
+                Type::Host,
                 Required::No,
                 Some("<name>.<domain>"),
                 "The host name clients use."

@@ -1,0 +1,347 @@
+//! The configuration of one node: the data its deployment.toml is rendered
+//! from (`targets/wso2/deployment.toml.j2`). Addresses depend on the network
+//! (host names, or Kubernetes Services); everything else is the same for
+//! every target.
+
+use serde::Serialize;
+
+use super::*;
+
+/// Everything deployment.toml says about one node.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeConfig {
+    /// What the file is for, for its header comment.
+    pub describes: String,
+    pub major: u32,
+    pub version: String,
+    pub hostname: String,
+    pub server_role: String,
+    pub admin_username: String,
+    pub admin_password: String,
+    pub databases: Vec<DatabaseConfig>,
+    pub keystore_password: String,
+    /// APIM 4.x: the symmetric encryption key (identical on every node).
+    pub encryption_key: Option<String>,
+    pub key_manager_url: Option<String>,
+    pub event_hub: Option<EventHubConfig>,
+    pub throttling: Option<ThrottlingConfig>,
+    pub gateway_environments: Vec<GatewayEnvironment>,
+    /// APIM 4.x gateways: which APIs they pull.
+    pub gateway_labels: Vec<String>,
+    /// APIM 3.x HA pairs: Hazelcast well-known-address clustering.
+    pub clustering: Option<ClusteringConfig>,
+    /// The portal URL when a load balancer fronts the portals.
+    pub devportal_url: Option<String>,
+    /// Kubernetes: the pod's IP, from the environment.
+    pub node_ip_from_env: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabaseConfig {
+    /// `apim_db` or `shared_db`.
+    pub section: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub url: String,
+    pub username: String,
+    /// `$env{...}`: never the password itself.
+    pub password: String,
+    pub driver: String,
+    pub validation_query: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventHubConfig {
+    pub service_url: String,
+    pub listening_endpoints: Vec<String>,
+    /// The other control plane of an HA pair.
+    pub duplicate_urls: Vec<String>,
+    /// A control plane publishes events to every control plane node.
+    pub publish_groups: Vec<UrlGroup>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ThrottlingConfig {
+    pub service_url: Option<String>,
+    pub decision_endpoints: Vec<String>,
+    /// One group per traffic manager: every traffic manager receives every
+    /// event.
+    pub url_groups: Vec<UrlGroup>,
+    /// The other traffic manager of an HA pair.
+    pub duplicate_urls: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UrlGroup {
+    pub urls: Vec<String>,
+    pub auth_urls: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GatewayEnvironment {
+    pub name: String,
+    pub service_url: String,
+    pub http_endpoint: String,
+    pub https_endpoint: String,
+    pub ws_endpoint: String,
+    pub wss_endpoint: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusteringConfig {
+    pub local_member_host: String,
+    pub members: Vec<String>,
+}
+
+/// Where a node is reached.
+pub fn node_address(site: &Site, cluster: &ClusterPlan, node: &NodePlan, net: Network) -> String {
+    match net {
+        Network::Hosts => node.fqdn.clone(),
+        Network::Kubernetes => match cluster.shape {
+            Shape::Paired => site.service_address(&node.name),
+            Shape::Scaled => site.service_address(&cluster.label),
+        },
+    }
+}
+
+/// Where a cluster is reached as a whole (every node of an active-active
+/// cluster, the active node of an active-passive pair).
+pub fn cluster_address(site: &Site, cluster: &ClusterPlan, net: Network) -> String {
+    match net {
+        Network::Hosts => format!("{}.{}", cluster.label, site.domain),
+        Network::Kubernetes => site.service_address(&cluster.label),
+    }
+}
+
+/// The gateway environment name of a gateway cluster: `Default` when the
+/// site has one gateway cluster, else the cluster's label.
+pub fn gateway_environment_name(site: &Site, cluster: &ClusterPlan) -> String {
+    let gateways = site
+        .clusters
+        .iter()
+        .filter(|c| c.profile.runs_gateway())
+        .count();
+    if gateways <= 1 {
+        "Default".to_string()
+    } else {
+        cluster.label.clone()
+    }
+}
+
+fn server_role(cluster: &ClusterPlan, major: u32) -> &'static str {
+    match (cluster.profile, major >= 4) {
+        (Profile::AllInOne, _) => "default",
+        (Profile::ControlPlane, true) => "control-plane",
+        (Profile::ControlPlane, false) => "default",
+        (Profile::GatewayWorker, _) => "gateway-worker",
+        (Profile::TrafficManager, _) => "traffic-manager",
+        (Profile::KeyManager, true) => "control-plane",
+        (Profile::KeyManager, false) => "api-key-manager",
+    }
+}
+
+/// The configuration of `node` of `cluster` (for a scaled cluster on
+/// Kubernetes, every replica shares the configuration of node 1).
+pub fn node_config(
+    d: &Deployment,
+    site: &Site,
+    cluster: &ClusterPlan,
+    node: &NodePlan,
+    net: Network,
+) -> NodeConfig {
+    let self_address = node_address(site, cluster, node, net);
+    let hostname = cluster
+        .public_hostname
+        .clone()
+        .unwrap_or_else(|| self_address.clone());
+    let databases = cluster
+        .databases
+        .iter()
+        .map(|db| DatabaseConfig {
+            section: db.section().to_string(),
+            kind: db.wso2_type().to_string(),
+            url: db.jdbc_url(),
+            username: db.user.clone(),
+            password: db.password.reference(),
+            driver: db.driver().to_string(),
+            validation_query: db.validation_query().to_string(),
+        })
+        .collect();
+
+    let other = |label: &Option<String>| label.as_ref().and_then(|l| site.cluster(l));
+    let peer_address = |peer: &Option<String>| -> Option<String> {
+        let peer = peer.as_ref()?;
+        let peer_node = cluster.nodes.iter().find(|n| n.name == *peer)?;
+        Some(node_address(site, cluster, peer_node, net))
+    };
+
+    let key_manager_url = match cluster.profile {
+        Profile::GatewayWorker => other(&cluster.key_manager)
+            .map(|km| format!("https://{}:9443/services/", cluster_address(site, km, net))),
+        _ => None,
+    };
+
+    let event_hub = if d.major >= 4 {
+        let hub = if cluster.serves_portals() {
+            Some(cluster)
+        } else {
+            other(&cluster.event_hub)
+        };
+        hub.map(|hub| {
+            let own = std::ptr::eq(hub, cluster);
+            EventHubConfig {
+                service_url: format!("https://{}:9443/services/", cluster_address(site, hub, net)),
+                listening_endpoints: if own {
+                    vec!["tcp://localhost:5672".to_string()]
+                } else {
+                    hub.nodes
+                        .iter()
+                        .map(|n| format!("tcp://{}:5672", node_address(site, hub, n, net)))
+                        .collect()
+                },
+                duplicate_urls: if own {
+                    peer_address(&node.peer)
+                        .map(|p| vec![format!("tcp://{p}:5672")])
+                        .unwrap_or_default()
+                } else {
+                    Vec::new()
+                },
+                publish_groups: if own {
+                    hub.nodes
+                        .iter()
+                        .map(|n| {
+                            let address = node_address(site, hub, n, net);
+                            UrlGroup {
+                                urls: vec![format!("tcp://{address}:9611")],
+                                auth_urls: vec![format!("ssl://{address}:9711")],
+                            }
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                },
+            }
+        })
+    } else {
+        None
+    };
+
+    let throttling = match cluster.profile {
+        Profile::TrafficManager => Some(ThrottlingConfig {
+            service_url: None,
+            decision_endpoints: Vec::new(),
+            url_groups: Vec::new(),
+            duplicate_urls: peer_address(&node.peer)
+                .map(|p| vec![format!("tcp://{p}:5672")])
+                .unwrap_or_default(),
+        }),
+        Profile::GatewayWorker | Profile::AllInOne => {
+            let tm = if cluster.profile == Profile::AllInOne {
+                Some(cluster)
+            } else {
+                other(&cluster.traffic_manager)
+            };
+            tm.map(|tm| ThrottlingConfig {
+                service_url: Some(format!(
+                    "https://{}:9443/services/",
+                    cluster_address(site, tm, net)
+                )),
+                decision_endpoints: tm
+                    .nodes
+                    .iter()
+                    .map(|n| format!("tcp://{}:5672", node_address(site, tm, n, net)))
+                    .collect(),
+                url_groups: tm
+                    .nodes
+                    .iter()
+                    .map(|n| {
+                        let address = node_address(site, tm, n, net);
+                        UrlGroup {
+                            urls: vec![format!("tcp://{address}:9611")],
+                            auth_urls: vec![format!("ssl://{address}:9711")],
+                        }
+                    })
+                    .collect(),
+                duplicate_urls: Vec::new(),
+            })
+        }
+        _ => None,
+    };
+
+    let gateway_clusters: Vec<&ClusterPlan> = if cluster.profile == Profile::AllInOne {
+        vec![cluster]
+    } else if cluster.serves_portals() {
+        cluster
+            .gateways
+            .iter()
+            .filter_map(|g| site.cluster(g))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let gateway_environments = gateway_clusters
+        .iter()
+        .map(|gw| {
+            let internal = cluster_address(site, gw, net);
+            let public = gw
+                .public_hostname
+                .clone()
+                .unwrap_or_else(|| internal.clone());
+            GatewayEnvironment {
+                name: gateway_environment_name(site, gw),
+                service_url: format!("https://{internal}:9443/services/"),
+                http_endpoint: format!("http://{public}:8280"),
+                https_endpoint: format!("https://{public}:8243"),
+                ws_endpoint: format!("ws://{public}:9099"),
+                wss_endpoint: format!("wss://{public}:8099"),
+            }
+        })
+        .collect();
+    let gateway_labels = if d.major >= 4 && cluster.profile.runs_gateway() {
+        vec![gateway_environment_name(site, cluster)]
+    } else {
+        Vec::new()
+    };
+    let clustering = (d.major < 4 && cluster.shape == Shape::Paired && cluster.nodes.len() > 1)
+        .then(|| ClusteringConfig {
+            local_member_host: self_address.clone(),
+            members: cluster
+                .nodes
+                .iter()
+                .map(|n| format!("{}:4000", node_address(site, cluster, n, net)))
+                .collect(),
+        });
+    let devportal_url = cluster
+        .serves_portals()
+        .then(|| {
+            cluster
+                .public_hostname
+                .as_ref()
+                .map(|h| format!("https://{h}/devportal"))
+        })
+        .flatten();
+
+    NodeConfig {
+        describes: format!(
+            "{} (node {} of cluster `{}`, {}, datacenter `{}`), WSO2 API Manager {}",
+            node.name, node.index, cluster.name, cluster.profile, site.name, d.version
+        ),
+        major: d.major,
+        version: d.version.clone(),
+        hostname,
+        server_role: server_role(cluster, d.major).to_string(),
+        admin_username: "admin".to_string(),
+        admin_password: d.admin_password.reference(),
+        databases,
+        keystore_password: d.keystore_password.reference(),
+        encryption_key: d.encryption_key.as_ref().map(SecretEnv::reference),
+        key_manager_url,
+        event_hub,
+        throttling,
+        gateway_environments,
+        gateway_labels,
+        clustering,
+        devportal_url,
+        node_ip_from_env: net == Network::Kubernetes,
+    }
+}

@@ -1,0 +1,939 @@
+//! The deployment model, computed once from a checked topology: every site
+//! (datacenter), every cluster and node instance with its stable name, its
+//! peer, the datasources and file share it sees, its key manager, traffic
+//! manager and event hub, and the configuration it needs. Emitters only
+//! translate this model into their formats; they never re-derive topology
+//! facts.
+
+pub mod config;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::model::naming::{cluster_label, dns_label, env_name, node_name};
+use crate::model::*;
+
+/// How nodes reach each other: by host name (Puppet-managed hosts, and
+/// Docker Compose, whose network aliases carry the same names) or through
+/// Kubernetes Services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Network {
+    Hosts,
+    Kubernetes,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Deployment {
+    pub topology: String,
+    /// DNS label of the topology name.
+    pub label: String,
+    pub version: String,
+    pub major: u32,
+    pub registry: String,
+    pub sites: Vec<Site>,
+    /// Every secret any node needs, with the environment variable that
+    /// carries it.
+    pub secrets: Vec<SecretEnv>,
+    pub admin_password: SecretEnv,
+    pub keystore_password: SecretEnv,
+    /// APIM 4.x only.
+    pub encryption_key: Option<SecretEnv>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct SecretEnv {
+    /// The secret's name, as given in `secret("...")`.
+    pub name: String,
+    /// The environment variable the nodes read it from.
+    pub env: String,
+}
+
+impl SecretEnv {
+    /// `$env{APIM_DB_PASSWORD}`: how deployment.toml refers to it.
+    pub fn reference(&self) -> String {
+        format!("$env{{{}}}", self.env)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SiteState {
+    /// Serving traffic (primary, read-only, hot disaster recovery).
+    Serving,
+    /// A warm or cold disaster-recovery site: provisioned, not running.
+    Standby,
+}
+
+/// One datacenter as deployed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Site {
+    pub name: String,
+    pub label: String,
+    /// The Kubernetes namespace: `<topology>-<datacenter>`.
+    pub namespace: String,
+    pub role: Role,
+    pub domain: String,
+    pub region: Option<String>,
+    pub state: SiteState,
+    pub standby: Option<DcStandby>,
+    pub recovery_time: Option<String>,
+    /// For a disaster-recovery site that copies the primary's clusters.
+    pub copies: Option<String>,
+    pub clusters: Vec<ClusterPlan>,
+    pub shares: Vec<SharePlan>,
+    pub load_balancers: Vec<LoadBalancerPlan>,
+    /// Read-only sites pull published artifacts from here.
+    pub artifact_pull: Option<ArtifactSync>,
+    /// The primary pushes published artifacts here (when read-only sites
+    /// exist).
+    pub artifact_push: Option<ArtifactSync>,
+    /// Secrets the nodes of this site need.
+    pub secrets: Vec<SecretEnv>,
+}
+
+impl Site {
+    pub fn running(&self) -> bool {
+        self.state == SiteState::Serving
+    }
+
+    pub fn cluster(&self, label: &str) -> Option<&ClusterPlan> {
+        self.clusters.iter().find(|c| c.label == label)
+    }
+
+    /// Clusters in start order: control planes, key managers, traffic
+    /// managers, gateways; dependencies before dependents.
+    pub fn start_order(&self) -> Vec<&ClusterPlan> {
+        // `plan` keeps the clusters in start order.
+        self.clusters.iter().collect()
+    }
+
+    /// The Kubernetes Service address of a name in this site's namespace.
+    pub fn service_address(&self, name: &str) -> String {
+        format!("{name}.{}.svc", self.namespace)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ArtifactSync {
+    pub server: String,
+    pub url: String,
+    pub interval_seconds: u64,
+}
+
+/// How the nodes of a cluster are laid out as workloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shape {
+    /// Each node is its own instance with its own configuration (HA pairs:
+    /// they name each other, and an active-passive pair is switched by
+    /// moving traffic from one to the other).
+    Paired,
+    /// Stateless nodes scaled as replicas of one workload.
+    Scaled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeRole {
+    /// Takes traffic (every node of an active-active cluster, node 1 of an
+    /// active-passive pair).
+    Active,
+    /// The hot standby of an active-passive pair.
+    Passive,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NodePlan {
+    /// `gateway-2`: the stable instance name.
+    pub name: String,
+    /// 1-based.
+    pub index: u32,
+    /// The host name (`gateway-2.<domain>`, or the one given in `hosts`).
+    pub fqdn: String,
+    pub role: NodeRole,
+    /// The other instance of an HA pair.
+    pub peer: Option<String>,
+    /// Deploys artifacts; the others are read-only.
+    pub manager: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PortSpec {
+    /// At most 15 characters (a Kubernetes port name).
+    pub name: String,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabasePlan {
+    /// The datasource's name in the topology.
+    pub name: String,
+    pub purpose: Purpose,
+    pub engine: Engine,
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    pub user: String,
+    pub password: SecretEnv,
+    pub read_only: bool,
+}
+
+impl DatabasePlan {
+    /// The deployment.toml section: `apim_db` or `shared_db`.
+    pub fn section(&self) -> &'static str {
+        match self.purpose {
+            Purpose::Apim => "apim_db",
+            Purpose::Shared => "shared_db",
+        }
+    }
+
+    /// WSO2's name for the engine in deployment.toml.
+    pub fn wso2_type(&self) -> &'static str {
+        match self.engine {
+            Engine::Mysql => "mysql",
+            Engine::Postgres => "postgre",
+            Engine::Mssql => "mssql",
+            Engine::Oracle => "oracle",
+        }
+    }
+
+    pub fn driver(&self) -> &'static str {
+        match self.engine {
+            Engine::Mysql => "com.mysql.cj.jdbc.Driver",
+            Engine::Postgres => "org.postgresql.Driver",
+            Engine::Mssql => "com.microsoft.sqlserver.jdbc.SQLServerDriver",
+            Engine::Oracle => "oracle.jdbc.OracleDriver",
+        }
+    }
+
+    pub fn validation_query(&self) -> &'static str {
+        match self.engine {
+            Engine::Oracle => "SELECT 1 FROM DUAL",
+            _ => "SELECT 1",
+        }
+    }
+
+    pub fn jdbc_url(&self) -> String {
+        let host = if self.host.contains(':') && !self.host.starts_with('[') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        let (port, db) = (self.port, &self.database);
+        match self.engine {
+            Engine::Mysql => format!("jdbc:mysql://{host}:{port}/{db}"),
+            Engine::Postgres => format!("jdbc:postgresql://{host}:{port}/{db}"),
+            Engine::Mssql => format!("jdbc:sqlserver://{host}:{port};databaseName={db}"),
+            Engine::Oracle => format!("jdbc:oracle:thin:@//{host}:{port}/{db}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SharePlan {
+    pub name: String,
+    pub label: String,
+    pub method: ShareMethod,
+    pub server: Option<String>,
+    pub path: Option<String>,
+    pub interval_minutes: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadBalancerPlan {
+    pub name: String,
+    /// `<name>-lb`: its service and host name.
+    pub label: String,
+    pub hostname: String,
+    pub fronts: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterPlan {
+    pub name: String,
+    pub label: String,
+    pub profile: Profile,
+    pub ha: HaMode,
+    pub shape: Shape,
+    pub nodes: Vec<NodePlan>,
+    pub node_capacity: Option<f64>,
+    pub peak_rps: Option<f64>,
+    /// `degraded_capacity x peak_load`.
+    pub required_rps: Option<f64>,
+    /// How many nodes may be down at once and still leave the required
+    /// capacity (at least 1).
+    pub max_unavailable: u32,
+    pub cpu: f64,
+    pub memory_bytes: u64,
+    pub image: String,
+    /// The product folder in the image or on the host, e.g. `wso2am-acp-4.2.0`.
+    pub product_dir: String,
+    /// The start script under the product folder.
+    pub launcher: String,
+    /// `-Dprofile=...` for APIM 3.x profiles.
+    pub profile_arg: Option<String>,
+    /// The UID the product runs as.
+    pub run_as_user: u32,
+    pub ports: Vec<PortSpec>,
+    pub databases: Vec<DatabasePlan>,
+    pub share: Option<String>,
+    /// Node number of the manager.
+    pub manager: Option<u32>,
+    pub key_manager: Option<String>,
+    pub traffic_manager: Option<String>,
+    /// The control plane whose event hub the nodes listen to (APIM 4.x).
+    pub event_hub: Option<String>,
+    /// Gateway clusters a control plane or all-in-one deploys APIs to.
+    pub gateways: Vec<String>,
+    /// Clusters of the same site that must be up before this one starts.
+    pub depends_on: Vec<String>,
+    pub start_rank: u8,
+    /// The public host name of the load balancer in front, if any.
+    pub public_hostname: Option<String>,
+    /// Read-only nodes pull published artifacts from the artifact server.
+    pub pulls_artifacts: bool,
+}
+
+impl ClusterPlan {
+    /// The port clients use (the gateway's HTTPS port, else management).
+    pub fn main_port(&self) -> u16 {
+        match self.profile {
+            Profile::GatewayWorker => 8243,
+            Profile::TrafficManager => 9611,
+            _ => 9443,
+        }
+    }
+
+    /// Whether the management console and portals run here (they need
+    /// cookie affinity behind a load balancer; API traffic does not).
+    pub fn serves_portals(&self) -> bool {
+        matches!(self.profile, Profile::AllInOne | Profile::ControlPlane)
+    }
+
+    pub fn active_nodes(&self) -> impl Iterator<Item = &NodePlan> {
+        self.nodes.iter().filter(|n| n.role == NodeRole::Active)
+    }
+
+    /// The directory of the product installation under `base`.
+    pub fn product_home(&self, base: &str) -> String {
+        format!("{base}/{}", self.product_dir)
+    }
+
+    /// The heap for the JVM: three quarters of the memory, in MiB.
+    pub fn heap_mib(&self) -> u64 {
+        (self.memory_bytes / (1024 * 1024)) * 3 / 4
+    }
+}
+
+/// Build the deployment model. The topology must be free of errors (the
+/// build refuses otherwise); what is still missing falls back to safe
+/// defaults rather than panicking.
+pub fn plan(t: &Topology) -> Deployment {
+    let version = t
+        .version
+        .as_ref()
+        .map(|v| v.value.clone())
+        .unwrap_or_else(|| Version::parse("4.2.0").expect("a valid version"));
+    let major = version.major();
+    let label = dns_label(&t.name);
+
+    let mut secret_names: Vec<String> = vec![
+        t.admin_password.name.clone(),
+        t.keystore_password.name.clone(),
+    ];
+    if major >= 4 {
+        secret_names.push(t.encryption_key.name.clone());
+    }
+    secret_names.extend(t.datasources.iter().map(|d| d.password.name.clone()));
+    secret_names.sort();
+    secret_names.dedup();
+    let secrets = assign_env_names(&secret_names);
+    let env_of = |name: &str| -> SecretEnv {
+        secrets
+            .iter()
+            .find(|s| s.name == name)
+            .cloned()
+            .unwrap_or_else(|| SecretEnv {
+                name: name.to_string(),
+                env: env_name(name),
+            })
+    };
+
+    let mut sites = Vec::new();
+    for dc_id in t.dc_ids() {
+        let dc = t.dc(dc_id);
+        let Some(role) = dc.role() else { continue };
+        let copies = if dc.mirrors_primary() {
+            t.primary()
+        } else {
+            None
+        };
+        let cluster_ids: Vec<ClusterId> = match copies {
+            Some(primary) => t.dc(primary).clusters.clone(),
+            None => dc.clusters.clone(),
+        };
+        let state = if role == Role::DisasterRecovery && dc.standby_mode() != DcStandby::Hot {
+            SiteState::Standby
+        } else {
+            SiteState::Serving
+        };
+        let shares: Vec<SharePlan> = dc
+            .file_shares
+            .iter()
+            .map(|&fs| {
+                let share = t.file_share(fs);
+                SharePlan {
+                    name: share.name.clone(),
+                    label: dns_label(&share.name),
+                    method: share.method(),
+                    server: share.server.clone(),
+                    path: share.path.clone(),
+                    interval_minutes: share.interval.minutes_ceil(),
+                }
+            })
+            .collect();
+        let domain = dc.domain.clone();
+        let mut clusters = Vec::new();
+        let mut planned = Vec::new();
+        for &cid in &cluster_ids {
+            let c = t.cluster(cid);
+            let Some(profile) = c.profile() else { continue };
+            clusters.push(cluster_plan(
+                t,
+                dc_id,
+                c,
+                profile,
+                copies.is_some(),
+                &domain,
+                &version,
+                &env_of,
+            ));
+            planned.push(cid);
+        }
+        link_clusters(t, &mut clusters, &planned);
+        clusters.sort_by(|a, b| (a.start_rank, &a.label).cmp(&(b.start_rank, &b.label)));
+        let load_balancers = dc
+            .load_balancers
+            .iter()
+            .map(|&lb| {
+                let lb = &t.load_balancers[lb.0];
+                let label = format!("{}-lb", dns_label(&lb.name));
+                LoadBalancerPlan {
+                    name: lb.name.clone(),
+                    hostname: lb
+                        .hostname
+                        .clone()
+                        .unwrap_or_else(|| format!("{label}.{domain}")),
+                    label,
+                    fronts: lb
+                        .fronts
+                        .iter()
+                        .map(|c| cluster_label(&t.cluster(c.value).name))
+                        .collect(),
+                }
+            })
+            .collect::<Vec<_>>();
+        for lb in &load_balancers {
+            for front in &lb.fronts {
+                if let Some(c) = clusters.iter_mut().find(|c| c.label == *front) {
+                    c.public_hostname.get_or_insert(lb.hostname.clone());
+                }
+            }
+        }
+        let artifact_pull = dc
+            .artifact_source
+            .as_ref()
+            .filter(|_| role == Role::ReadOnly)
+            .map(|a| {
+                let server = &t.artifact_servers[a.value.0];
+                ArtifactSync {
+                    server: server.name.clone(),
+                    url: server.url.clone().unwrap_or_default(),
+                    interval_seconds: server.poll.seconds().max(1),
+                }
+            });
+        if artifact_pull.is_some() {
+            for c in &mut clusters {
+                c.pulls_artifacts = c.profile == Profile::GatewayWorker;
+            }
+        }
+        let artifact_push = (role == Role::Primary)
+            .then(|| {
+                t.datacenters
+                    .iter()
+                    .filter(|d| d.role() == Some(Role::ReadOnly))
+                    .find_map(|d| d.artifact_source.as_ref())
+            })
+            .flatten()
+            .map(|a| {
+                let server = &t.artifact_servers[a.value.0];
+                ArtifactSync {
+                    server: server.name.clone(),
+                    url: server.url.clone().unwrap_or_default(),
+                    interval_seconds: server.poll.seconds().max(1),
+                }
+            });
+        let mut site_secrets: Vec<SecretEnv> = vec![
+            env_of(&t.admin_password.name),
+            env_of(&t.keystore_password.name),
+        ];
+        if major >= 4 {
+            site_secrets.push(env_of(&t.encryption_key.name));
+        }
+        for c in &clusters {
+            site_secrets.extend(c.databases.iter().map(|d| d.password.clone()));
+        }
+        site_secrets.sort();
+        site_secrets.dedup();
+        let dc_label = dns_label(&dc.name);
+        sites.push(Site {
+            name: dc.name.clone(),
+            namespace: format!("{label}-{dc_label}")
+                .chars()
+                .take(63)
+                .collect::<String>()
+                .trim_end_matches('-')
+                .to_string(),
+            label: dc_label,
+            role,
+            domain,
+            region: dc.region.clone(),
+            state,
+            standby: (role == Role::DisasterRecovery).then(|| dc.standby_mode()),
+            recovery_time: dc.recovery_time.as_ref().map(|r| r.value.human()),
+            copies: copies.map(|p| t.dc(p).name.clone()),
+            clusters,
+            shares,
+            load_balancers,
+            artifact_pull,
+            artifact_push,
+            secrets: site_secrets,
+        });
+    }
+    Deployment {
+        topology: t.name.clone(),
+        label,
+        version: version.to_string(),
+        major,
+        registry: t.registry.trim_end_matches('/').to_string(),
+        sites,
+        admin_password: env_of(&t.admin_password.name),
+        keystore_password: env_of(&t.keystore_password.name),
+        encryption_key: (major >= 4).then(|| env_of(&t.encryption_key.name)),
+        secrets,
+    }
+}
+
+/// Environment variable names for secrets, made unique deterministically.
+fn assign_env_names(names: &[String]) -> Vec<SecretEnv> {
+    let mut taken: BTreeMap<String, usize> = BTreeMap::new();
+    names
+        .iter()
+        .map(|name| {
+            let base = env_name(name);
+            let count = taken.entry(base.clone()).or_insert(0);
+            *count += 1;
+            let env = if *count == 1 {
+                base
+            } else {
+                format!("{base}_{count}")
+            };
+            SecretEnv {
+                name: name.clone(),
+                env,
+            }
+        })
+        .collect()
+}
+
+/// Image, product folder, launcher and 3.x profile argument of a profile.
+fn product(
+    profile: Profile,
+    version: &Version,
+) -> (&'static str, &'static str, Option<&'static str>) {
+    if version.major() >= 4 {
+        match profile {
+            Profile::AllInOne => ("wso2am", "bin/api-manager.sh", None),
+            Profile::ControlPlane | Profile::KeyManager => ("wso2am-acp", "bin/api-cp.sh", None),
+            Profile::GatewayWorker => ("wso2am-universal-gw", "bin/gateway.sh", None),
+            Profile::TrafficManager => ("wso2am-tm", "bin/traffic-manager.sh", None),
+        }
+    } else {
+        let profile_arg = match profile {
+            Profile::AllInOne | Profile::ControlPlane => None,
+            Profile::GatewayWorker => Some("gateway-worker"),
+            Profile::KeyManager => Some("api-key-manager"),
+            Profile::TrafficManager => Some("traffic-manager"),
+        };
+        ("wso2am", "bin/wso2server.sh", profile_arg)
+    }
+}
+
+fn ports(profile: Profile, major: u32) -> Vec<PortSpec> {
+    let port = |name: &str, port: u16| PortSpec {
+        name: name.to_string(),
+        port,
+    };
+    let mut out = vec![port("https", 9443), port("http", 9763)];
+    if profile.runs_gateway() {
+        out.extend([
+            port("gw-https", 8243),
+            port("gw-http", 8280),
+            port("wss", 8099),
+            port("ws", 9099),
+            port("websub-https", 8021),
+            port("websub-http", 9021),
+        ]);
+    }
+    if matches!(
+        profile,
+        Profile::AllInOne | Profile::ControlPlane | Profile::TrafficManager
+    ) {
+        out.extend([port("binary", 9611), port("binary-ssl", 9711)]);
+    }
+    if matches!(
+        profile,
+        Profile::AllInOne | Profile::ControlPlane | Profile::TrafficManager
+    ) {
+        out.push(port("jms", 5672));
+    }
+    if major < 4 && profile.is_paired() {
+        out.push(port("hazelcast", 4000));
+    }
+    out
+}
+
+/// Default resources per profile, when the cluster does not say.
+fn default_resources(profile: Profile) -> (f64, u64) {
+    const GIB: u64 = 1 << 30;
+    match profile {
+        Profile::AllInOne | Profile::ControlPlane => (2.0, 4 * GIB),
+        Profile::GatewayWorker => (2.0, 2 * GIB),
+        Profile::KeyManager | Profile::TrafficManager => (1.0, 2 * GIB),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn cluster_plan(
+    t: &Topology,
+    site: DcId,
+    c: &Cluster,
+    profile: Profile,
+    copy: bool,
+    domain: &str,
+    version: &Version,
+    env_of: &dyn Fn(&str) -> SecretEnv,
+) -> ClusterPlan {
+    let ha = c.ha_mode();
+    let count = c.node_count();
+    let label = cluster_label(&c.name);
+    let shape = if ha == HaMode::ActivePassive || (profile.is_paired() && count > 1) {
+        Shape::Paired
+    } else {
+        Shape::Scaled
+    };
+    let manager = c.manager_node();
+    let names: Vec<String> = (1..=count).map(|i| node_name(&c.name, i)).collect();
+    let nodes: Vec<NodePlan> = (1..=count)
+        .map(|i| {
+            let name = names[(i - 1) as usize].clone();
+            let given = if copy {
+                None
+            } else {
+                c.hosts
+                    .as_ref()
+                    .and_then(|h| h.value.get((i - 1) as usize).cloned())
+            };
+            let role = if ha == HaMode::ActivePassive && i == 2 {
+                NodeRole::Passive
+            } else {
+                NodeRole::Active
+            };
+            let peer = (shape == Shape::Paired && count == 2)
+                .then(|| names[if i == 1 { 1 } else { 0 }].clone());
+            NodePlan {
+                fqdn: given.unwrap_or_else(|| format!("{name}.{domain}")),
+                name,
+                index: i,
+                role,
+                peer,
+                manager: manager == Some(i),
+            }
+        })
+        .collect();
+    let databases = c
+        .datasources
+        .iter()
+        .filter_map(|d| {
+            let id = if copy {
+                t.replica_in(site, d.value)?
+            } else {
+                d.value
+            };
+            let ds = t.datasource(id);
+            Some(DatabasePlan {
+                name: ds.name.clone(),
+                purpose: ds.purpose?,
+                engine: ds.engine.unwrap_or(Engine::Mysql),
+                host: ds.host.clone().unwrap_or_default(),
+                port: ds.port,
+                database: ds.database.clone().unwrap_or_default(),
+                user: ds.user.clone(),
+                password: env_of(&ds.password.name),
+                read_only: ds.access.value == Access::ReadOnly,
+            })
+        })
+        .collect();
+    let share = c
+        .file_share
+        .as_ref()
+        .and_then(|fs| {
+            if copy {
+                t.mirror_file_share(site, fs.value)
+            } else {
+                Some(fs.value)
+            }
+        })
+        .map(|fs| t.file_share(fs))
+        .filter(|fs| fs.method() != ShareMethod::None)
+        .map(|fs| dns_label(&fs.name));
+    let (default_cpu, default_memory) = default_resources(profile);
+    let node_capacity = c.node_capacity.as_ref().map(|n| n.value);
+    let required_rps = t.required_capacity(c);
+    let max_unavailable = match (node_capacity, required_rps) {
+        (Some(cap), Some(required)) if cap > 0.0 => {
+            let needed = (required / cap).ceil() as u32;
+            count.saturating_sub(needed).max(1)
+        }
+        _ => 1,
+    };
+    let (image_name, launcher, profile_arg) = product(profile, version);
+    ClusterPlan {
+        name: c.name.clone(),
+        label,
+        profile,
+        ha,
+        shape,
+        nodes,
+        node_capacity,
+        peak_rps: t.cluster_peak(c),
+        required_rps,
+        max_unavailable,
+        cpu: c.cpu.as_ref().map(|v| v.value).unwrap_or(default_cpu),
+        memory_bytes: c.memory.as_ref().map(|v| v.value).unwrap_or(default_memory),
+        image: format!(
+            "{}/{image_name}:{version}",
+            t.registry.trim_end_matches('/')
+        ),
+        product_dir: format!("{image_name}-{version}"),
+        launcher: launcher.to_string(),
+        profile_arg: profile_arg.map(str::to_string),
+        run_as_user: if version.major() >= 4 { 10001 } else { 802 },
+        ports: ports(profile, version.major()),
+        databases,
+        share,
+        manager,
+        key_manager: None,
+        traffic_manager: None,
+        event_hub: None,
+        gateways: Vec::new(),
+        depends_on: Vec::new(),
+        start_rank: profile.start_rank(),
+        public_hostname: None,
+        pulls_artifacts: false,
+    }
+}
+
+/// Who each cluster talks to: its key manager, traffic manager, event hub
+/// and (for control planes) gateways, each the one named in the topology or
+/// else the one cluster of the site that plays the role.
+fn link_clusters(t: &Topology, clusters: &mut [ClusterPlan], ids: &[ClusterId]) {
+    let label_of = |id: ClusterId| cluster_label(&t.cluster(id).name);
+    let present: Vec<(String, Profile)> = clusters
+        .iter()
+        .map(|c| (c.label.clone(), c.profile))
+        .collect();
+    let ranks: Vec<(String, u8)> = clusters
+        .iter()
+        .map(|c| (c.label.clone(), c.start_rank))
+        .collect();
+    let present_rank = |label: &str| ranks.iter().find(|(l, _)| l == label).map(|(_, r)| *r);
+    let find =
+        |pred: &dyn Fn(Profile) -> bool, prefer: &[Profile], exclude: &str| -> Option<String> {
+            for wanted in prefer {
+                if let Some((label, _)) = present
+                    .iter()
+                    .find(|(l, p)| p == wanted && pred(*p) && l != exclude)
+                {
+                    return Some(label.clone());
+                }
+            }
+            None
+        };
+    for (index, plan) in clusters.iter_mut().enumerate() {
+        let cluster = ids.get(index).map(|&id| t.cluster(id));
+        let named = |get: fn(&Cluster) -> Option<ClusterId>| cluster.and_then(get).map(label_of);
+        let profile = plan.profile;
+        let own = plan.label.clone();
+        if matches!(profile, Profile::GatewayWorker | Profile::KeyManager) {
+            plan.event_hub = find(
+                &Profile::runs_key_manager,
+                &[Profile::ControlPlane, Profile::AllInOne],
+                &own,
+            );
+        }
+        if profile == Profile::TrafficManager {
+            plan.event_hub = find(
+                &Profile::runs_key_manager,
+                &[Profile::ControlPlane, Profile::AllInOne],
+                &own,
+            );
+        }
+        if profile == Profile::GatewayWorker {
+            plan.key_manager = named(|c| c.key_manager.as_ref().map(|k| k.value)).or_else(|| {
+                find(
+                    &Profile::runs_key_manager,
+                    &[
+                        Profile::KeyManager,
+                        Profile::ControlPlane,
+                        Profile::AllInOne,
+                    ],
+                    &own,
+                )
+            });
+        }
+        if profile == Profile::GatewayWorker {
+            plan.traffic_manager =
+                named(|c| c.traffic_manager.as_ref().map(|k| k.value)).or_else(|| {
+                    find(
+                        &Profile::runs_traffic_manager,
+                        &[
+                            Profile::TrafficManager,
+                            Profile::ControlPlane,
+                            Profile::AllInOne,
+                        ],
+                        &own,
+                    )
+                });
+        }
+        if plan.serves_portals() {
+            plan.gateways = present
+                .iter()
+                .filter(|(l, p)| *p == Profile::GatewayWorker && *l != own)
+                .map(|(l, _)| l.clone())
+                .collect();
+        }
+        // A cluster waits only for clusters earlier in the start order, so
+        // the waits can never form a cycle.
+        let rank = plan.start_rank;
+        let mut depends: Vec<String> = [&plan.event_hub, &plan.key_manager, &plan.traffic_manager]
+            .into_iter()
+            .flatten()
+            .filter(|l| **l != own)
+            .filter(|l| present_rank(l).is_some_and(|r| r < rank))
+            .cloned()
+            .collect();
+        depends.sort();
+        depends.dedup();
+        plan.depends_on = depends;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::SeverityConfig;
+    use crate::load::DiskFs;
+
+    fn deployment(path: &str) -> Deployment {
+        let checked =
+            crate::check_path(path.as_ref(), &DiskFs, &SeverityConfig::default()).unwrap();
+        assert!(!checked.has_errors());
+        plan(&checked.topology)
+    }
+
+    #[test]
+    fn pairs_name_each_other_and_gateways_scale() {
+        let d = deployment("examples/distributed-4.x.topo");
+        let site = &d.sites[0];
+        assert_eq!(site.namespace, "payments-frankfurt");
+        let cp = site.cluster("control-plane").unwrap();
+        assert_eq!(cp.shape, Shape::Paired);
+        assert_eq!(cp.nodes[0].peer.as_deref(), Some("control-plane-2"));
+        assert_eq!(cp.nodes[1].role, NodeRole::Passive);
+        assert!(cp.nodes[1].manager, "the passive node is the manager");
+        assert_eq!(cp.gateways, ["gateway"]);
+        let gw = site.cluster("gateway").unwrap();
+        assert_eq!(gw.shape, Shape::Scaled);
+        assert_eq!(gw.nodes.len(), 3);
+        assert_eq!(gw.nodes[1].fqdn, "gateway-2.apim.payments.example");
+        assert_eq!(gw.key_manager.as_deref(), Some("control-plane"));
+        assert_eq!(gw.traffic_manager.as_deref(), Some("traffic-manager"));
+        assert_eq!(gw.depends_on, ["control-plane", "traffic-manager"]);
+        // 3 x 800rps, 1500rps required: one node may be down.
+        assert_eq!(gw.max_unavailable, 1);
+        assert_eq!(
+            gw.image,
+            "registry.payments.example/wso2/wso2am-universal-gw:4.2.0"
+        );
+        assert_eq!(gw.public_hostname.as_deref(), Some("api.payments.example"));
+        let names: Vec<_> = site.start_order().iter().map(|c| c.label.clone()).collect();
+        assert_eq!(names, ["control-plane", "traffic-manager", "gateway"]);
+    }
+
+    #[test]
+    fn disaster_recovery_copies_the_primary_on_replicas() {
+        let d = deployment("examples/multi-datacenter.topo");
+        let dr = d.sites.iter().find(|s| s.name == "singapore").unwrap();
+        assert_eq!(dr.state, SiteState::Standby);
+        assert_eq!(dr.copies.as_deref(), Some("colombo"));
+        let cp = dr.cluster("control-plane").unwrap();
+        assert_eq!(
+            cp.nodes[0].fqdn,
+            "control-plane-1.singapore.apim.telco.example"
+        );
+        let hosts: Vec<_> = cp.databases.iter().map(|d| d.host.as_str()).collect();
+        assert_eq!(
+            hosts,
+            [
+                "mysql.singapore.telco.example",
+                "mysql.singapore.telco.example"
+            ]
+        );
+        let london = d.sites.iter().find(|s| s.name == "london").unwrap();
+        assert!(london.artifact_pull.is_some());
+        assert!(london.cluster("gateway-london").unwrap().pulls_artifacts);
+        let colombo = d.sites.iter().find(|s| s.name == "colombo").unwrap();
+        assert!(colombo.artifact_push.is_some());
+    }
+
+    #[test]
+    fn secrets_become_environment_variables() {
+        let d = deployment("examples/all-in-one-3.2.topo");
+        let envs: Vec<_> = d.secrets.iter().map(|s| s.env.as_str()).collect();
+        assert_eq!(
+            envs,
+            [
+                "APIM_ADMIN_PASSWORD",
+                "APIM_DB_PASSWORD",
+                "APIM_KEYSTORE_PASSWORD",
+                "SHARED_DB_PASSWORD"
+            ]
+        );
+        let apim = d.sites[0].cluster("apim").unwrap();
+        assert_eq!(apim.profile_arg, None);
+        assert_eq!(apim.run_as_user, 802);
+        assert_eq!(apim.share.as_deref(), Some("deployment"));
+        assert_eq!(apim.manager, Some(1));
+        assert!(apim.ports.iter().any(|p| p.name == "hazelcast"));
+        assert_eq!(
+            assign_env_names(&["a-b".into(), "a.b".into()])
+                .iter()
+                .map(|s| s.env.clone())
+                .collect::<Vec<_>>(),
+            ["A_B", "A_B_2"]
+        );
+    }
+}

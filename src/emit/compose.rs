@@ -1,0 +1,564 @@
+//! Docker Compose, per datacenter: `compose.yaml` (compose specification,
+//! current keys) with a service per node, health checks, `depends_on` in
+//! start order, each node's deployment.toml mounted, named volumes for file
+//! shares, compose secrets for passwords and an nginx load balancer
+//! (passive nodes as `backup` upstreams).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::kubernetes::{SYNC_IMAGE, site_cluster_secrets, sync_mode};
+use super::{Artifacts, BuildError, Context};
+use crate::deployment::config::cluster_address;
+use crate::deployment::*;
+use crate::model::{HaMode, ShareMethod};
+
+const HOME: &str = "/home/wso2carbon";
+const NGINX_IMAGE: &str = "nginx:1.27.3-alpine";
+const NETWORK: &str = "apim";
+
+#[derive(Serialize)]
+struct ComposeFile {
+    name: String,
+    services: BTreeMap<String, ComposeService>,
+    networks: BTreeMap<String, NetworkDef>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    volumes: BTreeMap<String, VolumeDef>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    secrets: BTreeMap<String, SecretDef>,
+}
+
+#[derive(Serialize, Default)]
+struct ComposeService {
+    image: String,
+    hostname: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    profiles: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    entrypoint: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    command: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    environment: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    secrets: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    ports: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    volumes: Vec<Mount>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    depends_on: BTreeMap<String, DependsOn>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    healthcheck: Option<Healthcheck>,
+    networks: BTreeMap<String, NetworkAttachment>,
+    restart: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deploy: Option<Deploy>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stop_grace_period: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Mount {
+    #[serde(rename = "type")]
+    kind: String,
+    source: String,
+    target: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    read_only: bool,
+}
+
+#[derive(Serialize)]
+struct DependsOn {
+    condition: String,
+}
+
+#[derive(Serialize)]
+struct Healthcheck {
+    test: Vec<String>,
+    interval: String,
+    timeout: String,
+    retries: u32,
+    start_period: String,
+}
+
+#[derive(Serialize)]
+struct NetworkAttachment {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    aliases: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Deploy {
+    resources: Resources,
+}
+
+#[derive(Serialize)]
+struct Resources {
+    limits: Limits,
+}
+
+#[derive(Serialize)]
+struct Limits {
+    cpus: String,
+    memory: String,
+}
+
+#[derive(Serialize)]
+struct NetworkDef {
+    driver: String,
+}
+
+#[derive(Serialize, Default)]
+struct VolumeDef {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    driver: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    driver_opts: BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct SecretDef {
+    file: String,
+}
+
+/// The nginx.conf template's view of a load balancer.
+#[derive(Serialize)]
+struct NginxServer {
+    name: String,
+    hostname: String,
+    upstream: String,
+    portals: bool,
+    backups: bool,
+    servers: Vec<NginxUpstream>,
+}
+
+#[derive(Serialize)]
+struct NginxUpstream {
+    address: String,
+    port: u16,
+    backup: bool,
+}
+
+#[derive(Serialize)]
+struct NginxContext {
+    describes: String,
+    servers: Vec<NginxServer>,
+}
+
+fn memory(bytes: u64) -> String {
+    if bytes % (1 << 30) == 0 {
+        format!("{}g", bytes >> 30)
+    } else if bytes % (1 << 20) == 0 {
+        format!("{}m", bytes >> 20)
+    } else {
+        format!("{bytes}b")
+    }
+}
+
+fn cpus(cores: f64) -> String {
+    crate::model::format_number(cores)
+}
+
+/// The entrypoint that turns compose secrets (files under /run/secrets)
+/// into the environment variables deployment.toml reads, then starts the
+/// product. Secret and variable names are from a safe alphabet.
+fn entrypoint(secrets: &[SecretEnv]) -> Vec<String> {
+    let mut script = String::from("set -eu; ");
+    for secret in secrets {
+        script.push_str(&format!(
+            "{}=\"$(cat /run/secrets/{})\"; export {}; ",
+            secret.env, secret.name, secret.env
+        ));
+    }
+    script.push_str("exec /home/wso2carbon/docker-entrypoint.sh \"$@\"");
+    vec![
+        "/bin/sh".to_string(),
+        "-c".to_string(),
+        script,
+        "wso2am".to_string(),
+    ]
+}
+
+/// The Compose project of one datacenter.
+pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), BuildError> {
+    let d = ctx.deployment;
+    {
+        let dir = format!("compose/{}", site.name);
+        let standby: Vec<String> = if site.running() {
+            Vec::new()
+        } else {
+            vec!["failover".to_string()]
+        };
+        let mut services = BTreeMap::new();
+        let mut volumes = BTreeMap::new();
+        let mut secrets = BTreeMap::new();
+        let mut needs_script = false;
+        for cluster in site.start_order() {
+            let cluster_secrets = site_cluster_secrets(d, cluster);
+            for secret in &cluster_secrets {
+                secrets.insert(
+                    secret.name.clone(),
+                    SecretDef {
+                        file: format!("./secrets/{}", secret.name),
+                    },
+                );
+            }
+            let share = cluster
+                .share
+                .as_ref()
+                .and_then(|s| site.shares.iter().find(|sh| sh.label == *s));
+            if let Some(share) = share {
+                volumes.insert(share.label.clone(), share_volume(share));
+            }
+            for node in &cluster.nodes {
+                let config = ctx.render_config(site, cluster, node, Network::Hosts)?;
+                out.insert(
+                    format!("{dir}/config/{}/deployment.toml", node.name),
+                    config,
+                );
+                let product_home = cluster.product_home(HOME);
+                let mut mounts = vec![Mount {
+                    kind: "bind".to_string(),
+                    source: format!("./config/{}/deployment.toml", node.name),
+                    target: format!("{HOME}/wso2-config-volume/repository/conf/deployment.toml"),
+                    read_only: true,
+                }];
+                if let Some(share) = share {
+                    mounts.push(Mount {
+                        kind: "volume".to_string(),
+                        source: share.label.clone(),
+                        target: super::kubernetes::share_mount(ctx, cluster),
+                        read_only: false,
+                    });
+                }
+                let sync = sync_mode(site, cluster).filter(|_| {
+                    cluster.shape == Shape::Scaled || node.manager || cluster.pulls_artifacts
+                });
+                if let Some((mode, source)) = sync {
+                    needs_script = true;
+                    let volume = format!("{}-synapse", node.name);
+                    volumes.insert(volume.clone(), VolumeDef::default());
+                    mounts.push(Mount {
+                        kind: "volume".to_string(),
+                        source: volume.clone(),
+                        target: format!(
+                            "{product_home}/repository/deployment/server/synapse-configs/default"
+                        ),
+                        read_only: false,
+                    });
+                    services.insert(
+                        format!("{}-artifact-sync", node.name),
+                        sync_service(node, mode, source, &volume, &standby),
+                    );
+                }
+                let mut aliases = vec![node.fqdn.clone()];
+                if node.role == NodeRole::Active {
+                    aliases.push(cluster_address(site, cluster, Network::Hosts));
+                }
+                let mut depends_on = BTreeMap::new();
+                for dependency in &cluster.depends_on {
+                    if let Some(dep) = site.cluster(dependency) {
+                        for dep_node in &dep.nodes {
+                            depends_on.insert(
+                                dep_node.name.clone(),
+                                DependsOn {
+                                    condition: "service_healthy".to_string(),
+                                },
+                            );
+                        }
+                    }
+                }
+                let mut environment = BTreeMap::from([(
+                    "JVM_MEM_OPTS".to_string(),
+                    format!("-Xms{0}m -Xmx{0}m", cluster.heap_mib()),
+                )]);
+                environment.insert("NODE_NAME".to_string(), node.name.clone());
+                services.insert(
+                    node.name.clone(),
+                    ComposeService {
+                        image: cluster.image.clone(),
+                        hostname: node.name.clone(),
+                        profiles: standby.clone(),
+                        entrypoint: entrypoint(&cluster_secrets),
+                        command: cluster
+                            .profile_arg
+                            .as_ref()
+                            .map(|p| vec![format!("-Dprofile={p}")])
+                            .unwrap_or_default(),
+                        environment,
+                        secrets: cluster_secrets.iter().map(|s| s.name.clone()).collect(),
+                        ports: Vec::new(),
+                        volumes: mounts,
+                        depends_on,
+                        healthcheck: Some(Healthcheck {
+                            test: vec![
+                                "CMD".into(),
+                                "nc".into(),
+                                "-z".into(),
+                                "localhost".into(),
+                                "9443".into(),
+                            ],
+                            interval: "10s".to_string(),
+                            timeout: "5s".to_string(),
+                            retries: 30,
+                            start_period: "180s".to_string(),
+                        }),
+                        networks: BTreeMap::from([(
+                            NETWORK.to_string(),
+                            NetworkAttachment { aliases },
+                        )]),
+                        restart: "unless-stopped".to_string(),
+                        deploy: Some(Deploy {
+                            resources: Resources {
+                                limits: Limits {
+                                    cpus: cpus(cluster.cpu),
+                                    memory: memory(cluster.memory_bytes),
+                                },
+                            },
+                        }),
+                        stop_grace_period: Some("60s".to_string()),
+                    },
+                );
+            }
+        }
+        if needs_script {
+            out.insert(
+                format!("{dir}/scripts/artifact-sync.sh"),
+                ctx.sync_script.clone(),
+            );
+        }
+        if !site.load_balancers.is_empty() {
+            let nginx = nginx_config(ctx, site)?;
+            out.insert(format!("{dir}/nginx/nginx.conf"), nginx);
+            let mut depends_on = BTreeMap::new();
+            for lb in &site.load_balancers {
+                for cluster in lb.fronts.iter().filter_map(|f| site.cluster(f)) {
+                    for node in &cluster.nodes {
+                        depends_on.insert(
+                            node.name.clone(),
+                            DependsOn {
+                                condition: "service_healthy".to_string(),
+                            },
+                        );
+                    }
+                }
+            }
+            services.insert(
+                "load-balancer".to_string(),
+                ComposeService {
+                    image: NGINX_IMAGE.to_string(),
+                    hostname: "load-balancer".to_string(),
+                    profiles: standby.clone(),
+                    ports: vec!["80:80".to_string(), "443:443".to_string()],
+                    volumes: vec![
+                        Mount {
+                            kind: "bind".to_string(),
+                            source: "./nginx/nginx.conf".to_string(),
+                            target: "/etc/nginx/nginx.conf".to_string(),
+                            read_only: true,
+                        },
+                        Mount {
+                            kind: "bind".to_string(),
+                            source: "./nginx/tls".to_string(),
+                            target: "/etc/nginx/tls".to_string(),
+                            read_only: true,
+                        },
+                    ],
+                    depends_on,
+                    healthcheck: Some(Healthcheck {
+                        test: vec!["CMD".into(), "nginx".into(), "-t".into()],
+                        interval: "30s".to_string(),
+                        timeout: "5s".to_string(),
+                        retries: 3,
+                        start_period: "10s".to_string(),
+                    }),
+                    networks: BTreeMap::from([(
+                        NETWORK.to_string(),
+                        NetworkAttachment {
+                            aliases: site
+                                .load_balancers
+                                .iter()
+                                .map(|lb| lb.hostname.clone())
+                                .collect(),
+                        },
+                    )]),
+                    restart: "unless-stopped".to_string(),
+                    ..ComposeService::default()
+                },
+            );
+        }
+        let file = ComposeFile {
+            name: site.namespace.clone(),
+            services,
+            networks: BTreeMap::from([(
+                NETWORK.to_string(),
+                NetworkDef {
+                    driver: "bridge".to_string(),
+                },
+            )]),
+            volumes,
+            secrets,
+        };
+        let value = serde_json::to_value(&file)
+            .map_err(|e| BuildError::Emit(format!("compose file: {e}")))?;
+        let yaml = serde_saphyr::to_string(&escape_interpolation(value))
+            .map_err(|e| BuildError::Emit(format!("compose YAML: {e}")))?;
+        out.insert(format!("{dir}/compose.yaml"), yaml);
+    }
+    Ok(())
+}
+
+fn share_volume(share: &SharePlan) -> VolumeDef {
+    match share.method {
+        ShareMethod::Nfs => VolumeDef {
+            driver: Some("local".to_string()),
+            driver_opts: BTreeMap::from([
+                ("type".to_string(), "nfs".to_string()),
+                (
+                    "o".to_string(),
+                    format!(
+                        "addr={},rw,hard,nfsvers=4.1",
+                        share.server.clone().unwrap_or_default()
+                    ),
+                ),
+                (
+                    "device".to_string(),
+                    format!(":{}", share.path.clone().unwrap_or_default()),
+                ),
+            ]),
+        },
+        _ => VolumeDef::default(),
+    }
+}
+
+fn sync_service(
+    node: &NodePlan,
+    mode: &str,
+    source: &ArtifactSync,
+    volume: &str,
+    profiles: &[String],
+) -> ComposeService {
+    ComposeService {
+        image: SYNC_IMAGE.to_string(),
+        hostname: format!("{}-artifact-sync", node.name),
+        profiles: profiles.to_vec(),
+        command: vec![
+            "sh".to_string(),
+            "/opt/topoc/artifact-sync.sh".to_string(),
+            mode.to_string(),
+        ],
+        environment: BTreeMap::from([
+            ("ARTIFACT_URL".to_string(), source.url.clone()),
+            ("ARTIFACT_DIR".to_string(), "/artifacts".to_string()),
+            (
+                "ARTIFACT_INTERVAL".to_string(),
+                source.interval_seconds.to_string(),
+            ),
+            (
+                "ARTIFACT_STATE".to_string(),
+                "/tmp/artifact-sync".to_string(),
+            ),
+        ]),
+        volumes: vec![
+            Mount {
+                kind: "volume".to_string(),
+                source: volume.to_string(),
+                target: "/artifacts".to_string(),
+                read_only: false,
+            },
+            Mount {
+                kind: "bind".to_string(),
+                source: "./scripts/artifact-sync.sh".to_string(),
+                target: "/opt/topoc/artifact-sync.sh".to_string(),
+                read_only: true,
+            },
+        ],
+        // The node creates (and seeds) the volume first.
+        depends_on: BTreeMap::from([(
+            node.name.clone(),
+            DependsOn {
+                condition: "service_started".to_string(),
+            },
+        )]),
+        healthcheck: Some(Healthcheck {
+            test: vec![
+                "CMD".into(),
+                "sh".into(),
+                "/opt/topoc/artifact-sync.sh".into(),
+                "health".into(),
+            ],
+            interval: "30s".to_string(),
+            timeout: "5s".to_string(),
+            retries: 3,
+            start_period: "30s".to_string(),
+        }),
+        networks: BTreeMap::from([(
+            NETWORK.to_string(),
+            NetworkAttachment {
+                aliases: Vec::new(),
+            },
+        )]),
+        restart: "unless-stopped".to_string(),
+        ..ComposeService::default()
+    }
+}
+
+/// The nginx.conf of a site's load balancers (shared with the Puppet target).
+pub fn nginx_config(ctx: &Context, site: &Site) -> Result<String, BuildError> {
+    let servers = site
+        .load_balancers
+        .iter()
+        .map(|lb| {
+            let fronted: Vec<&ClusterPlan> =
+                lb.fronts.iter().filter_map(|f| site.cluster(f)).collect();
+            let portals = fronted.iter().any(|c| c.serves_portals());
+            let mut upstreams = Vec::new();
+            for cluster in &fronted {
+                for node in &cluster.nodes {
+                    upstreams.push(NginxUpstream {
+                        address: node.fqdn.clone(),
+                        port: cluster.main_port(),
+                        backup: cluster.ha == HaMode::ActivePassive
+                            && node.role == NodeRole::Passive,
+                    });
+                }
+            }
+            NginxServer {
+                name: lb.name.clone(),
+                hostname: lb.hostname.clone(),
+                upstream: lb.label.clone(),
+                portals,
+                backups: upstreams.iter().any(|u| u.backup),
+                servers: upstreams,
+            }
+        })
+        .collect();
+    Ok(ctx.templates.render(
+        "compose/nginx.conf.j2",
+        &NginxContext {
+            describes: format!(
+                "datacenter `{}` of topology `{}`",
+                site.name, ctx.deployment.topology
+            ),
+            servers,
+        },
+    )?)
+}
+
+/// Compose interpolates `$VAR` and `${VAR}` in every string of the file; a
+/// literal `$` is written `$$`.
+fn escape_interpolation(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Value::String(s.replace('$', "$$")),
+        Value::Array(items) => Value::Array(items.into_iter().map(escape_interpolation).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, escape_interpolation(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}

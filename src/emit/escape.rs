@@ -1,0 +1,153 @@
+//! Quoting for every language the emitters write. Every string that
+//! reaches TOML, Puppet, nginx, shell, Hiera or Markdown goes through one of
+//! these (YAML is written by a serializer that quotes on its own).
+
+/// A TOML basic string: `"..."` with `\"`, `\\` and control characters
+/// escaped.
+pub fn toml_string(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A single-quoted Puppet string: only `\` and `'` are special, and nothing
+/// is interpolated.
+pub fn puppet_string(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// A single-quoted POSIX shell word: `'it'\''s'`. Nothing inside is
+/// expanded, whatever it holds (`$(...)`, backticks, globs).
+pub fn shell_word(value: &str) -> String {
+    if !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c))
+    {
+        return value.to_string();
+    }
+    format!("'{}'", value.replace('\'', "'\\''"))
+}
+
+/// A double-quoted nginx string. nginx expands `$variables` inside quoted
+/// strings and has no escape for `$`, so such values are refused.
+pub fn nginx_string(value: &str) -> Result<String, String> {
+    if value.contains('$') || value.chars().any(char::is_control) {
+        return Err(format!(
+            "the value {value:?} cannot be written safely in nginx.conf (it holds `$` or a control character)"
+        ));
+    }
+    Ok(format!(
+        "\"{}\"",
+        value.replace('\\', "\\\\").replace('"', "\\\"")
+    ))
+}
+
+/// Hiera interpolates `%{...}` in every string it reads: a literal `%` is
+/// written `%{literal('%')}`.
+pub fn hiera_text(value: &str) -> String {
+    value.replace('%', "%{literal('%')}")
+}
+
+/// Markdown text: characters that make inline markup are backslash-escaped
+/// anywhere, and those that start a block (`#`, `-`, `+`, `>`, `!`) when
+/// they open the value.
+pub fn markdown_text(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for (i, c) in value.chars().enumerate() {
+        if "\\`*_[]<>|~".contains(c) || (i == 0 && "#+-!.".contains(c)) {
+            out.push('\\');
+        }
+        if c.is_control() {
+            out.push(' ');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Text inside a Markdown code span: backticks cannot be escaped, so the
+/// span is fenced with more backticks than the text holds.
+pub fn markdown_code(value: &str) -> String {
+    let longest = value.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if value.starts_with('`') || value.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!(
+        "{fence}{pad}{}{pad}{fence}",
+        value.replace(['\n', '\r'], " ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_strings_parse_back() {
+        for value in [
+            "plain",
+            "q\"uote",
+            "back\\slash",
+            "line\nbreak",
+            "\u{1}ctl",
+            "$(touch /tmp/x)",
+            "# x",
+            "`b`",
+        ] {
+            let doc = format!("k = {}\n", toml_string(value));
+            let parsed: toml::Table = doc.parse().expect("valid TOML");
+            assert_eq!(parsed["k"].as_str(), Some(value));
+        }
+    }
+
+    #[test]
+    fn shell_words_are_inert() {
+        assert_eq!(shell_word("gateway-1"), "gateway-1");
+        assert_eq!(shell_word("$(touch /tmp/x)"), "'$(touch /tmp/x)'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word(""), "''");
+        assert_eq!(shell_word("`x`"), "'`x`'");
+    }
+
+    #[test]
+    fn puppet_and_nginx() {
+        assert_eq!(puppet_string("it's \\ ok"), "'it\\'s \\\\ ok'");
+        assert_eq!(
+            nginx_string("api.example.com").unwrap(),
+            "\"api.example.com\""
+        );
+        assert!(nginx_string("$host").is_err());
+        assert_eq!(hiera_text("100%{x}"), "100%{literal('%')}{x}");
+        assert_eq!(markdown_code("a`b"), "``a`b``");
+        assert_eq!(markdown_text("*x*"), "\\*x\\*");
+    }
+}

@@ -1,0 +1,956 @@
+//! Kubernetes manifests, per datacenter, from typed objects (k8s-openapi)
+//! serialized as YAML.
+//!
+//! Per HA-paired node: its own Deployment, Service and ConfigMap (the two
+//! instances name each other); stateless clusters: one Deployment with
+//! replicas, rolled with `maxUnavailable: 0`. Every workload has probes,
+//! resources, a non-root security context, anti-affinity and topology
+//! spread, a PodDisruptionBudget whose selector matches its pods, a config
+//! checksum annotation, init containers that wait for what it depends on,
+//! and Secret references for every password (the Secret is created by the
+//! operator).
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{
+    Deployment as K8sDeployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
+};
+use k8s_openapi::api::core::v1::Affinity;
+use k8s_openapi::api::core::v1::{
+    Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
+    EnvVar, EnvVarSource, ExecAction, HTTPGetAction, KeyToPath, Lifecycle, LifecycleHandler,
+    NFSVolumeSource, Namespace, ObjectFieldSelector, PersistentVolume, PersistentVolumeClaim,
+    PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PersistentVolumeSpec,
+    PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
+    ResourceRequirements, SeccompProfile, SecretKeySelector, SecurityContext, Service, ServicePort,
+    ServiceSpec, TCPSocketAction, TopologySpreadConstraint, Volume, VolumeMount,
+    VolumeResourceRequirements, WeightedPodAffinityTerm,
+};
+use k8s_openapi::api::networking::v1::{
+    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
+    IngressServiceBackend, IngressSpec, IngressTLS, ServiceBackendPort,
+};
+use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde::Serialize;
+
+use super::{Artifacts, BuildError, Context, checksum};
+use crate::deployment::*;
+use crate::model::Profile;
+
+/// The helper images: small, pinned.
+pub const WAIT_IMAGE: &str = "busybox:1.36.1";
+pub const SYNC_IMAGE: &str = "curlimages/curl:8.11.1";
+/// Where WSO2's images copy configuration from at start-up.
+const CONFIG_VOLUME: &str = "/home/wso2carbon/wso2-config-volume";
+const HOME: &str = "/home/wso2carbon";
+
+type Labels = BTreeMap<String, String>;
+
+fn yaml<T: Serialize>(object: &T) -> Result<String, BuildError> {
+    serde_saphyr::to_string(object)
+        .map_err(|e| BuildError::Emit(format!("YAML serialization failed: {e}")))
+}
+
+/// Several objects as one multi-document YAML file.
+fn documents(objects: Vec<String>) -> String {
+    let mut out = String::new();
+    for (i, doc) in objects.iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        out.push_str(doc);
+        if !doc.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Kubernetes expands `$(VAR)` in commands, arguments and environment
+/// values; `$$` is a literal `$`.
+fn literal(text: &str) -> String {
+    text.replace('$', "$$")
+}
+
+fn meta(name: &str, namespace: Option<&str>, labels: &Labels) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_string()),
+        namespace: namespace.map(str::to_string),
+        labels: Some(labels.clone()),
+        ..ObjectMeta::default()
+    }
+}
+
+/// `2` -> "2", `0.5` -> "500m".
+fn cpu_quantity(cores: f64) -> Quantity {
+    if cores.fract() == 0.0 {
+        Quantity(format!("{}", cores as u64))
+    } else {
+        Quantity(format!("{}m", (cores * 1000.0).round() as u64))
+    }
+}
+
+/// Bytes as `4Gi`, `512Mi`, `64Ki` or bytes.
+pub fn memory_quantity(bytes: u64) -> Quantity {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "Gi"), (1 << 20, "Mi"), (1 << 10, "Ki")];
+    for (size, unit) in UNITS {
+        if bytes >= size && bytes % size == 0 {
+            return Quantity(format!("{}{unit}", bytes / size));
+        }
+    }
+    Quantity(bytes.to_string())
+}
+
+fn resources(cpu: f64, memory: u64, request_share: f64) -> ResourceRequirements {
+    let requests = BTreeMap::from([
+        ("cpu".to_string(), cpu_quantity(cpu * request_share)),
+        ("memory".to_string(), memory_quantity(memory)),
+    ]);
+    let limits = BTreeMap::from([
+        ("cpu".to_string(), cpu_quantity(cpu)),
+        ("memory".to_string(), memory_quantity(memory)),
+    ]);
+    ResourceRequirements {
+        requests: Some(requests),
+        limits: Some(limits),
+        ..ResourceRequirements::default()
+    }
+}
+
+fn container_security(uid: u32) -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        run_as_non_root: Some(true),
+        run_as_user: Some(i64::from(uid)),
+        run_as_group: Some(i64::from(uid)),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".to_string()]),
+            ..Capabilities::default()
+        }),
+        ..SecurityContext::default()
+    }
+}
+
+fn http_probe(path: &str, port: u16, https: bool, period: i32, failures: i32) -> Probe {
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(path.to_string()),
+            port: IntOrString::Int(i32::from(port)),
+            scheme: Some(if https { "HTTPS" } else { "HTTP" }.to_string()),
+            ..HTTPGetAction::default()
+        }),
+        period_seconds: Some(period),
+        timeout_seconds: Some(5),
+        failure_threshold: Some(failures),
+        ..Probe::default()
+    }
+}
+
+fn exec_probe(command: &[&str], period: i32) -> Probe {
+    Probe {
+        exec: Some(ExecAction {
+            command: Some(command.iter().map(|s| s.to_string()).collect()),
+        }),
+        period_seconds: Some(period),
+        timeout_seconds: Some(5),
+        failure_threshold: Some(3),
+        ..Probe::default()
+    }
+}
+
+/// Labels shared by every object of a cluster.
+fn cluster_labels(ctx: &Context, site: &Site, cluster: &ClusterPlan) -> Labels {
+    BTreeMap::from([
+        ("app.kubernetes.io/name".to_string(), "wso2am".to_string()),
+        (
+            "app.kubernetes.io/instance".to_string(),
+            ctx.deployment.label.clone(),
+        ),
+        (
+            "app.kubernetes.io/component".to_string(),
+            cluster.profile.name().to_string(),
+        ),
+        (
+            "app.kubernetes.io/version".to_string(),
+            ctx.deployment.version.clone(),
+        ),
+        (
+            "app.kubernetes.io/managed-by".to_string(),
+            "topoc".to_string(),
+        ),
+        ("topoc/datacenter".to_string(), site.label.clone()),
+        ("topoc/cluster".to_string(), cluster.label.clone()),
+    ])
+}
+
+fn selector(labels: &Labels) -> LabelSelector {
+    LabelSelector {
+        match_labels: Some(labels.clone()),
+        ..LabelSelector::default()
+    }
+}
+
+/// The Secret every password comes from (created by the operator).
+pub fn secret_name(d: &Deployment) -> String {
+    format!("{}-secrets", d.label)
+}
+
+/// The manifests of one datacenter.
+pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), BuildError> {
+    {
+        let dir = format!("kubernetes/{}", site.name);
+        out.insert(format!("{dir}/00-namespace.yaml"), namespace(ctx, site)?);
+        if let Some(storage) = storage(site)? {
+            out.insert(format!("{dir}/10-storage.yaml"), storage);
+        }
+        if needs_sync_script(site) {
+            out.insert(
+                format!("{dir}/15-artifact-sync.yaml"),
+                sync_script(ctx, site)?,
+            );
+        }
+        for cluster in site.start_order() {
+            let file = format!("{dir}/2{}-{}.yaml", cluster.start_rank, cluster.label);
+            out.insert(file, cluster_objects(ctx, site, cluster)?);
+        }
+        if let Some(ingress) = ingresses(site)? {
+            out.insert(format!("{dir}/30-ingress.yaml"), ingress);
+        }
+    }
+    Ok(())
+}
+
+fn namespace(ctx: &Context, site: &Site) -> Result<String, BuildError> {
+    let labels = BTreeMap::from([
+        (
+            "app.kubernetes.io/part-of".to_string(),
+            ctx.deployment.label.clone(),
+        ),
+        ("topoc/datacenter".to_string(), site.label.clone()),
+        ("topoc/role".to_string(), site.role.name().to_string()),
+        (
+            "pod-security.kubernetes.io/enforce".to_string(),
+            "restricted".to_string(),
+        ),
+    ]);
+    yaml(&Namespace {
+        metadata: meta(&site.namespace, None, &labels),
+        ..Namespace::default()
+    })
+}
+
+/// The shares the site's clusters mount: NFS as a PersistentVolume bound
+/// to a claim, rsync (a host pattern) as a ReadWriteMany claim on the
+/// default storage class.
+fn storage(site: &Site) -> Result<Option<String>, BuildError> {
+    let mut docs = Vec::new();
+    for share in &site.shares {
+        if !site
+            .clusters
+            .iter()
+            .any(|c| c.share.as_deref() == Some(share.label.as_str()))
+        {
+            continue;
+        }
+        let labels = BTreeMap::from([
+            ("topoc/datacenter".to_string(), site.label.clone()),
+            ("topoc/share".to_string(), share.label.clone()),
+        ]);
+        let size = BTreeMap::from([("storage".to_string(), Quantity("10Gi".to_string()))]);
+        let mut claim = PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteMany".to_string()]),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some(size.clone()),
+                ..VolumeResourceRequirements::default()
+            }),
+            ..PersistentVolumeClaimSpec::default()
+        };
+        if share.method == crate::model::ShareMethod::Nfs {
+            let pv_name = format!("{}-{}", site.namespace, share.label);
+            docs.push(yaml(&PersistentVolume {
+                metadata: meta(&pv_name, None, &labels),
+                spec: Some(PersistentVolumeSpec {
+                    access_modes: Some(vec!["ReadWriteMany".to_string()]),
+                    capacity: Some(size),
+                    persistent_volume_reclaim_policy: Some("Retain".to_string()),
+                    storage_class_name: Some(String::new()),
+                    mount_options: Some(vec!["hard".to_string(), "nfsvers=4.1".to_string()]),
+                    nfs: Some(NFSVolumeSource {
+                        server: share.server.clone().unwrap_or_default(),
+                        path: share.path.clone().unwrap_or_default(),
+                        read_only: Some(false),
+                    }),
+                    ..PersistentVolumeSpec::default()
+                }),
+                ..PersistentVolume::default()
+            })?);
+            claim.storage_class_name = Some(String::new());
+            claim.volume_name = Some(pv_name);
+        }
+        docs.push(yaml(&PersistentVolumeClaim {
+            metadata: meta(&share.label, Some(&site.namespace), &labels),
+            spec: Some(claim),
+            ..PersistentVolumeClaim::default()
+        })?);
+    }
+    Ok((!docs.is_empty()).then(|| documents(docs)))
+}
+
+/// Does any workload of the site pull or push artifacts?
+fn needs_sync_script(site: &Site) -> bool {
+    site.clusters.iter().any(|c| sync_mode(site, c).is_some())
+}
+
+/// `pull` for read-only gateways, `push` for the primary's first
+/// gateway-capable cluster when read-only sites pull.
+pub fn sync_mode<'a>(
+    site: &'a Site,
+    cluster: &ClusterPlan,
+) -> Option<(&'static str, &'a ArtifactSync)> {
+    if cluster.pulls_artifacts {
+        return site.artifact_pull.as_ref().map(|s| ("pull", s));
+    }
+    let push = site.artifact_push.as_ref()?;
+    let pusher = site
+        .start_order()
+        .into_iter()
+        .find(|c| c.profile.runs_gateway())?;
+    (pusher.label == cluster.label).then_some(("push", push))
+}
+
+fn sync_script(ctx: &Context, site: &Site) -> Result<String, BuildError> {
+    let labels = BTreeMap::from([
+        (
+            "app.kubernetes.io/managed-by".to_string(),
+            "topoc".to_string(),
+        ),
+        ("topoc/datacenter".to_string(), site.label.clone()),
+    ]);
+    yaml(&ConfigMap {
+        metadata: meta("artifact-sync", Some(&site.namespace), &labels),
+        data: Some(BTreeMap::from([(
+            "artifact-sync.sh".to_string(),
+            ctx.sync_script.clone(),
+        )])),
+        ..ConfigMap::default()
+    })
+}
+
+fn cluster_objects(
+    ctx: &Context,
+    site: &Site,
+    cluster: &ClusterPlan,
+) -> Result<String, BuildError> {
+    let labels = cluster_labels(ctx, site, cluster);
+    let selector_labels = BTreeMap::from([("topoc/cluster".to_string(), cluster.label.clone())]);
+    let mut docs = Vec::new();
+    let service_ports: Vec<ServicePort> = cluster
+        .ports
+        .iter()
+        .map(|p| ServicePort {
+            name: Some(p.name.clone()),
+            port: i32::from(p.port),
+            target_port: Some(IntOrString::String(p.name.clone())),
+            protocol: Some("TCP".to_string()),
+            ..ServicePort::default()
+        })
+        .collect();
+    let replicas_when_running = |n: i32| if site.running() { n } else { 0 };
+    match cluster.shape {
+        Shape::Paired => {
+            for node in &cluster.nodes {
+                let mut node_labels = labels.clone();
+                node_labels.insert("topoc/node".to_string(), node.name.clone());
+                node_labels.insert("topoc/role".to_string(), node_role(node).to_string());
+                let config = ctx.render_config(site, cluster, node, Network::Kubernetes)?;
+                let config_name = format!("{}-config", node.name);
+                docs.push(config_map(&config_name, site, &node_labels, &config)?);
+                let pod_selector = BTreeMap::from([
+                    ("topoc/cluster".to_string(), cluster.label.clone()),
+                    ("topoc/node".to_string(), node.name.clone()),
+                ]);
+                docs.push(workload(
+                    ctx,
+                    site,
+                    cluster,
+                    Some(node),
+                    &node.name,
+                    &node_labels,
+                    &pod_selector,
+                    &config_name,
+                    &config,
+                    replicas_when_running(1),
+                )?);
+                docs.push(service(
+                    &node.name,
+                    site,
+                    &node_labels,
+                    &pod_selector,
+                    service_ports.clone(),
+                )?);
+            }
+            // The cluster's own Service: every node of an active-active
+            // pair; the active node of an active-passive pair (a failover
+            // moves the selector to the other node).
+            let mut cluster_selector = selector_labels.clone();
+            if cluster.ha == crate::model::HaMode::ActivePassive {
+                if let Some(active) = cluster.active_nodes().next() {
+                    cluster_selector.insert("topoc/node".to_string(), active.name.clone());
+                }
+            }
+            docs.push(service(
+                &cluster.label,
+                site,
+                &labels,
+                &cluster_selector,
+                service_ports,
+            )?);
+        }
+        Shape::Scaled => {
+            let node = &cluster.nodes[0];
+            let config = ctx.render_config(site, cluster, node, Network::Kubernetes)?;
+            let config_name = format!("{}-config", cluster.label);
+            docs.push(config_map(&config_name, site, &labels, &config)?);
+            docs.push(workload(
+                ctx,
+                site,
+                cluster,
+                None,
+                &cluster.label,
+                &labels,
+                &selector_labels,
+                &config_name,
+                &config,
+                replicas_when_running(cluster.nodes.len() as i32),
+            )?);
+            docs.push(service(
+                &cluster.label,
+                site,
+                &labels,
+                &selector_labels,
+                service_ports,
+            )?);
+        }
+    }
+    docs.push(yaml(&PodDisruptionBudget {
+        metadata: meta(&cluster.label, Some(&site.namespace), &labels),
+        spec: Some(PodDisruptionBudgetSpec {
+            max_unavailable: Some(IntOrString::Int(cluster.max_unavailable as i32)),
+            selector: Some(selector(&selector_labels)),
+            ..PodDisruptionBudgetSpec::default()
+        }),
+        ..PodDisruptionBudget::default()
+    })?);
+    Ok(documents(docs))
+}
+
+fn node_role(node: &NodePlan) -> &'static str {
+    match node.role {
+        NodeRole::Active => "active",
+        NodeRole::Passive => "passive",
+    }
+}
+
+fn config_map(
+    name: &str,
+    site: &Site,
+    labels: &Labels,
+    config: &str,
+) -> Result<String, BuildError> {
+    yaml(&ConfigMap {
+        metadata: meta(name, Some(&site.namespace), labels),
+        data: Some(BTreeMap::from([(
+            "deployment.toml".to_string(),
+            config.to_string(),
+        )])),
+        ..ConfigMap::default()
+    })
+}
+
+fn service(
+    name: &str,
+    site: &Site,
+    labels: &Labels,
+    pods: &Labels,
+    ports: Vec<ServicePort>,
+) -> Result<String, BuildError> {
+    yaml(&Service {
+        metadata: meta(name, Some(&site.namespace), labels),
+        spec: Some(ServiceSpec {
+            type_: Some("ClusterIP".to_string()),
+            selector: Some(pods.clone()),
+            ports: Some(ports),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    })
+}
+
+/// A wait for `host:port` that cannot be subverted by the host name: the
+/// values are positional parameters of the script, never spliced into it.
+fn wait_container(name: &str, host: &str, port: u16, uid: u32) -> Container {
+    Container {
+        name: name.to_string(),
+        image: Some(WAIT_IMAGE.to_string()),
+        command: Some(vec![
+            "sh".to_string(),
+            "-c".to_string(),
+            literal("until nc -z -w 2 \"$0\" \"$1\"; do echo \"waiting for $0:$1\"; sleep 5; done"),
+            literal(host),
+            port.to_string(),
+        ]),
+        resources: Some(resources(0.1, 32 << 20, 0.1)),
+        security_context: Some(container_security(uid)),
+        ..Container::default()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn workload(
+    ctx: &Context,
+    site: &Site,
+    cluster: &ClusterPlan,
+    node: Option<&NodePlan>,
+    name: &str,
+    labels: &Labels,
+    pod_selector: &Labels,
+    config_name: &str,
+    config: &str,
+    replicas: i32,
+) -> Result<String, BuildError> {
+    let d = ctx.deployment;
+    let uid = cluster.run_as_user;
+    let product_home = cluster.product_home(HOME);
+    let mut volumes = vec![Volume {
+        name: "config".to_string(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: config_name.to_string(),
+            items: Some(vec![KeyToPath {
+                key: "deployment.toml".to_string(),
+                path: "deployment.toml".to_string(),
+                ..KeyToPath::default()
+            }]),
+            ..ConfigMapVolumeSource::default()
+        }),
+        ..Volume::default()
+    }];
+    let mut mounts = vec![VolumeMount {
+        name: "config".to_string(),
+        mount_path: format!("{CONFIG_VOLUME}/repository/conf/deployment.toml"),
+        sub_path: Some("deployment.toml".to_string()),
+        read_only: Some(true),
+        ..VolumeMount::default()
+    }];
+    let mut init = Vec::new();
+    // Start order: databases first, then the clusters this one calls.
+    for db in &cluster.databases {
+        init.push(wait_container(
+            &format!("wait-{}", crate::model::naming::dns_label(&db.name)),
+            &db.host,
+            db.port,
+            uid,
+        ));
+    }
+    for dependency in &cluster.depends_on {
+        if let Some(dep) = site.cluster(dependency) {
+            init.push(wait_container(
+                &format!("wait-{}", dep.label),
+                &site.service_address(&dep.label),
+                dep.main_port(),
+                uid,
+            ));
+        }
+    }
+    if let Some(share) = &cluster.share {
+        let target = share_mount(ctx, cluster);
+        volumes.push(Volume {
+            name: "share".to_string(),
+            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                claim_name: share.clone(),
+                ..PersistentVolumeClaimVolumeSource::default()
+            }),
+            ..Volume::default()
+        });
+        let mut seed = seed_container("seed-share", cluster, &target, "/seed", uid);
+        seed.volume_mounts = Some(vec![VolumeMount {
+            name: "share".to_string(),
+            mount_path: "/seed".to_string(),
+            ..VolumeMount::default()
+        }]);
+        init.push(seed);
+        mounts.push(VolumeMount {
+            name: "share".to_string(),
+            mount_path: target,
+            ..VolumeMount::default()
+        });
+    }
+    let mut containers = Vec::new();
+    let sync = sync_mode(site, cluster).filter(|_| {
+        // A paired cluster pushes from its manager node only.
+        node.is_none_or(|n| n.manager || cluster.pulls_artifacts)
+    });
+    if let Some((mode, source)) = sync {
+        let target = format!("{product_home}/repository/deployment/server/synapse-configs/default");
+        volumes.push(Volume {
+            name: "artifacts".to_string(),
+            empty_dir: Some(EmptyDirVolumeSource::default()),
+            ..Volume::default()
+        });
+        volumes.push(Volume {
+            name: "artifact-sync".to_string(),
+            config_map: Some(ConfigMapVolumeSource {
+                name: "artifact-sync".to_string(),
+                default_mode: Some(0o555),
+                ..ConfigMapVolumeSource::default()
+            }),
+            ..Volume::default()
+        });
+        let mut seed = seed_container("seed-artifacts", cluster, &target, "/seed", uid);
+        seed.volume_mounts = Some(vec![VolumeMount {
+            name: "artifacts".to_string(),
+            mount_path: "/seed".to_string(),
+            ..VolumeMount::default()
+        }]);
+        init.push(seed);
+        mounts.push(VolumeMount {
+            name: "artifacts".to_string(),
+            mount_path: target,
+            ..VolumeMount::default()
+        });
+        containers.push(sync_container(mode, source, uid));
+    }
+
+    let mut env = vec![
+        EnvVar {
+            name: "NODE_IP".to_string(),
+            value_from: Some(EnvVarSource {
+                field_ref: Some(ObjectFieldSelector {
+                    field_path: "status.podIP".to_string(),
+                    ..ObjectFieldSelector::default()
+                }),
+                ..EnvVarSource::default()
+            }),
+            ..EnvVar::default()
+        },
+        EnvVar {
+            name: "JVM_MEM_OPTS".to_string(),
+            value: Some(format!("-Xms{0}m -Xmx{0}m", cluster.heap_mib())),
+            ..EnvVar::default()
+        },
+    ];
+    for secret in site_cluster_secrets(d, cluster) {
+        env.push(EnvVar {
+            name: secret.env.clone(),
+            value_from: Some(EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: secret_name(d),
+                    key: secret.name.clone(),
+                    ..SecretKeySelector::default()
+                }),
+                ..EnvVarSource::default()
+            }),
+            ..EnvVar::default()
+        });
+    }
+    let readiness = if cluster.profile == Profile::GatewayWorker && d.major >= 4 {
+        http_probe(
+            "/api/am/gateway/v2/server-startup-healthcheck",
+            9443,
+            true,
+            10,
+            3,
+        )
+    } else {
+        http_probe("/services/Version", 9763, false, 10, 3)
+    };
+    let main = Container {
+        name: "wso2am".to_string(),
+        image: Some(cluster.image.clone()),
+        image_pull_policy: Some("IfNotPresent".to_string()),
+        args: cluster
+            .profile_arg
+            .as_ref()
+            .map(|p| vec![format!("-Dprofile={p}")]),
+        env: Some(env),
+        ports: Some(
+            cluster
+                .ports
+                .iter()
+                .map(|p| ContainerPort {
+                    name: Some(p.name.clone()),
+                    container_port: i32::from(p.port),
+                    protocol: Some("TCP".to_string()),
+                    ..ContainerPort::default()
+                })
+                .collect(),
+        ),
+        resources: Some(resources(cluster.cpu, cluster.memory_bytes, 1.0)),
+        security_context: Some(container_security(uid)),
+        startup_probe: Some(Probe {
+            tcp_socket: Some(TCPSocketAction {
+                port: IntOrString::Int(9443),
+                ..TCPSocketAction::default()
+            }),
+            period_seconds: Some(10),
+            failure_threshold: Some(60),
+            ..Probe::default()
+        }),
+        liveness_probe: Some(http_probe("/services/Version", 9763, false, 10, 3)),
+        readiness_probe: Some(readiness),
+        lifecycle: Some(Lifecycle {
+            pre_stop: Some(LifecycleHandler {
+                exec: Some(ExecAction {
+                    command: Some(vec!["sleep".to_string(), "15".to_string()]),
+                }),
+                ..LifecycleHandler::default()
+            }),
+            ..Lifecycle::default()
+        }),
+        volume_mounts: Some(mounts),
+        ..Container::default()
+    };
+    containers.insert(0, main);
+
+    let spread_selector = selector(&BTreeMap::from([(
+        "topoc/cluster".to_string(),
+        cluster.label.clone(),
+    )]));
+    let pod = PodSpec {
+        security_context: Some(PodSecurityContext {
+            run_as_non_root: Some(true),
+            run_as_user: Some(i64::from(uid)),
+            run_as_group: Some(i64::from(uid)),
+            fs_group: Some(i64::from(uid)),
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".to_string(),
+                ..SeccompProfile::default()
+            }),
+            ..PodSecurityContext::default()
+        }),
+        affinity: Some(Affinity {
+            pod_anti_affinity: Some(PodAntiAffinity {
+                preferred_during_scheduling_ignored_during_execution: Some(vec![
+                    WeightedPodAffinityTerm {
+                        weight: 100,
+                        pod_affinity_term: PodAffinityTerm {
+                            label_selector: Some(spread_selector.clone()),
+                            topology_key: "kubernetes.io/hostname".to_string(),
+                            ..PodAffinityTerm::default()
+                        },
+                    },
+                ]),
+                ..PodAntiAffinity::default()
+            }),
+            ..Affinity::default()
+        }),
+        topology_spread_constraints: Some(vec![TopologySpreadConstraint {
+            max_skew: 1,
+            topology_key: "topology.kubernetes.io/zone".to_string(),
+            when_unsatisfiable: "ScheduleAnyway".to_string(),
+            label_selector: Some(spread_selector),
+            ..TopologySpreadConstraint::default()
+        }]),
+        termination_grace_period_seconds: Some(60),
+        init_containers: Some(init).filter(|i| !i.is_empty()),
+        containers,
+        volumes: Some(volumes),
+        ..PodSpec::default()
+    };
+    let mut annotations = BTreeMap::from([("checksum/config".to_string(), checksum(config))]);
+    if sync.is_some() {
+        annotations.insert(
+            "checksum/artifact-sync".to_string(),
+            checksum(&ctx.sync_script),
+        );
+    }
+    let mut deployment_labels = labels.clone();
+    deployment_labels.remove("topoc/role");
+    yaml(&K8sDeployment {
+        metadata: meta(name, Some(&site.namespace), &deployment_labels),
+        spec: DeploymentSpec {
+            replicas: Some(replicas),
+            selector: selector(pod_selector),
+            strategy: Some(DeploymentStrategy {
+                type_: Some("RollingUpdate".to_string()),
+                rolling_update: Some(RollingUpdateDeployment {
+                    max_surge: Some(IntOrString::Int(1)),
+                    max_unavailable: Some(IntOrString::Int(0)),
+                }),
+            }),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels.clone()),
+                    annotations: Some(annotations),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(pod),
+            },
+            ..DeploymentSpec::default()
+        },
+        ..K8sDeployment::default()
+    })
+}
+
+/// The secrets a cluster's nodes read.
+pub fn site_cluster_secrets(d: &Deployment, cluster: &ClusterPlan) -> Vec<SecretEnv> {
+    let mut out = vec![d.admin_password.clone(), d.keystore_password.clone()];
+    out.extend(d.encryption_key.clone());
+    out.extend(cluster.databases.iter().map(|db| db.password.clone()));
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Where a file share is mounted in the product: the deployment folder in
+/// APIM 3.x (artifacts live on the file system), tenants in 4.x.
+pub fn share_mount(ctx: &Context, cluster: &ClusterPlan) -> String {
+    let home = cluster.product_home(HOME);
+    if ctx.deployment.major >= 4 {
+        format!("{home}/repository/tenants")
+    } else {
+        format!("{home}/repository/deployment/server")
+    }
+}
+
+/// Copy the image's own content of `source` into an empty volume, so that
+/// mounting the volume does not hide the product's defaults.
+fn seed_container(
+    name: &str,
+    cluster: &ClusterPlan,
+    source: &str,
+    target: &str,
+    uid: u32,
+) -> Container {
+    Container {
+        name: name.to_string(),
+        image: Some(cluster.image.clone()),
+        command: Some(vec![
+            "sh".to_string(),
+            "-c".to_string(),
+            literal(
+                "if [ -d \"$0\" ] && [ -z \"$(ls -A \"$1\")\" ]; then cp -R \"$0\"/. \"$1\"/; fi",
+            ),
+            literal(source),
+            literal(target),
+        ]),
+        resources: Some(resources(0.2, 128 << 20, 0.5)),
+        security_context: Some(container_security(uid)),
+        ..Container::default()
+    }
+}
+
+fn sync_container(mode: &str, source: &ArtifactSync, uid: u32) -> Container {
+    let env = |name: &str, value: String| EnvVar {
+        name: name.to_string(),
+        value: Some(literal(&value)),
+        ..EnvVar::default()
+    };
+    let health = exec_probe(&["sh", "/opt/topoc/artifact-sync.sh", "health"], 30);
+    Container {
+        name: "artifact-sync".to_string(),
+        image: Some(SYNC_IMAGE.to_string()),
+        command: Some(vec![
+            "sh".to_string(),
+            "/opt/topoc/artifact-sync.sh".to_string(),
+            mode.to_string(),
+        ]),
+        env: Some(vec![
+            env("ARTIFACT_URL", source.url.clone()),
+            env("ARTIFACT_DIR", "/artifacts".to_string()),
+            env("ARTIFACT_INTERVAL", source.interval_seconds.to_string()),
+            env("ARTIFACT_STATE", "/tmp/artifact-sync".to_string()),
+        ]),
+        resources: Some(resources(0.2, 64 << 20, 0.25)),
+        security_context: Some(container_security(uid)),
+        liveness_probe: Some(health.clone()),
+        readiness_probe: Some(health),
+        volume_mounts: Some(vec![
+            VolumeMount {
+                name: "artifacts".to_string(),
+                mount_path: "/artifacts".to_string(),
+                ..VolumeMount::default()
+            },
+            VolumeMount {
+                name: "artifact-sync".to_string(),
+                mount_path: "/opt/topoc".to_string(),
+                read_only: Some(true),
+                ..VolumeMount::default()
+            },
+        ]),
+        ..Container::default()
+    }
+}
+
+/// One Ingress per load balancer (ingress-nginx): cookie affinity for the
+/// portals and management console, none for API traffic; TLS from a Secret
+/// `<load balancer>-tls` the operator creates.
+fn ingresses(site: &Site) -> Result<Option<String>, BuildError> {
+    let mut docs = Vec::new();
+    for lb in &site.load_balancers {
+        let fronted: Vec<&ClusterPlan> = lb.fronts.iter().filter_map(|f| site.cluster(f)).collect();
+        let Some(first) = fronted.first() else {
+            continue;
+        };
+        let portals = fronted.iter().any(|c| c.serves_portals());
+        let mut annotations = BTreeMap::from([(
+            "nginx.ingress.kubernetes.io/backend-protocol".to_string(),
+            "HTTPS".to_string(),
+        )]);
+        if portals {
+            annotations.insert(
+                "nginx.ingress.kubernetes.io/affinity".to_string(),
+                "cookie".to_string(),
+            );
+            annotations.insert(
+                "nginx.ingress.kubernetes.io/session-cookie-name".to_string(),
+                "route".to_string(),
+            );
+        }
+        let labels = BTreeMap::from([
+            (
+                "app.kubernetes.io/managed-by".to_string(),
+                "topoc".to_string(),
+            ),
+            ("topoc/datacenter".to_string(), site.label.clone()),
+            ("topoc/load-balancer".to_string(), lb.label.clone()),
+        ]);
+        let mut metadata = meta(&lb.label, Some(&site.namespace), &labels);
+        metadata.annotations = Some(annotations);
+        let backend = IngressBackend {
+            service: Some(IngressServiceBackend {
+                name: first.label.clone(),
+                port: Some(ServiceBackendPort {
+                    number: Some(i32::from(first.main_port())),
+                    ..ServiceBackendPort::default()
+                }),
+            }),
+            ..IngressBackend::default()
+        };
+        docs.push(yaml(&Ingress {
+            metadata,
+            spec: Some(IngressSpec {
+                ingress_class_name: Some("nginx".to_string()),
+                tls: Some(vec![IngressTLS {
+                    hosts: Some(vec![lb.hostname.clone()]),
+                    secret_name: Some(format!("{}-tls", lb.label)),
+                }]),
+                rules: Some(vec![IngressRule {
+                    host: Some(lb.hostname.clone()),
+                    http: Some(HTTPIngressRuleValue {
+                        paths: vec![HTTPIngressPath {
+                            path: Some("/".to_string()),
+                            path_type: "Prefix".to_string(),
+                            backend,
+                        }],
+                    }),
+                }]),
+                ..IngressSpec::default()
+            }),
+            ..Ingress::default()
+        })?);
+    }
+    Ok((!docs.is_empty()).then(|| documents(docs)))
+}

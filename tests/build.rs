@@ -1,0 +1,420 @@
+//! `topoc build`: the full output of every example (snapshots), generated
+//! artifacts parsed back, determinism, `--check`, atomic writes, and
+//! hostile names and strings.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::parse_back;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use topoc::diagnostics::SeverityConfig;
+use topoc::emit::{self, Artifacts, Target};
+use topoc::load::DiskFs;
+
+fn topoc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_topoc"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("topoc runs")
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().expect("exit code")
+}
+
+fn examples() -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir("examples")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "topo"))
+        .collect();
+    out.sort();
+    out
+}
+
+fn render(path: &Path) -> Artifacts {
+    let checked = topoc::check_path(path, &DiskFs, &SeverityConfig::default()).expect("loads");
+    emit::render(&checked, &Target::ALL, None).expect("builds")
+}
+
+fn snapshot_text(artifacts: &Artifacts) -> String {
+    let mut out = String::new();
+    for (path, content) in artifacts.iter() {
+        out.push_str(&format!("=== {path}\n{content}"));
+        if !content.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn full_output_of_every_example() {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("snapshots/build");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| {
+        for example in examples() {
+            let artifacts = render(&example);
+            parse_back(&artifacts);
+            let name = example.file_stem().unwrap().to_string_lossy().into_owned();
+            insta::assert_snapshot!(name, snapshot_text(&artifacts));
+        }
+    });
+}
+
+#[test]
+fn layout_follows_the_contract() {
+    let artifacts = render(Path::new("examples/multi-datacenter.topo"));
+    for dc in ["colombo", "london", "singapore"] {
+        assert!(
+            artifacts
+                .get(&format!("compose/{dc}/compose.yaml"))
+                .is_some(),
+            "{dc}"
+        );
+        assert!(
+            artifacts
+                .paths()
+                .any(|p| p.starts_with(&format!("kubernetes/{dc}/"))),
+            "{dc}"
+        );
+    }
+    assert!(artifacts.get("puppet/manifests/site.pp").is_some());
+    assert!(
+        artifacts
+            .paths()
+            .any(|p| p.starts_with("puppet/modules/apim/manifests/"))
+    );
+    assert!(
+        artifacts
+            .paths()
+            .any(|p| p.starts_with("puppet/data/nodes/"))
+    );
+}
+
+#[test]
+fn no_secret_value_and_no_plain_password_reaches_any_file() {
+    for example in examples() {
+        let artifacts = render(&example);
+        for (path, content) in artifacts.iter() {
+            for line in content.lines() {
+                let trimmed = line.trim_start();
+                if let Some(value) = trimmed
+                    .strip_prefix("password = ")
+                    .or_else(|| trimmed.strip_prefix("key_password = "))
+                {
+                    assert!(
+                        value.starts_with("\"$env{"),
+                        "{path}: a password that is not an $env{{}} reference: {line}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn ha_pairs_are_two_instances_and_gateways_scale() {
+    let artifacts = render(Path::new("examples/distributed-4.x.topo"));
+    let docs = parse_back(&artifacts);
+    let deployments: Vec<&Value> = docs
+        .iter()
+        .map(|(_, d)| d)
+        .filter(|d| d["kind"] == "Deployment")
+        .collect();
+    let names: Vec<&str> = deployments
+        .iter()
+        .map(|d| d["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"control-plane-1") && names.contains(&"control-plane-2"),
+        "{names:?}"
+    );
+    let gateway = deployments
+        .iter()
+        .find(|d| d["metadata"]["name"] == "gateway")
+        .unwrap();
+    assert_eq!(gateway["spec"]["replicas"], 3);
+    assert_eq!(
+        gateway["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"],
+        0
+    );
+    // Each control plane names the other in event_duplicate_url.
+    let cp1 = artifacts
+        .get("compose/frankfurt/config/control-plane-1/deployment.toml")
+        .unwrap();
+    let table: toml::Table = cp1.parse().unwrap();
+    let duplicate = &table["apim"]["event_hub"]["event_duplicate_url"];
+    assert_eq!(
+        duplicate.as_array().unwrap()[0].as_str(),
+        Some("tcp://control-plane-2.apim.payments.example:5672")
+    );
+    // Every PodDisruptionBudget selects some pod template.
+    for (_, pdb) in docs
+        .iter()
+        .filter(|(_, d)| d["kind"] == "PodDisruptionBudget")
+    {
+        let selector = pdb["spec"]["selector"]["matchLabels"].as_object().unwrap();
+        assert!(
+            deployments.iter().any(|d| {
+                let labels = &d["spec"]["template"]["metadata"]["labels"];
+                selector.iter().all(|(k, v)| &labels[k] == v)
+            }),
+            "{pdb}"
+        );
+    }
+}
+
+#[test]
+fn builds_are_deterministic_to_the_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a");
+    let b = dir.path().join("b");
+    for out in [&a, &b] {
+        let output = topoc(&[
+            "build",
+            "examples/multi-datacenter.topo",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            code(&output),
+            0,
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let read = |root: &Path| {
+        let mut files = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    files.push((
+                        path.strip_prefix(root).unwrap().to_path_buf(),
+                        std::fs::read(&path).unwrap(),
+                    ));
+                }
+            }
+        }
+        files.sort();
+        files
+    };
+    assert_eq!(read(&a), read(&b));
+}
+
+#[test]
+fn check_reports_stale_output_with_a_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let out_arg = out.to_str().unwrap();
+    let example = "examples/distributed-4.x.topo";
+    // Nothing built yet: stale.
+    assert_eq!(
+        code(&topoc(&["build", example, "--out", out_arg, "--check"])),
+        1
+    );
+    assert!(!out.exists(), "--check writes nothing");
+    assert_eq!(code(&topoc(&["build", example, "--out", out_arg])), 0);
+    let fresh = topoc(&["build", example, "--out", out_arg, "--check"]);
+    assert_eq!(
+        code(&fresh),
+        0,
+        "{}",
+        String::from_utf8_lossy(&fresh.stdout)
+    );
+    // Edit a file: stale, and the diff names it.
+    let file = out.join("compose/frankfurt/compose.yaml");
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str("# edited by hand\n");
+    std::fs::write(&file, text).unwrap();
+    let stale = topoc(&["build", example, "--out", out_arg, "--check"]);
+    assert_eq!(code(&stale), 1);
+    let diff = String::from_utf8_lossy(&stale.stdout);
+    assert!(
+        diff.contains("compose/frankfurt/compose.yaml") && diff.contains("-# edited by hand"),
+        "{diff}"
+    );
+    // A file that would not be generated is stale too.
+    std::fs::write(out.join("extra.txt"), "x").unwrap();
+    std::fs::remove_file(&file).unwrap();
+    let stale = topoc(&["build", example, "--out", out_arg, "--check"]);
+    let diff = String::from_utf8_lossy(&stale.stdout);
+    assert!(
+        diff.contains("a/extra.txt") && diff.contains("b/compose/frankfurt/compose.yaml"),
+        "{diff}"
+    );
+}
+
+#[test]
+fn a_failed_build_leaves_the_output_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("marker"), "before").unwrap();
+    let out_arg = out.to_str().unwrap();
+    // A topology with errors: refused.
+    let refused = topoc(&["build", "tests/fixtures/lints/HA001.topo", "--out", out_arg]);
+    assert_eq!(code(&refused), 1);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("nothing was built"));
+    // A broken template override: refused.
+    let templates = dir.path().join("templates/wso2");
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(templates.join("deployment.toml.j2"), "{{ no_such_value }}").unwrap();
+    let broken = topoc(&[
+        "build",
+        "examples/distributed-4.x.topo",
+        "--out",
+        out_arg,
+        "--templates",
+        dir.path().join("templates").to_str().unwrap(),
+    ]);
+    assert_eq!(
+        code(&broken),
+        2,
+        "{}",
+        String::from_utf8_lossy(&broken.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("marker")).unwrap(),
+        "before"
+    );
+    assert_eq!(
+        std::fs::read_dir(&out).unwrap().count(),
+        1,
+        "nothing was added"
+    );
+    // No staging folders are left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // A successful build replaces the folder: the marker is gone.
+    assert_eq!(
+        code(&topoc(&[
+            "build",
+            "examples/distributed-4.x.topo",
+            "--out",
+            out_arg
+        ])),
+        0
+    );
+    assert!(!out.join("marker").exists());
+    assert!(out.join("compose/frankfurt/compose.yaml").exists());
+}
+
+#[test]
+fn template_overrides_replace_one_file_and_unknown_ones_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let templates = dir.path().join("templates");
+    std::fs::create_dir_all(templates.join("wso2")).unwrap();
+    let original = std::fs::read_to_string("targets/wso2/deployment.toml.j2").unwrap();
+    std::fs::write(
+        templates.join("wso2/deployment.toml.j2"),
+        format!("{original}\n[apim.analytics]\nenable = false\n"),
+    )
+    .unwrap();
+    let checked = topoc::check_path(
+        Path::new("examples/distributed-4.x.topo"),
+        &DiskFs,
+        &SeverityConfig::default(),
+    )
+    .unwrap();
+    let artifacts = emit::render(&checked, &[Target::Compose], Some(&templates)).unwrap();
+    let config = artifacts
+        .get("compose/frankfurt/config/gateway-1/deployment.toml")
+        .unwrap();
+    assert!(config.contains("[apim.analytics]"));
+    config.parse::<toml::Table>().unwrap();
+    std::fs::write(templates.join("unknown.j2"), "x").unwrap();
+    assert!(emit::render(&checked, &[Target::Compose], Some(&templates)).is_err());
+}
+
+#[test]
+fn targets_can_be_chosen() {
+    let checked = topoc::check_path(
+        Path::new("examples/upgrades.topo"),
+        &DiskFs,
+        &SeverityConfig::default(),
+    )
+    .unwrap();
+    let artifacts = emit::render(&checked, &[Target::Kubernetes], None).unwrap();
+    assert!(
+        artifacts
+            .paths()
+            .all(|p| p.starts_with("kubernetes/") || !p.contains('/'))
+    );
+    let output = topoc(&[
+        "build",
+        "examples/upgrades.topo",
+        "--out",
+        "/dev/null/x",
+        "--target",
+        "nonsense",
+    ]);
+    assert_eq!(code(&output), 2);
+}
+
+/// The hostile fixture: names such as `yes`, `on`, `null`, strings with
+/// `: `, `#`, quotes, backslashes, `$(...)` and backticks.
+#[test]
+fn hostile_names_and_strings_come_out_quoted_and_intact() {
+    let artifacts = render(Path::new("tests/fixtures/build/hostile.topo"));
+    let docs = parse_back(&artifacts);
+    let database = "q'u\"o\\te `tick` $(touch /tmp/topoc-pwned) # x";
+    let user = "$(touch /tmp/topoc-pwned)";
+    // deployment.toml (Compose and Puppet hosts) parses back to the exact strings.
+    let config: toml::Table = artifacts
+        .get("compose/on/config/null-1/deployment.toml")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let apim_db = &config["database"]["apim_db"];
+    assert!(apim_db["url"].as_str().unwrap().ends_with(database));
+    assert_eq!(apim_db["username"].as_str(), Some(user));
+    // Kubernetes labels and names built from `yes`, `on`, `null` are strings.
+    let namespaces: Vec<&Value> = docs
+        .iter()
+        .filter(|(_, d)| d["kind"] == "Namespace")
+        .map(|(_, d)| &d["metadata"]["name"])
+        .collect();
+    assert_eq!(namespaces, ["yes-off", "yes-on"]);
+    let cp = docs
+        .iter()
+        .find(|(_, d)| d["kind"] == "Deployment" && d["metadata"]["name"] == "null-1")
+        .unwrap();
+    assert_eq!(cp.1["metadata"]["labels"]["topoc/cluster"], "null");
+    // Compose: `$` is escaped against interpolation.
+    let compose: Value =
+        serde_saphyr::from_str(artifacts.get("compose/off/compose.yaml").unwrap()).unwrap();
+    let url = compose["services"]["gw-1-artifact-sync"]["environment"]["ARTIFACT_URL"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        url,
+        "https://artifacts.example/apim$$(touch/tmp/topoc-pwned)"
+    );
+    // Hiera: `%{` cannot interpolate.
+    let hiera = artifacts
+        .get("puppet/data/nodes/null-1.on.example.yaml")
+        .unwrap();
+    assert!(hiera.contains("%{literal('%')}{::fqdn}"));
+    let hiera: Value = serde_saphyr::from_str(hiera).unwrap();
+    assert!(
+        hiera["apim::deployment_toml"]
+            .as_str()
+            .unwrap()
+            .contains(user)
+    );
+}
