@@ -2,7 +2,9 @@
 //!
 //! The pipeline runs one way: text ([`syntax`]) to a typed, resolved
 //! [`model::Topology`], its dependency graph ([`graph`]) and diagnostics
-//! ([`lints`]).
+//! ([`lints`]). The formatter ([`format_source`]), the graph pictures
+//! ([`graph::to_dot`]) and the language server ([`lsp`]) are built on the
+//! same calls.
 
 pub mod deployment;
 pub mod diagnostics;
@@ -11,6 +13,7 @@ pub mod generate;
 pub mod graph;
 pub mod lints;
 pub mod load;
+pub mod lsp;
 pub mod model;
 pub mod plan;
 pub mod source;
@@ -111,4 +114,44 @@ pub fn check_loaded(loaded: Loaded, config: &SeverityConfig) -> Checked {
         graph,
         diagnostics,
     }
+}
+
+/// A file the formatter refuses: its syntax errors (E001) with its text.
+#[derive(Debug, Clone)]
+pub struct Unformattable {
+    pub sources: SourceMap,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Unformattable {
+    pub fn report(&self) -> diagnostics::Report<'_> {
+        diagnostics::Report {
+            sources: &self.sources,
+            diagnostics: &self.diagnostics,
+        }
+    }
+}
+
+/// One file in the canonical layout ([`syntax::format`]), or the syntax
+/// errors that prevent formatting it. Imports are not followed: each file
+/// is formatted on its own.
+pub fn format_source(path: &Path, bytes: Vec<u8>) -> Result<String, Unformattable> {
+    let mut sources = SourceMap::new();
+    let text = match load::decode(bytes) {
+        Ok(text) => text,
+        Err(bad) => {
+            let id = sources.add(path.to_path_buf(), bad.text);
+            return Err(Unformattable {
+                sources,
+                diagnostics: vec![load::not_utf8(id, bad.valid, bad.byte)],
+            });
+        }
+    };
+    syntax::format::format(&text).map_err(|errors| {
+        let id = sources.add(path.to_path_buf(), text);
+        Unformattable {
+            diagnostics: load::syntax_diagnostics(id, &errors),
+            sources,
+        }
+    })
 }

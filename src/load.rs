@@ -10,7 +10,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::diagnostics::Diagnostic;
 use crate::lints::language::{E001, E007};
 use crate::source::{FileId, SourceMap, Span, display_path};
-use crate::syntax::{self, Ast, Item};
+use crate::syntax::{self, Ast, Item, SyntaxError};
 
 /// Files larger than this are refused (a topology of 5,000 clusters is
 /// about 1 MB).
@@ -255,25 +255,13 @@ impl Loader<'_> {
                 };
             }
         };
-        let text = match String::from_utf8(bytes) {
+        let text = match decode(bytes) {
             Ok(text) => text,
-            Err(error) => {
-                let valid = error.utf8_error().valid_up_to();
-                let bad = error.as_bytes().get(valid).copied().unwrap_or(0);
-                let text = String::from_utf8_lossy(error.as_bytes()).into_owned();
+            Err(NotUtf8 { text, valid, byte }) => {
                 let id = self.loaded.sources.add(path.to_path_buf(), text);
                 self.seen.insert(key, id);
                 self.loaded.asts.push(Ast::default());
-                let end = valid + '\u{fffd}'.len_utf8();
-                self.loaded.diagnostics.push(
-                    Diagnostic::new(
-                        &E001,
-                        Span::new(id, valid, end),
-                        format!("the file is not valid UTF-8 (byte 0x{bad:02X})"),
-                    )
-                    .label("invalid UTF-8")
-                    .help("save the file as UTF-8"),
-                );
+                self.loaded.diagnostics.push(not_utf8(id, valid, byte));
                 return Ok(());
             }
         };
@@ -320,10 +308,57 @@ impl Loader<'_> {
         let ast = syntax::parse(&text);
         let id = self.loaded.sources.add(path.to_path_buf(), text);
         self.seen.insert(key, id);
-        for error in &ast.errors {
+        self.loaded
+            .diagnostics
+            .extend(syntax_diagnostics(id, &ast.errors));
+        self.loaded.asts.push(ast);
+        id
+    }
+}
+
+/// A file that is not UTF-8: its text with replacement characters, where
+/// the first bad byte is and its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotUtf8 {
+    pub text: String,
+    pub valid: usize,
+    pub byte: u8,
+}
+
+/// Bytes to text; a file must be UTF-8.
+pub fn decode(bytes: Vec<u8>) -> Result<String, NotUtf8> {
+    String::from_utf8(bytes).map_err(|error| {
+        let valid = error.utf8_error().valid_up_to();
+        let byte = error.as_bytes().get(valid).copied().unwrap_or(0);
+        NotUtf8 {
+            text: String::from_utf8_lossy(error.as_bytes()).into_owned(),
+            valid,
+            byte,
+        }
+    })
+}
+
+/// The E001 of a file that is not UTF-8 (`valid`: the offset of the first
+/// bad byte, a replacement character in the decoded text).
+pub fn not_utf8(file: FileId, valid: usize, byte: u8) -> Diagnostic {
+    let end = valid + '\u{fffd}'.len_utf8();
+    Diagnostic::new(
+        &E001,
+        Span::new(file, valid, end),
+        format!("the file is not valid UTF-8 (byte 0x{byte:02X})"),
+    )
+    .label("invalid UTF-8")
+    .help("save the file as UTF-8")
+}
+
+/// The syntax errors of one file as E001 diagnostics.
+pub fn syntax_diagnostics(file: FileId, errors: &[SyntaxError]) -> Vec<Diagnostic> {
+    errors
+        .iter()
+        .map(|error| {
             let mut d = Diagnostic::new(
                 &E001,
-                Span::new(id, error.span.start, error.span.end),
+                Span::new(file, error.span.start, error.span.end),
                 error.message.clone(),
             )
             .label("syntax error");
@@ -331,13 +366,32 @@ impl Loader<'_> {
                 d = d.help(help.clone());
             }
             if let Some((span, message)) = &error.related {
-                d = d.related(Span::new(id, span.start, span.end), message.clone());
+                d = d.related(Span::new(file, span.start, span.end), message.clone());
             }
-            self.loaded.diagnostics.push(d);
-        }
-        self.loaded.asts.push(ast);
-        id
+            d
+        })
+        .collect()
+}
+
+/// Replace a file's contents atomically: the new text goes to a temporary
+/// file beside it, which is then renamed over it (an interrupted write
+/// leaves the old file whole). The file keeps its permissions.
+pub fn replace_file(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::other("not a file name"))?;
+    let mut temp_name = std::ffi::OsString::from(".");
+    temp_name.push(name);
+    temp_name.push(".topoc-tmp");
+    let temp = path.with_file_name(temp_name);
+    let permissions = std::fs::metadata(path)?.permissions();
+    let result = std::fs::write(&temp, contents)
+        .and_then(|()| std::fs::set_permissions(&temp, permissions))
+        .and_then(|()| std::fs::rename(&temp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
     }
+    result
 }
 
 /// Resolve `.` and `..` lexically (imports are shown as the user would

@@ -10,7 +10,7 @@ use clap_complete::Shell;
 
 use topoc::diagnostics::{self, SeverityConfig, human};
 use topoc::emit::{self, BuildError, Target};
-use topoc::load::DiskFs;
+use topoc::load::{DiskFs, FileSystem};
 use topoc::{Checked, lints, plan};
 
 #[derive(Parser)]
@@ -80,8 +80,35 @@ enum Command {
     },
     /// Print the long explanation of a diagnostic code (all codes without one).
     Explain { code: Option<String> },
+    /// Print the dependency graph: datacenters as boxes, labeled edges.
+    Graph {
+        /// A `.topo` file or a folder.
+        path: PathBuf,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+    },
+    /// Rewrite files in the canonical layout, comments kept.
+    Fmt {
+        /// `.topo` files or folders (every `.topo` in a folder, recursively).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Write nothing; exit 1 with a diff when a file is not formatted.
+        #[arg(long)]
+        check: bool,
+    },
     /// Print shell completions.
     Completions { shell: Shell },
+    /// Run the language server on stdin and stdout (for editors).
+    Lsp,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum GraphFormat {
+    /// Graphviz (`dot -Tsvg`).
+    Dot,
+    /// A Mermaid flowchart (renders in GitHub and GitLab Markdown).
+    Mermaid,
+    Json,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -173,6 +200,12 @@ fn main() -> ExitCode {
             format,
         ),
         Command::Explain { code } => explain(code.as_deref()),
+        Command::Fmt { paths, check } => fmt(&paths, check),
+        Command::Graph { path, format } => graph(&path, format),
+        Command::Lsp => match topoc::lsp::run_stdio() {
+            Ok(()) => OK,
+            Err(error) => usage_error(format!("language server: {error}")),
+        },
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "topoc", &mut script);
@@ -436,4 +469,97 @@ fn explain(code: Option<&str>) -> u8 {
             }
         },
     }
+}
+
+fn fmt(paths: &[PathBuf], check_only: bool) -> u8 {
+    let mut files = Vec::new();
+    for path in paths {
+        if DiskFs.is_dir(path) {
+            match DiskFs.topo_files(path) {
+                Ok(found) if !found.is_empty() => files.extend(found),
+                Ok(_) => {
+                    return usage_error(format!(
+                        "{}: no .topo files in this folder",
+                        path.display()
+                    ));
+                }
+                Err(error) => return usage_error(format!("{}: {error}", path.display())),
+            }
+        } else {
+            files.push(path.clone());
+        }
+    }
+    let mut status = OK;
+    let mut unformatted = 0;
+    for file in &files {
+        let shown = topoc::source::display_path(file);
+        let bytes = match DiskFs.read(file) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                eprintln!("error: {shown}: {error}");
+                status = USAGE;
+                continue;
+            }
+        };
+        let formatted = match topoc::format_source(file, bytes.clone()) {
+            Ok(formatted) => formatted,
+            Err(refused) => {
+                let text = human::render(&[refused.report()], style());
+                let _ = std::io::stderr().write_all(text.as_bytes());
+                eprintln!("{shown}: not formatted: fix the syntax errors first");
+                status = status.max(INPUT_ERRORS);
+                continue;
+            }
+        };
+        if formatted.as_bytes() == bytes {
+            continue;
+        }
+        if check_only {
+            let before = String::from_utf8_lossy(&bytes);
+            let diff = similar::TextDiff::from_lines(before.as_ref(), formatted.as_str())
+                .unified_diff()
+                .header(&format!("a/{shown}"), &format!("b/{shown}"))
+                .to_string();
+            stdout(&diff);
+            unformatted += 1;
+            status = status.max(INPUT_ERRORS);
+        } else {
+            match topoc::load::replace_file(file, formatted.as_bytes()) {
+                Ok(()) => eprintln!("formatted {shown}"),
+                Err(error) => {
+                    eprintln!("error: {shown}: {error}");
+                    status = USAGE;
+                }
+            }
+        }
+    }
+    if unformatted > 0 {
+        eprintln!(
+            "{} not formatted; run `topoc fmt` to rewrite",
+            count(unformatted, "file")
+        );
+    }
+    status
+}
+
+/// The graph is printed even when the topology has errors (a picture helps
+/// to see a cycle); the errors go to stderr and the exit status is 1.
+fn graph(path: &Path, format: GraphFormat) -> u8 {
+    let checked = match topoc::check_path(path, &DiskFs, &SeverityConfig::default()) {
+        Ok(checked) => checked,
+        Err(error) => return usage_error(error),
+    };
+    let (t, g) = (&checked.topology, &checked.graph);
+    stdout(&match format {
+        GraphFormat::Dot => topoc::graph::to_dot(t, g),
+        GraphFormat::Mermaid => topoc::graph::to_mermaid(t, g),
+        GraphFormat::Json => topoc::graph::to_json(t, g),
+    });
+    if checked.has_errors() {
+        let report = human::render(&[checked.report()], style());
+        let _ = std::io::stderr().write_all(report.as_bytes());
+        eprintln!("the topology has errors: the graph shows what could be resolved");
+        return INPUT_ERRORS;
+    }
+    OK
 }

@@ -80,6 +80,124 @@ fn grammar_names_every_block_kind_only_through_the_schema() {
     }
 }
 
+/// Every enumeration value of the schema (booleans apart).
+fn schema_enum_values() -> std::collections::BTreeSet<String> {
+    topoc::model::BLOCKS
+        .iter()
+        .flat_map(|b| b.attrs.iter())
+        .flat_map(|a| a.ty.enum_values().iter())
+        .map(|v| v.name.to_string())
+        .filter(|v| v != "true" && v != "false")
+        .collect()
+}
+
+fn schema_kinds() -> std::collections::BTreeSet<String> {
+    topoc::model::BlockKind::ALL
+        .iter()
+        .map(|k| k.keyword().to_string())
+        .collect()
+}
+
+/// The words of the first `(?:a|b|c)` or `(a|b|c)` group after `marker`.
+fn alternation(pattern: &str, marker: &str) -> std::collections::BTreeSet<String> {
+    let start = pattern
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} in {pattern}"))
+        + marker.len();
+    let end = pattern[start..].find(')').expect("group end") + start;
+    pattern[start..end].split('|').map(str::to_string).collect()
+}
+
+#[test]
+fn textmate_grammar_knows_the_schema() {
+    let text = std::fs::read_to_string("grammar/topo.tmLanguage.json").expect("grammar");
+    let grammar: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(grammar["scopeName"], "source.topo");
+    let repository = &grammar["repository"];
+    let header = repository["block-header"]["match"]
+        .as_str()
+        .expect("header");
+    assert_eq!(alternation(header, "(?:("), schema_kinds());
+    let values = repository["enum-value"]["match"].as_str().expect("values");
+    assert_eq!(alternation(values, "(?:"), schema_enum_values());
+}
+
+/// The quoted words of the `#any-of?`/`#not-any-of?` predicate on `capture`.
+fn predicate_words(query: &str, predicate: &str) -> std::collections::BTreeSet<String> {
+    let start = query
+        .find(predicate)
+        .unwrap_or_else(|| panic!("{predicate}"))
+        + predicate.len();
+    let end = query[start..].find(')').expect("predicate end") + start;
+    query[start..end]
+        .split('"')
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 1)
+        .map(|(_, w)| w.to_string())
+        .collect()
+}
+
+#[test]
+fn tree_sitter_highlights_know_the_schema() {
+    let query = std::fs::read_to_string("grammar/tree-sitter-topo/queries/highlights.scm")
+        .expect("highlights");
+    assert_eq!(
+        predicate_words(&query, "(#any-of? @keyword"),
+        schema_kinds()
+    );
+    assert_eq!(
+        predicate_words(&query, "(#not-any-of? @type"),
+        schema_kinds()
+    );
+    assert_eq!(
+        predicate_words(&query, "(#any-of? @constant"),
+        schema_enum_values()
+    );
+    let mut with_booleans = schema_enum_values();
+    with_booleans.extend(["true".to_string(), "false".to_string()]);
+    assert_eq!(
+        predicate_words(&query, "(#not-any-of? @variable"),
+        with_booleans
+    );
+}
+
+#[test]
+fn the_vscode_extension_ships_the_grammar() {
+    let source = std::fs::read_to_string("grammar/topo.tmLanguage.json").expect("grammar");
+    let shipped =
+        std::fs::read_to_string("editors/vscode/syntaxes/topo.tmLanguage.json").expect("copy");
+    assert_eq!(
+        shipped, source,
+        "copy grammar/topo.tmLanguage.json to editors/vscode/syntaxes/"
+    );
+}
+
+#[test]
+fn helix_highlights_are_the_highlights_with_helix_names() {
+    let neovim = std::fs::read_to_string("grammar/tree-sitter-topo/queries/highlights.scm")
+        .expect("highlights");
+    let helix = std::fs::read_to_string("grammar/tree-sitter-topo/queries/helix/highlights.scm")
+        .expect("helix highlights");
+    let body = helix
+        .split_once("\n\n")
+        .map(|(_, body)| body)
+        .expect("a header, then the queries");
+    let mut mapped = neovim.clone();
+    for (from, to) in [
+        ("@keyword.import", "@keyword.control.import"),
+        ("@module", "@namespace"),
+        ("@property", "@variable.other.member"),
+        ("@string.escape", "@constant.character.escape"),
+        ("@number", "@constant.numeric"),
+        ("@boolean", "@constant.builtin.boolean"),
+    ] {
+        mapped = mapped.replace(&format!("{from})"), &format!("{to})"));
+        mapped = mapped.replace(&format!("{from}\n"), &format!("{to}\n"));
+        mapped = mapped.replace(&format!("{from} "), &format!("{to} "));
+    }
+    assert_eq!(body, mapped);
+}
+
 #[test]
 fn readme_sections_appear_once() {
     let readme = std::fs::read_to_string("README.md").expect("README.md");

@@ -240,6 +240,8 @@ struct ReadmeContext<'a> {
     targets: Vec<&'static str>,
     secret_name: String,
     sites: Vec<ReadmeSite<'a>>,
+    /// The Markdown runbooks written, by path.
+    runbooks: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -294,7 +296,24 @@ pub fn render(
             &mut out,
         )?;
     }
+    // The dependency graph, for reviewers: `dot -Tsvg graph.dot`, or the
+    // Mermaid flowchart pasted into a pull request.
+    out.insert(
+        "graph.dot",
+        crate::graph::to_dot(&checked.topology, &checked.graph),
+    );
+    out.insert(
+        "graph.mmd",
+        crate::graph::to_mermaid(&checked.topology, &checked.graph),
+    );
+    let runbooks: Vec<String> = out
+        .files
+        .keys()
+        .filter(|path| path.starts_with("runbooks/") && path.ends_with(".md"))
+        .cloned()
+        .collect();
     let readme = ReadmeContext {
+        runbooks: runbooks.iter().map(String::as_str).collect(),
         deployment: &deployment,
         targets: targets.iter().map(|t| t.name()).collect(),
         secret_name: kubernetes::secret_name(&deployment),

@@ -2,6 +2,11 @@
 //! datasources, file shares, artifact servers, load balancers and upgrades.
 //! An edge goes from the dependent object to what it needs
 //! (`gateway -> control_plane` for `key_manager = control_plane`).
+//! [`to_dot`], [`to_mermaid`] and [`to_json`] draw it.
+
+mod render;
+
+pub use render::{dot_string, facts, mermaid_text, node_id, to_dot, to_json, to_mermaid};
 
 use std::collections::HashMap;
 

@@ -1,0 +1,84 @@
+;; Helix's names for the captures of ../highlights.scm (which uses
+;; nvim-treesitter's names); a test keeps the two in step.
+
+;; Highlights for topo. The patterns do not overlap, so the result does not
+;; depend on which of two matching patterns an editor prefers. The block kinds
+;; and the enumeration values are those of topoc's schema table
+;; (src/model/schema.rs); a test keeps them in step.
+
+(comment) @comment
+
+"import" @keyword.control.import
+
+(block
+  kind: (identifier) @keyword
+  (#any-of? @keyword
+    "topology" "datacenter" "datasource" "file_share" "artifact_server"
+    "cluster" "load_balancer" "upgrade"))
+
+(block
+  kind: (identifier) @type
+  (#not-any-of? @type
+    "topology" "datacenter" "datasource" "file_share" "artifact_server"
+    "cluster" "load_balancer" "upgrade"))
+
+(block
+  name: (identifier) @namespace)
+
+(attribute
+  key: (identifier) @variable.other.member)
+
+(call
+  function: (identifier) @function.builtin)
+
+(string) @string
+
+(escape_sequence) @constant.character.escape
+
+(number) @constant.numeric
+
+(quantity) @constant.numeric
+
+; Values: enumeration values, booleans, and references to blocks.
+([
+  (attribute value: (identifier) @constant)
+  (list (identifier) @constant)
+]
+  (#any-of? @constant
+    "active-active" "active-passive" "all-in-one" "apim" "cold"
+    "control-plane" "disaster-recovery" "dns" "gateway-worker" "gradual"
+    "hot" "key-manager" "migration" "mssql" "mysql" "nfs" "nginx" "none"
+    "one-way" "oracle" "passive" "patch" "postgres" "primary" "read-only"
+    "read-write" "rsync" "service-update" "shared" "traffic-manager"
+    "two-way" "version-upgrade" "warm" "wso2-apim"))
+
+([
+  (attribute value: (identifier) @constant.builtin.boolean)
+  (list (identifier) @constant.builtin.boolean)
+]
+  (#any-of? @constant.builtin.boolean "true" "false"))
+
+([
+  (attribute value: (identifier) @variable)
+  (list (identifier) @variable)
+]
+  (#not-any-of? @variable
+    "active-active" "active-passive" "all-in-one" "apim" "cold"
+    "control-plane" "disaster-recovery" "dns" "gateway-worker" "gradual"
+    "hot" "key-manager" "migration" "mssql" "mysql" "nfs" "nginx" "none"
+    "one-way" "oracle" "passive" "patch" "postgres" "primary" "read-only"
+    "read-write" "rsync" "service-update" "shared" "traffic-manager"
+    "two-way" "version-upgrade" "warm" "wso2-apim" "true" "false"))
+
+"=" @operator
+
+"," @punctuation.delimiter
+
+[
+  "{"
+  "}"
+  "["
+  "]"
+  "("
+  ")"
+] @punctuation.bracket
