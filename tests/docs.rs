@@ -295,3 +295,42 @@ fn readme_worked_examples_are_the_plans_of_the_examples() {
         ),
     );
 }
+
+/// The README's picture (`docs/multi-datacenter.svg`, rendered with
+/// `topoc graph examples/multi-datacenter.topo | dot -Tsvg`) draws the
+/// example as it is today: the same nodes and the same edges.
+#[test]
+fn readme_picture_is_the_current_graph_of_its_example() {
+    let checked = topoc::check_path(
+        std::path::Path::new("examples/multi-datacenter.topo"),
+        &topoc::load::DiskFs,
+        &topoc::diagnostics::SeverityConfig::default(),
+    )
+    .expect("loads");
+    let dot = topoc::graph::to_dot(&checked.topology, &checked.graph);
+    let mut expected = Vec::new();
+    for line in dot.lines().map(str::trim) {
+        let quoted: Vec<&str> = line.split('"').collect();
+        if line.starts_with('"') && quoted.len() > 3 && quoted[2] == " -> " {
+            expected.push(format!("{}->{}", quoted[1], quoted[3]));
+        } else if line.starts_with('"') && quoted.len() > 2 && quoted[2].starts_with(" [") {
+            expected.push(quoted[1].to_string());
+        }
+    }
+    let svg =
+        std::fs::read_to_string("docs/multi-datacenter.svg").expect("docs/multi-datacenter.svg");
+    let mut drawn: Vec<String> = svg
+        .split("<title>")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("</title>").map(|(title, _)| title))
+        .map(|title| title.replace("&#45;&gt;", "->"))
+        .filter(|title| title.contains(':') && !title.starts_with("cluster_"))
+        .collect();
+    expected.sort();
+    drawn.sort();
+    assert!(!expected.is_empty());
+    assert_eq!(
+        drawn, expected,
+        "re-render the picture: topoc graph examples/multi-datacenter.topo | dot -Tsvg > docs/multi-datacenter.svg"
+    );
+}
