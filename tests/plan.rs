@@ -256,6 +256,30 @@ fn assert_rules(plan: &plan::Plan, shape: &Shape) {
     }
 }
 
+/// On Kubernetes the pods of a scaled cluster (one Deployment with
+/// replicas) carry no node label: its steps may neither point the Service
+/// at one node nor copy into one pod; the rolling update changes them.
+fn kubernetes_pods_are_addressable(checked: &topoc::Checked, plan: &plan::Plan) -> bool {
+    let d = topoc::deployment::plan(&checked.topology);
+    plan.steps.iter().all(|step| {
+        let scaled = d
+            .sites
+            .iter()
+            .filter(|s| step.datacenter.as_deref() == Some(s.name.as_str()))
+            .flat_map(|s| &s.clusters)
+            .any(|c| {
+                step.cluster.as_deref() == Some(c.name.as_str())
+                    && c.shape == topoc::deployment::Shape::Scaled
+            });
+        !scaled
+            || step
+                .commands
+                .iter()
+                .chain(&step.rollback)
+                .all(|c| !c.contains("patch service") && !c.contains("kubectl cp"))
+    })
+}
+
 fn action(step: &plan::Step) -> &'static str {
     step.action.name()
 }
@@ -320,6 +344,9 @@ proptest! {
                 if step.node.is_some() && step.action.name() != "test" {
                     prop_assert!(!step.commands.is_empty(), "step {} has no commands", step.n);
                 }
+            }
+            if target == Target::Kubernetes {
+                prop_assert!(kubernetes_pods_are_addressable(&checked, plan), "{}", text);
             }
         }
     }

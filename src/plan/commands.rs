@@ -54,6 +54,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     ("FIXED_ARTIFACT", "the fixed API artifact to deploy"),
     (
+        "FIXED_TAG",
+        "the tag of the image that carries the fixed service (Kubernetes, scaled clusters)",
+    ),
+    (
         "DUMP_DIR",
         "where database dumps are written (default: dumps)",
     ),
@@ -282,19 +286,35 @@ fn kubernetes(ctx: &StepContext, action: Action) -> Commands {
     // Without surge the rolling update may not add a pod: it stops the old
     // one first (the plan drained the node before).
     let surge = ctx.input.upgrade.is_none_or(|u| u.surge);
-    let no_surge: Vec<String> = if surge {
-        Vec::new()
-    } else {
-        vec![sh(&[
+    let strategy = |max_surge: u8, max_unavailable: u8| -> String {
+        sh(&[
             "kubectl -n",
             &ns,
             "patch",
             &dep,
             "-p",
-            &q(
-                "{\"spec\":{\"strategy\":{\"rollingUpdate\":{\"maxSurge\":0,\"maxUnavailable\":1}}}}",
-            ),
-        ])]
+            &q(&format!(
+                "{{\"spec\":{{\"strategy\":{{\"rollingUpdate\":{{\"maxSurge\":{max_surge},\"maxUnavailable\":{max_unavailable}}}}}}}}}"
+            )),
+        ])
+    };
+    let no_surge: Vec<String> = if surge {
+        Vec::new()
+    } else {
+        vec![strategy(0, 1)]
+    };
+    // The last pod of a rollout without surge puts the built strategy back.
+    let last = cluster.nodes.last().is_some_and(|n| n.name == node);
+    let restore: Vec<String> = if surge || !(scaled && last) {
+        Vec::new()
+    } else {
+        vec![strategy(1, 0)]
+    };
+    // A single-pod rollout finishes in its own step.
+    let finish: Vec<String> = if restore.is_empty() {
+        Vec::new()
+    } else {
+        std::iter::once(rollout.clone()).chain(restore.clone()).collect()
     };
     let ap = cluster.ha == crate::model::HaMode::ActivePassive;
     let manifests = format!(
@@ -365,15 +385,27 @@ fn kubernetes(ctx: &StepContext, action: Action) -> Commands {
         },
         // A scaled cluster is one rollout: its first step starts it, the
         // others follow it pod by pod.
-        Action::Patch | Action::Upgrade if scaled && node != cluster.nodes[0].name => Commands {
-            commands: vec![rollout.clone()],
-            verify: exec_health(&deployment),
-            rollback: vec![sh(&["kubectl -n", &ns, "rollout undo", &dep])],
-        },
-        Action::Patch => {
-            let tag = match ctx.to_version() {
-                Some(v) => q(&v),
-                None => "\"${PATCH_TAG:?set PATCH_TAG to the patched image tag}\"".to_string(),
+        Action::Patch | Action::Upgrade | Action::Deploy
+            if scaled && node != cluster.nodes[0].name =>
+        {
+            Commands {
+                commands: std::iter::once(rollout.clone()).chain(restore).collect(),
+                verify: exec_health(&deployment),
+                rollback: vec![sh(&["kubectl -n", &ns, "rollout undo", &dep])],
+            }
+        }
+        // A scaled cluster's fixed service comes in an image that carries
+        // it, rolled out like a patch.
+        Action::Patch | Action::Deploy if action == Action::Patch || scaled => {
+            let tag = match (action, ctx.to_version()) {
+                (Action::Deploy, _) => {
+                    "\"${FIXED_TAG:?set FIXED_TAG to the tag of the image with the fixed service}\""
+                        .to_string()
+                }
+                (_, Some(v)) => q(&v),
+                (_, None) => {
+                    "\"${PATCH_TAG:?set PATCH_TAG to the patched image tag}\"".to_string()
+                }
             };
             let image = format!("{}{tag}", q(&format!("wso2am={}", ctx.image_with_tag(""))));
             Commands {
@@ -381,6 +413,7 @@ fn kubernetes(ctx: &StepContext, action: Action) -> Commands {
                     .iter()
                     .cloned()
                     .chain([sh(&["kubectl -n", &ns, "set image", &dep, &image])])
+                    .chain(finish.iter().cloned())
                     .collect(),
                 verify: std::iter::once(rollout.clone())
                     .chain(exec_health(&deployment))
@@ -399,6 +432,7 @@ fn kubernetes(ctx: &StepContext, action: Action) -> Commands {
                     .iter()
                     .cloned()
                     .chain([sh(&["kubectl apply -f", &manifests, "-l", &q(&selector)])])
+                    .chain(finish.iter().cloned())
                     .collect(),
                 verify: std::iter::once(rollout.clone())
                     .chain(exec_health(&deployment))

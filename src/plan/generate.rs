@@ -148,30 +148,43 @@ fn roll(
         }
         return after;
     }
+    let scaled = cluster.shape == Shape::Scaled;
+    // On Kubernetes the pods of a scaled cluster (one Deployment with
+    // replicas) have no identity a Service could single out: the rolling
+    // update is the only way to change them one at a time, a fixed service
+    // included (an image that carries it). Paired nodes have a Deployment
+    // each and roll the same way when a surge pod is allowed.
     if input.target == super::Target::Kubernetes
-        && surge
         && change.restart
-        && change.action != Action::Deploy
+        && (scaled || (surge && change.action != Action::Deploy))
     {
-        // Every workload rolls with maxSurge 1 and maxUnavailable 0: the
-        // surge pod is the temporary node of rules 6-8, started before the
-        // pod it replaces stops, so the node never leaves service. Passive
-        // nodes go first; a scaled cluster is one rollout, pod by pod.
+        // With surge, every workload rolls with maxSurge 1 and
+        // maxUnavailable 0: the surge pod is the temporary node of rules
+        // 6-8, started before the pod it replaces stops, so the node never
+        // leaves service. Without it (`surge = false`) the rollout stops
+        // one pod before starting its replacement. Passive nodes go first;
+        // a scaled cluster is one rollout, pod by pod.
         let mut order: Vec<_> = cluster.nodes.iter().collect();
         order.sort_by_key(|n| n.role != NodeRole::Passive);
         for (i, node) in order.into_iter().enumerate() {
-            let title = if cluster.shape == Shape::Scaled && i > 0 {
-                format!(
-                    "{} {}: the same rollout replaces it, its replacement ready first",
-                    change.verb(),
-                    node.name
-                )
+            let how = match (surge, scaled && i > 0) {
+                (true, true) => "the same rollout replaces it, its replacement ready first",
+                (true, false) => "the rolling update starts its replacement before stopping it",
+                (false, true) => "the same rollout stops it once the previous pod is ready again",
+                (false, false) => {
+                    "the rolling update stops one pod at a time, then starts its replacement"
+                }
+            };
+            let effect = if surge {
+                Effect::Replace {
+                    version: change.version,
+                    database: change.database,
+                }
             } else {
-                format!(
-                    "{} {}: the rolling update starts its replacement before stopping it",
-                    change.verb(),
-                    node.name
-                )
+                Effect::Recreate {
+                    version: change.version,
+                    database: change.database,
+                }
             };
             node_step(
                 b,
@@ -179,11 +192,8 @@ fn roll(
                 cluster,
                 &node.name,
                 change.action,
-                title,
-                Effect::Replace {
-                    version: change.version,
-                    database: change.database,
-                },
+                format!("{} {}: {how}", change.verb(), node.name),
+                effect,
                 &mut after,
             );
             if cluster.shape == Shape::Paired {
@@ -199,7 +209,7 @@ fn roll(
                 );
             }
         }
-        if cluster.shape == Shape::Scaled {
+        if scaled {
             node_step(
                 b,
                 site,

@@ -209,6 +209,13 @@ pub(crate) enum Effect {
         version: Generation,
         database: Generation,
     },
+    /// The node is stopped, then started again in this version on this
+    /// database generation and takes traffic once ready (a rolling update
+    /// without a surge pod): down while the step runs.
+    Recreate {
+        version: Generation,
+        database: Generation,
+    },
     /// A stopped node starts and takes traffic (a failover).
     Start,
 }

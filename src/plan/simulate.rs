@@ -138,7 +138,7 @@ pub(crate) fn run(input: &Input, steps: &[&Draft], failover: bool) -> Outcome {
         if let (Some(key), Some(node)) = (&key, &step.node) {
             if let Some(cluster) = clusters.get_mut(key) {
                 // During the step.
-                if let Effect::Maintain { .. } = step.effect {
+                if let Effect::Maintain { .. } | Effect::Recreate { .. } = step.effect {
                     if let Some(n) = cluster.nodes.iter_mut().find(|n| n.name == *node) {
                         n.up = false;
                         n.serving = false;
@@ -197,6 +197,13 @@ fn apply(cluster: &mut ClusterState, node: &str, effect: &Effect) {
         }
         (Effect::Replace { version, database }, Some(i)) => {
             let n = &mut cluster.nodes[i];
+            n.version = *version;
+            n.database = *database;
+        }
+        (Effect::Recreate { version, database }, Some(i)) => {
+            let n = &mut cluster.nodes[i];
+            n.up = true;
+            n.serving = !n.passive;
             n.version = *version;
             n.database = *database;
         }
