@@ -360,3 +360,85 @@ fn diagnostics_are_identical_across_runs() {
     assert_eq!(a.stdout, b.stdout);
     assert!(Path::new("tests/fixtures/lints/DS002.topo").exists());
 }
+
+/// E006 for generated names: every host name (given in `hosts` or derived
+/// from the datacenter's `domain`) and every object name names one thing.
+#[test]
+fn generated_host_and_object_names_never_clash() {
+    fn codes_of(text: &str) -> Vec<String> {
+        let checked = topoc::check_text(
+            std::path::Path::new("names.topo"),
+            text,
+            &topoc::load::DiskFs,
+            &topoc::diagnostics::SeverityConfig::default(),
+        );
+        checked
+            .diagnostics
+            .iter()
+            .map(|d| format!("{}: {}", d.code, d.message))
+            .collect()
+    }
+    let topology = |gateway_extra: &str, more: &str| {
+        format!(
+            r#"topology t {{
+  version = "4.2.0"
+  peak_load = 100rps
+}}
+datacenter d {{
+  role = primary
+  domain = "d.example"
+  datasource db {{
+    purpose = shared
+    engine = mysql
+    host = "db.d.example"
+    database = "shared"
+  }}
+  cluster gw {{
+    profile = gateway-worker
+    nodes = 2
+    ha = active-active
+    node_capacity = 100rps
+    datasources = [db]
+{gateway_extra}  }}
+{more}}}
+"#
+        )
+    };
+    let clean = codes_of(&topology("", ""));
+    assert!(clean.iter().all(|c| !c.starts_with("E006")), "{clean:?}");
+    let cases = [
+        // A given host equal to the cluster's own address.
+        (
+            "    hosts = [\"gw-a.d.example\", \"GW.d.example\"]\n",
+            "",
+            "node 2 of cluster `gw` and the address of cluster `gw` would both be the host `gw.d.example`",
+        ),
+        // The same host given twice.
+        (
+            "    hosts = [\"gw-a.d.example\", \"gw-a.d.example\"]\n",
+            "",
+            "node 2 of cluster `gw` and node 1 of cluster `gw` would both be the host `gw-a.d.example`",
+        ),
+        // A given host equal to another cluster's derived node name.
+        (
+            "    hosts = [\"other-1.d.example\", \"gw-b.d.example\"]\n",
+            "  cluster other {\n    profile = gateway-worker\n    nodes = 1\n    node_capacity = 100rps\n    datasources = [db]\n  }\n",
+            "would both be the host `other-1.d.example`",
+        ),
+        // A cluster named like another one's temporary node.
+        (
+            "",
+            "  cluster gw_surge {\n    profile = gateway-worker\n    nodes = 1\n    node_capacity = 100rps\n    datasources = [db]\n  }\n",
+            "cluster `gw_surge` and the temporary node of cluster `gw` would both be named `gw-surge`",
+        ),
+    ];
+    for (extra, more, expected) in cases {
+        let codes = codes_of(&topology(extra, more));
+        assert!(
+            codes
+                .iter()
+                .any(|c| c.starts_with("E006") && c.contains(expected)),
+            "expected E006 with {expected:?}, got {codes:?}"
+        );
+    }
+}

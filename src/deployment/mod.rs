@@ -714,7 +714,7 @@ fn cluster_plan(
         _ => 1,
     };
     let (image_name, launcher, profile_arg) = product(profile, version);
-    let surge_name = format!("{label}-surge");
+    let surge_name = crate::model::naming::surge_name(&c.name);
     let surge = NodePlan {
         fqdn: format!("{surge_name}.{domain}"),
         name: surge_name,

@@ -5,7 +5,7 @@
 //! resolve references. Problems are diagnostics (E002-E006, SEC001); the
 //! topology is always produced, with what could not be read left out.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::naming;
 use super::schema::{self, AttrSchema, BlockKind, BlockSchema, Placement, Required, Type};
@@ -1307,7 +1307,12 @@ impl Lowerer<'_> {
             });
         }
 
+        let before = self.diagnostics.len();
         self.check_generated_names(&topology);
+        // Host names derive from the same labels: one report per clash.
+        if self.diagnostics.len() == before {
+            self.check_host_names(&topology);
+        }
 
         for d in of(BlockKind::Upgrade) {
             let clusters = self
@@ -1354,6 +1359,10 @@ impl Lowerer<'_> {
         }
         let mut objects: BTreeMap<String, (String, Span)> = BTreeMap::new();
         for c in &t.clusters {
+            let owner = format!("the temporary node of cluster `{}`", c.name);
+            self.claim(&mut objects, naming::surge_name(&c.name), owner, c.span);
+        }
+        for c in &t.clusters {
             self.claim(
                 &mut objects,
                 naming::cluster_label(&c.name),
@@ -1373,6 +1382,133 @@ impl Lowerer<'_> {
                 format!("load balancer `{}`", lb.name),
                 lb.span,
             );
+        }
+    }
+
+    /// Every generated host name (node host names, given in `hosts` or
+    /// derived as `<node>.<domain>`; the temporary node's; a cluster's
+    /// address `<cluster>.<domain>`; `load-balancer.<domain>`) names one
+    /// thing: two would be one Compose network alias, one Puppet certname,
+    /// one DNS record. A disaster-recovery datacenter without clusters of
+    /// its own runs copies of the primary's under its own domain.
+    fn check_host_names(&mut self, t: &Topology) {
+        struct Claim {
+            owner: String,
+            span: Span,
+            /// Given in `hosts` (else derived from a domain).
+            given: bool,
+            dc: DcId,
+        }
+        let mut seen: BTreeMap<String, Claim> = BTreeMap::new();
+        // Derived names clash across datacenters that share a domain: one
+        // report per pair of datacenters.
+        let mut shared_domains: BTreeSet<(DcId, DcId)> = BTreeSet::new();
+        let primary = t.primary();
+        for dc_id in t.dc_ids() {
+            let dc = t.dc(dc_id);
+            if dc.role().is_none() || dc.domain.is_empty() {
+                continue;
+            }
+            let copy = dc.mirrors_primary();
+            let clusters = match (copy, primary) {
+                (true, Some(p)) => t.dc(p).clusters.clone(),
+                _ => dc.clusters.clone(),
+            };
+            let domain = dc.domain.to_ascii_lowercase();
+            let mut wanted: Vec<(String, Claim)> = Vec::new();
+            for &cid in &clusters {
+                let c = t.cluster(cid);
+                let within = if copy {
+                    format!(
+                        "cluster `{}` (copied into datacenter `{}`)",
+                        c.name, dc.name
+                    )
+                } else {
+                    format!("cluster `{}`", c.name)
+                };
+                wanted.push((
+                    format!("{}.{domain}", naming::cluster_label(&c.name)),
+                    Claim {
+                        owner: format!("the address of {within}"),
+                        span: c.span,
+                        given: false,
+                        dc: dc_id,
+                    },
+                ));
+                for i in 1..=c.node_count() {
+                    let given = (!copy)
+                        .then(|| c.hosts.as_ref())
+                        .flatten()
+                        .and_then(|h| Some((h.value.get((i - 1) as usize)?, h.span)));
+                    let (host, span) = match given {
+                        Some((host, span)) => (host.to_ascii_lowercase(), span),
+                        None => (
+                            format!("{}.{domain}", naming::node_name(&c.name, i)),
+                            c.span,
+                        ),
+                    };
+                    wanted.push((
+                        host,
+                        Claim {
+                            owner: format!("node {i} of {within}"),
+                            span,
+                            given: given.is_some(),
+                            dc: dc_id,
+                        },
+                    ));
+                }
+                wanted.push((
+                    format!("{}.{domain}", naming::surge_name(&c.name)),
+                    Claim {
+                        owner: format!("the temporary node of {within}"),
+                        span: c.span,
+                        given: false,
+                        dc: dc_id,
+                    },
+                ));
+            }
+            if !dc.load_balancers.is_empty() {
+                wanted.push((
+                    format!("load-balancer.{domain}"),
+                    Claim {
+                        owner: format!("the load balancer host of datacenter `{}`", dc.name),
+                        span: dc.span,
+                        given: false,
+                        dc: dc_id,
+                    },
+                ));
+            }
+            for (host, claim) in wanted {
+                let Some(first) = seen.get(&host) else {
+                    seen.insert(host, claim);
+                    continue;
+                };
+                if first.owner == claim.owner {
+                    continue;
+                }
+                let derived = !(claim.given || first.given) && claim.dc != first.dc;
+                if derived && !shared_domains.insert((first.dc, claim.dc)) {
+                    continue;
+                }
+                let help = if claim.given || first.given {
+                    "give each node a host name of its own in `hosts`: node, cluster and temporary-node names of a datacenter are taken (`<name>.<domain>`)".to_string()
+                } else {
+                    "give the datacenters different `domain`s, or rename one of the clusters"
+                        .to_string()
+                };
+                let d = Diagnostic::new(
+                    &E006,
+                    claim.span,
+                    format!(
+                        "{} and {} would both be the host `{host}`",
+                        claim.owner, first.owner
+                    ),
+                )
+                .label(format!("host `{host}`"))
+                .related(first.span, format!("{} is `{host}`", first.owner))
+                .help(help);
+                self.report(d);
+            }
         }
     }
 

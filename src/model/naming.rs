@@ -23,6 +23,12 @@ pub fn node_name(cluster: &str, index: u32) -> String {
     format!("{}-{index}", cluster_label(cluster))
 }
 
+/// The temporary node the upgrade runbooks may add to a cluster:
+/// `gateway-surge`.
+pub fn surge_name(cluster: &str) -> String {
+    format!("{}-surge", cluster_label(cluster))
+}
+
 fn label_within(name: &str, max: usize) -> String {
     let mut label: String = name
         .chars()

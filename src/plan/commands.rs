@@ -314,7 +314,9 @@ fn kubernetes(ctx: &StepContext, action: Action) -> Commands {
     let finish: Vec<String> = if restore.is_empty() {
         Vec::new()
     } else {
-        std::iter::once(rollout.clone()).chain(restore.clone()).collect()
+        std::iter::once(rollout.clone())
+            .chain(restore.clone())
+            .collect()
     };
     let ap = cluster.ha == crate::model::HaMode::ActivePassive;
     let manifests = format!(
@@ -403,9 +405,7 @@ fn kubernetes(ctx: &StepContext, action: Action) -> Commands {
                         .to_string()
                 }
                 (_, Some(v)) => q(&v),
-                (_, None) => {
-                    "\"${PATCH_TAG:?set PATCH_TAG to the patched image tag}\"".to_string()
-                }
+                (_, None) => "\"${PATCH_TAG:?set PATCH_TAG to the patched image tag}\"".to_string(),
             };
             let image = format!("{}{tag}", q(&format!("wso2am={}", ctx.image_with_tag(""))));
             Commands {
