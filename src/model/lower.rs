@@ -1437,7 +1437,7 @@ impl Lowerer<'_> {
                 ));
                 for i in 1..=c.node_count() {
                     let given = (!copy)
-                        .then(|| c.hosts.as_ref())
+                        .then_some(c.hosts.as_ref())
                         .flatten()
                         .and_then(|h| Some((h.value.get((i - 1) as usize)?, h.span)));
                     let (host, span) = match given {
