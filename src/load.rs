@@ -297,6 +297,27 @@ impl Loader<'_> {
                 );
                 continue;
             }
+            let relative = Path::new(&target);
+            if relative.is_absolute() || target.starts_with(['/', '\\']) {
+                self.loaded.diagnostics.push(
+                    Diagnostic::new(&E007, span, format!("cannot import `{target}`: the path is absolute"))
+                        .label("absolute path")
+                        .help("import paths are relative to the importing file, so the topology reads the same on every machine"),
+                );
+                continue;
+            }
+            if relative.extension().is_none_or(|e| e != "topo") {
+                self.loaded.diagnostics.push(
+                    Diagnostic::new(
+                        &E007,
+                        span,
+                        format!("cannot import `{target}`: not a `.topo` file"),
+                    )
+                    .label("not a .topo file")
+                    .help("an import brings in another topology file: write import \"other.topo\""),
+                );
+                continue;
+            }
             let target_path = normalize(&base.join(&target));
             // An import never fails the load: its problems are E007.
             let _ = self.load_file(&target_path, Some(span));

@@ -161,6 +161,32 @@ fn import_cycles_and_self_imports_are_e007() {
 }
 
 #[test]
+fn imports_are_relative_topo_files() {
+    let (output, _dir) =
+        check_bytes(b"import \"/etc/passwd\"\nimport \"notes.txt\"\nimport \"missing.topo\"\n");
+    assert_eq!(code(&output), 1);
+    let report = json(&output);
+    let messages: Vec<&str> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "E007")
+        .map(|d| d["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert_eq!(
+        messages[..2],
+        [
+            "cannot import `/etc/passwd`: the path is absolute",
+            "cannot import `notes.txt`: not a `.topo` file",
+        ]
+    );
+    assert!(messages[2].ends_with("missing.topo`: no such file"));
+    // Nothing of the refused files is read, let alone quoted.
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("root:"));
+}
+
+#[test]
 fn a_folder_is_one_topology() {
     let output = topoc(&["check", "tests/fixtures/imports", "--format", "json"]);
     // cycle_a, self and main each declare a topology: one folder, one topology.
