@@ -468,3 +468,48 @@ datacenter d {{
         );
     }
 }
+
+/// DS002 when a datacenter that replicates nothing holds a replica of
+/// another datacenter's datasource (not a follow-on of DC007).
+#[test]
+fn a_replica_needs_its_datacenter_to_replicate() {
+    let example = std::fs::read_to_string("examples/multi-datacenter.topo").unwrap();
+    let at = example.find("  cluster control_plane {").unwrap();
+    let text = format!(
+        "{}  datasource reports_db {{\n    replica_of = apim_db_london\n    host = \"reports.colombo.example\"\n  }}\n\n{}",
+        &example[..at],
+        &example[at..]
+    );
+    let checked = topoc::check_text(
+        std::path::Path::new("multi.topo"),
+        &text,
+        &topoc::load::DiskFs,
+        &topoc::diagnostics::SeverityConfig::default(),
+    );
+    let ds002: Vec<_> = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "DS002")
+        .collect();
+    assert_eq!(ds002.len(), 1, "{:?}", checked.diagnostics);
+    assert!(
+        ds002[0]
+            .message
+            .contains("but datacenter `colombo` replicates no datacenter"),
+        "{}",
+        ds002[0].message
+    );
+    // A read-only datacenter without `replicates` is DC007 alone.
+    let without = example.replacen("  replicates = colombo\n", "", 1);
+    let checked = topoc::check_text(
+        std::path::Path::new("multi.topo"),
+        &without,
+        &topoc::load::DiskFs,
+        &topoc::diagnostics::SeverityConfig::default(),
+    );
+    let codes: Vec<_> = checked.diagnostics.iter().map(|d| d.code).collect();
+    assert!(
+        codes.contains(&"DC007") && !codes.contains(&"DS002"),
+        "{codes:?}"
+    );
+}

@@ -299,7 +299,40 @@ fn replicas(t: &Topology, out: &mut Vec<Diagnostic>) {
             .map(|r| r.value)
             .unwrap_or(ds.datacenter);
         // (a datasource that replicates itself is a cycle: E008)
-        if source.datacenter != expected && source_ref.value != DsId(i) {
+        // (a read-only or disaster-recovery datacenter without `replicates`
+        // is DC007 already)
+        let says_nothing = dc.replicates.is_none()
+            && !matches!(dc.role(), Some(Role::ReadOnly | Role::DisasterRecovery));
+        if says_nothing && source.datacenter != ds.datacenter {
+            let source_dc = &t.dc(source.datacenter).name;
+            out.push(
+                Diagnostic::new(
+                    &DS002,
+                    source_ref.span,
+                    format!(
+                        "datasource `{}` replicates `{}` of datacenter `{source_dc}`, but datacenter `{}` replicates no datacenter",
+                        ds.name, source.name, dc.name
+                    ),
+                )
+                .label("replicates another datacenter")
+                .related(source.span, format!("declared in `{source_dc}`"))
+                .related(dc.span, format!("no `replicates` in `{}`", dc.name))
+                .help(if dc.role() == Some(Role::Primary) {
+                    format!(
+                        "the primary datacenter owns its databases: drop `replica_of`, or replicate a datasource of `{}`",
+                        dc.name
+                    )
+                } else {
+                    format!(
+                        "add `replicates = {source_dc}` to datacenter `{}`, or replicate a datasource of `{}`",
+                        dc.name, dc.name
+                    )
+                }),
+            );
+        } else if dc.replicates.is_some()
+            && source.datacenter != expected
+            && source_ref.value != DsId(i)
+        {
             let expected_dc = t.dc(expected);
             out.push(
                 Diagnostic::new(
