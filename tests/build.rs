@@ -418,3 +418,62 @@ fn hostile_names_and_strings_come_out_quoted_and_intact() {
             .contains(user)
     );
 }
+
+/// The load balancer of an all-in-one pair routes API traffic to the
+/// gateway port and the portals to 9443 (nginx and Ingress alike), and the
+/// generated `lb.sh` edits every upstream and location of it: drain and
+/// undrain a host, read-only and read-write, add and remove the temporary
+/// node, ending where it began.
+#[test]
+fn load_balancer_routes_and_lb_script_cover_every_upstream() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let built = topoc(&[
+        "build",
+        "examples/all-in-one-3.2.topo",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        code(&built),
+        0,
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let site = out.join("compose/main");
+    let conf_path = site.join("nginx/nginx.conf");
+    let original = std::fs::read_to_string(&conf_path).unwrap();
+    assert!(original.contains("server \"apim-1.apim.bookshop.example:8243\""));
+    assert!(original.contains("server \"apim-1.apim.bookshop.example:9443\""));
+    let locations = original.matches("location ").count();
+    assert!(locations > 5, "{original}");
+    let ingress = std::fs::read_to_string(out.join("kubernetes/main/30-ingress.yaml")).unwrap();
+    assert!(ingress.contains("number: 8243") && ingress.contains("path: /publisher"));
+
+    let lb = |verb: &str, name: &str| {
+        let status = Command::new("sh")
+            .arg(site.join("scripts/lb.sh"))
+            .args([verb, name])
+            .env("LB_CONF", &conf_path)
+            .env("LB_RELOAD", "true")
+            .status()
+            .unwrap();
+        assert!(status.success(), "lb.sh {verb} {name}");
+        std::fs::read_to_string(&conf_path).unwrap()
+    };
+    let host = "apim-1.apim.bookshop.example";
+    let drained = lb("drain", host);
+    assert_eq!(drained.matches(" down;").count(), 2, "{drained}");
+    assert_eq!(lb("undrain", host), original);
+    let read_only = lb("read-only", "api.bookshop.example");
+    assert_eq!(
+        read_only.matches("limit_except GET HEAD OPTIONS").count(),
+        locations,
+        "every location of the server refuses writes"
+    );
+    assert_eq!(lb("read-write", "api.bookshop.example"), original);
+    let surge = "apim-surge.apim.bookshop.example";
+    let added = lb("add", surge);
+    assert_eq!(added.matches("# topoc surge added").count(), 2, "{added}");
+    assert_eq!(lb("remove", surge), original);
+}

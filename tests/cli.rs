@@ -513,3 +513,28 @@ fn a_replica_needs_its_datacenter_to_replicate() {
         "{codes:?}"
     );
 }
+
+/// DC002 for a load balancer that fronts a cluster of another datacenter.
+#[test]
+fn a_load_balancer_fronts_its_own_datacenter() {
+    let example = std::fs::read_to_string("examples/multi-datacenter.topo").unwrap();
+    let text = example.replacen("fronts = [gateway_london]", "fronts = [gateway]", 1);
+    assert_ne!(text, example);
+    let checked = topoc::check_text(
+        std::path::Path::new("multi.topo"),
+        &text,
+        &topoc::load::DiskFs,
+        &topoc::diagnostics::SeverityConfig::default(),
+    );
+    let messages: Vec<_> = checked
+        .diagnostics
+        .iter()
+        .map(|d| format!("{}: {}", d.code, d.message))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "DC002: load balancer `api_london` of datacenter `london` fronts cluster `gateway` of datacenter `colombo`"
+        ]
+    );
+}

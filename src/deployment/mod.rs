@@ -250,6 +250,145 @@ pub struct LoadBalancerPlan {
     pub fronts: Vec<String>,
 }
 
+/// Where a load balancer sends requests: the clusters behind some paths.
+#[derive(Debug, Clone)]
+pub struct LbRoute<'a> {
+    /// `api`, `portal` or `key-manager`: names the route's upstream.
+    pub kind: &'static str,
+    /// Path prefixes; `/` is everything the other routes do not take.
+    pub paths: &'static [&'static str],
+    /// The port of the clusters' nodes.
+    pub port: u16,
+    pub clusters: Vec<&'a ClusterPlan>,
+    /// Session affinity: the management console and portals need it, API
+    /// traffic does not.
+    pub affinity: bool,
+}
+
+/// The paths of the management console, the portals, their REST APIs and
+/// login, served on 9443 by control-plane and all-in-one nodes.
+const PORTAL_PATHS: &[&str] = &[
+    "/publisher",
+    "/devportal",
+    "/admin",
+    "/carbon",
+    "/api/am",
+    "/api/identity",
+    "/oauth2",
+    "/oidc",
+    "/commonauth",
+    "/authenticationendpoint",
+    "/logincontext",
+    "/keymanager-operations",
+    "/services",
+    "/scim2",
+    "/.well-known",
+];
+
+/// The paths a key manager serves (token, login, key manager API).
+const KEY_MANAGER_PATHS: &[&str] = &[
+    "/oauth2",
+    "/oidc",
+    "/commonauth",
+    "/authenticationendpoint",
+    "/logincontext",
+    "/keymanager-operations",
+    "/api/identity",
+    "/scim2",
+    "/.well-known",
+];
+
+impl LoadBalancerPlan {
+    /// The routes of this load balancer in `site`, the catch-all `/`
+    /// first: API traffic to the gateways (8243) when it fronts any, the
+    /// portals and management console on their own paths (9443), and a
+    /// key manager's paths to the key managers it fronts.
+    pub fn routes<'a>(&self, site: &'a Site) -> Vec<LbRoute<'a>> {
+        let fronted: Vec<&ClusterPlan> =
+            self.fronts.iter().filter_map(|f| site.cluster(f)).collect();
+        let of = |keep: &dyn Fn(&ClusterPlan) -> bool| -> Vec<&'a ClusterPlan> {
+            fronted.iter().copied().filter(|c| keep(c)).collect()
+        };
+        let gateways = of(&|c| c.profile.runs_gateway());
+        let portals = of(&|c| c.serves_portals());
+        let key_managers = of(&|c| c.profile == Profile::KeyManager);
+        let others = of(&|c| {
+            !(c.profile.runs_gateway() || c.serves_portals() || c.profile == Profile::KeyManager)
+        });
+        let mut routes = Vec::new();
+        if !gateways.is_empty() {
+            routes.push(LbRoute {
+                kind: "api",
+                paths: &["/"],
+                port: 8243,
+                clusters: gateways,
+                affinity: false,
+            });
+        }
+        if !portals.is_empty() {
+            routes.push(LbRoute {
+                kind: "portal",
+                paths: PORTAL_PATHS,
+                port: 9443,
+                clusters: portals,
+                affinity: true,
+            });
+        }
+        if !key_managers.is_empty() {
+            routes.push(LbRoute {
+                kind: "key-manager",
+                paths: KEY_MANAGER_PATHS,
+                port: 9443,
+                clusters: key_managers,
+                affinity: false,
+            });
+        }
+        if !others.is_empty() {
+            let port = others[0].main_port();
+            routes.push(LbRoute {
+                kind: "service",
+                paths: &["/"],
+                port,
+                clusters: others,
+                affinity: false,
+            });
+        }
+        // The first route takes everything (`/`); a key manager's paths
+        // are its own, not the portals'.
+        if let Some(first) = routes.first_mut() {
+            first.paths = &["/"];
+        }
+        let key_manager_paths = routes
+            .iter()
+            .any(|r| r.kind == "key-manager" && r.paths != ["/"]);
+        let mut seen_default = false;
+        routes.retain(|r| {
+            let default = r.paths == ["/"];
+            let keep = !(default && seen_default);
+            seen_default |= default;
+            keep
+        });
+        if key_manager_paths {
+            for route in &mut routes {
+                if route.kind == "portal" && route.paths != ["/"] {
+                    route.paths = PORTAL_ONLY_PATHS;
+                }
+            }
+        }
+        routes
+    }
+}
+
+/// [`PORTAL_PATHS`] without those of a key manager.
+const PORTAL_ONLY_PATHS: &[&str] = &[
+    "/publisher",
+    "/devportal",
+    "/admin",
+    "/carbon",
+    "/api/am",
+    "/services",
+];
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ClusterPlan {
     pub name: String,

@@ -128,10 +128,25 @@ struct SecretDef {
 struct NginxServer {
     name: String,
     hostname: String,
-    upstream: String,
-    portals: bool,
+    /// Names the TLS certificate files.
+    label: String,
+    upstreams: Vec<NginxUpstreamGroup>,
+    locations: Vec<NginxLocation>,
+}
+
+#[derive(Serialize)]
+struct NginxUpstreamGroup {
+    name: String,
+    affinity: bool,
     backups: bool,
     servers: Vec<NginxUpstream>,
+}
+
+#[derive(Serialize)]
+struct NginxLocation {
+    path: &'static str,
+    upstream: String,
+    affinity: bool,
 }
 
 #[derive(Serialize)]
@@ -539,28 +554,48 @@ pub fn nginx_config(ctx: &Context, site: &Site) -> Result<String, BuildError> {
         .load_balancers
         .iter()
         .map(|lb| {
-            let fronted: Vec<&ClusterPlan> =
-                lb.fronts.iter().filter_map(|f| site.cluster(f)).collect();
-            let portals = fronted.iter().any(|c| c.serves_portals());
+            let routes = lb.routes(site);
             let mut upstreams = Vec::new();
-            for cluster in &fronted {
-                for node in cluster.nodes.iter().chain([&cluster.surge]) {
-                    upstreams.push(NginxUpstream {
-                        address: node.fqdn.clone(),
-                        port: cluster.main_port(),
-                        backup: cluster.ha == HaMode::ActivePassive
-                            && node.role == NodeRole::Passive,
-                        surge: node.name == cluster.surge.name,
-                    });
+            let mut locations = Vec::new();
+            for (i, route) in routes.iter().enumerate() {
+                // The catch-all route keeps the load balancer's own name.
+                let name = if i == 0 {
+                    lb.label.clone()
+                } else {
+                    format!("{}-{}", lb.label, route.kind)
+                };
+                let mut servers = Vec::new();
+                for cluster in &route.clusters {
+                    for node in cluster.nodes.iter().chain([&cluster.surge]) {
+                        servers.push(NginxUpstream {
+                            address: node.fqdn.clone(),
+                            port: route.port,
+                            backup: cluster.ha == HaMode::ActivePassive
+                                && node.role == NodeRole::Passive,
+                            surge: node.name == cluster.surge.name,
+                        });
+                    }
                 }
+                locations.extend(route.paths.iter().map(|&path| NginxLocation {
+                    path,
+                    upstream: name.clone(),
+                    affinity: route.affinity,
+                }));
+                upstreams.push(NginxUpstreamGroup {
+                    name,
+                    affinity: route.affinity,
+                    backups: servers.iter().any(|u| u.backup && !u.surge),
+                    servers,
+                });
             }
+            // nginx picks the longest matching prefix; `/` last reads best.
+            locations.sort_by_key(|l| l.path == "/");
             NginxServer {
                 name: lb.name.clone(),
                 hostname: lb.hostname.clone(),
-                upstream: lb.label.clone(),
-                portals,
-                backups: upstreams.iter().any(|u| u.backup && !u.surge),
-                servers: upstreams,
+                label: lb.label.clone(),
+                upstreams,
+                locations,
             }
         })
         .collect();

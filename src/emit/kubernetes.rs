@@ -884,73 +884,84 @@ fn sync_container(mode: &str, source: &ArtifactSync, uid: u32) -> Container {
     }
 }
 
-/// One Ingress per load balancer (ingress-nginx): cookie affinity for the
-/// portals and management console, none for API traffic; TLS from a Secret
-/// `<load balancer>-tls` the operator creates.
+/// One Ingress per load balancer route (ingress-nginx; Ingresses of one
+/// host merge): API traffic to the gateways without affinity, the portals
+/// and management console on their paths with cookie affinity, a key
+/// manager's paths; TLS from a Secret `<load balancer>-tls` the operator
+/// creates. A route to several clusters goes to the first one's Service.
 fn ingresses(site: &Site) -> Result<Option<String>, BuildError> {
     let mut docs = Vec::new();
     for lb in &site.load_balancers {
-        let fronted: Vec<&ClusterPlan> = lb.fronts.iter().filter_map(|f| site.cluster(f)).collect();
-        let Some(first) = fronted.first() else {
-            continue;
-        };
-        let portals = fronted.iter().any(|c| c.serves_portals());
-        let mut annotations = BTreeMap::from([(
-            "nginx.ingress.kubernetes.io/backend-protocol".to_string(),
-            "HTTPS".to_string(),
-        )]);
-        if portals {
-            annotations.insert(
-                "nginx.ingress.kubernetes.io/affinity".to_string(),
-                "cookie".to_string(),
-            );
-            annotations.insert(
-                "nginx.ingress.kubernetes.io/session-cookie-name".to_string(),
-                "route".to_string(),
-            );
-        }
-        let labels = BTreeMap::from([
-            (
-                "app.kubernetes.io/managed-by".to_string(),
-                "topoc".to_string(),
-            ),
-            ("topoc/datacenter".to_string(), site.label.clone()),
-            ("topoc/load-balancer".to_string(), lb.label.clone()),
-        ]);
-        let mut metadata = meta(&lb.label, Some(&site.namespace), &labels);
-        metadata.annotations = Some(annotations);
-        let backend = IngressBackend {
-            service: Some(IngressServiceBackend {
-                name: first.label.clone(),
-                port: Some(ServiceBackendPort {
-                    number: Some(i32::from(first.main_port())),
-                    ..ServiceBackendPort::default()
-                }),
-            }),
-            ..IngressBackend::default()
-        };
-        docs.push(yaml(&Ingress {
-            metadata,
-            spec: Some(IngressSpec {
-                ingress_class_name: Some("nginx".to_string()),
-                tls: Some(vec![IngressTLS {
-                    hosts: Some(vec![lb.hostname.clone()]),
-                    secret_name: Some(format!("{}-tls", lb.label)),
-                }]),
-                rules: Some(vec![IngressRule {
-                    host: Some(lb.hostname.clone()),
-                    http: Some(HTTPIngressRuleValue {
-                        paths: vec![HTTPIngressPath {
-                            path: Some("/".to_string()),
-                            path_type: "Prefix".to_string(),
-                            backend,
-                        }],
+        for (i, route) in lb.routes(site).iter().enumerate() {
+            let Some(first) = route.clusters.first() else {
+                continue;
+            };
+            let mut annotations = BTreeMap::from([(
+                "nginx.ingress.kubernetes.io/backend-protocol".to_string(),
+                "HTTPS".to_string(),
+            )]);
+            if route.affinity {
+                annotations.insert(
+                    "nginx.ingress.kubernetes.io/affinity".to_string(),
+                    "cookie".to_string(),
+                );
+                annotations.insert(
+                    "nginx.ingress.kubernetes.io/session-cookie-name".to_string(),
+                    "route".to_string(),
+                );
+            }
+            let labels = BTreeMap::from([
+                (
+                    "app.kubernetes.io/managed-by".to_string(),
+                    "topoc".to_string(),
+                ),
+                ("topoc/datacenter".to_string(), site.label.clone()),
+                ("topoc/load-balancer".to_string(), lb.label.clone()),
+            ]);
+            let name = if i == 0 {
+                lb.label.clone()
+            } else {
+                format!("{}-{}", lb.label, route.kind)
+            };
+            let mut metadata = meta(&name, Some(&site.namespace), &labels);
+            metadata.annotations = Some(annotations);
+            let backend = IngressBackend {
+                service: Some(IngressServiceBackend {
+                    name: first.label.clone(),
+                    port: Some(ServiceBackendPort {
+                        number: Some(i32::from(route.port)),
+                        ..ServiceBackendPort::default()
                     }),
-                }]),
-                ..IngressSpec::default()
-            }),
-            ..Ingress::default()
-        })?);
+                }),
+                ..IngressBackend::default()
+            };
+            docs.push(yaml(&Ingress {
+                metadata,
+                spec: Some(IngressSpec {
+                    ingress_class_name: Some("nginx".to_string()),
+                    tls: Some(vec![IngressTLS {
+                        hosts: Some(vec![lb.hostname.clone()]),
+                        secret_name: Some(format!("{}-tls", lb.label)),
+                    }]),
+                    rules: Some(vec![IngressRule {
+                        host: Some(lb.hostname.clone()),
+                        http: Some(HTTPIngressRuleValue {
+                            paths: route
+                                .paths
+                                .iter()
+                                .map(|path| HTTPIngressPath {
+                                    path: Some((*path).to_string()),
+                                    path_type: "Prefix".to_string(),
+                                    backend: backend.clone(),
+                                })
+                                .collect(),
+                        }),
+                    }]),
+                    ..IngressSpec::default()
+                }),
+                ..Ingress::default()
+            })?);
+        }
     }
     Ok((!docs.is_empty()).then(|| documents(docs)))
 }

@@ -40,10 +40,12 @@ datacenter london {
 declare_lint!(
     DC002,
     Error,
-    "a cluster's key_manager or traffic_manager is in another datacenter",
+    "a cluster's key_manager or traffic_manager, or a cluster a load balancer fronts, is in another datacenter",
     r#"## What it does
 Reports a cluster whose `key_manager` or `traffic_manager` is a cluster of
-another datacenter.
+another datacenter, and a load balancer that fronts a cluster of another
+datacenter (a disaster-recovery datacenter without clusters of its own
+fronts the copies of the primary's clusters it runs).
 
 ## Why is this bad?
 Token validation and throttling decisions happen on every API call; calling
@@ -217,6 +219,7 @@ datacenter london {
 pub fn check(t: &Topology, complete: bool, out: &mut Vec<Diagnostic>) {
     cross_datacenter_calls(t, out);
     writers_outside_primary(t, out);
+    load_balancers_stay_home(t, out);
     replication(t, out);
     primaries(t, complete, out);
     serving(t, out);
@@ -275,6 +278,40 @@ fn cross_datacenter_calls(t: &Topology, out: &mut Vec<Diagnostic>) {
                     )),
                 );
             }
+        }
+    }
+}
+
+/// A load balancer routes to the clusters of its own datacenter (a
+/// disaster-recovery datacenter that mirrors the primary runs copies of
+/// the primary's clusters under the same names).
+fn load_balancers_stay_home(t: &Topology, out: &mut Vec<Diagnostic>) {
+    let primary = t.primary();
+    for lb in &t.load_balancers {
+        let home = t.dc(lb.datacenter);
+        for front in &lb.fronts {
+            let c = t.cluster(front.value);
+            let copied = home.mirrors_primary() && Some(c.datacenter) == primary;
+            if c.datacenter == lb.datacenter || copied {
+                continue;
+            }
+            let other = &t.dc(c.datacenter).name;
+            out.push(
+                Diagnostic::new(
+                    &DC002,
+                    front.span,
+                    format!(
+                        "load balancer `{}` of datacenter `{}` fronts cluster `{}` of datacenter `{other}`",
+                        lb.name, home.name, c.name
+                    ),
+                )
+                .label("routed across datacenters")
+                .related(c.span, format!("declared in `{other}`"))
+                .help(format!(
+                    "front the clusters of `{}` here, and give `{other}` a load balancer of its own",
+                    home.name
+                )),
+            );
         }
     }
 }

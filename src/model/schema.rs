@@ -725,7 +725,7 @@ pub static BLOCKS: &[BlockSchema] = &[
                 Type::RefList(BlockKind::Cluster),
                 Required::Yes,
                 None,
-                "The clusters behind it."
+                "The clusters of its datacenter behind it: API traffic to gateways (`/`), portals and console on their paths."
             ),
         ],
     },
