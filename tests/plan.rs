@@ -561,3 +561,33 @@ fn built_runbooks_match_the_plan_command() {
         assert_eq!(json.as_bytes(), plan_json.stdout.as_slice(), "{name}.json");
     }
 }
+
+/// APIM 3.x shares the deployment folder (one volume on Compose and
+/// Kubernetes, NFS anywhere): a service update deploys once, from the
+/// manager node, and tests every node; Puppet hosts that sync by rsync stop
+/// the sync to the first node instead (rule 6).
+#[test]
+fn service_update_on_a_shared_deployment_folder_deploys_once() {
+    let example = std::fs::read_to_string("examples/all-in-one-3.2.topo").unwrap();
+    let text =
+        format!("{example}\nupgrade fix {{\n  kind = service-update\n  clusters = [apim]\n}}\n");
+    let checked = check(&text);
+    assert!(errors(&checked).is_empty(), "{:?}", errors(&checked));
+    let manager = checked.topology.clusters[0].manager_node().unwrap_or(1);
+    for target in [Target::Kubernetes, Target::Compose, Target::Puppet] {
+        let plan = &plans(&checked, target)[0];
+        assert!(plan.safe);
+        let actions: Vec<&str> = plan.steps.iter().map(action).collect();
+        if target == Target::Puppet {
+            assert!(actions.contains(&"stop-sync") && actions.contains(&"start-sync"));
+            continue;
+        }
+        assert_eq!(actions, ["deploy", "test", "test"], "{target:?}");
+        assert_eq!(
+            plan.steps[0].node.as_deref(),
+            Some(format!("apim-{manager}").as_str())
+        );
+        let commands = plan.steps[0].commands.join("\n");
+        assert!(commands.contains("FIXED_ARTIFACT"), "{commands}");
+    }
+}

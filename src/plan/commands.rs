@@ -398,6 +398,38 @@ fn kubernetes(ctx: &StepContext, action: Action) -> Commands {
         }
         // A scaled cluster's fixed service comes in an image that carries
         // it, rolled out like a patch.
+        // A shared deployment folder: one copy reaches every node.
+        Action::Deploy
+            if ctx.site.is_some_and(|s| {
+                super::generate::shared_deployment_folder(ctx.input, s, cluster)
+            }) =>
+        {
+            let target_dir = format!(
+                "{}/repository/deployment/server/synapse-configs/default/api/",
+                ctx.product_home(HOME)
+            );
+            let first_pod = format!(
+                "pod=$(kubectl -n {ns} get pod -l {} -o name | head -n 1)",
+                q(&format!("topoc/cluster={label}"))
+            );
+            Commands {
+                commands: vec![
+                    first_pod.clone(),
+                    format!(
+                        "kubectl -n {ns} cp -c wso2am \"${{FIXED_ARTIFACT:?path of the fixed API artifact}}\" \"${{pod#pod/}}\":{}",
+                        q(&target_dir)
+                    ),
+                ],
+                verify: exec_health(&deployment),
+                rollback: vec![
+                    first_pod,
+                    format!(
+                        "kubectl -n {ns} exec \"${{pod#pod/}}\" -c wso2am -- rm -f {}\"$(basename \"${{FIXED_ARTIFACT:?}}\")\"",
+                        q(&target_dir)
+                    ),
+                ],
+            }
+        }
         Action::Patch | Action::Deploy if action == Action::Patch || scaled => {
             let tag = match (action, ctx.to_version()) {
                 (Action::Deploy, _) => {

@@ -412,7 +412,12 @@ fn one_at_a_time(
             &mut after,
         );
     }
-    for node in &cluster.nodes {
+    // Rule 4: a service is deployed from the manager node first.
+    let mut order: Vec<_> = cluster.nodes.iter().collect();
+    if change.action == Action::Deploy {
+        order.sort_by_key(|n| !n.manager);
+    }
+    for node in order {
         let name = &node.name;
         node_step(
             b,
@@ -690,6 +695,68 @@ fn service_update_by_sync(
     after
 }
 
+/// Whether the nodes of a cluster share the folder artifacts are deployed
+/// to: APIM 3.x shares `repository/deployment/server`, over NFS on every
+/// target, and as one volume on Compose and Kubernetes whatever the method
+/// (only Puppet hosts sync by rsync between folders of their own).
+pub(crate) fn shared_deployment_folder(
+    input: &Input,
+    s: &crate::deployment::Site,
+    cluster: &ClusterPlan,
+) -> bool {
+    let share = cluster
+        .share
+        .as_ref()
+        .and_then(|label| s.shares.iter().find(|sh| sh.label == *label));
+    input.deployment.major < 4
+        && share.is_some_and(|sh| {
+            sh.method == ShareMethod::Nfs || input.target != super::Target::Puppet
+        })
+}
+
+/// Rule 6 on a shared deployment folder: there is no sync to stop, the fix
+/// deployed from the manager node reaches every node at once (hot
+/// deployment, no restart); each node is then tested.
+fn deploy_once(
+    b: &mut Builder,
+    site: usize,
+    cluster: &ClusterPlan,
+    mut after: Vec<usize>,
+) -> Vec<usize> {
+    let manager = cluster
+        .nodes
+        .iter()
+        .find(|n| n.manager)
+        .or_else(|| cluster.nodes.first())
+        .map(|n| n.name.clone())
+        .unwrap_or_default();
+    node_step(
+        b,
+        site,
+        cluster,
+        &manager,
+        Action::Deploy,
+        format!(
+            "Deploy the fixed service from {manager}: the nodes share the deployment folder, every node picks it up"
+        ),
+        Effect::None,
+        &mut after,
+    );
+    for node in &cluster.nodes {
+        node_step(
+            b,
+            site,
+            cluster,
+            &node.name,
+            Action::Test,
+            format!("Test the fix on {}", node.name),
+            Effect::None,
+            &mut after,
+        );
+    }
+    after
+}
+
 /// Sites in upgrade order: primary, read-only, then disaster recovery.
 fn site_order(input: &Input) -> Vec<usize> {
     let rank = |role: Role| match role {
@@ -792,7 +859,9 @@ pub(crate) fn upgrade(input: &Input, u: &Upgrade) -> Vec<Draft> {
                         .as_ref()
                         .and_then(|label| s.shares.iter().find(|sh| sh.label == *label))
                         .is_some_and(|sh| sh.method == ShareMethod::Rsync);
-                    if rsync
+                    if shared_deployment_folder(input, s, cluster) && s.running() {
+                        deploy_once(b, site, cluster, after)
+                    } else if rsync
                         && input.target == super::Target::Puppet
                         && s.running()
                         && cluster.nodes.len() > 1
