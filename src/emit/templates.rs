@@ -167,7 +167,16 @@ impl Templates {
         env.add_filter("comment_wrap", |value: String| {
             let mut lines: Vec<String> = Vec::new();
             let mut line = String::new();
-            for word in value.split_whitespace() {
+            // A word longer than a line is cut at the line length.
+            let words = value.split_whitespace().flat_map(|word| {
+                let chars: Vec<char> = word.chars().collect();
+                chars
+                    .chunks(76)
+                    .map(|c| c.iter().collect::<String>())
+                    .collect::<Vec<_>>()
+            });
+            for word in words {
+                let word = word.as_str();
                 if !line.is_empty() && line.len() + 1 + word.len() > 76 {
                     lines.push(std::mem::take(&mut line));
                 }
