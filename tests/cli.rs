@@ -538,3 +538,25 @@ fn a_load_balancer_fronts_its_own_datacenter() {
         ]
     );
 }
+
+/// A value given but rejected (E003) is not also reported missing
+/// (HA009, UP006).
+#[test]
+fn a_rejected_value_is_not_also_missing() {
+    let example = std::fs::read_to_string("examples/upgrades.topo").unwrap();
+    let text = example
+        .replacen("to_version = \"4.3.0\"", "to_version = \"four\"", 1)
+        .replacen(
+            "node_capacity = 800rps",
+            "node_capacity = 99999999999999999999999rps",
+            1,
+        );
+    let checked = topoc::check_text(
+        std::path::Path::new("upgrades.topo"),
+        &text,
+        &topoc::load::DiskFs,
+        &topoc::diagnostics::SeverityConfig::default(),
+    );
+    let codes: Vec<_> = checked.diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(codes, ["E003", "E003"]);
+}

@@ -311,9 +311,11 @@ fn percent(fraction: f64) -> String {
     format!("{}%", format_number(fraction * 100.0))
 }
 
-pub fn check(t: &Topology, out: &mut Vec<Diagnostic>) {
+/// `complete` is false when the topology has language errors: a capacity
+/// that was given but rejected is then not reported missing (HA009).
+pub fn check(t: &Topology, complete: bool, out: &mut Vec<Diagnostic>) {
     for cluster in &t.clusters {
-        capacity(t, cluster, out);
+        capacity(t, cluster, complete, out);
         standby(cluster, out);
         single_point(t, cluster, out);
         manager(t, cluster, out);
@@ -324,13 +326,16 @@ pub fn check(t: &Topology, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn capacity(t: &Topology, c: &Cluster, out: &mut Vec<Diagnostic>) {
+fn capacity(t: &Topology, c: &Cluster, complete: bool, out: &mut Vec<Diagnostic>) {
     let ha = c.ha_mode();
     if ha == HaMode::None {
         return;
     }
     let peak = c.peak_load.as_ref().or(t.peak_load.as_ref());
     let Some(cap) = &c.node_capacity else {
+        if !complete {
+            return;
+        }
         out.push(
             Diagnostic::new(&HA009, c.span, format!("cluster `{}` ({ha}) has no `node_capacity`", c.name))
                 .label("capacity unknown")
@@ -339,6 +344,9 @@ fn capacity(t: &Topology, c: &Cluster, out: &mut Vec<Diagnostic>) {
         return;
     };
     let Some(peak) = peak else {
+        if !complete {
+            return;
+        }
         out.push(
             Diagnostic::new(
                 &HA009,

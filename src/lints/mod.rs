@@ -101,10 +101,10 @@ pub fn find(code: &str) -> Option<&'static Lint> {
 pub fn run(topology: &Topology, graph: &DepGraph, complete: bool) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     graph.report_cycles(topology, &mut out);
-    ha::check(topology, &mut out);
+    ha::check(topology, complete, &mut out);
     datacenter::check(topology, complete, &mut out);
     storage::check(topology, complete, &mut out);
-    upgrade::check(topology, &mut out);
+    upgrade::check(topology, complete, &mut out);
     out
 }
 

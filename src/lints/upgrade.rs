@@ -191,10 +191,12 @@ upgrade next { kind = version-upgrade  to_version = "4.3.0" }
 "#
 );
 
-pub fn check(t: &Topology, out: &mut Vec<Diagnostic>) {
+/// `complete` is false when the topology has language errors: a
+/// `to_version` that was given but rejected is then not reported missing.
+pub fn check(t: &Topology, complete: bool, out: &mut Vec<Diagnostic>) {
     for u in &t.upgrades {
         let Some(kind) = u.kind() else { continue };
-        versions(t, u, kind, out);
+        versions(t, u, kind, complete, out);
         if kind == UpgradeKind::Migration {
             migration(u, out);
         }
@@ -204,9 +206,17 @@ pub fn check(t: &Topology, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn versions(t: &Topology, u: &Upgrade, kind: UpgradeKind, out: &mut Vec<Diagnostic>) {
+fn versions(
+    t: &Topology,
+    u: &Upgrade,
+    kind: UpgradeKind,
+    complete: bool,
+    out: &mut Vec<Diagnostic>,
+) {
     match &u.to_version {
-        None if matches!(kind, UpgradeKind::VersionUpgrade | UpgradeKind::Migration) => {
+        None if complete
+            && matches!(kind, UpgradeKind::VersionUpgrade | UpgradeKind::Migration) =>
+        {
             let mut d = Diagnostic::new(
                 &UP006,
                 u.span,
