@@ -59,18 +59,15 @@ enum Command {
         check: bool,
     },
     /// The ordered, simulated runbook of an upgrade (or a datacenter failover).
+    #[command(group(clap::ArgGroup::new("runbook").required(true).multiple(false)))]
     Plan {
         /// A `.topo` file or a folder.
         path: PathBuf,
         /// The upgrade block to plan.
-        #[arg(
-            long,
-            required_unless_present = "failover",
-            conflicts_with = "failover"
-        )]
+        #[arg(long, group = "runbook")]
         upgrade: Option<String>,
         /// Plan the failover to this disaster-recovery datacenter instead.
-        #[arg(long, value_name = "DATACENTER")]
+        #[arg(long, value_name = "DATACENTER", group = "runbook")]
         failover: Option<String>,
         /// The platform the commands are for.
         #[arg(long = "for", value_enum, default_value_t = PlanTarget::Kubernetes)]

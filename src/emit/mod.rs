@@ -523,13 +523,17 @@ pub fn diff(out: &Path, artifacts: &Artifacts) -> Result<Option<String>, BuildEr
             (_, None) => (format!("a/{path}"), "/dev/null".to_string()),
             _ => (format!("a/{path}"), format!("b/{path}")),
         };
-        report.push_str(
-            &diff
-                .unified_diff()
-                .context_radius(3)
-                .header(&a, &b)
-                .to_string(),
-        );
+        let text = diff
+            .unified_diff()
+            .context_radius(3)
+            .header(&a, &b)
+            .to_string();
+        if text.is_empty() {
+            // An empty file, added or removed: no line to show.
+            report.push_str(&format!("--- {a}\n+++ {b}\n(empty file)\n"));
+        } else {
+            report.push_str(&text);
+        }
         if !report.ends_with('\n') {
             report.push('\n');
         }
