@@ -253,6 +253,11 @@ fn check_reports_stale_output_with_a_diff() {
         diff.contains("a/extra.txt") && diff.contains("b/compose/frankfurt/compose.yaml"),
         "{diff}"
     );
+    // Even an empty one.
+    std::fs::write(out.join("empty.txt"), "").unwrap();
+    let stale = topoc(&["build", example, "--out", out_arg, "--check"]);
+    let diff = String::from_utf8_lossy(&stale.stdout);
+    assert!(diff.contains("--- a/empty.txt\n+++ /dev/null"), "{diff}");
 }
 
 #[test]
