@@ -560,3 +560,49 @@ fn a_rejected_value_is_not_also_missing() {
     let codes: Vec<_> = checked.diagnostics.iter().map(|d| d.code).collect();
     assert_eq!(codes, ["E003", "E003"]);
 }
+
+/// FS002 when a disaster-recovery datacenter runs copies of the primary's
+/// clusters that share files, but has no file share for them.
+#[test]
+fn copies_in_a_disaster_recovery_datacenter_need_a_file_share() {
+    let example = std::fs::read_to_string("examples/all-in-one-3.2.topo").unwrap();
+    let dr = r#"
+datacenter standby {
+  role = disaster-recovery
+  domain = "standby.bookshop.example"
+  replicates = main
+  standby = cold
+  recovery_time = 2h
+  datasource apim_db_dr {
+    replica_of = apim_db
+    host = "db.standby.bookshop.example"
+  }
+  datasource shared_db_dr {
+    replica_of = shared_db
+    host = "db.standby.bookshop.example"
+  }
+"#;
+    let check = |text: &str| {
+        topoc::check_text(
+            std::path::Path::new("dr.topo"),
+            text,
+            &topoc::load::DiskFs,
+            &topoc::diagnostics::SeverityConfig::default(),
+        )
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "FS002")
+        .map(|d| d.message.clone())
+        .collect::<Vec<_>>()
+    };
+    let without = check(&format!("{example}{dr}}}\n"));
+    assert_eq!(without.len(), 1, "{without:?}");
+    assert!(
+        without[0].contains("`standby` has no rsync file share"),
+        "{without:?}"
+    );
+    let with = check(&format!(
+        "{example}{dr}  file_share deployment_dr {{\n    method = rsync\n  }}\n}}\n"
+    ));
+    assert!(with.is_empty(), "{with:?}");
+}

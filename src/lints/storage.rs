@@ -189,6 +189,51 @@ pub fn check(t: &Topology, complete: bool, out: &mut Vec<Diagnostic>) {
     }
     replicas(t, out);
     file_shares(t, out);
+    if complete {
+        mirrored_file_shares(t, out);
+    }
+}
+
+/// A disaster-recovery datacenter without clusters of its own runs copies
+/// of the primary's clusters: each copy that shares files needs a file
+/// share of the same method in that datacenter (FS002).
+fn mirrored_file_shares(t: &Topology, out: &mut Vec<Diagnostic>) {
+    let Some(primary) = t.primary() else { return };
+    for dc_id in t.dc_ids() {
+        let dc = t.dc(dc_id);
+        if !dc.mirrors_primary() {
+            continue;
+        }
+        for &cid in &t.dc(primary).clusters {
+            let c = t.cluster(cid);
+            let Some(fs) = &c.file_share else { continue };
+            if t.mirror_file_share(dc_id, fs.value).is_some() {
+                continue;
+            }
+            let share = t.file_share(fs.value);
+            let method = share.method();
+            out.push(
+                Diagnostic::new(
+                    &FS002,
+                    dc.span,
+                    format!(
+                        "cluster `{}` (copied into datacenter `{}`) would use file share `{}` of datacenter `{}`: `{}` has no {method} file share",
+                        c.name,
+                        dc.name,
+                        share.name,
+                        t.dc(primary).name,
+                        dc.name
+                    ),
+                )
+                .label("no file share for the copies")
+                .related(fs.span, format!("`{}` shares files here", c.name))
+                .help(format!(
+                    "declare `file_share {}_{} {{ method = {method} ... }}` in `{}`",
+                    share.name, dc.name, dc.name
+                )),
+            );
+        }
+    }
 }
 
 fn purpose_doc(p: Purpose) -> &'static str {
