@@ -588,7 +588,7 @@ pub fn plan(t: &Topology) -> Deployment {
         let artifact_pull = dc
             .artifact_source
             .as_ref()
-            .filter(|_| role == Role::ReadOnly)
+            .filter(|_| role != Role::Primary)
             .map(|a| {
                 let server = &t.artifact_servers[a.value.0];
                 ArtifactSync {
@@ -606,7 +606,7 @@ pub fn plan(t: &Topology) -> Deployment {
             .then(|| {
                 t.datacenters
                     .iter()
-                    .filter(|d| d.role() == Some(Role::ReadOnly))
+                    .filter(|d| d.role().is_some_and(|r| r != Role::Primary))
                     .find_map(|d| d.artifact_source.as_ref())
             })
             .flatten()
@@ -1064,6 +1064,28 @@ mod tests {
         assert!(london.cluster("gateway-london").unwrap().pulls_artifacts);
         let colombo = d.sites.iter().find(|s| s.name == "colombo").unwrap();
         assert!(colombo.artifact_push.is_some());
+    }
+
+    #[test]
+    fn a_disaster_recovery_datacenter_with_an_artifact_source_pulls() {
+        let example = std::fs::read_to_string("examples/multi-datacenter.topo").unwrap();
+        let text = example.replacen(
+            "  standby = cold\n",
+            "  standby = hot\n  artifact_source = artifacts\n",
+            1,
+        );
+        assert_ne!(text, example);
+        let checked = crate::check_text(
+            "dr.topo".as_ref(),
+            &text,
+            &DiskFs,
+            &SeverityConfig::default(),
+        );
+        assert!(!checked.has_errors());
+        let d = plan(&checked.topology);
+        let singapore = d.sites.iter().find(|s| s.name == "singapore").unwrap();
+        assert!(singapore.artifact_pull.is_some());
+        assert!(singapore.cluster("gateway").unwrap().pulls_artifacts);
     }
 
     #[test]

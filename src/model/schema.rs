@@ -473,7 +473,7 @@ pub static BLOCKS: &[BlockSchema] = &[
                 Type::Ref(BlockKind::ArtifactServer),
                 Required::When("for read-only datacenters"),
                 None,
-                "The artifact server it pulls API artifacts from."
+                "The artifact server it pulls API artifacts from (read-only and disaster-recovery datacenters)."
             ),
             attr!(
                 "standby",
