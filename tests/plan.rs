@@ -280,6 +280,35 @@ fn kubernetes_pods_are_addressable(checked: &topoc::Checked, plan: &plan::Plan) 
     })
 }
 
+/// Every dump file a step reads (`< "${DUMP_DIR:-dumps}"/x.sql`, or
+/// pg_restore's argument) was written by an earlier step.
+fn dumps_are_written_before_read(plan: &plan::Plan) -> bool {
+    const DIR: &str = "\"${DUMP_DIR:-dumps}\"/";
+    let mut written: Vec<String> = Vec::new();
+    for step in &plan.steps {
+        for command in &step.commands {
+            let files: Vec<&str> = command
+                .match_indices(DIR)
+                .map(|(i, _)| {
+                    let rest = &command[i + DIR.len()..];
+                    rest.split(|c: char| c.is_whitespace() || c == '\'' || c == '"')
+                        .next()
+                        .unwrap_or("")
+                })
+                .collect();
+            let writes = command.contains(" > ") || command.contains("--file=");
+            for file in files {
+                if writes {
+                    written.push(file.to_string());
+                } else if !written.iter().any(|w| w == file) {
+                    return false;
+                }
+            }
+        }
+    }
+    true
+}
+
 fn action(step: &plan::Step) -> &'static str {
     step.action.name()
 }
@@ -348,6 +377,7 @@ proptest! {
             if target == Target::Kubernetes {
                 prop_assert!(kubernetes_pods_are_addressable(&checked, plan), "{}", text);
             }
+            prop_assert!(dumps_are_written_before_read(plan), "{}", text);
         }
     }
 }
@@ -589,5 +619,35 @@ fn service_update_on_a_shared_deployment_folder_deploys_once() {
         );
         let commands = plan.steps[0].commands.join("\n");
         assert!(commands.contains("FIXED_ARTIFACT"), "{commands}");
+    }
+}
+
+/// A version upgrade across datacenters: the replicas of the read-only and
+/// disaster-recovery datacenters get the migrated copy through replication
+/// (the runbook waits for it), and no step reads a dump no step wrote.
+#[test]
+fn version_upgrade_across_datacenters_reads_only_dumps_it_wrote() {
+    let example = std::fs::read_to_string("examples/multi-datacenter.topo").unwrap();
+    let text = format!(
+        "{example}\nupgrade next {{\n  kind = version-upgrade\n  to_version = \"4.3.0\"\n}}\n"
+    );
+    let checked = check(&text);
+    assert!(errors(&checked).is_empty(), "{:?}", errors(&checked));
+    for target in [Target::Kubernetes, Target::Compose, Target::Puppet] {
+        let plans = plans(&checked, target);
+        let plan = plans.iter().find(|p| p.upgrade == "next").unwrap();
+        assert!(plan.safe, "{:?}", plan.violations);
+        assert!(dumps_are_written_before_read(plan));
+        let waits: Vec<&plan::Step> = plan
+            .steps
+            .iter()
+            .filter(|s| s.title.starts_with("Wait for replica"))
+            .collect();
+        assert_eq!(
+            waits.len(),
+            4,
+            "two databases, two datacenters with replicas"
+        );
+        assert!(waits.iter().all(|s| s.verify[0].contains("_4_3_0")));
     }
 }

@@ -979,6 +979,26 @@ fn step_database<'a>(ctx: &'a StepContext, draft: &Draft) -> Option<&'a Database
         .find(|db| draft.title.split_whitespace().any(|w| w == db.name))
 }
 
+/// Every database a step's title names.
+fn step_sources<'a>(ctx: &'a StepContext, draft: &Draft) -> Vec<&'a DatabasePlan> {
+    let mut found: Vec<&DatabasePlan> = Vec::new();
+    for db in ctx
+        .input
+        .deployment
+        .sites
+        .iter()
+        .flat_map(|s| s.clusters.iter())
+        .flat_map(|c| c.databases.iter())
+    {
+        if draft.title.split_whitespace().any(|w| w == db.name)
+            && !found.iter().any(|f| f.name == db.name)
+        {
+            found.push(db);
+        }
+    }
+    found
+}
+
 fn client_env(db: &DatabasePlan) -> String {
     let var = match db.engine {
         Engine::Mysql => "MYSQL_PWD",
@@ -1022,6 +1042,54 @@ fn database(ctx: &StepContext, draft: &Draft) -> Commands {
     } else {
         copy.clone()
     };
+    // A replica of a migrated database: replication brings the primary's
+    // migrated copy (same name) to the replica's server; wait for it.
+    let source = step_sources(ctx, draft)
+        .into_iter()
+        .find(|other| other.name != db.name);
+    if let (Action::Restore, Some(source)) = (draft.action, source) {
+        let copy = q(&copy_name(source, &to));
+        let (probe, what) = match db.engine {
+            Engine::Mysql => (
+                format!("{env} mysqlshow --host={host} --port={port} --user={user} {copy}"),
+                "MySQL",
+            ),
+            Engine::Postgres => (
+                format!(
+                    "{env} psql --host={host} --port={port} --username={user} --dbname={copy} --command='SELECT 1'"
+                ),
+                "PostgreSQL",
+            ),
+            _ => {
+                return Commands {
+                    commands: vec![format!(
+                        "echo {}",
+                        q(&format!(
+                            "check with the engine's own tools that replication brought {} to the server of {}",
+                            copy_name(source, &to),
+                            db.name
+                        ))
+                    )],
+                    ..Commands::default()
+                };
+            }
+        };
+        return Commands {
+            commands: vec![
+                format!(
+                    "echo {}",
+                    q(&format!(
+                        "waiting up to 15 minutes for {what} replication to bring {} to the server of {}",
+                        copy_name(source, &to),
+                        db.name
+                    ))
+                ),
+                format!("for _ in $(seq 90); do {probe} >/dev/null 2>&1 && break; sleep 10; done"),
+            ],
+            verify: vec![probe],
+            rollback: Vec::new(),
+        };
+    }
     match (draft.action, db.engine) {
         (Action::Dump, Engine::Mysql) => Commands {
             commands: vec![

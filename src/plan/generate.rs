@@ -965,7 +965,10 @@ fn version_upgrade(
             prepared.push(b.general(
                 Action::Restore,
                 site,
-                format!("Seed replica {} from the migrated copy of {name}", ds.name),
+                format!(
+                    "Wait for replica {} to receive the migrated copy of {name}",
+                    ds.name
+                ),
                 vec![migrate],
             ));
         }
