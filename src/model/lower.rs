@@ -5,7 +5,7 @@
 //! resolve references. Problems are diagnostics (E002-E006, SEC001); the
 //! topology is always produced, with what could not be read left out.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::naming;
 use super::schema::{self, AttrSchema, BlockKind, BlockSchema, Placement, Required, Type};
@@ -1347,7 +1347,7 @@ impl Lowerer<'_> {
     /// (`control_plane` -> `control-plane`, node 2 -> `control-plane-2`).
     /// Two names that map to the same label would overwrite each other.
     fn check_generated_names(&mut self, t: &Topology) {
-        let mut datacenters: BTreeMap<String, (String, Span)> = BTreeMap::new();
+        let mut datacenters: HashMap<String, (String, Span)> = HashMap::new();
         for dc in &t.datacenters {
             let owner = format!("datacenter `{}`", dc.name);
             self.claim(
@@ -1357,7 +1357,7 @@ impl Lowerer<'_> {
                 dc.span,
             );
         }
-        let mut objects: BTreeMap<String, (String, Span)> = BTreeMap::new();
+        let mut objects: HashMap<String, (String, Span)> = HashMap::new();
         for c in &t.clusters {
             let owner = format!("the temporary node of cluster `{}`", c.name);
             self.claim(&mut objects, naming::surge_name(&c.name), owner, c.span);
@@ -1392,18 +1392,57 @@ impl Lowerer<'_> {
     /// one DNS record. A disaster-recovery datacenter without clusters of
     /// its own runs copies of the primary's under its own domain.
     fn check_host_names(&mut self, t: &Topology) {
+        /// What a host name names; its description is only written for a
+        /// clash.
+        #[derive(Clone, Copy, PartialEq)]
+        enum What {
+            Address(ClusterId),
+            Node(ClusterId, u32),
+            Surge(ClusterId),
+            LoadBalancer,
+        }
+        #[derive(Clone, Copy)]
         struct Claim {
-            owner: String,
+            what: What,
+            dc: DcId,
+            copy: bool,
             span: Span,
             /// Given in `hosts` (else derived from a domain).
             given: bool,
-            dc: DcId,
         }
-        let mut seen: BTreeMap<String, Claim> = BTreeMap::new();
+        impl Claim {
+            fn owner(&self, t: &Topology) -> String {
+                let within = |c: ClusterId| {
+                    let name = &t.cluster(c).name;
+                    if self.copy {
+                        format!(
+                            "cluster `{name}` (copied into datacenter `{}`)",
+                            t.dc(self.dc).name
+                        )
+                    } else {
+                        format!("cluster `{name}`")
+                    }
+                };
+                match self.what {
+                    What::Address(c) => format!("the address of {}", within(c)),
+                    What::Node(c, i) => format!("node {i} of {}", within(c)),
+                    What::Surge(c) => format!("the temporary node of {}", within(c)),
+                    What::LoadBalancer => format!(
+                        "the load balancer host of datacenter `{}`",
+                        t.dc(self.dc).name
+                    ),
+                }
+            }
+            fn same_owner(&self, other: &Claim) -> bool {
+                self.what == other.what && self.dc == other.dc
+            }
+        }
+        let mut seen: HashMap<String, Claim> = HashMap::new();
         // Derived names clash across datacenters that share a domain: one
         // report per pair of datacenters.
         let mut shared_domains: BTreeSet<(DcId, DcId)> = BTreeSet::new();
         let primary = t.primary();
+        let mut wanted: Vec<(String, Claim)> = Vec::new();
         for dc_id in t.dc_ids() {
             let dc = t.dc(dc_id);
             if dc.role().is_none() || dc.domain.is_empty() {
@@ -1411,29 +1450,24 @@ impl Lowerer<'_> {
             }
             let copy = dc.mirrors_primary();
             let clusters = match (copy, primary) {
-                (true, Some(p)) => t.dc(p).clusters.clone(),
-                _ => dc.clusters.clone(),
+                (true, Some(p)) => &t.dc(p).clusters,
+                _ => &dc.clusters,
             };
             let domain = dc.domain.to_ascii_lowercase();
-            let mut wanted: Vec<(String, Claim)> = Vec::new();
-            for &cid in &clusters {
+            wanted.clear();
+            for &cid in clusters {
                 let c = t.cluster(cid);
-                let within = if copy {
-                    format!(
-                        "cluster `{}` (copied into datacenter `{}`)",
-                        c.name, dc.name
-                    )
-                } else {
-                    format!("cluster `{}`", c.name)
+                let claim = |what, span, given| Claim {
+                    what,
+                    dc: dc_id,
+                    copy,
+                    span,
+                    given,
                 };
+                let label = naming::cluster_label(&c.name);
                 wanted.push((
-                    format!("{}.{domain}", naming::cluster_label(&c.name)),
-                    Claim {
-                        owner: format!("the address of {within}"),
-                        span: c.span,
-                        given: false,
-                        dc: dc_id,
-                    },
+                    format!("{label}.{domain}"),
+                    claim(What::Address(cid), c.span, false),
                 ));
                 for i in 1..=c.node_count() {
                     let given = (!copy)
@@ -1442,48 +1476,39 @@ impl Lowerer<'_> {
                         .and_then(|h| Some((h.value.get((i - 1) as usize)?, h.span)));
                     let (host, span) = match given {
                         Some((host, span)) => (host.to_ascii_lowercase(), span),
-                        None => (
-                            format!("{}.{domain}", naming::node_name(&c.name, i)),
-                            c.span,
-                        ),
+                        None => (format!("{label}-{i}.{domain}"), c.span),
                     };
-                    wanted.push((
-                        host,
-                        Claim {
-                            owner: format!("node {i} of {within}"),
-                            span,
-                            given: given.is_some(),
-                            dc: dc_id,
-                        },
-                    ));
+                    wanted.push((host, claim(What::Node(cid, i), span, given.is_some())));
                 }
                 wanted.push((
-                    format!("{}.{domain}", naming::surge_name(&c.name)),
-                    Claim {
-                        owner: format!("the temporary node of {within}"),
-                        span: c.span,
-                        given: false,
-                        dc: dc_id,
-                    },
+                    format!("{label}-surge.{domain}"),
+                    claim(What::Surge(cid), c.span, false),
                 ));
             }
             if !dc.load_balancers.is_empty() {
                 wanted.push((
                     format!("load-balancer.{domain}"),
                     Claim {
-                        owner: format!("the load balancer host of datacenter `{}`", dc.name),
+                        what: What::LoadBalancer,
+                        dc: dc_id,
+                        copy,
                         span: dc.span,
                         given: false,
-                        dc: dc_id,
                     },
                 ));
             }
-            for (host, claim) in wanted {
-                let Some(first) = seen.get(&host) else {
-                    seen.insert(host, claim);
-                    continue;
+            for (host, claim) in wanted.drain(..) {
+                let first = match seen.entry(host) {
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        slot.insert(claim);
+                        continue;
+                    }
+                    std::collections::hash_map::Entry::Occupied(slot) => {
+                        (slot.key().clone(), *slot.get())
+                    }
                 };
-                if first.owner == claim.owner {
+                let (host, first) = first;
+                if first.same_owner(&claim) {
                     continue;
                 }
                 let derived = !(claim.given || first.given) && claim.dc != first.dc;
@@ -1496,16 +1521,14 @@ impl Lowerer<'_> {
                     "give the datacenters different `domain`s, or rename one of the clusters"
                         .to_string()
                 };
+                let (owner, first_owner) = (claim.owner(t), first.owner(t));
                 let d = Diagnostic::new(
                     &E006,
                     claim.span,
-                    format!(
-                        "{} and {} would both be the host `{host}`",
-                        claim.owner, first.owner
-                    ),
+                    format!("{owner} and {first_owner} would both be the host `{host}`"),
                 )
                 .label(format!("host `{host}`"))
-                .related(first.span, format!("{} is `{host}`", first.owner))
+                .related(first.span, format!("{first_owner} is `{host}`"))
                 .help(help);
                 self.report(d);
             }
@@ -1514,7 +1537,7 @@ impl Lowerer<'_> {
 
     fn claim(
         &mut self,
-        seen: &mut BTreeMap<String, (String, Span)>,
+        seen: &mut HashMap<String, (String, Span)>,
         label: String,
         owner: String,
         span: Span,
