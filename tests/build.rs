@@ -454,6 +454,29 @@ fn load_balancer_routes_and_lb_script_cover_every_upstream() {
     assert!(locations > 5, "{original}");
     let ingress = std::fs::read_to_string(out.join("kubernetes/main/30-ingress.yaml")).unwrap();
     assert!(ingress.contains("number: 8243") && ingress.contains("path: /publisher"));
+    // WebSocket APIs: the load balancer listens on the gateways' own ports
+    // and passes the upgrade on; the advertised endpoints are the ones it
+    // serves (443 for API calls, 8099 and 9099 for WebSockets).
+    assert!(original.contains("server \"apim-2.apim.bookshop.example:8099\""));
+    assert!(original.contains("server \"apim-2.apim.bookshop.example:9099\""));
+    assert!(original.contains("listen 8099 ssl;") && original.contains("listen 9099;"));
+    assert_eq!(
+        original
+            .matches("proxy_set_header Upgrade $http_upgrade;")
+            .count(),
+        2
+    );
+    let toml = std::fs::read_to_string(site.join("config/apim-1/deployment.toml")).unwrap();
+    for endpoint in [
+        "https_endpoint = \"https://api.bookshop.example\"",
+        "http_endpoint = \"http://api.bookshop.example\"",
+        "wss_endpoint = \"wss://api.bookshop.example:8099\"",
+        "ws_endpoint = \"ws://api.bookshop.example:9099\"",
+    ] {
+        assert!(toml.contains(endpoint), "{endpoint} in {toml}");
+    }
+    let compose = std::fs::read_to_string(site.join("compose.yaml")).unwrap();
+    assert!(compose.contains("- 8099:8099") && compose.contains("- 9099:9099"));
 
     let lb = |verb: &str, name: &str| {
         let status = Command::new("sh")
@@ -468,7 +491,8 @@ fn load_balancer_routes_and_lb_script_cover_every_upstream() {
     };
     let host = "apim-1.apim.bookshop.example";
     let drained = lb("drain", host);
-    assert_eq!(drained.matches(" down;").count(), 2, "{drained}");
+    // API, portal, wss and ws upstreams.
+    assert_eq!(drained.matches(" down;").count(), 4, "{drained}");
     assert_eq!(lb("undrain", host), original);
     let read_only = lb("read-only", "api.bookshop.example");
     assert_eq!(
@@ -479,6 +503,6 @@ fn load_balancer_routes_and_lb_script_cover_every_upstream() {
     assert_eq!(lb("read-write", "api.bookshop.example"), original);
     let surge = "apim-surge.apim.bookshop.example";
     let added = lb("add", surge);
-    assert_eq!(added.matches("# topoc surge added").count(), 2, "{added}");
+    assert_eq!(added.matches("# topoc surge added").count(), 4, "{added}");
     assert_eq!(lb("remove", surge), original);
 }

@@ -283,17 +283,21 @@ pub fn node_config(
         .iter()
         .map(|gw| {
             let internal = cluster_address(site, gw, net);
-            let public = gw
-                .public_hostname
-                .clone()
-                .unwrap_or_else(|| internal.clone());
+            // Behind a load balancer, API traffic takes its standard ports
+            // (80 and 443) and WebSocket traffic the gateways' own ports,
+            // where the load balancer listens too; without one, clients
+            // reach the gateways' ports directly.
+            let (public, http, https) = match &gw.public_hostname {
+                Some(host) => (host.clone(), String::new(), String::new()),
+                None => (internal.clone(), ":8280".to_string(), ":8243".to_string()),
+            };
             GatewayEnvironment {
                 name: gateway_environment_name(site, gw),
                 service_url: format!("https://{internal}:9443/services/"),
-                http_endpoint: format!("http://{public}:8280"),
-                https_endpoint: format!("https://{public}:8243"),
-                ws_endpoint: format!("ws://{public}:9099"),
-                wss_endpoint: format!("wss://{public}:8099"),
+                http_endpoint: format!("http://{public}{http}"),
+                https_endpoint: format!("https://{public}{https}"),
+                ws_endpoint: format!("ws://{public}:{WS_PORT}"),
+                wss_endpoint: format!("wss://{public}:{WSS_PORT}"),
             }
         })
         .collect();

@@ -241,6 +241,11 @@ pub struct SharePlan {
     pub interval_minutes: u64,
 }
 
+/// The gateways' secure WebSocket port (`wss_endpoint`).
+pub const WSS_PORT: u16 = 8099;
+/// The gateways' plain WebSocket port (`ws_endpoint`).
+pub const WS_PORT: u16 = 9099;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct LoadBalancerPlan {
     pub name: String,
@@ -724,8 +729,8 @@ fn ports(profile: Profile, major: u32) -> Vec<PortSpec> {
         out.extend([
             port("gw-https", 8243),
             port("gw-http", 8280),
-            port("wss", 8099),
-            port("ws", 9099),
+            port("wss", WSS_PORT),
+            port("ws", WS_PORT),
             port("websub-https", 8021),
             port("websub-http", 9021),
         ]);

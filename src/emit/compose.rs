@@ -132,6 +132,19 @@ struct NginxServer {
     label: String,
     upstreams: Vec<NginxUpstreamGroup>,
     locations: Vec<NginxLocation>,
+    /// The gateways' WebSocket listeners, on the gateways' own ports so
+    /// that the `ws_endpoint` and `wss_endpoint` the gateways advertise
+    /// reach them.
+    websockets: Vec<NginxWebsocket>,
+}
+
+#[derive(Serialize)]
+struct NginxWebsocket {
+    /// The gateways' port, which the load balancer listens on too.
+    port: u16,
+    /// TLS on both sides (wss) or on neither (ws).
+    tls: bool,
+    upstream: String,
 }
 
 #[derive(Serialize)]
@@ -149,7 +162,7 @@ struct NginxLocation {
     affinity: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Clone)]
 struct NginxUpstream {
     address: String,
     port: u16,
@@ -372,13 +385,21 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                     }
                 }
             }
+            let mut ports = vec!["80:80".to_string(), "443:443".to_string()];
+            let fronts_gateways = site
+                .load_balancers
+                .iter()
+                .any(|lb| lb.routes(site).iter().any(|route| route.kind == "api"));
+            if fronts_gateways {
+                ports.extend([WSS_PORT, WS_PORT].map(|p| format!("{p}:{p}")));
+            }
             services.insert(
                 "load-balancer".to_string(),
                 ComposeService {
                     image: NGINX_IMAGE.to_string(),
                     hostname: "load-balancer".to_string(),
                     profiles: standby.clone(),
-                    ports: vec!["80:80".to_string(), "443:443".to_string()],
+                    ports,
                     volumes: vec![
                         Mount {
                             kind: "bind".to_string(),
@@ -557,6 +578,7 @@ pub fn nginx_config(ctx: &Context, site: &Site) -> Result<String, BuildError> {
             let routes = lb.routes(site);
             let mut upstreams = Vec::new();
             let mut locations = Vec::new();
+            let mut websockets = Vec::new();
             for (i, route) in routes.iter().enumerate() {
                 // The catch-all route keeps the load balancer's own name.
                 let name = if i == 0 {
@@ -581,12 +603,33 @@ pub fn nginx_config(ctx: &Context, site: &Site) -> Result<String, BuildError> {
                     upstream: name.clone(),
                     affinity: route.affinity,
                 }));
+                let mut websocket_upstreams = Vec::new();
+                if route.kind == "api" {
+                    for (suffix, tls, port) in [("wss", true, WSS_PORT), ("ws", false, WS_PORT)] {
+                        let upstream = format!("{}-{suffix}", lb.label);
+                        websocket_upstreams.push(NginxUpstreamGroup {
+                            name: upstream.clone(),
+                            affinity: false,
+                            backups: false,
+                            servers: servers
+                                .iter()
+                                .map(|s| NginxUpstream { port, ..s.clone() })
+                                .collect(),
+                        });
+                        websockets.push(NginxWebsocket {
+                            port,
+                            tls,
+                            upstream,
+                        });
+                    }
+                }
                 upstreams.push(NginxUpstreamGroup {
                     name,
                     affinity: route.affinity,
                     backups: servers.iter().any(|u| u.backup && !u.surge),
                     servers,
                 });
+                upstreams.extend(websocket_upstreams);
             }
             // nginx picks the longest matching prefix; `/` last reads best.
             locations.sort_by_key(|l| l.path == "/");
@@ -596,6 +639,7 @@ pub fn nginx_config(ctx: &Context, site: &Site) -> Result<String, BuildError> {
                 label: lb.label.clone(),
                 upstreams,
                 locations,
+                websockets,
             }
         })
         .collect();
