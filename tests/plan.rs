@@ -210,13 +210,17 @@ fn assert_rules(plan: &plan::Plan, shape: &Shape) {
     let last = |a: &str| actions.iter().rposition(|x| *x == a);
     match shape.kind {
         "version-upgrade" => {
-            // The databases migrate once, before any new-version node runs.
+            // The databases migrate once, by one run of the migration
+            // client after both (apim and shared) are restored, before any
+            // new-version node runs.
             let migrate = first("migrate-db").expect("a migrate-db step");
             assert_eq!(
                 actions.iter().filter(|a| **a == "migrate-db").count(),
-                2,
-                "apim and shared databases"
+                1,
+                "one migration run"
             );
+            assert_eq!(actions.iter().filter(|a| **a == "restore").count(), 2);
+            assert!(last("restore").unwrap() < migrate);
             if let Some(upgrade) = first("upgrade") {
                 assert!(migrate < upgrade);
             }
@@ -228,6 +232,14 @@ fn assert_rules(plan: &plan::Plan, shape: &Shape) {
             let switch = first("dns-switch").expect("dns-switch");
             let read_write = last("read-write").expect("read-write");
             assert!(read_only < dump && dump < restore && restore < switch && switch < read_write);
+            // Tokens are copied (one-way) or kept in step (two-way) by a
+            // real command on the apim database, not left as a note.
+            let sync = &plan.steps[first("token-sync").expect("token-sync")];
+            assert!(
+                sync.commands.iter().all(|c| !c.starts_with("echo")),
+                "{:?}",
+                sync.commands
+            );
         }
         "patch" => {
             assert!(first("patch").is_some());
@@ -296,7 +308,9 @@ fn dumps_are_written_before_read(plan: &plan::Plan) -> bool {
                         .unwrap_or("")
                 })
                 .collect();
-            let writes = command.contains(" > ") || command.contains("--file=");
+            let writes = command.contains(" > ")
+                || command.contains("--file=")
+                || command.contains("/TargetFile:");
             for file in files {
                 if writes {
                     written.push(file.to_string());
@@ -649,5 +663,89 @@ fn version_upgrade_across_datacenters_reads_only_dumps_it_wrote() {
             "two databases, two datacenters with replicas"
         );
         assert!(waits.iter().all(|s| s.verify[0].contains("_4_3_0")));
+    }
+}
+
+#[test]
+fn database_steps_act_on_the_databases_they_name() {
+    // Datasource names that are also words of the steps' titles.
+    let text = r#"
+topology words {
+  product = wso2-apim
+  version = "4.2.0"
+  peak_load = 100rps
+}
+datacenter main {
+  role = primary
+  domain = "words.example"
+  datasource database {
+    purpose = apim
+    engine = postgres
+    host = "pg.words.example"
+    database = "apim"
+    user = "wso2"
+    password = secret("apim-pw")
+  }
+  datasource copy {
+    purpose = shared
+    engine = mssql
+    host = "mssql.words.example"
+    database = "shared"
+    user = "wso2"
+    password = secret("shared-pw")
+  }
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 100rps
+    datasources = [database, copy]
+  }
+}
+upgrade next {
+  kind = version-upgrade
+  to_version = "4.3.0"
+}
+upgrade move {
+  kind = migration
+  to_version = "4.3.0"
+  read_only_window = 1h
+  token_sync = one-way
+}
+"#;
+    let checked = check(text);
+    assert!(errors(&checked).is_empty(), "{:?}", errors(&checked));
+    for target in [Target::Kubernetes, Target::Compose, Target::Puppet] {
+        for plan in plans(&checked, target) {
+            assert!(plan.safe, "{:?}", plan.violations);
+            assert!(dumps_are_written_before_read(&plan), "{}", plan.upgrade);
+            for step in &plan.steps {
+                let commands = step.commands.join("\n");
+                let names_copy = step.title == "Dump database copy"
+                    || step.title.starts_with("Restore copy ")
+                    || step.title.starts_with("Restore the dump of copy ");
+                let expected = match (action(step), names_copy) {
+                    ("dump", false) => "pg_dump",
+                    ("dump", true) => "sqlpackage /Action:Export",
+                    ("restore", false) => "pg_restore",
+                    ("restore", true) => "sqlpackage /Action:Import",
+                    ("token-sync", _) => "idn_oauth2_access_token",
+                    _ => continue,
+                };
+                assert!(
+                    commands.contains(expected),
+                    "{}: step {} `{}` runs {commands}",
+                    plan.upgrade,
+                    step.n,
+                    step.title
+                );
+            }
+            let migrations: Vec<&plan::Step> = plan
+                .steps
+                .iter()
+                .filter(|s| action(s) == "migrate-db")
+                .collect();
+            assert_eq!(migrations.len(), 1, "one run of the migration client");
+        }
     }
 }

@@ -50,7 +50,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     (
         "NEXT_BUILD",
-        "the folder `topoc build` wrote for the topology at the new version",
+        "the output folder of topoc build for the topology at the new version",
     ),
     ("FIXED_ARTIFACT", "the fixed API artifact to deploy"),
     (
@@ -961,8 +961,13 @@ fn puppet(ctx: &StepContext, action: Action) -> Commands {
 
 // ------------------------------------------------------------ databases
 
-/// The original datasource a database step names in its title.
+/// The database a step acts on: the first it names.
 fn step_database<'a>(ctx: &'a StepContext, draft: &Draft) -> Option<&'a DatabasePlan> {
+    step_sources(ctx, draft).into_iter().next()
+}
+
+/// Every database a step names, in the step's order.
+fn step_sources<'a>(ctx: &'a StepContext, draft: &Draft) -> Vec<&'a DatabasePlan> {
     let all: Vec<&DatabasePlan> = ctx
         .input
         .deployment
@@ -971,32 +976,11 @@ fn step_database<'a>(ctx: &'a StepContext, draft: &Draft) -> Option<&'a Database
         .flat_map(|s| s.clusters.iter())
         .flat_map(|c| c.databases.iter())
         .collect();
-    // Longest name first, so `apim_db_london` is not taken for `apim_db`.
-    let mut candidates = all;
-    candidates.sort_by_key(|db| std::cmp::Reverse(db.name.len()));
-    candidates
-        .into_iter()
-        .find(|db| draft.title.split_whitespace().any(|w| w == db.name))
-}
-
-/// Every database a step's title names.
-fn step_sources<'a>(ctx: &'a StepContext, draft: &Draft) -> Vec<&'a DatabasePlan> {
-    let mut found: Vec<&DatabasePlan> = Vec::new();
-    for db in ctx
-        .input
-        .deployment
-        .sites
+    draft
+        .databases
         .iter()
-        .flat_map(|s| s.clusters.iter())
-        .flat_map(|c| c.databases.iter())
-    {
-        if draft.title.split_whitespace().any(|w| w == db.name)
-            && !found.iter().any(|f| f.name == db.name)
-        {
-            found.push(db);
-        }
-    }
-    found
+        .filter_map(|name| all.iter().copied().find(|db| &db.name == name))
+        .collect()
 }
 
 fn client_env(db: &DatabasePlan) -> String {
@@ -1060,7 +1044,11 @@ fn database(ctx: &StepContext, draft: &Draft) -> Commands {
                 ),
                 "PostgreSQL",
             ),
-            _ => {
+            Engine::Mssql => (
+                format!("{env} sqlcmd -S {host},{port} -U {user} -C -d {copy} -Q 'SELECT 1'"),
+                "SQL Server",
+            ),
+            Engine::Oracle => {
                 return Commands {
                     commands: vec![format!(
                         "echo {}",
@@ -1107,13 +1095,17 @@ fn database(ctx: &StepContext, draft: &Draft) -> Commands {
             verify: vec![format!("test -s {dump_file}.dump")],
             rollback: Vec::new(),
         },
+        // SQL Server: a BACPAC exported and imported by sqlpackage, on the
+        // machine running the runbook (a BACKUP would land on the server).
         (Action::Dump, Engine::Mssql) => Commands {
-            commands: vec![format!(
-                "{env} sqlcmd -S {} -U {user} -Q {}",
-                q(&format!("{},{}", db.host, db.port)),
-                q(&format!("BACKUP DATABASE [{}] TO DISK = N'{}.bak'", db.database.replace(']', "]]"), db.name))
-            )],
-            verify: Vec::new(),
+            commands: vec![
+                "mkdir -p \"${DUMP_DIR:-dumps}\"".to_string(),
+                format!(
+                    "sqlpackage /Action:Export /SourceServerName:{host},{port} /SourceDatabaseName:{name} /SourceUser:{user} /SourcePassword:\"${{{}:?}}\" /SourceTrustServerCertificate:True /TargetFile:{dump_file}.bacpac",
+                    db.password.env
+                ),
+            ],
+            verify: vec![format!("test -s {dump_file}.bacpac")],
             rollback: Vec::new(),
         },
         (Action::Dump, Engine::Oracle) => Commands {
@@ -1141,6 +1133,21 @@ fn database(ctx: &StepContext, draft: &Draft) -> Commands {
             verify: vec![format!("{env} psql --host={restore_host} --port={port} --username={user} --dbname={restore_name} --command='SELECT 1'")],
             rollback: vec![format!("{env} dropdb --host={restore_host} --port={port} --username={user} {restore_name}")],
         },
+        (Action::Restore, Engine::Mssql) => {
+            let raw_name = if migration { db.database.clone() } else { copy_name(db, &to) };
+            let sqlcmd = format!("{env} sqlcmd -S {restore_host},{port} -U {user} -C");
+            Commands {
+                commands: vec![format!(
+                    "sqlpackage /Action:Import /TargetServerName:{restore_host},{port} /TargetDatabaseName:{restore_name} /TargetUser:{user} /TargetPassword:\"${{{}:?}}\" /TargetTrustServerCertificate:True /SourceFile:{dump_file}.bacpac",
+                    db.password.env
+                )],
+                verify: vec![format!("{sqlcmd} -d {restore_name} -Q 'SELECT 1'")],
+                rollback: vec![format!(
+                    "{sqlcmd} -Q {}",
+                    q(&format!("DROP DATABASE [{}]", raw_name.replace(']', "]]")))
+                )],
+            }
+        }
         (Action::Restore, _) => Commands {
             commands: vec![format!("echo {}", q(&format!("restore {} with the engine's own tools into {}", db.name, copy_name(db, &to))))],
             ..Commands::default()
@@ -1152,7 +1159,14 @@ fn database(ctx: &StepContext, draft: &Draft) -> Commands {
                 q(&to)
             )],
             verify: vec![format!("echo {}", q(&format!("check the migration log for errors before any {to} node starts")))],
-            rollback: vec![format!("echo {}", q(&format!("drop the migrated copy of {} and restore it from the dump again", db.name)))],
+            rollback: vec![format!("echo {}", q(&{
+                let names: Vec<&str> = step_sources(ctx, draft).iter().map(|d| d.name.as_str()).collect();
+                if migration {
+                    format!("drop the migrated {} in the new deployment and restore from the dumps again", names.join(", "))
+                } else {
+                    format!("drop the migrated copies of {} and restore them from the dumps again", names.join(", "))
+                }
+            }))],
         },
         (Action::TokenSync, Engine::Mysql) if ctx.input.upgrade.is_some_and(|u| u.token_sync_mode() == crate::model::TokenSync::OneWay) => Commands {
             commands: vec![format!(

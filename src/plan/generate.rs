@@ -39,7 +39,22 @@ impl Builder {
             effect: Effect::None,
             after,
             note: None,
+            databases: Vec::new(),
         })
+    }
+
+    /// A step on the given databases (see `Draft::databases`).
+    fn database(
+        &mut self,
+        action: Action,
+        site: Option<usize>,
+        title: String,
+        after: Vec<usize>,
+        databases: Vec<String>,
+    ) -> usize {
+        let index = self.general(action, site, title, after);
+        self.drafts[index].databases = databases;
+        index
     }
 }
 
@@ -64,6 +79,7 @@ fn node_step(
         effect,
         after: std::mem::take(after),
         note: None,
+        databases: Vec::new(),
     });
     *after = vec![index];
     index
@@ -933,44 +949,62 @@ fn version_upgrade(
         "Make the Publisher and DevPortal read-only".to_string(),
         Vec::new(),
     );
-    let mut prepared = Vec::new();
-    for (root, replicas) in database_groups(input, labels) {
-        let name = &t.datasource(root).name;
-        let dump = b.general(
+    let groups = database_groups(input, labels);
+    let mut restored = Vec::new();
+    let mut names = Vec::new();
+    for (root, _) in &groups {
+        let name = &t.datasource(*root).name;
+        let dump = b.database(
             Action::Dump,
             primary,
             format!("Dump database {name}"),
             vec![read_only],
+            vec![name.clone()],
         );
-        let restore = b.general(
+        restored.push(b.database(
             Action::Restore,
             primary,
             format!("Restore the dump of {name} as its {to} copy"),
             vec![dump],
-        );
-        let migrate = b.general(
+            vec![name.clone()],
+        ));
+        names.push(name.clone());
+    }
+    // The migration client migrates every database of the product at once.
+    let mut prepared = Vec::new();
+    if !names.is_empty() {
+        let migrate = b.database(
             Action::MigrateDb,
             primary,
-            format!("Run the {to} migration scripts on the copy of {name}"),
-            vec![restore],
+            format!(
+                "Run the {to} migration scripts on the {} of {}",
+                if names.len() == 1 { "copy" } else { "copies" },
+                names.join(", ")
+            ),
+            restored,
+            names,
         );
         prepared.push(migrate);
-        for replica in replicas {
-            let ds = t.datasource(replica);
-            let site = input
-                .deployment
-                .sites
-                .iter()
-                .position(|s| s.name == t.dc(ds.datacenter).name);
-            prepared.push(b.general(
-                Action::Restore,
-                site,
-                format!(
-                    "Wait for replica {} to receive the migrated copy of {name}",
-                    ds.name
-                ),
-                vec![migrate],
-            ));
+        for (root, replicas) in &groups {
+            let name = &t.datasource(*root).name;
+            for &replica in replicas {
+                let ds = t.datasource(replica);
+                let site = input
+                    .deployment
+                    .sites
+                    .iter()
+                    .position(|s| s.name == t.dc(ds.datacenter).name);
+                prepared.push(b.database(
+                    Action::Restore,
+                    site,
+                    format!(
+                        "Wait for replica {} to receive the migrated copy of {name}",
+                        ds.name
+                    ),
+                    vec![migrate],
+                    vec![ds.name.clone(), name.clone()],
+                ));
+            }
         }
     }
     let change = Change {
@@ -1017,6 +1051,7 @@ fn migration(
         title: "Rehearse the migration on a restored backup".to_string(),
         effect: Effect::None,
         after: Vec::new(),
+        databases: Vec::new(),
         note: Some(
             "Restore a recent backup into a staging deployment and run every step below against it, until the steps are exact; pick the window with the least traffic."
                 .to_string(),
@@ -1028,28 +1063,45 @@ fn migration(
         format!("Make the Publisher and DevPortal read-only for {window}"),
         vec![rehearse],
     );
-    let mut migrated = Vec::new();
+    let mut restored = Vec::new();
+    let mut names = Vec::new();
     for (root, _) in database_groups(input, labels) {
         let name = &t.datasource(root).name;
-        let dump = b.general(
+        let dump = b.database(
             Action::Dump,
             primary,
             format!("Dump database {name}"),
             vec![read_only],
+            vec![name.clone()],
         );
-        let restore = b.general(
+        restored.push(b.database(
             Action::Restore,
             primary,
             format!("Restore {name} into the new deployment"),
             vec![dump],
-        );
-        migrated.push(b.general(
+            vec![name.clone()],
+        ));
+        names.push(name.clone());
+    }
+    // The migration client migrates every database of the product at once.
+    let migrated = if names.is_empty() {
+        vec![read_only]
+    } else {
+        vec![b.database(
             Action::MigrateDb,
             primary,
-            format!("Migrate {name} to {to} in the new deployment"),
-            vec![restore],
-        ));
-    }
+            format!("Migrate {} to {to} in the new deployment", names.join(", ")),
+            restored,
+            names,
+        )]
+    };
+    // Access tokens live in the apim database (WSO2AM_DB).
+    let token_databases: Vec<String> = database_groups(input, labels)
+        .into_iter()
+        .map(|(root, _)| t.datasource(root))
+        .filter(|ds| ds.purpose == Some(Purpose::Apim))
+        .map(|ds| ds.name.clone())
+        .collect();
     let mut started = Vec::new();
     for site in site_order(input) {
         let s = input.site(site);
@@ -1073,6 +1125,7 @@ fn migration(
                 title: format!("Start {} of the new {to} deployment", cluster.label),
                 effect: Effect::None,
                 after,
+                databases: Vec::new(),
                 note: Some(format!(
                     "The new deployment runs {} in parallel; the current one keeps serving.",
                     cluster.label
@@ -1081,7 +1134,7 @@ fn migration(
         }
     }
     let last_start = started.last().map(|&l| vec![l]).unwrap_or(migrated.clone());
-    let token_sync = b.general(
+    let token_sync = b.database(
         Action::TokenSync,
         primary,
         match u.token_sync_mode() {
@@ -1092,6 +1145,7 @@ fn migration(
             TokenSync::TwoWay => "Start the two-way token sync between the deployments".to_string(),
         },
         last_start,
+        token_databases,
     );
     let test = b.general(
         Action::Test,
@@ -1152,11 +1206,12 @@ pub(crate) fn failover(input: &Input, site: usize) -> Vec<Draft> {
     }
     let mut promoted = Vec::new();
     for db in &databases {
-        promoted.push(b.general(
+        promoted.push(b.database(
             Action::PromoteDb,
             Some(site),
             format!("Promote {db} to read-write (stop replication from the lost primary)"),
             Vec::new(),
+            vec![db.clone()],
         ));
     }
     after.extend(promoted);

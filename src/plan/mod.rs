@@ -180,6 +180,11 @@ pub(crate) struct Draft {
     pub effect: Effect,
     pub after: Vec<usize>,
     pub note: Option<String>,
+    /// The datasources a database step acts on, by name: the one it
+    /// dumps, restores or promotes first; a replica's wait names the
+    /// replica, then the database it copies; the migration names every
+    /// database it migrates.
+    pub databases: Vec<String>,
 }
 
 /// How a step changes the simulated deployment.
