@@ -534,6 +534,58 @@ fn failover_runbook_states_the_unavailability() {
         .position(|a| *a == "dns-switch")
         .expect("dns-switch");
     assert!(promote < start && start < switch, "{actions:?}");
+    // The copies of the primary's clusters include its control plane.
+    assert!(
+        !value["unavailability"]
+            .as_str()
+            .unwrap()
+            .contains("no control plane")
+    );
+}
+
+/// A disaster-recovery site with clusters of its own but no control plane
+/// serves APIs after a failover; its runbook says what it cannot do.
+#[test]
+fn failover_to_a_site_without_control_plane_says_what_is_missing() {
+    let example = std::fs::read_to_string("examples/multi-datacenter.topo").unwrap();
+    // singapore gets gateways of its own (with their key and traffic
+    // managers) instead of copies of every primary cluster.
+    let own = r#"
+  datasource apim_db_sg { replica_of = apim_db
+    host = "mysql.singapore.telco.example" }
+  datasource shared_db_sg { replica_of = shared_db
+    host = "mysql.singapore.telco.example" }
+  cluster km_sg { profile = key-manager
+    nodes = 2
+    ha = active-active
+    node_capacity = 1500rps
+    datasources = [apim_db_sg, shared_db_sg] }
+  cluster tm_sg { profile = traffic-manager
+    nodes = 2
+    ha = active-active
+    node_capacity = 1500rps
+    datasources = [apim_db_sg, shared_db_sg] }
+  cluster gw_sg { profile = gateway-worker
+    nodes = 2
+    ha = active-active
+    node_capacity = 1500rps
+    key_manager = km_sg
+    traffic_manager = tm_sg
+    datasources = [shared_db_sg] }
+"#;
+    let at = example.find("datacenter singapore {").unwrap();
+    let body = at + example[at..].find('\n').unwrap() + 1;
+    let text = format!("{}{own}{}", &example[..body], &example[body..]);
+    let checked = check(&text);
+    assert!(errors(&checked).is_empty(), "{:?}", errors(&checked));
+    let d = topoc::deployment::plan(&checked.topology);
+    let plan = plan::plan_failover(&checked.topology, &d, "singapore", Target::Kubernetes)
+        .expect("a failover runbook");
+    let unavailability = plan.unavailability.unwrap();
+    assert!(
+        unavailability.contains("no control plane"),
+        "{unavailability}"
+    );
 }
 
 /// Names and strings with shell metacharacters stay quoted words in every

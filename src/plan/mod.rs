@@ -334,6 +334,15 @@ pub fn plan_failover(
             site.standby.map(|s| s.name()).unwrap_or("cold")
         ),
         _ => "unknown: the site declares no recovery_time".to_string(),
+    })
+    .map(|window| {
+        if site.clusters.iter().any(|c| c.serves_portals()) {
+            window
+        } else {
+            format!(
+                "{window}; the site runs no control plane, so until the primary is back APIs are served but none can be published and no application can subscribe"
+            )
+        }
     });
     Some(finish(
         &input,
