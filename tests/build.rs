@@ -506,3 +506,45 @@ fn load_balancer_routes_and_lb_script_cover_every_upstream() {
     assert_eq!(added.matches("# topoc surge added").count(), 4, "{added}");
     assert_eq!(lb("remove", surge), original);
 }
+
+/// APIM 2.x reads XML configuration, not deployment.toml: the build says
+/// so instead of writing files the product would ignore.
+#[test]
+fn a_version_before_3_is_not_built_into_deployment_toml() {
+    let example = std::fs::read_to_string("examples/all-in-one-3.2.topo").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let topology = dir.path().join("old.topo");
+    std::fs::write(
+        &topology,
+        example.replace("version = \"3.2.0\"", "version = \"2.6.0\""),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let built = topoc(&[
+        "build",
+        topology.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&built), 1);
+    let stderr = String::from_utf8_lossy(&built.stderr);
+    assert!(
+        stderr.contains("APIM 2.6.0") && stderr.contains("deployment.toml"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+    let runbooks = topoc(&[
+        "build",
+        topology.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--target",
+        "runbook",
+    ]);
+    assert_eq!(
+        code(&runbooks),
+        0,
+        "{}",
+        String::from_utf8_lossy(&runbooks.stderr)
+    );
+}

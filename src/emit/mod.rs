@@ -267,6 +267,12 @@ pub fn render(
         return Err(BuildError::Invalid { errors });
     }
     let deployment = crate::deployment::plan(&checked.topology);
+    if deployment.major < 3 && targets.iter().any(|t| *t != Target::Runbook) {
+        return Err(BuildError::Emit(format!(
+            "APIM {} is configured by XML files (master-datasources.xml, api-manager.xml, axis2.xml) that topoc does not write; the deployment.toml it writes is read by APIM 3.0 and later. Build for a 3.x or 4.x version, or only the runbooks (--target runbook)",
+            deployment.version
+        )));
+    }
     let templates = Templates::new(templates_dir)?;
     let sync_script = templates.render("scripts/artifact-sync.sh.j2", &deployment)?;
     let lb_script = templates.render("scripts/lb.sh.j2", &deployment)?;
