@@ -495,11 +495,19 @@ fn load_balancer_routes_and_lb_script_cover_every_upstream() {
     assert_eq!(drained.matches(" down;").count(), 4, "{drained}");
     assert_eq!(lb("undrain", host), original);
     let read_only = lb("read-only", "api.bookshop.example");
+    let portal_locations = original.matches("# topoc portal").count();
+    assert!(portal_locations > 0 && portal_locations < locations);
     assert_eq!(
-        read_only.matches("limit_except GET HEAD OPTIONS").count(),
-        locations,
-        "every location of the server refuses writes"
+        read_only
+            .matches("if ($topoc_read_only) { return 403; }")
+            .count(),
+        portal_locations,
+        "every portal location refuses writes"
     );
+    // API traffic (the catch-all location) keeps its writes.
+    let api = &read_only[read_only.find("location \"/\" {").unwrap()..];
+    let api = &api[..api.find('}').unwrap()];
+    assert!(!api.contains("topoc_read_only"), "{api}");
     assert_eq!(lb("read-write", "api.bookshop.example"), original);
     let surge = "apim-surge.apim.bookshop.example";
     let added = lb("add", surge);
@@ -547,4 +555,53 @@ fn a_version_before_3_is_not_built_into_deployment_toml() {
         "{}",
         String::from_utf8_lossy(&runbooks.stderr)
     );
+}
+
+/// The passive node of an active-passive pair is a `backup` upstream:
+/// `lb.sh drain` leaves it standing by (draining it would leave the pair
+/// without a standby in nginx), `drain` of the active node still marks it
+/// down, and `undrain` puts both back as built.
+#[test]
+fn draining_a_backup_server_keeps_the_standby() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let built = topoc(&[
+        "build",
+        "examples/distributed-4.x.topo",
+        "--out",
+        out.to_str().unwrap(),
+        "--target",
+        "compose",
+    ]);
+    assert_eq!(
+        code(&built),
+        0,
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let site = out.join("compose/frankfurt");
+    let conf_path = site.join("nginx/nginx.conf");
+    let original = std::fs::read_to_string(&conf_path).unwrap();
+    let lb = |verb: &str, name: &str| {
+        let status = Command::new("sh")
+            .arg(site.join("scripts/lb.sh"))
+            .args([verb, name])
+            .env("LB_CONF", &conf_path)
+            .env("LB_RELOAD", "true")
+            .status()
+            .unwrap();
+        assert!(status.success(), "lb.sh {verb} {name}");
+        std::fs::read_to_string(&conf_path).unwrap()
+    };
+    let passive = "control-plane-2.apim.payments.example";
+    assert!(original.contains(&format!(
+        "server \"{passive}:9443\" max_fails=3 fail_timeout=10s backup;"
+    )));
+    assert_eq!(lb("drain", passive), original, "a standing-by backup stays");
+    let active = "control-plane-1.apim.payments.example";
+    let drained = lb("drain", active);
+    assert!(drained.contains(&format!(
+        "server \"{active}:9443\" max_fails=3 fail_timeout=10s down;"
+    )));
+    assert_eq!(lb("undrain", active), original);
 }

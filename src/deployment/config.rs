@@ -34,6 +34,9 @@ pub struct NodeConfig {
     pub devportal_url: Option<String>,
     /// Kubernetes: the pod's IP, from the environment.
     pub node_ip_from_env: bool,
+    /// The node is reached through a load balancer on 443 (and 80): the
+    /// URLs it builds for redirects and callbacks use those ports.
+    pub behind_load_balancer: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -347,5 +350,6 @@ pub fn node_config(
         clustering,
         devportal_url,
         node_ip_from_env: net == Network::Kubernetes,
+        behind_load_balancer: cluster.public_hostname.is_some(),
     }
 }

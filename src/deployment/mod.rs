@@ -260,6 +260,10 @@ pub struct LoadBalancerPlan {
 pub struct LbRoute<'a> {
     /// `api`, `portal` or `key-manager`: names the route's upstream.
     pub kind: &'static str,
+    /// The name of its nginx upstream and Ingress: the load balancer's
+    /// own for the catch-all first route, `<load balancer>-<kind>` for
+    /// the others.
+    pub name: String,
     /// Path prefixes; `/` is everything the other routes do not take.
     pub paths: &'static [&'static str],
     /// The port of the clusters' nodes.
@@ -323,6 +327,7 @@ impl LoadBalancerPlan {
         let mut routes = Vec::new();
         if !gateways.is_empty() {
             routes.push(LbRoute {
+                name: String::new(),
                 kind: "api",
                 paths: &["/"],
                 port: 8243,
@@ -332,6 +337,7 @@ impl LoadBalancerPlan {
         }
         if !portals.is_empty() {
             routes.push(LbRoute {
+                name: String::new(),
                 kind: "portal",
                 paths: PORTAL_PATHS,
                 port: 9443,
@@ -341,6 +347,7 @@ impl LoadBalancerPlan {
         }
         if !key_managers.is_empty() {
             routes.push(LbRoute {
+                name: String::new(),
                 kind: "key-manager",
                 paths: KEY_MANAGER_PATHS,
                 port: 9443,
@@ -351,6 +358,7 @@ impl LoadBalancerPlan {
         if !others.is_empty() {
             let port = others[0].main_port();
             routes.push(LbRoute {
+                name: String::new(),
                 kind: "service",
                 paths: &["/"],
                 port,
@@ -379,6 +387,13 @@ impl LoadBalancerPlan {
                     route.paths = PORTAL_ONLY_PATHS;
                 }
             }
+        }
+        for (i, route) in routes.iter_mut().enumerate() {
+            route.name = if i == 0 {
+                self.label.clone()
+            } else {
+                format!("{}-{}", self.label, route.kind)
+            };
         }
         routes
     }

@@ -160,6 +160,10 @@ struct NginxLocation {
     path: &'static str,
     upstream: String,
     affinity: bool,
+    /// The Publisher's, DevPortal's and console's: `lb.sh read-only`
+    /// refuses writes here (and only here: API calls and token requests
+    /// go on).
+    portal: bool,
 }
 
 #[derive(Serialize, Clone)]
@@ -579,13 +583,8 @@ pub fn nginx_config(ctx: &Context, site: &Site) -> Result<String, BuildError> {
             let mut upstreams = Vec::new();
             let mut locations = Vec::new();
             let mut websockets = Vec::new();
-            for (i, route) in routes.iter().enumerate() {
-                // The catch-all route keeps the load balancer's own name.
-                let name = if i == 0 {
-                    lb.label.clone()
-                } else {
-                    format!("{}-{}", lb.label, route.kind)
-                };
+            for route in &routes {
+                let name = route.name.clone();
                 let mut servers = Vec::new();
                 for cluster in &route.clusters {
                     for node in cluster.nodes.iter().chain([&cluster.surge]) {
@@ -602,6 +601,7 @@ pub fn nginx_config(ctx: &Context, site: &Site) -> Result<String, BuildError> {
                     path,
                     upstream: name.clone(),
                     affinity: route.affinity,
+                    portal: route.kind == "portal",
                 }));
                 let mut websocket_upstreams = Vec::new();
                 if route.kind == "api" {

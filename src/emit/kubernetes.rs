@@ -892,7 +892,7 @@ fn sync_container(mode: &str, source: &ArtifactSync, uid: u32) -> Container {
 fn ingresses(site: &Site) -> Result<Option<String>, BuildError> {
     let mut docs = Vec::new();
     for lb in &site.load_balancers {
-        for (i, route) in lb.routes(site).iter().enumerate() {
+        for route in &lb.routes(site) {
             let Some(first) = route.clusters.first() else {
                 continue;
             };
@@ -918,12 +918,7 @@ fn ingresses(site: &Site) -> Result<Option<String>, BuildError> {
                 ("topoc/datacenter".to_string(), site.label.clone()),
                 ("topoc/load-balancer".to_string(), lb.label.clone()),
             ]);
-            let name = if i == 0 {
-                lb.label.clone()
-            } else {
-                format!("{}-{}", lb.label, route.kind)
-            };
-            let mut metadata = meta(&name, Some(&site.namespace), &labels);
+            let mut metadata = meta(&route.name, Some(&site.namespace), &labels);
             metadata.annotations = Some(annotations);
             let backend = IngressBackend {
                 service: Some(IngressServiceBackend {

@@ -72,11 +72,15 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     (
         "TRAFFIC_SWITCH",
-        "a command of yours that points a host name at a target (DNS provider CLI): NAME TARGET [PERCENT]",
+        "the path of an executable of yours (no arguments) that points a host name at a target, run as: NAME TARGET [PERCENT]",
     ),
     (
         "TOKEN_SYNC",
-        "a command of yours that keeps access tokens in step between two deployments: start | stop",
+        "the path of an executable of yours (no arguments) that keeps access tokens in step between two deployments, run as: start | stop",
+    ),
+    (
+        "OLD_ENDPOINT",
+        "the load balancer host name the traffic goes back to on a rollback",
     ),
     (
         "WINDOW_START",
@@ -1082,7 +1086,7 @@ fn database(ctx: &StepContext, draft: &Draft) -> Commands {
         (Action::Dump, Engine::Mysql) => Commands {
             commands: vec![
                 "mkdir -p \"${DUMP_DIR:-dumps}\"".to_string(),
-                format!("{env} mysqldump --single-transaction --routines --host={host} --port={port} --user={user} {name} > {dump_file}.sql"),
+                format!("{env} mysqldump --single-transaction --routines --set-gtid-purged=OFF --host={host} --port={port} --user={user} {name} > {dump_file}.sql"),
             ],
             verify: vec![format!("test -s {dump_file}.sql")],
             rollback: Vec::new(),
@@ -1170,7 +1174,7 @@ fn database(ctx: &StepContext, draft: &Draft) -> Commands {
         },
         (Action::TokenSync, Engine::Mysql) if ctx.input.upgrade.is_some_and(|u| u.token_sync_mode() == crate::model::TokenSync::OneWay) => Commands {
             commands: vec![format!(
-                "{env} mysqldump --no-create-info --replace --host={host} --port={port} --user={user} --where=\"TIME_CREATED >= '${{WINDOW_START:?}}'\" {name} IDN_OAUTH2_ACCESS_TOKEN | {env} mysql --host=\"${{NEW_DB_HOST:?}}\" --port={port} --user={user} {name}"
+                "{env} mysqldump --no-create-info --replace --set-gtid-purged=OFF --host={host} --port={port} --user={user} --where=\"TIME_CREATED >= '${{WINDOW_START:?}}'\" {name} IDN_OAUTH2_ACCESS_TOKEN | {env} mysql --host=\"${{NEW_DB_HOST:?}}\" --port={port} --user={user} {name}"
             )],
             verify: Vec::new(),
             rollback: Vec::new(),
@@ -1208,21 +1212,23 @@ fn database(ctx: &StepContext, draft: &Draft) -> Commands {
 // ------------------------------------------------------------ portals, DNS, new deployment
 
 /// The load balancers in front of the portals of the step's site.
+/// For each, the name of its portal route (the Ingress) and its host name.
 fn portal_hosts(ctx: &StepContext) -> Vec<(String, String)> {
     let Some(site) = ctx.site else {
         return Vec::new();
     };
     site.load_balancers
         .iter()
-        .filter(|lb| {
-            lb.fronts
-                .iter()
-                .filter_map(|f| site.cluster(f))
-                .any(|c| c.serves_portals())
+        .filter_map(|lb| {
+            let route = lb.routes(site).into_iter().find(|r| r.kind == "portal")?;
+            Some((route.name, lb.hostname.clone()))
         })
-        .map(|lb| (lb.label.clone(), lb.hostname.clone()))
         .collect()
 }
+
+/// Read-only portals on ingress-nginx: every request but a read, a login
+/// or a token request is refused (as `lb.sh read-only` does with nginx).
+const READ_ONLY_SNIPPET: &str = "set $topoc_read_only 0; if ($request_method !~ ^(GET|HEAD|OPTIONS)$) { set $topoc_read_only 1; } if ($uri ~ ^/(oauth2|oidc|commonauth|authenticationendpoint|logincontext)(/|$)) { set $topoc_read_only 0; } if ($topoc_read_only) { return 403; }";
 
 fn portals(ctx: &StepContext, read_only: bool) -> Commands {
     let verb = if read_only { "read-only" } else { "read-write" };
@@ -1250,9 +1256,10 @@ fn portals(ctx: &StepContext, read_only: bool) -> Commands {
                     &ns,
                     "annotate ingress",
                     &q(&label),
-                    &q(
-                        "nginx.ingress.kubernetes.io/configuration-snippet=limit_except GET HEAD OPTIONS { deny all; }",
-                    ),
+                    &q(&format!(
+                        "nginx.ingress.kubernetes.io/configuration-snippet={}",
+                        READ_ONLY_SNIPPET
+                    )),
                     "--overwrite",
                 ]);
                 let clear = sh(&[

@@ -25,7 +25,7 @@ struct View<'a> {
     floors: String,
     margin: String,
     duration: String,
-    variables: Vec<(&'static str, &'static str)>,
+    variables: Vec<(String, String)>,
     mermaid: String,
     steps: Vec<StepView<'a>>,
 }
@@ -111,11 +111,29 @@ pub fn markdown(
         .map(String::as_str)
         .collect::<Vec<_>>()
         .join("\n");
-    let variables = super::commands::VARIABLES
+    let mut variables: Vec<(String, String)> = super::commands::VARIABLES
         .iter()
-        .copied()
         .filter(|(name, _)| text.contains(&format!("${{{name}")))
+        .map(|(name, what)| (name.to_string(), what.to_string()))
         .collect();
+    // The database passwords the database steps read, by the secret they
+    // come from.
+    let mut passwords: Vec<(String, String)> = deployment
+        .sites
+        .iter()
+        .flat_map(|s| s.clusters.iter())
+        .flat_map(|c| c.databases.iter())
+        .filter(|db| text.contains(&format!("${{{}:?}}", db.password.env)))
+        .map(|db| {
+            (
+                db.password.env.clone(),
+                format!("the password of the secret {}", db.password.name),
+            )
+        })
+        .collect();
+    passwords.sort();
+    passwords.dedup_by(|a, b| a.0 == b.0);
+    variables.extend(passwords);
     let steps = plan
         .steps
         .iter()
