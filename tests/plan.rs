@@ -801,3 +801,46 @@ upgrade move {
         }
     }
 }
+
+/// A change to a cold standby site puts the new image or build in place
+/// and starts nothing there: its databases are read-only replicas.
+#[test]
+fn standby_sites_are_changed_without_starting() {
+    let example = std::fs::read_to_string("examples/multi-datacenter.topo").unwrap();
+    let text = format!(
+        "{example}\nupgrade fix {{\n  kind = service-update\n}}\nupgrade next {{\n  kind = version-upgrade\n  to_version = \"4.3.0\"\n}}\n"
+    );
+    let checked = check(&text);
+    assert!(errors(&checked).is_empty(), "{:?}", errors(&checked));
+    for target in [Target::Kubernetes, Target::Compose, Target::Puppet] {
+        for plan in plans(&checked, target) {
+            let standby: Vec<&plan::Step> = plan
+                .steps
+                .iter()
+                .filter(|s| s.title.contains("(standby datacenter, not running)"))
+                .collect();
+            assert!(!standby.is_empty(), "{}", plan.upgrade);
+            for step in standby {
+                for command in step.commands.iter().chain(&step.verify) {
+                    for starts in [
+                        " up ",
+                        "systemctl start",
+                        "enable --now",
+                        "rollout status",
+                        " exec ",
+                        "--replicas=",
+                    ] {
+                        assert!(
+                            !command.contains(starts),
+                            "{} {:?}: step {} `{}` runs {command}",
+                            plan.upgrade,
+                            target,
+                            step.n,
+                            step.title
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

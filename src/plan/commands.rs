@@ -178,6 +178,9 @@ pub(crate) fn for_step(input: &Input, draft: &Draft) -> Commands {
         cluster,
         node: draft.node.as_deref(),
     };
+    if draft.effect == super::Effect::Offline {
+        return offline(&ctx, draft.action);
+    }
     match draft.action {
         Action::Dump
         | Action::Restore
@@ -193,6 +196,198 @@ pub(crate) fn for_step(input: &Input, draft: &Draft) -> Commands {
             Target::Compose => compose(&ctx, draft.action),
             Target::Puppet => puppet(&ctx, draft.action),
         },
+    }
+}
+
+/// A change to a node of a cold or warm standby site: nothing runs there
+/// and nothing may start (its databases are read-only replicas). The new
+/// image or build is put in place for the failover, the node stays down.
+fn offline(ctx: &StepContext, action: Action) -> Commands {
+    let Some(cluster) = ctx.cluster else {
+        return Commands::default();
+    };
+    let node = ctx.node.unwrap_or("");
+    let site = ctx.site.map(|s| s.name.as_str()).unwrap_or("");
+    let tag = match (action, ctx.to_version()) {
+        (Action::Deploy, _) => {
+            "\"${FIXED_TAG:?set FIXED_TAG to the tag of the image with the fixed service}\""
+                .to_string()
+        }
+        (_, Some(v)) => q(&v),
+        (_, None) => "\"${PATCH_TAG:?set PATCH_TAG to the patched image tag}\"".to_string(),
+    };
+    let stays_down = |what: &str| {
+        format!(
+            "echo {}",
+            q(&format!(
+                "{site} is a standby site: {node} stays down; {what}"
+            ))
+        )
+    };
+    match ctx.input.target {
+        Target::Kubernetes => {
+            let ns = q(&ctx.namespace());
+            let name = if cluster.shape == Shape::Scaled {
+                cluster.label.clone()
+            } else {
+                node.to_string()
+            };
+            let dep = q(&format!("deployment/{name}"));
+            let image_of = sh(&[
+                "kubectl -n",
+                &ns,
+                "get",
+                &dep,
+                "-o",
+                &q("jsonpath={.spec.template.spec.containers[?(@.name==\"wso2am\")].image}"),
+            ]);
+            let replicas = sh(&[
+                "kubectl -n",
+                &ns,
+                "get",
+                &dep,
+                "-o",
+                &q("jsonpath={.spec.replicas}"),
+            ]);
+            if action == Action::Deploy && cluster.shape != Shape::Scaled {
+                return Commands {
+                    commands: vec![stays_down(
+                        "the fixed service reaches it with the artifacts when it starts",
+                    )],
+                    ..Commands::default()
+                };
+            }
+            let set = match action {
+                Action::Upgrade => sh(&[
+                    "kubectl apply -f",
+                    &format!(
+                        "\"${{NEXT_BUILD:?folder of topoc build for the new version}}\"/kubernetes/{site}/2{}-{}.yaml",
+                        cluster.start_rank, cluster.label
+                    ),
+                    "-l",
+                    &q(&if cluster.shape == Shape::Scaled {
+                        format!("topoc/cluster={}", cluster.label)
+                    } else {
+                        format!("topoc/node={node}")
+                    }),
+                ]),
+                _ => sh(&[
+                    "kubectl -n",
+                    &ns,
+                    "set image",
+                    &dep,
+                    &format!("{}{tag}", q(&format!("wso2am={}", ctx.image_with_tag("")))),
+                ]),
+            };
+            Commands {
+                commands: vec![set],
+                verify: vec![image_of, format!("test \"$({replicas})\" = 0")],
+                rollback: vec![sh(&["kubectl -n", &ns, "rollout undo", &dep])],
+            }
+        }
+        Target::Compose => {
+            let file = match action {
+                Action::Upgrade => format!(
+                    "\"${{NEXT_BUILD:?folder of topoc build for the new version}}\"/{}",
+                    ctx.compose_file()
+                ),
+                _ => q(&ctx.compose_file()),
+            };
+            let (pull, remember) = match action {
+                Action::Upgrade => (
+                    sh(&[
+                        "docker compose -f",
+                        &file,
+                        "--profile failover pull",
+                        &q(node),
+                    ]),
+                    "on failover, start it from the new build (NEXT_BUILD)".to_string(),
+                ),
+                Action::Patch => (
+                    sh(&[
+                        &format!("{}={tag}", crate::emit::compose::TAG_VARIABLE),
+                        "docker compose -f",
+                        &file,
+                        "--profile failover pull",
+                        &q(node),
+                    ]),
+                    format!(
+                        "on failover, start it with {} set to the patched tag",
+                        crate::emit::compose::TAG_VARIABLE
+                    ),
+                ),
+                _ => {
+                    return Commands {
+                        commands: vec![stays_down(
+                            "the fixed service reaches it with the artifacts when it starts",
+                        )],
+                        ..Commands::default()
+                    };
+                }
+            };
+            Commands {
+                commands: vec![pull, stays_down(&remember)],
+                verify: vec![format!(
+                    "test -z \"$({})\"",
+                    sh(&[
+                        "docker compose -f",
+                        &q(&ctx.compose_file()),
+                        "ps -q",
+                        &q(node)
+                    ])
+                )],
+                rollback: Vec::new(),
+            }
+        }
+        Target::Puppet => {
+            let h = q(&ctx.fqdn(node));
+            let home = ctx.product_home(HOSTS_BASE);
+            let down = format!(
+                "! {}",
+                sh(&["ssh", &h, "systemctl is-active --quiet wso2am"])
+            );
+            match action {
+                Action::Patch => Commands {
+                    commands: vec![sh(&[
+                        "ssh",
+                        &h,
+                        "sudo -u wso2carbon",
+                        &q(&format!("{home}/bin/wso2update_linux")),
+                        "--no-console",
+                    ])],
+                    verify: vec![down],
+                    rollback: vec![sh(&[
+                        "ssh",
+                        &h,
+                        "sudo -u wso2carbon",
+                        &q(&format!("{home}/bin/wso2update_linux")),
+                        "--revert",
+                    ])],
+                },
+                // Hiera keeps `apim::running: false` on the standby site:
+                // the agent installs the new build and leaves it stopped.
+                Action::Upgrade => Commands {
+                    commands: vec![
+                        "echo 'commit the new build (NEXT_BUILD/puppet) to the Puppet server first'"
+                            .to_string(),
+                        format!(
+                            "{} || test $? -eq 2",
+                            sh(&["ssh", &h, "sudo puppet agent --test"])
+                        ),
+                    ],
+                    verify: vec![down],
+                    rollback: vec![
+                        "echo 'put the current build back on the Puppet server'".to_string(),
+                    ],
+                },
+                _ => Commands {
+                    commands: vec![stays_down(
+                        "the fixed service reaches it with the artifacts when it starts",
+                    )],
+                    ..Commands::default()
+                },
+            }
+        }
     }
 }
 
@@ -917,10 +1112,26 @@ fn puppet(ctx: &StepContext, action: Action) -> Commands {
             verify: vec![sh(&["ssh", &h, "systemctl is-active wso2am"])],
             rollback: Vec::new(),
         },
+        // A standby site's Hiera says `apim::running: false`: the agent
+        // would stop the node again at its next run, so it holds off
+        // until Hiera says the site runs.
         Action::StartNode => Commands {
-            commands: vec![sh(&["ssh", &h, "sudo systemctl enable --now wso2am"])],
+            commands: vec![
+                sh(&[
+                    "ssh",
+                    &h,
+                    "sudo puppet agent --disable",
+                    &q(
+                        "failover: set apim::running to true in this site's Hiera data, then enable the agent",
+                    ),
+                ]),
+                sh(&["ssh", &h, "sudo systemctl enable --now wso2am"]),
+            ],
             verify: health,
-            rollback: vec![service("stop")],
+            rollback: vec![
+                service("stop"),
+                sh(&["ssh", &h, "sudo puppet agent --enable"]),
+            ],
         },
         Action::StopSync => Commands {
             commands: vec![sh(&[
