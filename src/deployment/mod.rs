@@ -431,11 +431,12 @@ pub struct ClusterPlan {
     pub cpu: f64,
     pub memory_bytes: u64,
     pub image: String,
-    /// The product folder in the image or on the host, e.g. `wso2am-acp-4.2.0`.
+    /// The product folder in the image or on the host, e.g. `wso2am-4.2.0`.
     pub product_dir: String,
     /// The start script under the product folder.
     pub launcher: String,
-    /// `-Dprofile=...` for APIM 3.x profiles.
+    /// The `-Dprofile=...` the node starts with, where its product runs
+    /// several profiles.
     pub profile_arg: Option<String>,
     /// The UID the product runs as.
     pub run_as_user: u32,
@@ -711,18 +712,34 @@ fn assign_env_names(names: &[String]) -> Vec<SecretEnv> {
         .collect()
 }
 
-/// Image, product folder, launcher and 3.x profile argument of a profile.
+/// Image (and product folder), launcher and profile argument of a profile.
+/// APIM 4.5 ships separate distributions (API Control Plane, Universal
+/// Gateway, Traffic Manager; a key manager is the control plane on its
+/// `key-manager` profile); before it, one product runs each profile with
+/// `-Dprofile` (4.0 to 4.4: `control-plane`, `gateway-worker`,
+/// `traffic-manager`, a key manager on the control-plane profile; 3.x:
+/// `gateway-worker`, `api-key-manager`, `traffic-manager`).
 fn product(
     profile: Profile,
     version: &Version,
 ) -> (&'static str, &'static str, Option<&'static str>) {
-    if version.major() >= 4 {
+    let (major, minor) = version.minor();
+    if major > 4 || (major == 4 && minor >= 5) {
         match profile {
             Profile::AllInOne => ("wso2am", "bin/api-manager.sh", None),
-            Profile::ControlPlane | Profile::KeyManager => ("wso2am-acp", "bin/api-cp.sh", None),
+            Profile::ControlPlane => ("wso2am-acp", "bin/api-cp.sh", None),
+            Profile::KeyManager => ("wso2am-acp", "bin/api-cp.sh", Some("key-manager")),
             Profile::GatewayWorker => ("wso2am-universal-gw", "bin/gateway.sh", None),
             Profile::TrafficManager => ("wso2am-tm", "bin/traffic-manager.sh", None),
         }
+    } else if major == 4 {
+        let profile_arg = match profile {
+            Profile::AllInOne => None,
+            Profile::ControlPlane | Profile::KeyManager => Some("control-plane"),
+            Profile::GatewayWorker => Some("gateway-worker"),
+            Profile::TrafficManager => Some("traffic-manager"),
+        };
+        ("wso2am", "bin/api-manager.sh", profile_arg)
     } else {
         let profile_arg = match profile {
             Profile::AllInOne | Profile::ControlPlane => None,
@@ -1020,6 +1037,35 @@ fn link_clusters(t: &Topology, clusters: &mut [ClusterPlan], ids: &[ClusterId]) 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn each_version_runs_the_distribution_it_ships() {
+        let v = |text: &str| Version::parse(text).unwrap();
+        assert_eq!(
+            product(Profile::GatewayWorker, &v("4.5.0")),
+            ("wso2am-universal-gw", "bin/gateway.sh", None)
+        );
+        assert_eq!(
+            product(Profile::KeyManager, &v("4.5.0")),
+            ("wso2am-acp", "bin/api-cp.sh", Some("key-manager"))
+        );
+        assert_eq!(
+            product(Profile::GatewayWorker, &v("4.2.0")),
+            ("wso2am", "bin/api-manager.sh", Some("gateway-worker"))
+        );
+        assert_eq!(
+            product(Profile::ControlPlane, &v("4.4.0")),
+            ("wso2am", "bin/api-manager.sh", Some("control-plane"))
+        );
+        assert_eq!(
+            product(Profile::AllInOne, &v("4.2.0")),
+            ("wso2am", "bin/api-manager.sh", None)
+        );
+        assert_eq!(
+            product(Profile::KeyManager, &v("3.2.0")),
+            ("wso2am", "bin/wso2server.sh", Some("api-key-manager"))
+        );
+    }
+
     use super::*;
     use crate::diagnostics::SeverityConfig;
     use crate::load::DiskFs;
@@ -1051,10 +1097,7 @@ mod tests {
         assert_eq!(gw.depends_on, ["control-plane", "traffic-manager"]);
         // 3 x 800rps, 1500rps required: one node may be down.
         assert_eq!(gw.max_unavailable, 1);
-        assert_eq!(
-            gw.image,
-            "registry.payments.example/wso2/wso2am-universal-gw:4.2.0"
-        );
+        assert_eq!(gw.image, "registry.payments.example/wso2/wso2am:4.2.0");
         assert_eq!(gw.public_hostname.as_deref(), Some("api.payments.example"));
         let names: Vec<_> = site.start_order().iter().map(|c| c.label.clone()).collect();
         assert_eq!(names, ["control-plane", "traffic-manager", "gateway"]);

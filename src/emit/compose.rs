@@ -335,13 +335,24 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                         ports: Vec::new(),
                         volumes: mounts,
                         depends_on,
+                        // The readiness endpoint of the Kubernetes probe,
+                        // with curl (the product images keep it; they
+                        // remove netcat).
                         healthcheck: Some(Healthcheck {
                             test: vec![
                                 "CMD".into(),
-                                "nc".into(),
-                                "-z".into(),
-                                "localhost".into(),
-                                "9443".into(),
+                                "curl".into(),
+                                "-fsSk".into(),
+                                "-o".into(),
+                                "/dev/null".into(),
+                                if cluster.profile == crate::model::Profile::GatewayWorker
+                                    && ctx.deployment.major >= 4
+                                {
+                                    "https://localhost:9443/api/am/gateway/v2/server-startup-healthcheck"
+                                        .into()
+                                } else {
+                                    "http://localhost:9763/services/Version".into()
+                                },
                             ],
                             interval: "10s".to_string(),
                             timeout: "5s".to_string(),
