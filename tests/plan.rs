@@ -221,6 +221,21 @@ fn assert_rules(plan: &plan::Plan, shape: &Shape) {
             );
             assert_eq!(actions.iter().filter(|a| **a == "restore").count(), 2);
             assert!(last("restore").unwrap() < migrate);
+            // The migration client and the new build are checked to use
+            // the copies before anything migrates.
+            let commands = &plan.steps[migrate].commands;
+            let run = commands
+                .iter()
+                .position(|c| c.contains("-Dmigrate"))
+                .expect("the migration client runs");
+            for copy in ["apim_db_", "shared_db_"] {
+                assert!(
+                    commands[..run]
+                        .iter()
+                        .any(|c| c.contains("NEXT_BUILD") && c.contains(copy)),
+                    "{commands:?}"
+                );
+            }
             if let Some(upgrade) = first("upgrade") {
                 assert!(migrate < upgrade);
             }

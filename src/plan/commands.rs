@@ -1198,6 +1198,40 @@ fn step_sources<'a>(ctx: &'a StepContext, draft: &Draft) -> Vec<&'a DatabasePlan
         .collect()
 }
 
+/// Before the migration client runs: it, and the new build the nodes
+/// will run, must use the databases the runbook prepared (the migrated
+/// copies on a version upgrade, the new deployment's server on a
+/// migration), never the live ones.
+fn migration_guards(ctx: &StepContext, draft: &Draft, to: &str, migration: bool) -> Vec<String> {
+    let conf = "\"${MIGRATION_HOME:?}\"/repository/conf/deployment.toml";
+    if migration {
+        return vec![format!(
+            "grep -qF -- \"${{NEW_DB_HOST:?}}\" {conf} || {{ echo {} >&2; false; }}",
+            q("the migration client's deployment.toml must point at NEW_DB_HOST")
+        )];
+    }
+    let mut guards = Vec::new();
+    for db in step_sources(ctx, draft) {
+        let copy = copy_name(db, to);
+        guards.push(format!(
+            "grep -qF -- {} {conf} || {{ echo {} >&2; false; }}",
+            q(&copy),
+            q(&format!(
+                "the migration client's deployment.toml must use the copy {copy}, not {}",
+                db.database
+            ))
+        ));
+        guards.push(format!(
+            "grep -rqF -- {} \"${{NEXT_BUILD:?folder of topoc build for the new version}}\" || {{ echo {} >&2; false; }}",
+            q(&copy),
+            q(&format!(
+                "the new build must use the copy {copy}: set database = \"{copy}\" in the topology at {to} and build it again"
+            ))
+        ));
+    }
+    guards
+}
+
 fn client_env(db: &DatabasePlan) -> String {
     let var = match db.engine {
         Engine::Mysql => "MYSQL_PWD",
@@ -1368,11 +1402,14 @@ fn database(ctx: &StepContext, draft: &Draft) -> Commands {
             ..Commands::default()
         },
         (Action::MigrateDb, _) => Commands {
-            commands: vec![format!(
-                "\"${{MIGRATION_HOME:?folder of the {to} product with the migration resources}}\"/bin/api-manager.sh -Dmigrate -DmigrateFromVersion={} -DmigratedVersion={}",
-                q(&from),
-                q(&to)
-            )],
+            commands: migration_guards(ctx, draft, &to, migration)
+                .into_iter()
+                .chain([format!(
+                    "\"${{MIGRATION_HOME:?folder of the {to} product with the migration resources}}\"/bin/api-manager.sh -Dmigrate -DmigrateFromVersion={} -DmigratedVersion={}",
+                    q(&from),
+                    q(&to)
+                )])
+                .collect(),
             verify: vec![format!("echo {}", q(&format!("check the migration log for errors before any {to} node starts")))],
             rollback: vec![format!("echo {}", q(&{
                 let names: Vec<&str> = step_sources(ctx, draft).iter().map(|d| d.name.as_str()).collect();
