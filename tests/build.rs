@@ -605,3 +605,86 @@ fn draining_a_backup_server_keeps_the_standby() {
     )));
     assert_eq!(lb("undrain", active), original);
 }
+
+/// The cross-datacenter artifact sync never lets a node that has just
+/// started (holding only default artifacts) wipe what the other
+/// datacenters serve: a push waits for the folder to settle and refuses to
+/// shrink the published set below half; a pull keeps what it has when the
+/// published archive is empty.
+#[test]
+fn artifact_sync_never_wipes_the_published_artifacts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let built = topoc(&[
+        "build",
+        "examples/multi-datacenter.topo",
+        "--out",
+        out.to_str().unwrap(),
+        "--target",
+        "compose",
+    ]);
+    assert_eq!(
+        code(&built),
+        0,
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let script = out.join("compose/colombo/scripts/artifact-sync.sh");
+    let published = dir.path().join("published");
+    std::fs::create_dir_all(&published).unwrap();
+    let folder = |name: &str, files: usize| {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(&path).unwrap();
+        for i in 0..files {
+            std::fs::write(
+                path.join(format!("api-{i}.xml")),
+                format!("<api n=\"{i}\"/>"),
+            )
+            .unwrap();
+        }
+        path
+    };
+    let run = |mode: &str, folder: &Path, state: &str| {
+        let status = Command::new("sh")
+            .arg(&script)
+            .arg(mode)
+            .env("ARTIFACT_URL", format!("file://{}", published.display()))
+            .env("ARTIFACT_DIR", folder)
+            .env("ARTIFACT_STATE", dir.path().join(state))
+            .env("ARTIFACT_ONCE", "1")
+            .status()
+            .unwrap();
+        assert!(status.success(), "artifact-sync.sh {mode}");
+    };
+    let archive = published.join("artifacts.tar.gz");
+    let full = folder("full", 4);
+    run("push", &full, "state-full");
+    assert!(!archive.exists(), "the first round only notes the folder");
+    run("push", &full, "state-full");
+    let pushed = std::fs::read(&archive).unwrap();
+    // A node that just started with one default file.
+    let fresh = folder("fresh", 1);
+    run("push", &fresh, "state-fresh");
+    run("push", &fresh, "state-fresh");
+    assert_eq!(
+        std::fs::read(&archive).unwrap(),
+        pushed,
+        "the published set stays"
+    );
+    // A pull brings the four files; an empty archive changes nothing.
+    let replica = folder("replica", 0);
+    run("pull", &replica, "state-replica");
+    assert_eq!(std::fs::read_dir(&replica).unwrap().count(), 4);
+    let empty = folder("empty", 0);
+    let status = Command::new("tar")
+        .args(["-czf"])
+        .arg(&archive)
+        .arg("-C")
+        .arg(&empty)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    run("pull", &replica, "state-replica");
+    assert_eq!(std::fs::read_dir(&replica).unwrap().count(), 4);
+}
