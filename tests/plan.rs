@@ -549,6 +549,18 @@ fn failover_runbook_states_the_unavailability() {
         .position(|a| *a == "dns-switch")
         .expect("dns-switch");
     assert!(promote < start && start < switch, "{actions:?}");
+    // The copies of the primary's load balancers start before the switch.
+    let titles: Vec<&str> = value["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["title"].as_str().unwrap())
+        .collect();
+    let lbs = titles
+        .iter()
+        .position(|t| t.starts_with("Start the load balancers"))
+        .expect("the load balancers start");
+    assert!(lbs < switch, "{titles:?}");
     // The copies of the primary's clusters include its control plane.
     assert!(
         !value["unavailability"]

@@ -578,8 +578,14 @@ pub fn plan(t: &Topology) -> Deployment {
         }
         link_clusters(t, &mut clusters, &planned);
         clusters.sort_by(|a, b| (a.start_rank, &a.label).cmp(&(b.start_rank, &b.label)));
-        let load_balancers = dc
-            .load_balancers
+        // A site standing by with copies of the primary's clusters has
+        // copies of its load balancers too, under the same host names:
+        // the failover points those names at this site.
+        let lb_ids = match copies {
+            Some(primary) if dc.load_balancers.is_empty() => t.dc(primary).load_balancers.clone(),
+            _ => dc.load_balancers.clone(),
+        };
+        let load_balancers = lb_ids
             .iter()
             .map(|&lb| {
                 let lb = &t.load_balancers[lb.0];

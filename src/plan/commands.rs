@@ -189,6 +189,9 @@ pub(crate) fn for_step(input: &Input, draft: &Draft) -> Commands {
         | Action::PromoteDb => database(&ctx, draft),
         Action::ReadOnly | Action::ReadWrite => portals(&ctx, draft.action == Action::ReadOnly),
         Action::DnsSwitch => dns(&ctx, draft),
+        Action::StartNode if ctx.cluster.is_none() && input.upgrade.is_none() => {
+            start_load_balancers(&ctx)
+        }
         Action::StartNode if ctx.cluster.is_none() => new_deployment(&ctx, draft),
         Action::Test if ctx.cluster.is_none() => general_test(&ctx, draft),
         _ => match input.target {
@@ -196,6 +199,65 @@ pub(crate) fn for_step(input: &Input, draft: &Draft) -> Commands {
             Target::Compose => compose(&ctx, draft.action),
             Target::Puppet => puppet(&ctx, draft.action),
         },
+    }
+}
+
+/// The load balancers of a standby site, started on failover.
+fn start_load_balancers(ctx: &StepContext) -> Commands {
+    match ctx.input.target {
+        Target::Kubernetes => {
+            let ns = q(&ctx.namespace());
+            Commands {
+                commands: vec![sh(&["kubectl -n", &ns, "get ingress -o wide"])],
+                verify: vec![format!(
+                    "test -n \"$({})\"",
+                    sh(&[
+                        "kubectl -n",
+                        &ns,
+                        "get ingress -o",
+                        &q("jsonpath={.items[*].status.loadBalancer.ingress[*]}"),
+                    ])
+                )],
+                rollback: Vec::new(),
+            }
+        }
+        Target::Compose => {
+            let file = q(&ctx.compose_file());
+            Commands {
+                commands: vec![sh(&[
+                    "docker compose -f",
+                    &file,
+                    "--profile failover up -d --wait --no-deps load-balancer",
+                ])],
+                verify: vec![sh(&[
+                    "docker compose -f",
+                    &file,
+                    "--profile failover ps --status running load-balancer",
+                ])],
+                rollback: vec![sh(&["docker compose -f", &file, "stop load-balancer"])],
+            }
+        }
+        Target::Puppet => {
+            let lb = q(&ctx.lb_host());
+            Commands {
+                commands: vec![
+                    sh(&[
+                        "ssh",
+                        &lb,
+                        "sudo puppet agent --disable",
+                        &q(
+                            "failover: set apim::running to true in this site's Hiera data, then enable the agent",
+                        ),
+                    ]),
+                    sh(&["ssh", &lb, "sudo systemctl enable --now nginx"]),
+                ],
+                verify: vec![sh(&["ssh", &lb, "systemctl is-active nginx"])],
+                rollback: vec![
+                    sh(&["ssh", &lb, "sudo systemctl stop nginx"]),
+                    sh(&["ssh", &lb, "sudo puppet agent --enable"]),
+                ],
+            }
+        }
     }
 }
 

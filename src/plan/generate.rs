@@ -1250,6 +1250,14 @@ pub(crate) fn failover(input: &Input, site: usize) -> Vec<Draft> {
         }
         after = finished.into_iter().flat_map(|(_, e)| e).collect();
     }
+    if !s.running() && !s.load_balancers.is_empty() {
+        after = vec![b.general(
+            Action::StartNode,
+            Some(site),
+            format!("Start the load balancers of {}", s.name),
+            after,
+        )];
+    }
     b.general(
         Action::DnsSwitch,
         Some(site),
