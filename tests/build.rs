@@ -688,3 +688,22 @@ fn artifact_sync_never_wipes_the_published_artifacts() {
     run("pull", &replica, "state-replica");
     assert_eq!(std::fs::read_dir(&replica).unwrap().count(), 4);
 }
+
+/// APIM 3.x publishes an API through the gateway environment's service
+/// URL; with rsync file sharing only the manager's files reach the other
+/// nodes, so the URL names the manager.
+#[test]
+fn apis_land_on_the_rsync_manager() {
+    let artifacts = render(Path::new("examples/all-in-one-3.2.topo"));
+    for node in ["apim-1", "apim-2"] {
+        let toml = artifacts
+            .get(&format!("compose/main/config/{node}/deployment.toml"))
+            .expect("deployment.toml");
+        let environment = &toml[toml.find("[[apim.gateway.environment]]").unwrap()..];
+        assert!(
+            environment
+                .contains("service_url = \"https://apim-1.apim.bookshop.example:9443/services/\""),
+            "{node}: {environment}"
+        );
+    }
+}

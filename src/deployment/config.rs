@@ -285,7 +285,22 @@ pub fn node_config(
     let gateway_environments = gateway_clusters
         .iter()
         .map(|gw| {
+            // APIM 3.x deploys an API through this URL; with rsync only the
+            // manager's files reach the others (its sync deletes the rest),
+            // so the API must land on the manager.
+            let rsync_manager = (d.major < 4 && net == Network::Hosts)
+                .then(|| {
+                    let share = gw.share.as_ref()?;
+                    site.shares
+                        .iter()
+                        .find(|s| s.label == *share && s.method == ShareMethod::Rsync)?;
+                    gw.nodes.iter().find(|n| n.manager)
+                })
+                .flatten();
             let internal = cluster_address(site, gw, net);
+            let deploy_to = rsync_manager
+                .map(|n| node_address(site, gw, n, net))
+                .unwrap_or_else(|| internal.clone());
             // Behind a load balancer, API traffic takes its standard ports
             // (80 and 443) and WebSocket traffic the gateways' own ports,
             // where the load balancer listens too; without one, clients
@@ -296,7 +311,7 @@ pub fn node_config(
             };
             GatewayEnvironment {
                 name: gateway_environment_name(site, gw),
-                service_url: format!("https://{internal}:9443/services/"),
+                service_url: format!("https://{deploy_to}:9443/services/"),
                 http_endpoint: format!("http://{public}{http}"),
                 https_endpoint: format!("https://{public}{https}"),
                 ws_endpoint: format!("ws://{public}:{WS_PORT}"),
