@@ -432,6 +432,7 @@ fn offline(ctx: &StepContext, action: Action) -> Commands {
                     commands: vec![
                         "echo 'commit the new build (NEXT_BUILD/puppet) to the Puppet server first'"
                             .to_string(),
+                        sh(&["ssh", &h, "sudo puppet agent --enable"]),
                         format!(
                             "{} || test $? -eq 2",
                             sh(&["ssh", &h, "sudo puppet agent --test"])
@@ -1140,6 +1141,7 @@ fn puppet(ctx: &StepContext, action: Action) -> Commands {
             commands: vec![
                 "echo 'commit the new build (NEXT_BUILD/puppet) to the Puppet server first'"
                     .to_string(),
+                sh(&["ssh", &h, "sudo puppet agent --enable"]),
                 agent.clone(),
             ],
             verify: health,
