@@ -25,6 +25,8 @@ struct View<'a> {
     floors: String,
     margin: String,
     duration: String,
+    /// Set when the expected duration exceeds the maintenance window.
+    overrun: Option<String>,
     variables: Vec<(String, String)>,
     mermaid: String,
     steps: Vec<StepView<'a>>,
@@ -169,9 +171,69 @@ pub fn markdown(
         floors,
         margin: plan.summary.lowest_margin_rps.map(rps).unwrap_or_default(),
         duration: duration(plan.summary.minutes),
+        overrun: plan
+            .window
+            .as_deref()
+            .and_then(window_minutes)
+            .filter(|&window| plan.summary.minutes > window)
+            .map(|window| {
+                format!(
+                    "the expected duration is longer than the window ({}): plan more than one window, or start early",
+                    duration(window)
+                )
+            }),
         variables,
         mermaid: mermaid(plan),
         steps,
     };
     templates.render("runbook/runbook.md.j2", &view)
+}
+
+/// The length of a window written as `... HH:MM-HH:MM ...` (past midnight
+/// when the end comes before the start), in minutes.
+fn window_minutes(window: &str) -> Option<u32> {
+    let bytes = window.as_bytes();
+    let time = |at: usize| -> Option<(u32, usize)> {
+        let rest = &window[at..];
+        let colon = rest.find(':')?;
+        let hours: u32 = rest[..colon].parse().ok()?;
+        let minutes: u32 = rest.get(colon + 1..colon + 3)?.parse().ok()?;
+        (hours < 24 && minutes < 60).then_some((hours * 60 + minutes, at + colon + 3))
+    };
+    for start in 0..bytes.len() {
+        if !bytes[start].is_ascii_digit() || (start > 0 && bytes[start - 1].is_ascii_digit()) {
+            continue;
+        }
+        let Some((from, end)) = time(start) else {
+            continue;
+        };
+        let rest = window[end..].trim_start();
+        let Some(rest) = rest.strip_prefix('-') else {
+            continue;
+        };
+        let at = window.len() - rest.trim_start().len();
+        if let Some((to, _)) = time(at) {
+            let length = if to > from {
+                to - from
+            } else {
+                to + 24 * 60 - from
+            };
+            return Some(length);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::window_minutes;
+
+    #[test]
+    fn windows_are_measured() {
+        assert_eq!(window_minutes("Sun 01:00-04:00 UTC"), Some(180));
+        assert_eq!(window_minutes("Sat 22:00 - 02:30 UTC"), Some(270));
+        assert_eq!(window_minutes("2:00-3:15"), Some(75));
+        assert_eq!(window_minutes("whenever"), None);
+        assert_eq!(window_minutes("25:00-26:00"), None);
+    }
 }
