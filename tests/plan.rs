@@ -871,3 +871,38 @@ fn standby_sites_are_changed_without_starting() {
         }
     }
 }
+
+/// `restart = false` applies a patch in place on Puppet hosts; a container
+/// changes its image only by restarting, so there the patch rolls.
+#[test]
+fn a_patch_without_restart_restarts_only_containers() {
+    let example = std::fs::read_to_string("examples/upgrades.topo").unwrap();
+    let text = format!("{example}\nupgrade hot {{\n  kind = patch\n  restart = false\n}}\n");
+    let checked = check(&text);
+    assert!(errors(&checked).is_empty(), "{:?}", errors(&checked));
+    for target in [Target::Kubernetes, Target::Compose, Target::Puppet] {
+        let plans = plans(&checked, target);
+        let plan = plans.iter().find(|p| p.upgrade == "hot").unwrap();
+        assert!(plan.safe, "{:?}", plan.violations);
+        let patches: Vec<&plan::Step> =
+            plan.steps.iter().filter(|s| action(s) == "patch").collect();
+        assert!(!patches.is_empty());
+        for step in patches {
+            let in_place = step.title.contains("(no restart)");
+            assert_eq!(
+                in_place,
+                target == Target::Puppet,
+                "{:?}: {}",
+                target,
+                step.title
+            );
+            if in_place {
+                assert!(
+                    step.commands.iter().all(|c| !c.contains("systemctl")),
+                    "{:?}",
+                    step.commands
+                );
+            }
+        }
+    }
+}

@@ -1112,6 +1112,24 @@ fn puppet(ctx: &StepContext, action: Action) -> Commands {
             verify: Vec::new(),
             rollback: vec![lb("drain")],
         },
+        // `restart = false`: a patch that takes effect in place.
+        Action::Patch if ctx.input.upgrade.is_some_and(|u| !u.restarts()) => Commands {
+            commands: vec![sh(&[
+                "ssh",
+                &h,
+                "sudo -u wso2carbon",
+                &q(&format!("{home}/bin/wso2update_linux")),
+                "--no-console",
+            ])],
+            verify: health.clone(),
+            rollback: vec![sh(&[
+                "ssh",
+                &h,
+                "sudo -u wso2carbon",
+                &q(&format!("{home}/bin/wso2update_linux")),
+                "--revert",
+            ])],
+        },
         Action::Patch => Commands {
             commands: vec![
                 service("stop"),

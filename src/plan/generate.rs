@@ -846,7 +846,8 @@ pub(crate) fn upgrade(input: &Input, u: &Upgrade) -> Vec<Draft> {
                 action: Action::Patch,
                 version: Current,
                 database: Current,
-                restart: u.restarts(),
+                // A container changes its image only by restarting.
+                restart: u.restarts() || input.target != super::Target::Puppet,
             };
             over_clusters(
                 &mut b,
