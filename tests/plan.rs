@@ -249,6 +249,26 @@ fn assert_rules(plan: &plan::Plan, shape: &Shape) {
             assert!(read_only < dump && dump < restore && restore < switch && switch < read_write);
             // Tokens are copied (one-way) or kept in step (two-way) by a
             // real command on the apim database, not left as a note.
+            // The new deployment starts beside the current one, never in
+            // its namespace or project, and the portals open there only.
+            let start = &plan.steps[first("start-node").expect("start-node")];
+            assert!(
+                start
+                    .commands
+                    .iter()
+                    .any(|c| c.contains("must not reuse") || c.contains("puppet agent")),
+                "{:?}",
+                start.commands
+            );
+            let opened = &plan.steps[read_write];
+            assert!(
+                opened
+                    .commands
+                    .iter()
+                    .all(|c| c.contains("NEXT_BUILD") || c.starts_with("echo")),
+                "{:?}",
+                opened.commands
+            );
             let sync = &plan.steps[first("token-sync").expect("token-sync")];
             assert!(
                 sync.commands.iter().all(|c| !c.starts_with("echo")),

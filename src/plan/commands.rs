@@ -1578,7 +1578,53 @@ fn portals(ctx: &StepContext, read_only: bool) -> Commands {
     let site = ctx.site.map(|s| s.name.clone()).unwrap_or_default();
     let ns = q(&ctx.namespace());
     let mut out = Commands::default();
+    // After a migration the portals open on the new deployment; the
+    // current one stays read-only (its databases are no longer the ones
+    // in use).
+    let next = (!read_only && ctx.kind() == Some(UpgradeKind::Migration))
+        .then_some("\"${NEXT_BUILD:?folder of topoc build for the new deployment}\"/");
     for (label, hostname) in hosts {
+        if let Some(next) = next {
+            let (command, rollback) = match ctx.input.target {
+                Target::Kubernetes => {
+                    let file =
+                        format!("{next}{}", q(&format!("kubernetes/{site}/30-ingress.yaml")));
+                    (
+                        sh(&[
+                            "kubectl annotate -f",
+                            &file,
+                            "nginx.ingress.kubernetes.io/configuration-snippet-",
+                        ]),
+                        String::new(),
+                    )
+                }
+                Target::Compose => (
+                    sh(&[
+                        &format!("{next}{}", q(&format!("compose/{site}/scripts/lb.sh"))),
+                        "read-write",
+                        &q(&hostname),
+                    ]),
+                    String::new(),
+                ),
+                Target::Puppet => (
+                    format!(
+                        "echo {}",
+                        q(&format!(
+                            "the new deployment's load balancer for {hostname} was never made read-only: nothing to undo"
+                        ))
+                    ),
+                    String::new(),
+                ),
+            };
+            out.commands.push(command);
+            if !rollback.is_empty() {
+                out.rollback.push(rollback);
+            }
+            out.verify.push(format!(
+                "curl -fsS -o /dev/null https://{hostname}/publisher/"
+            ));
+            continue;
+        }
         let (command, rollback) = match ctx.input.target {
             Target::Kubernetes => {
                 let set = sh(&[
@@ -1722,12 +1768,38 @@ fn new_deployment(ctx: &StepContext, draft: &Draft) -> Commands {
         .map(|c| c.start_rank)
         .unwrap_or(2);
     let next = "\"${NEXT_BUILD:?folder of topoc build for the new deployment}\"";
+    // The new deployment runs beside the current one: it must not take
+    // over the current namespace or Compose project.
+    let apart = |file: &str, key: &str| {
+        format!(
+            "test \"$(grep -m1 {key} {current})\" != \"$(grep -m1 {key} {next}/{current})\" || {{ echo {} >&2; false; }}",
+            q(
+                "the new deployment must not reuse the current namespace or project: give the new topology another name"
+            ),
+            key = q(key),
+            current = q(file),
+        )
+    };
+    let mut commands = Vec::new();
     let command = match ctx.input.target {
-        Target::Kubernetes => format!(
-            "kubectl apply -f {next}/{}",
-            q(&format!("kubernetes/{site}/2{rank}-{label}.yaml"))
-        ),
+        Target::Kubernetes => {
+            commands.push(apart(
+                &format!("kubernetes/{site}/00-namespace.yaml"),
+                "^  name:",
+            ));
+            // Its namespace, storage, artifact sync and Ingresses (the
+            // Secret is the operator's, as for any build).
+            commands.push(format!(
+                "for f in {next}/{}/[013]*.yaml; do if [ -e \"$f\" ]; then kubectl apply -f \"$f\"; fi; done",
+                q(&format!("kubernetes/{site}"))
+            ));
+            format!(
+                "kubectl apply -f {next}/{}",
+                q(&format!("kubernetes/{site}/2{rank}-{label}.yaml"))
+            )
+        }
         Target::Compose => {
+            commands.push(apart(&format!("compose/{site}/compose.yaml"), "^name:"));
             let services: Vec<String> = ctx
                 .site
                 .and_then(|s| s.cluster(&label))
@@ -1744,8 +1816,9 @@ fn new_deployment(ctx: &StepContext, draft: &Draft) -> Commands {
                 .to_string()
         }
     };
+    commands.push(command);
     Commands {
-        commands: vec![command],
+        commands,
         ..Commands::default()
     }
 }
