@@ -707,3 +707,25 @@ fn apis_land_on_the_rsync_manager() {
         );
     }
 }
+
+/// APIM 3.x shares the deployment folder: the artifact sync of a primary
+/// gateway reads the shared API folder itself, never a volume of its own
+/// mounted over it (which would hide what the other nodes deploy).
+#[test]
+fn artifact_sync_uses_the_shared_deployment_folder() {
+    let artifacts = render(Path::new("tests/fixtures/build/distributed-3.2.topo"));
+    let compose: Value =
+        serde_saphyr::from_str(artifacts.get("compose/paris/compose.yaml").unwrap()).unwrap();
+    let sync = &compose["services"]["gw-1-artifact-sync"];
+    assert_eq!(
+        sync["environment"]["ARTIFACT_DIR"],
+        "/artifacts/synapse-configs/default"
+    );
+    assert!(compose["volumes"].get("gw-1-synapse").is_none());
+    let k8s = artifacts.get("kubernetes/paris/24-gw.yaml").unwrap();
+    assert!(
+        k8s.contains("name: share\n          subPath: synapse-configs/default"),
+        "{k8s}"
+    );
+    assert!(!k8s.contains("name: artifacts\n"), "{k8s}");
+}

@@ -281,19 +281,33 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                 });
                 if let Some((mode, source)) = sync {
                     needs_script = true;
-                    let volume = format!("{}-synapse", node.name);
-                    volumes.insert(volume.clone(), VolumeDef::default());
-                    mounts.push(Mount {
-                        kind: "volume".to_string(),
-                        source: volume.clone(),
-                        target: format!(
-                            "{product_home}/repository/deployment/server/synapse-configs/default"
-                        ),
-                        read_only: false,
+                    let target = format!(
+                        "{product_home}/repository/deployment/server/synapse-configs/default"
+                    );
+                    // A share that holds the API folder (APIM 3.x shares the
+                    // deployment folder) is what the sync reads and writes.
+                    let share_target = super::kubernetes::share_mount(ctx, cluster);
+                    let in_share = share.and_then(|share| {
+                        let rest = target.strip_prefix(&format!("{share_target}/"))?;
+                        Some((share.label.clone(), format!("/artifacts/{rest}")))
                     });
+                    let (volume, dir) = match in_share {
+                        Some(found) => found,
+                        None => {
+                            let volume = format!("{}-synapse", node.name);
+                            volumes.insert(volume.clone(), VolumeDef::default());
+                            mounts.push(Mount {
+                                kind: "volume".to_string(),
+                                source: volume.clone(),
+                                target,
+                                read_only: false,
+                            });
+                            (volume, "/artifacts".to_string())
+                        }
+                    };
                     services.insert(
                         format!("{}-artifact-sync", node.name),
-                        sync_service(node, mode, source, &volume, &profiles),
+                        sync_service(node, mode, source, &volume, &dir, &profiles),
                     );
                 }
                 let mut aliases = vec![node.fqdn.clone()];
@@ -517,6 +531,7 @@ fn sync_service(
     mode: &str,
     source: &ArtifactSync,
     volume: &str,
+    dir: &str,
     profiles: &[String],
 ) -> ComposeService {
     ComposeService {
@@ -530,7 +545,7 @@ fn sync_service(
         ],
         environment: BTreeMap::from([
             ("ARTIFACT_URL".to_string(), source.url.clone()),
-            ("ARTIFACT_DIR".to_string(), "/artifacts".to_string()),
+            ("ARTIFACT_DIR".to_string(), dir.to_string()),
             (
                 "ARTIFACT_INTERVAL".to_string(),
                 source.interval_seconds.to_string(),

@@ -594,10 +594,14 @@ fn workload(
     });
     if let Some((mode, source)) = sync {
         let target = format!("{product_home}/repository/deployment/server/synapse-configs/default");
-        volumes.push(Volume {
-            name: "artifacts".to_string(),
-            empty_dir: Some(EmptyDirVolumeSource::default()),
-            ..Volume::default()
+        // A file share that holds the API folder already (APIM 3.x shares
+        // the deployment folder) is what the sync reads and writes: a
+        // volume of its own would hide the share's copy from the product.
+        let in_share = cluster.share.as_ref().and_then(|_| {
+            let share_target = share_mount(ctx, cluster);
+            target
+                .strip_prefix(&format!("{share_target}/"))
+                .map(str::to_string)
         });
         volumes.push(Volume {
             name: "artifact-sync".to_string(),
@@ -608,19 +612,12 @@ fn workload(
             }),
             ..Volume::default()
         });
-        let mut seed = seed_container("seed-artifacts", cluster, &target, "/seed", uid);
-        seed.volume_mounts = Some(vec![VolumeMount {
-            name: "artifacts".to_string(),
-            mount_path: "/seed".to_string(),
-            ..VolumeMount::default()
-        }]);
-        init.push(seed);
-        mounts.push(VolumeMount {
-            name: "artifacts".to_string(),
-            mount_path: target,
-            ..VolumeMount::default()
-        });
-        containers.push(sync_container(mode, source, uid));
+        if let Some(sub_path) = in_share {
+            containers.push(sync_container(mode, source, uid, "share", Some(sub_path)));
+        } else {
+            push_artifact_volume(&mut volumes, &mut init, &mut mounts, cluster, &target, uid);
+            containers.push(sync_container(mode, source, uid, "artifacts", None));
+        }
     }
 
     let mut env = vec![
@@ -842,7 +839,42 @@ fn seed_container(
     }
 }
 
-fn sync_container(mode: &str, source: &ArtifactSync, uid: u32) -> Container {
+/// The pod's own API folder for the artifact sync, seeded with the
+/// image's default artifacts.
+fn push_artifact_volume(
+    volumes: &mut Vec<Volume>,
+    init: &mut Vec<Container>,
+    mounts: &mut Vec<VolumeMount>,
+    cluster: &ClusterPlan,
+    target: &str,
+    uid: u32,
+) {
+    volumes.push(Volume {
+        name: "artifacts".to_string(),
+        empty_dir: Some(EmptyDirVolumeSource::default()),
+        ..Volume::default()
+    });
+    let mut seed = seed_container("seed-artifacts", cluster, target, "/seed", uid);
+    seed.volume_mounts = Some(vec![VolumeMount {
+        name: "artifacts".to_string(),
+        mount_path: "/seed".to_string(),
+        ..VolumeMount::default()
+    }]);
+    init.push(seed);
+    mounts.push(VolumeMount {
+        name: "artifacts".to_string(),
+        mount_path: target.to_string(),
+        ..VolumeMount::default()
+    });
+}
+
+fn sync_container(
+    mode: &str,
+    source: &ArtifactSync,
+    uid: u32,
+    volume: &str,
+    sub_path: Option<String>,
+) -> Container {
     let env = |name: &str, value: String| EnvVar {
         name: name.to_string(),
         value: Some(literal(&value)),
@@ -869,8 +901,9 @@ fn sync_container(mode: &str, source: &ArtifactSync, uid: u32) -> Container {
         readiness_probe: Some(health),
         volume_mounts: Some(vec![
             VolumeMount {
-                name: "artifacts".to_string(),
+                name: volume.to_string(),
                 mount_path: "/artifacts".to_string(),
+                sub_path,
                 ..VolumeMount::default()
             },
             VolumeMount {
