@@ -222,11 +222,14 @@ pub fn emit_site(
                         .is_some_and(|s| s.method == crate::model::ShareMethod::Rsync)
                         && node.manager
                     {
+                        // The temporary node of the runbooks takes traffic
+                        // too: it gets the files whenever it is up.
                         cluster
                             .nodes
                             .iter()
                             .filter(|n| n.name != node.name)
                             .map(|n| n.fqdn.clone())
+                            .chain([format!("?{}", cluster.surge.fqdn)])
                             .collect()
                     } else {
                         Vec::new()
