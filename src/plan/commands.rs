@@ -1621,7 +1621,7 @@ fn portals(ctx: &StepContext, read_only: bool) -> Commands {
                 out.rollback.push(rollback);
             }
             out.verify.push(format!(
-                "curl -fsS -o /dev/null https://{hostname}/publisher/"
+                "test \"$(curl -s -o /dev/null -w '%{{http_code}}' -X POST https://{hostname}/publisher/)\" != 403"
             ));
             continue;
         }
@@ -1683,7 +1683,7 @@ fn portals(ctx: &StepContext, read_only: bool) -> Commands {
         out.verify.push(if read_only {
             format!("test \"$(curl -s -o /dev/null -w '%{{http_code}}' -X POST https://{hostname}/publisher/)\" = 403")
         } else {
-            format!("curl -fsS -o /dev/null https://{hostname}/publisher/")
+            format!("test \"$(curl -s -o /dev/null -w '%{{http_code}}' -X POST https://{hostname}/publisher/)\" != 403")
         });
     }
     out
