@@ -569,6 +569,20 @@ fn failover_runbook_states_the_unavailability() {
         .position(|a| *a == "dns-switch")
         .expect("dns-switch");
     assert!(promote < start && start < switch, "{actions:?}");
+    // london's replicas follow singapore's promoted databases.
+    let follows: Vec<&Value> = value["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["action"] == "start-sync" && s["datacenter"] == "london")
+        .collect();
+    assert_eq!(follows.len(), 2, "apim and shared replicas");
+    assert!(follows.iter().all(|s| {
+        s["commands"][0]
+            .as_str()
+            .unwrap()
+            .contains("CHANGE REPLICATION SOURCE")
+    }));
     // The copies of the primary's load balancers start before the switch.
     let titles: Vec<&str> = value["steps"]
         .as_array()

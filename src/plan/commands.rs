@@ -181,6 +181,9 @@ pub(crate) fn for_step(input: &Input, draft: &Draft) -> Commands {
     if draft.effect == super::Effect::Offline {
         return offline(&ctx, draft.action);
     }
+    if draft.action == Action::StartSync && !draft.databases.is_empty() {
+        return replicate_from(&ctx, draft);
+    }
     match draft.action {
         Action::Dump
         | Action::Restore
@@ -198,6 +201,66 @@ pub(crate) fn for_step(input: &Input, draft: &Draft) -> Commands {
             Target::Kubernetes => kubernetes(&ctx, draft.action),
             Target::Compose => compose(&ctx, draft.action),
             Target::Puppet => puppet(&ctx, draft.action),
+        },
+    }
+}
+
+/// A replica follows another source: the database promoted on failover.
+fn replicate_from(ctx: &StepContext, draft: &Draft) -> Commands {
+    let found = step_sources(ctx, draft);
+    let (Some(replica), Some(source)) = (found.first(), found.get(1)) else {
+        return Commands {
+            commands: vec![format!("echo {}", q(&draft.title))],
+            ..Commands::default()
+        };
+    };
+    let env = client_env(replica);
+    let (host, port, user) = (q(&replica.host), replica.port, q(&replica.user));
+    let sql_text = |text: &str| text.replace('\'', "''");
+    match replica.engine {
+        Engine::Mysql => Commands {
+            commands: vec![format!(
+                "{env} mysql --host={host} --port={port} --user={user} --execute={}",
+                q(&format!(
+                    "STOP REPLICA; CHANGE REPLICATION SOURCE TO SOURCE_HOST = '{}', SOURCE_PORT = {}, SOURCE_AUTO_POSITION = 1; START REPLICA",
+                    sql_text(&source.host),
+                    source.port
+                ))
+            )],
+            verify: vec![format!(
+                "{env} mysql --host={host} --port={port} --user={user} --execute='SHOW REPLICA STATUS\\G' | grep -q 'Replica_IO_Running: Yes'"
+            )],
+            rollback: Vec::new(),
+        },
+        Engine::Postgres => Commands {
+            commands: vec![
+                format!(
+                    "{env} psql --host={host} --port={port} --username={user} --dbname=postgres --command={}",
+                    q(&format!(
+                        "ALTER SYSTEM SET primary_conninfo = 'host={} port={} user={}'",
+                        sql_text(&source.host),
+                        source.port,
+                        sql_text(&replica.user)
+                    ))
+                ),
+                format!(
+                    "{env} psql --host={host} --port={port} --username={user} --dbname=postgres --command='SELECT pg_reload_conf()'"
+                ),
+            ],
+            verify: vec![format!(
+                "{env} psql --host={host} --port={port} --username={user} --dbname=postgres --command='SELECT status FROM pg_stat_wal_receiver'"
+            )],
+            rollback: Vec::new(),
+        },
+        _ => Commands {
+            commands: vec![format!(
+                "echo {}",
+                q(&format!(
+                    "make {} replicate from {} ({}) with the engine's own tools",
+                    replica.name, source.name, source.host
+                ))
+            )],
+            ..Commands::default()
         },
     }
 }

@@ -1215,6 +1215,37 @@ pub(crate) fn failover(input: &Input, site: usize) -> Vec<Draft> {
             vec![db.clone()],
         ));
     }
+    // The read-only datacenters replicated the lost primary: from now on
+    // their replicas follow the databases promoted here.
+    for (index, other) in input.deployment.sites.iter().enumerate() {
+        if other.role != Role::ReadOnly {
+            continue;
+        }
+        for id in (0..t.datasources.len()).map(DsId) {
+            let replica = t.datasource(id);
+            if replica.replica_of.is_none() || t.dc(replica.datacenter).name != other.name {
+                continue;
+            }
+            let root = t.replica_root(id);
+            let Some((source, &step)) = databases.iter().zip(&promoted).find(|(name, _)| {
+                (0..t.datasources.len())
+                    .map(DsId)
+                    .any(|d| t.datasource(d).name == **name && t.replica_root(d) == root)
+            }) else {
+                continue;
+            };
+            b.database(
+                Action::StartSync,
+                Some(index),
+                format!(
+                    "Replicate {} from {source}, promoted in {}",
+                    replica.name, s.name
+                ),
+                vec![step],
+                vec![replica.name.clone(), source.clone()],
+            );
+        }
+    }
     after.extend(promoted);
     if !s.running() {
         let mut finished: Vec<(u8, Vec<usize>)> = Vec::new();
