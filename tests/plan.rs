@@ -940,3 +940,46 @@ fn a_patch_without_restart_restarts_only_containers() {
         }
     }
 }
+
+/// ssh hands the remote shell one string: a remote command with a quoted
+/// argument travels as one quoted word, so the remote shell sees the
+/// quotes. Run locally, the word re-parses to the intended arguments.
+#[test]
+fn remote_commands_keep_their_quoting_through_ssh() {
+    let out = topoc(&[
+        "plan",
+        "examples/multi-datacenter.topo",
+        "--failover",
+        "singapore",
+        "--for",
+        "puppet",
+        "--format",
+        "json",
+    ]);
+    let value: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut checked = 0;
+    for step in value["steps"].as_array().unwrap() {
+        for command in step["commands"].as_array().unwrap() {
+            let command = command.as_str().unwrap();
+            if !command.contains("agent --disable") {
+                continue;
+            }
+            // What the remote shell receives: ssh's arguments after the
+            // host, joined by spaces; it must parse to the message as one
+            // argument.
+            let script = format!(
+                "ssh() {{ shift; sh -c \"set -- $*; printf '%s\\n' \\\"\\$#\\\" \\\"\\$5\\\"\" x; }}; {command}"
+            );
+            let run = Command::new("sh").arg("-c").arg(&script).output().unwrap();
+            let stdout = String::from_utf8_lossy(&run.stdout);
+            let mut lines = stdout.lines();
+            assert_eq!(lines.next(), Some("5"), "{command}: {stdout}");
+            assert!(
+                lines.next().is_some_and(|m| m.starts_with("failover: ")),
+                "{command}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 0);
+}

@@ -92,6 +92,17 @@ fn sh(parts: &[&str]) -> String {
     parts.join(" ")
 }
 
+/// `puppet agent --disable MESSAGE` on `host` (already a shell word): ssh
+/// hands the remote shell one string, so the command is one quoted word
+/// and the message is quoted inside it.
+fn agent_disable(host: &str, message: &str) -> String {
+    sh(&[
+        "ssh",
+        host,
+        &q(&format!("sudo puppet agent --disable {}", q(message))),
+    ])
+}
+
 /// Context of one step.
 struct StepContext<'a> {
     input: &'a Input<'a>,
@@ -248,7 +259,7 @@ fn replicate_from(ctx: &StepContext, draft: &Draft) -> Commands {
                 ),
             ],
             verify: vec![format!(
-                "{env} psql --host={host} --port={port} --username={user} --dbname=postgres --command='SELECT status FROM pg_stat_wal_receiver'"
+                "{env} psql --host={host} --port={port} --username={user} --dbname=postgres --tuples-only --no-align --command='SELECT status FROM pg_stat_wal_receiver' | grep -qx streaming"
             )],
             rollback: Vec::new(),
         },
@@ -304,14 +315,10 @@ fn start_load_balancers(ctx: &StepContext) -> Commands {
             let lb = q(&ctx.lb_host());
             Commands {
                 commands: vec![
-                    sh(&[
-                        "ssh",
+                    agent_disable(
                         &lb,
-                        "sudo puppet agent --disable",
-                        &q(
-                            "failover: set apim::running to true in this site's Hiera data, then enable the agent",
-                        ),
-                    ]),
+                        "failover: set apim::running to true in the Hiera data of this site, then enable the agent",
+                    ),
                     sh(&["ssh", &lb, "sudo systemctl enable --now nginx"]),
                 ],
                 verify: vec![sh(&["ssh", &lb, "systemctl is-active nginx"])],
@@ -386,8 +393,11 @@ fn offline(ctx: &StepContext, action: Action) -> Commands {
                 Action::Upgrade => sh(&[
                     "kubectl apply -f",
                     &format!(
-                        "\"${{NEXT_BUILD:?folder of topoc build for the new version}}\"/kubernetes/{site}/2{}-{}.yaml",
-                        cluster.start_rank, cluster.label
+                        "\"${{NEXT_BUILD:?folder of topoc build for the new version}}\"/{}",
+                        q(&format!(
+                            "kubernetes/{site}/2{}-{}.yaml",
+                            cluster.start_rank, cluster.label
+                        ))
                     ),
                     "-l",
                     &q(&if cluster.shape == Shape::Scaled {
@@ -414,7 +424,7 @@ fn offline(ctx: &StepContext, action: Action) -> Commands {
             let file = match action {
                 Action::Upgrade => format!(
                     "\"${{NEXT_BUILD:?folder of topoc build for the new version}}\"/{}",
-                    ctx.compose_file()
+                    q(&ctx.compose_file())
                 ),
                 _ => q(&ctx.compose_file()),
             };
@@ -1116,6 +1126,12 @@ fn puppet(ctx: &StepContext, action: Action) -> Commands {
                 agent.clone(),
             ]
             .into_iter()
+            // On a version upgrade the temporary node stays at the current
+            // version: its agent holds off once it is set up.
+            .chain(
+                (ctx.kind() == Some(UpgradeKind::VersionUpgrade))
+                    .then(|| agent_disable(&h, "temporary node: stays at the current version")),
+            )
             .chain(ctx.fronted().then(|| lb("add")))
             .collect(),
             verify: health,
@@ -1124,12 +1140,7 @@ fn puppet(ctx: &StepContext, action: Action) -> Commands {
                 .then(|| lb("remove"))
                 .into_iter()
                 .chain([
-                    sh(&[
-                        "ssh",
-                        &h,
-                        "sudo puppet agent --disable",
-                        &q("temporary node removed"),
-                    ]),
+                    agent_disable(&h, "temporary node removed"),
                     sh(&["ssh", &h, "sudo systemctl disable --now wso2am"]),
                 ])
                 .collect(),
@@ -1140,12 +1151,7 @@ fn puppet(ctx: &StepContext, action: Action) -> Commands {
                 .then(|| lb("remove"))
                 .into_iter()
                 .chain([
-                    sh(&[
-                        "ssh",
-                        &h,
-                        "sudo puppet agent --disable",
-                        &q("temporary node removed"),
-                    ]),
+                    agent_disable(&h, "temporary node removed"),
                     sh(&["ssh", &h, "sudo systemctl disable --now wso2am"]),
                 ])
                 .collect(),
@@ -1262,14 +1268,10 @@ fn puppet(ctx: &StepContext, action: Action) -> Commands {
         // until Hiera says the site runs.
         Action::StartNode => Commands {
             commands: vec![
-                sh(&[
-                    "ssh",
+                agent_disable(
                     &h,
-                    "sudo puppet agent --disable",
-                    &q(
-                        "failover: set apim::running to true in this site's Hiera data, then enable the agent",
-                    ),
-                ]),
+                    "failover: set apim::running to true in the Hiera data of this site, then enable the agent",
+                ),
                 sh(&["ssh", &h, "sudo systemctl enable --now wso2am"]),
             ],
             verify: health,
@@ -1661,14 +1663,26 @@ fn portals(ctx: &StepContext, read_only: bool) -> Commands {
                         String::new(),
                     )
                 }
-                Target::Compose => (
-                    sh(&[
-                        &format!("{next}{}", q(&format!("compose/{site}/scripts/lb.sh"))),
-                        "read-write",
-                        &q(&hostname),
-                    ]),
-                    String::new(),
-                ),
+                Target::Compose => {
+                    // The new project's load balancer waits on no node:
+                    // it starts here, once every node runs.
+                    let start = sh(&[
+                        "docker compose -f",
+                        &format!("{next}{}", q(&format!("compose/{site}/compose.yaml"))),
+                        "up -d --wait --no-deps load-balancer",
+                    ]);
+                    if !out.commands.contains(&start) {
+                        out.commands.push(start);
+                    }
+                    (
+                        sh(&[
+                            &format!("{next}{}", q(&format!("compose/{site}/scripts/lb.sh"))),
+                            "read-write",
+                            &q(&hostname),
+                        ]),
+                        String::new(),
+                    )
+                }
                 Target::Puppet => (
                     format!(
                         "echo {}",
@@ -1684,7 +1698,7 @@ fn portals(ctx: &StepContext, read_only: bool) -> Commands {
                 out.rollback.push(rollback);
             }
             out.verify.push(format!(
-                "test \"$(curl -s -o /dev/null -w '%{{http_code}}' -X POST https://{hostname}/publisher/)\" != 403"
+                "code=$(curl -s -o /dev/null -w '%{{http_code}}' -X POST https://{hostname}/publisher/); [ \"$code\" != 403 ] && [ \"$code\" != 000 ]"
             ));
             continue;
         }
@@ -1746,7 +1760,7 @@ fn portals(ctx: &StepContext, read_only: bool) -> Commands {
         out.verify.push(if read_only {
             format!("test \"$(curl -s -o /dev/null -w '%{{http_code}}' -X POST https://{hostname}/publisher/)\" = 403")
         } else {
-            format!("test \"$(curl -s -o /dev/null -w '%{{http_code}}' -X POST https://{hostname}/publisher/)\" != 403")
+            format!("code=$(curl -s -o /dev/null -w '%{{http_code}}' -X POST https://{hostname}/publisher/); [ \"$code\" != 403 ] && [ \"$code\" != 000 ]")
         });
     }
     out
@@ -1795,8 +1809,11 @@ fn dns(ctx: &StepContext, draft: &Draft) -> Commands {
         Vec::new()
     };
     for (i, host) in public_hosts(ctx).iter().enumerate() {
+        // A site with copies of the primary's load balancers uses the same
+        // host names: the switch points them at the site's own address.
         let target = targets
             .get(i)
+            .filter(|target| **target != q(host))
             .cloned()
             .unwrap_or_else(|| "\"${NEW_ENDPOINT:?host name to switch to}\"".to_string());
         let mut command = format!(
