@@ -729,3 +729,24 @@ fn artifact_sync_uses_the_shared_deployment_folder() {
     );
     assert!(!k8s.contains("name: artifacts\n"), "{k8s}");
 }
+
+/// A control plane beside a traffic-manager cluster (and, on 3.x, a
+/// key-manager cluster) hands them throttling and key management.
+#[test]
+fn a_control_plane_uses_the_key_and_traffic_managers_beside_it() {
+    let artifacts = render(Path::new("tests/fixtures/build/distributed-3.2.topo"));
+    let toml = artifacts
+        .get("compose/paris/config/control-plane-1/deployment.toml")
+        .expect("deployment.toml");
+    assert!(
+        toml.contains(
+            "[apim.key_manager]\nservice_url = \"https://km.paris.retail.example:9443/services/\""
+        ),
+        "{toml}"
+    );
+    assert!(toml.contains("[apim.throttling]"), "{toml}");
+    assert!(
+        toml.contains("tcp://tm-1.paris.retail.example:5672"),
+        "{toml}"
+    );
+}

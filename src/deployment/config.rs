@@ -179,7 +179,8 @@ pub fn node_config(
     };
 
     let key_manager_url = match cluster.profile {
-        Profile::GatewayWorker => other(&cluster.key_manager)
+        Profile::GatewayWorker | Profile::ControlPlane => other(&cluster.key_manager)
+            .filter(|km| !std::ptr::eq(*km, cluster))
             .map(|km| format!("https://{}:9443/services/", cluster_address(site, km, net))),
         _ => None,
     };
@@ -238,11 +239,11 @@ pub fn node_config(
                 .map(|p| vec![format!("tcp://{p}:5672")])
                 .unwrap_or_default(),
         }),
-        Profile::GatewayWorker | Profile::AllInOne => {
+        Profile::GatewayWorker | Profile::AllInOne | Profile::ControlPlane => {
             let tm = if cluster.profile == Profile::AllInOne {
                 Some(cluster)
             } else {
-                other(&cluster.traffic_manager)
+                other(&cluster.traffic_manager).filter(|tm| !std::ptr::eq(*tm, cluster))
             };
             tm.map(|tm| ThrottlingConfig {
                 service_url: Some(format!(

@@ -1018,6 +1018,15 @@ fn link_clusters(t: &Topology, clusters: &mut [ClusterPlan], ids: &[ClusterId]) 
                     )
                 });
         }
+        // A control plane with key managers or traffic managers of their
+        // own beside it hands them key management and throttling (its
+        // policies reach them; APIM 3.x also issues keys there).
+        if profile == Profile::ControlPlane {
+            plan.key_manager = named(|c| c.key_manager.as_ref().map(|k| k.value))
+                .or_else(|| find(&|_| true, &[Profile::KeyManager], &own));
+            plan.traffic_manager = named(|c| c.traffic_manager.as_ref().map(|k| k.value))
+                .or_else(|| find(&|_| true, &[Profile::TrafficManager], &own));
+        }
         if plan.serves_portals() {
             plan.gateways = present
                 .iter()
