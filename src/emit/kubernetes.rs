@@ -566,26 +566,23 @@ fn workload(
     }
     if let Some(share) = &cluster.share {
         let target = share_mount(ctx, cluster);
-        volumes.push(Volume {
+        let volume = Volume {
             name: "share".to_string(),
             persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
                 claim_name: share.clone(),
                 ..PersistentVolumeClaimVolumeSource::default()
             }),
             ..Volume::default()
-        });
-        let mut seed = seed_container("seed-share", cluster, &target, "/seed", uid);
-        seed.volume_mounts = Some(vec![VolumeMount {
-            name: "share".to_string(),
-            mount_path: "/seed".to_string(),
-            ..VolumeMount::default()
-        }]);
-        init.push(seed);
-        mounts.push(VolumeMount {
-            name: "share".to_string(),
-            mount_path: target,
-            ..VolumeMount::default()
-        });
+        };
+        seeded_volume(
+            &mut volumes,
+            &mut init,
+            &mut mounts,
+            volume,
+            cluster,
+            &target,
+            uid,
+        );
     }
     let mut containers = Vec::new();
     let sync = sync_mode(site, cluster).filter(|_| {
@@ -615,7 +612,20 @@ fn workload(
         if let Some(sub_path) = in_share {
             containers.push(sync_container(mode, source, uid, "share", Some(sub_path)));
         } else {
-            push_artifact_volume(&mut volumes, &mut init, &mut mounts, cluster, &target, uid);
+            let volume = Volume {
+                name: "artifacts".to_string(),
+                empty_dir: Some(EmptyDirVolumeSource::default()),
+                ..Volume::default()
+            };
+            seeded_volume(
+                &mut volumes,
+                &mut init,
+                &mut mounts,
+                volume,
+                cluster,
+                &target,
+                uid,
+            );
             containers.push(sync_container(mode, source, uid, "artifacts", None));
         }
     }
@@ -839,30 +849,29 @@ fn seed_container(
     }
 }
 
-/// The pod's own API folder for the artifact sync, seeded with the
-/// image's default artifacts.
-fn push_artifact_volume(
+/// `volume` mounted at `target` in the product container, first seeded
+/// with the image's own content of `target` (an init container copies it
+/// when the volume is empty), so that the mount hides no default.
+fn seeded_volume(
     volumes: &mut Vec<Volume>,
     init: &mut Vec<Container>,
     mounts: &mut Vec<VolumeMount>,
+    volume: Volume,
     cluster: &ClusterPlan,
     target: &str,
     uid: u32,
 ) {
-    volumes.push(Volume {
-        name: "artifacts".to_string(),
-        empty_dir: Some(EmptyDirVolumeSource::default()),
-        ..Volume::default()
-    });
-    let mut seed = seed_container("seed-artifacts", cluster, target, "/seed", uid);
+    let name = volume.name.clone();
+    volumes.push(volume);
+    let mut seed = seed_container(&format!("seed-{name}"), cluster, target, "/seed", uid);
     seed.volume_mounts = Some(vec![VolumeMount {
-        name: "artifacts".to_string(),
+        name: name.clone(),
         mount_path: "/seed".to_string(),
         ..VolumeMount::default()
     }]);
     init.push(seed);
     mounts.push(VolumeMount {
-        name: "artifacts".to_string(),
+        name,
         mount_path: target.to_string(),
         ..VolumeMount::default()
     });

@@ -92,6 +92,37 @@ fn sh(parts: &[&str]) -> String {
     parts.join(" ")
 }
 
+/// The Puppet update tool on `host` (a shell word), applying (`--no-console`)
+/// or reverting (`--revert`) the product's updates.
+fn wso2update(host: &str, home: &str, flag: &str) -> String {
+    sh(&[
+        "ssh",
+        host,
+        "sudo -u wso2carbon",
+        &q(&format!("{home}/bin/wso2update_linux")),
+        flag,
+    ])
+}
+
+/// One Puppet agent run on `host`; `--test` exits 2 when it changed
+/// something, which is a success.
+fn agent_test(host: &str) -> String {
+    format!(
+        "{} || test $? -eq 2",
+        sh(&["ssh", host, "sudo puppet agent --test"])
+    )
+}
+
+/// A node moves to the build committed to the Puppet server: its agent,
+/// held until now, runs again.
+fn agent_upgrade(host: &str) -> Vec<String> {
+    vec![
+        "echo 'commit the new build (NEXT_BUILD/puppet) to the Puppet server first'".to_string(),
+        sh(&["ssh", host, "sudo puppet agent --enable"]),
+        agent_test(host),
+    ]
+}
+
 /// `puppet agent --disable MESSAGE` on `host` (already a shell word): ssh
 /// hands the remote shell one string, so the command is one quoted word
 /// and the message is quoted inside it.
@@ -483,34 +514,14 @@ fn offline(ctx: &StepContext, action: Action) -> Commands {
             );
             match action {
                 Action::Patch => Commands {
-                    commands: vec![sh(&[
-                        "ssh",
-                        &h,
-                        "sudo -u wso2carbon",
-                        &q(&format!("{home}/bin/wso2update_linux")),
-                        "--no-console",
-                    ])],
+                    commands: vec![wso2update(&h, &home, "--no-console")],
                     verify: vec![down],
-                    rollback: vec![sh(&[
-                        "ssh",
-                        &h,
-                        "sudo -u wso2carbon",
-                        &q(&format!("{home}/bin/wso2update_linux")),
-                        "--revert",
-                    ])],
+                    rollback: vec![wso2update(&h, &home, "--revert")],
                 },
                 // Hiera keeps `apim::running: false` on the standby site:
                 // the agent installs the new build and leaves it stopped.
                 Action::Upgrade => Commands {
-                    commands: vec![
-                        "echo 'commit the new build (NEXT_BUILD/puppet) to the Puppet server first'"
-                            .to_string(),
-                        sh(&["ssh", &h, "sudo puppet agent --enable"]),
-                        format!(
-                            "{} || test $? -eq 2",
-                            sh(&["ssh", &h, "sudo puppet agent --test"])
-                        ),
-                    ],
+                    commands: agent_upgrade(&h),
                     verify: vec![down],
                     rollback: vec![
                         "echo 'put the current build back on the Puppet server'".to_string(),
@@ -1105,11 +1116,7 @@ fn puppet(ctx: &StepContext, action: Action) -> Commands {
         }
     };
     let home = ctx.product_home(HOSTS_BASE);
-    // `--test` exits 2 when it changed something: that is a success.
-    let agent = format!(
-        "{} || test $? -eq 2",
-        sh(&["ssh", &h, "sudo puppet agent --test"])
-    );
+    let agent = agent_test(&h);
     let service = |verb: &str| sh(&["ssh", &h, "sudo systemctl", verb, "wso2am"]);
     let manager = cluster
         .nodes
@@ -1183,54 +1190,25 @@ fn puppet(ctx: &StepContext, action: Action) -> Commands {
         },
         // `restart = false`: a patch that takes effect in place.
         Action::Patch if ctx.input.upgrade.is_some_and(|u| !u.restarts()) => Commands {
-            commands: vec![sh(&[
-                "ssh",
-                &h,
-                "sudo -u wso2carbon",
-                &q(&format!("{home}/bin/wso2update_linux")),
-                "--no-console",
-            ])],
+            commands: vec![wso2update(&h, &home, "--no-console")],
             verify: health.clone(),
-            rollback: vec![sh(&[
-                "ssh",
-                &h,
-                "sudo -u wso2carbon",
-                &q(&format!("{home}/bin/wso2update_linux")),
-                "--revert",
-            ])],
+            rollback: vec![wso2update(&h, &home, "--revert")],
         },
         Action::Patch => Commands {
             commands: vec![
                 service("stop"),
-                sh(&[
-                    "ssh",
-                    &h,
-                    "sudo -u wso2carbon",
-                    &q(&format!("{home}/bin/wso2update_linux")),
-                    "--no-console",
-                ]),
+                wso2update(&h, &home, "--no-console"),
                 service("start"),
             ],
             verify: health,
             rollback: vec![
                 service("stop"),
-                sh(&[
-                    "ssh",
-                    &h,
-                    "sudo -u wso2carbon",
-                    &q(&format!("{home}/bin/wso2update_linux")),
-                    "--revert",
-                ]),
+                wso2update(&h, &home, "--revert"),
                 service("start"),
             ],
         },
         Action::Upgrade => Commands {
-            commands: vec![
-                "echo 'commit the new build (NEXT_BUILD/puppet) to the Puppet server first'"
-                    .to_string(),
-                sh(&["ssh", &h, "sudo puppet agent --enable"]),
-                agent.clone(),
-            ],
+            commands: agent_upgrade(&h),
             verify: health,
             rollback: vec![
                 "echo 'put the current build back on the Puppet server'".to_string(),
