@@ -26,6 +26,40 @@ fn code(output: &Output) -> i32 {
     output.status.code().expect("exit code")
 }
 
+/// `topoc build EXAMPLE --out <temp>/out [ARGS...]`, which must succeed:
+/// the folder (kept alive by the returned guard) and the output path.
+fn build_example(example: &str, args: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut command = vec!["build", example, "--out", out.to_str().unwrap()];
+    command.extend_from_slice(args);
+    let built = topoc(&command);
+    assert_eq!(
+        code(&built),
+        0,
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    (dir, out)
+}
+
+/// Runs the `lb.sh` of a Compose site on its nginx.conf (no reload) and
+/// returns the edited configuration.
+fn lb_script(site: &Path) -> impl Fn(&str, &str) -> String + '_ {
+    move |verb, name| {
+        let conf_path = site.join("nginx/nginx.conf");
+        let status = Command::new("sh")
+            .arg(site.join("scripts/lb.sh"))
+            .args([verb, name])
+            .env("LB_CONF", &conf_path)
+            .env("LB_RELOAD", "true")
+            .status()
+            .unwrap();
+        assert!(status.success(), "lb.sh {verb} {name}");
+        std::fs::read_to_string(&conf_path).unwrap()
+    }
+}
+
 fn examples() -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir("examples")
         .unwrap()
@@ -431,20 +465,7 @@ fn hostile_names_and_strings_come_out_quoted_and_intact() {
 /// node, ending where it began.
 #[test]
 fn load_balancer_routes_and_lb_script_cover_every_upstream() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let built = topoc(&[
-        "build",
-        "examples/all-in-one-3.2.topo",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(
-        code(&built),
-        0,
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    let (_dir, out) = build_example("examples/all-in-one-3.2.topo", &[]);
     let site = out.join("compose/main");
     let conf_path = site.join("nginx/nginx.conf");
     let original = std::fs::read_to_string(&conf_path).unwrap();
@@ -478,17 +499,7 @@ fn load_balancer_routes_and_lb_script_cover_every_upstream() {
     let compose = std::fs::read_to_string(site.join("compose.yaml")).unwrap();
     assert!(compose.contains("- 8099:8099") && compose.contains("- 9099:9099"));
 
-    let lb = |verb: &str, name: &str| {
-        let status = Command::new("sh")
-            .arg(site.join("scripts/lb.sh"))
-            .args([verb, name])
-            .env("LB_CONF", &conf_path)
-            .env("LB_RELOAD", "true")
-            .status()
-            .unwrap();
-        assert!(status.success(), "lb.sh {verb} {name}");
-        std::fs::read_to_string(&conf_path).unwrap()
-    };
+    let lb = lb_script(&site);
     let host = "apim-1.apim.bookshop.example";
     let drained = lb("drain", host);
     // API, portal, wss and ws upstreams.
@@ -563,36 +574,11 @@ fn a_version_before_3_is_not_built_into_deployment_toml() {
 /// down, and `undrain` puts both back as built.
 #[test]
 fn draining_a_backup_server_keeps_the_standby() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let built = topoc(&[
-        "build",
-        "examples/distributed-4.x.topo",
-        "--out",
-        out.to_str().unwrap(),
-        "--target",
-        "compose",
-    ]);
-    assert_eq!(
-        code(&built),
-        0,
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    let (_dir, out) = build_example("examples/distributed-4.x.topo", &["--target", "compose"]);
     let site = out.join("compose/frankfurt");
     let conf_path = site.join("nginx/nginx.conf");
     let original = std::fs::read_to_string(&conf_path).unwrap();
-    let lb = |verb: &str, name: &str| {
-        let status = Command::new("sh")
-            .arg(site.join("scripts/lb.sh"))
-            .args([verb, name])
-            .env("LB_CONF", &conf_path)
-            .env("LB_RELOAD", "true")
-            .status()
-            .unwrap();
-        assert!(status.success(), "lb.sh {verb} {name}");
-        std::fs::read_to_string(&conf_path).unwrap()
-    };
+    let lb = lb_script(&site);
     let passive = "control-plane-2.apim.payments.example";
     assert!(original.contains(&format!(
         "server \"{passive}:9443\" max_fails=3 fail_timeout=10s backup;"
@@ -613,22 +599,7 @@ fn draining_a_backup_server_keeps_the_standby() {
 /// published archive is empty.
 #[test]
 fn artifact_sync_never_wipes_the_published_artifacts() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let built = topoc(&[
-        "build",
-        "examples/multi-datacenter.topo",
-        "--out",
-        out.to_str().unwrap(),
-        "--target",
-        "compose",
-    ]);
-    assert_eq!(
-        code(&built),
-        0,
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    let (dir, out) = build_example("examples/multi-datacenter.topo", &["--target", "compose"]);
     let script = out.join("compose/colombo/scripts/artifact-sync.sh");
     let published = dir.path().join("published");
     std::fs::create_dir_all(&published).unwrap();

@@ -144,6 +144,19 @@ fn errors(checked: &topoc::Checked) -> Vec<String> {
         .collect()
 }
 
+/// `text` checked, which must have no error.
+fn clean(text: &str) -> topoc::Checked {
+    let checked = check(text);
+    assert!(errors(&checked).is_empty(), "{:?}", errors(&checked));
+    checked
+}
+
+/// A bundled example with `blocks` (upgrades) appended, checked clean.
+fn example_with(example: &str, blocks: &str) -> topoc::Checked {
+    let text = std::fs::read_to_string(example).unwrap();
+    clean(&format!("{text}{blocks}"))
+}
+
 /// The shape of the snapshot matrix: two nodes per cluster (one for `none`),
 /// each able to carry the floor alone.
 fn matrix_shape(kind: &'static str, ha: &'static str) -> Shape {
@@ -636,9 +649,7 @@ fn failover_to_a_site_without_control_plane_says_what_is_missing() {
 "#;
     let at = example.find("datacenter singapore {").unwrap();
     let body = at + example[at..].find('\n').unwrap() + 1;
-    let text = format!("{}{own}{}", &example[..body], &example[body..]);
-    let checked = check(&text);
-    assert!(errors(&checked).is_empty(), "{:?}", errors(&checked));
+    let checked = clean(&format!("{}{own}{}", &example[..body], &example[body..]));
     let d = topoc::deployment::plan(&checked.topology);
     let plan = plan::plan_failover(&checked.topology, &d, "singapore", Target::Kubernetes)
         .expect("a failover runbook");
@@ -725,11 +736,10 @@ fn built_runbooks_match_the_plan_command() {
 /// the sync to the first node instead (rule 6).
 #[test]
 fn service_update_on_a_shared_deployment_folder_deploys_once() {
-    let example = std::fs::read_to_string("examples/all-in-one-3.2.topo").unwrap();
-    let text =
-        format!("{example}\nupgrade fix {{\n  kind = service-update\n  clusters = [apim]\n}}\n");
-    let checked = check(&text);
-    assert!(errors(&checked).is_empty(), "{:?}", errors(&checked));
+    let checked = example_with(
+        "examples/all-in-one-3.2.topo",
+        "\nupgrade fix {\n  kind = service-update\n  clusters = [apim]\n}\n",
+    );
     let manager = checked.topology.clusters[0].manager_node().unwrap_or(1);
     for target in [Target::Kubernetes, Target::Compose, Target::Puppet] {
         let plan = &plans(&checked, target)[0];
@@ -754,12 +764,10 @@ fn service_update_on_a_shared_deployment_folder_deploys_once() {
 /// (the runbook waits for it), and no step reads a dump no step wrote.
 #[test]
 fn version_upgrade_across_datacenters_reads_only_dumps_it_wrote() {
-    let example = std::fs::read_to_string("examples/multi-datacenter.topo").unwrap();
-    let text = format!(
-        "{example}\nupgrade next {{\n  kind = version-upgrade\n  to_version = \"4.3.0\"\n}}\n"
+    let checked = example_with(
+        "examples/multi-datacenter.topo",
+        "\nupgrade next {\n  kind = version-upgrade\n  to_version = \"4.3.0\"\n}\n",
     );
-    let checked = check(&text);
-    assert!(errors(&checked).is_empty(), "{:?}", errors(&checked));
     for target in [Target::Kubernetes, Target::Compose, Target::Puppet] {
         let plans = plans(&checked, target);
         let plan = plans.iter().find(|p| p.upgrade == "next").unwrap();
@@ -826,8 +834,7 @@ upgrade move {
   token_sync = one-way
 }
 "#;
-    let checked = check(text);
-    assert!(errors(&checked).is_empty(), "{:?}", errors(&checked));
+    let checked = clean(text);
     for target in [Target::Kubernetes, Target::Compose, Target::Puppet] {
         for plan in plans(&checked, target) {
             assert!(plan.safe, "{:?}", plan.violations);
@@ -867,12 +874,10 @@ upgrade move {
 /// and starts nothing there: its databases are read-only replicas.
 #[test]
 fn standby_sites_are_changed_without_starting() {
-    let example = std::fs::read_to_string("examples/multi-datacenter.topo").unwrap();
-    let text = format!(
-        "{example}\nupgrade fix {{\n  kind = service-update\n}}\nupgrade next {{\n  kind = version-upgrade\n  to_version = \"4.3.0\"\n}}\n"
+    let checked = example_with(
+        "examples/multi-datacenter.topo",
+        "\nupgrade fix {\n  kind = service-update\n}\nupgrade next {\n  kind = version-upgrade\n  to_version = \"4.3.0\"\n}\n",
     );
-    let checked = check(&text);
-    assert!(errors(&checked).is_empty(), "{:?}", errors(&checked));
     for target in [Target::Kubernetes, Target::Compose, Target::Puppet] {
         for plan in plans(&checked, target) {
             let standby: Vec<&plan::Step> = plan
@@ -910,10 +915,10 @@ fn standby_sites_are_changed_without_starting() {
 /// changes its image only by restarting, so there the patch rolls.
 #[test]
 fn a_patch_without_restart_restarts_only_containers() {
-    let example = std::fs::read_to_string("examples/upgrades.topo").unwrap();
-    let text = format!("{example}\nupgrade hot {{\n  kind = patch\n  restart = false\n}}\n");
-    let checked = check(&text);
-    assert!(errors(&checked).is_empty(), "{:?}", errors(&checked));
+    let checked = example_with(
+        "examples/upgrades.topo",
+        "\nupgrade hot {\n  kind = patch\n  restart = false\n}\n",
+    );
     for target in [Target::Kubernetes, Target::Compose, Target::Puppet] {
         let plans = plans(&checked, target);
         let plan = plans.iter().find(|p| p.upgrade == "hot").unwrap();
