@@ -1216,7 +1216,18 @@ pub(crate) fn failover(input: &Input, site: usize) -> Vec<Draft> {
         ));
     }
     // The read-only datacenters replicated the lost primary: from now on
-    // their replicas follow the databases promoted here.
+    // their replicas follow the databases promoted here (the one that
+    // copies the same original).
+    let promoted_roots: Vec<(DsId, &String, usize)> = databases
+        .iter()
+        .zip(&promoted)
+        .filter_map(|(name, &step)| {
+            let id = (0..t.datasources.len())
+                .map(DsId)
+                .find(|&d| t.datasource(d).name == *name)?;
+            Some((t.replica_root(id), name, step))
+        })
+        .collect();
     for (index, other) in input.deployment.sites.iter().enumerate() {
         if other.role != Role::ReadOnly {
             continue;
@@ -1227,11 +1238,8 @@ pub(crate) fn failover(input: &Input, site: usize) -> Vec<Draft> {
                 continue;
             }
             let root = t.replica_root(id);
-            let Some((source, &step)) = databases.iter().zip(&promoted).find(|(name, _)| {
-                (0..t.datasources.len())
-                    .map(DsId)
-                    .any(|d| t.datasource(d).name == **name && t.replica_root(d) == root)
-            }) else {
+            let Some(&(_, source, step)) = promoted_roots.iter().find(|(r, _, _)| *r == root)
+            else {
                 continue;
             };
             b.database(
