@@ -1627,6 +1627,12 @@ fn portals(ctx: &StepContext, read_only: bool) -> Commands {
     let next = (!read_only && ctx.kind() == Some(UpgradeKind::Migration))
         .then_some("\"${NEXT_BUILD:?folder of topoc build for the new deployment}\"/");
     for (label, hostname) in hosts {
+        // A write is refused (403) while read-only, answered otherwise.
+        out.verify.push(if read_only {
+            format!("test \"$(curl -s -o /dev/null -w '%{{http_code}}' -X POST https://{hostname}/publisher/)\" = 403")
+        } else {
+            format!("code=$(curl -s -o /dev/null -w '%{{http_code}}' -X POST https://{hostname}/publisher/); [ \"$code\" != 403 ] && [ \"$code\" != 000 ]")
+        });
         if let Some(next) = next {
             let (command, rollback) = match ctx.input.target {
                 Target::Kubernetes => {
@@ -1675,9 +1681,6 @@ fn portals(ctx: &StepContext, read_only: bool) -> Commands {
             if !rollback.is_empty() {
                 out.rollback.push(rollback);
             }
-            out.verify.push(format!(
-                "code=$(curl -s -o /dev/null -w '%{{http_code}}' -X POST https://{hostname}/publisher/); [ \"$code\" != 403 ] && [ \"$code\" != 000 ]"
-            ));
             continue;
         }
         let (command, rollback) = match ctx.input.target {
@@ -1735,11 +1738,6 @@ fn portals(ctx: &StepContext, read_only: bool) -> Commands {
         };
         out.commands.push(command);
         out.rollback.push(rollback);
-        out.verify.push(if read_only {
-            format!("test \"$(curl -s -o /dev/null -w '%{{http_code}}' -X POST https://{hostname}/publisher/)\" = 403")
-        } else {
-            format!("code=$(curl -s -o /dev/null -w '%{{http_code}}' -X POST https://{hostname}/publisher/); [ \"$code\" != 403 ] && [ \"$code\" != 000 ]")
-        });
     }
     out
 }
