@@ -201,6 +201,30 @@ impl StepContext<'_> {
             .unwrap_or_default()
     }
 
+    /// The manifest of the step's cluster in the new version's build.
+    fn next_manifests(&self) -> String {
+        let (rank, label) = self
+            .cluster
+            .map(|c| (c.start_rank, c.label.as_str()))
+            .unwrap_or((2, ""));
+        format!(
+            "\"${{NEXT_BUILD:?folder of topoc build for the new version}}\"/{}",
+            q(&format!(
+                "kubernetes/{}/2{rank}-{label}.yaml",
+                self.site.map(|s| s.name.as_str()).unwrap_or("")
+            ))
+        )
+    }
+
+    /// The label selecting the step's pods: its node's, or the cluster's
+    /// when the cluster is one Deployment with replicas.
+    fn pod_selector(&self) -> String {
+        match self.cluster {
+            Some(c) if c.shape == Shape::Scaled => format!("topoc/cluster={}", c.label),
+            _ => format!("topoc/node={}", self.node.unwrap_or("")),
+        }
+    }
+
     /// The image of the cluster with another tag.
     fn image_with_tag(&self, tag: &str) -> String {
         let image = self.cluster.map(|c| c.image.as_str()).unwrap_or("");
@@ -423,19 +447,9 @@ fn offline(ctx: &StepContext, action: Action) -> Commands {
             let set = match action {
                 Action::Upgrade => sh(&[
                     "kubectl apply -f",
-                    &format!(
-                        "\"${{NEXT_BUILD:?folder of topoc build for the new version}}\"/{}",
-                        q(&format!(
-                            "kubernetes/{site}/2{}-{}.yaml",
-                            cluster.start_rank, cluster.label
-                        ))
-                    ),
+                    &ctx.next_manifests(),
                     "-l",
-                    &q(&if cluster.shape == Shape::Scaled {
-                        format!("topoc/cluster={}", cluster.label)
-                    } else {
-                        format!("topoc/node={node}")
-                    }),
+                    &q(&ctx.pod_selector()),
                 ]),
                 _ => sh(&[
                     "kubectl -n",
@@ -665,12 +679,6 @@ fn kubernetes(ctx: &StepContext, action: Action) -> Commands {
             .collect()
     };
     let ap = cluster.ha == crate::model::HaMode::ActivePassive;
-    let manifests = format!(
-        "\"${{NEXT_BUILD:?folder of topoc build for the new version}}\"/kubernetes/{}/2{}-{}.yaml",
-        ctx.site.map(|s| s.name.as_str()).unwrap_or(""),
-        cluster.start_rank,
-        label
-    );
     match action {
         Action::AddNode => Commands {
             commands: vec![sh(&[
@@ -799,35 +807,29 @@ fn kubernetes(ctx: &StepContext, action: Action) -> Commands {
                 rollback: vec![sh(&["kubectl -n", &ns, "rollout undo", &dep])],
             }
         }
-        Action::Upgrade => {
-            let selector = if scaled {
-                format!("topoc/cluster={label}")
-            } else {
-                format!("topoc/node={node}")
-            };
-            Commands {
-                commands: no_surge
-                    .iter()
-                    .cloned()
-                    .chain([sh(&["kubectl apply -f", &manifests, "-l", &q(&selector)])])
-                    .chain(finish.iter().cloned())
-                    .collect(),
-                verify: std::iter::once(rollout.clone())
-                    .chain(exec_health(&deployment))
-                    .collect(),
-                rollback: vec![sh(&["kubectl -n", &ns, "rollout undo", &dep])],
-            }
-        }
+        Action::Upgrade => Commands {
+            commands: no_surge
+                .iter()
+                .cloned()
+                .chain([sh(&[
+                    "kubectl apply -f",
+                    &ctx.next_manifests(),
+                    "-l",
+                    &q(&ctx.pod_selector()),
+                ])])
+                .chain(finish.iter().cloned())
+                .collect(),
+            verify: std::iter::once(rollout.clone())
+                .chain(exec_health(&deployment))
+                .collect(),
+            rollback: vec![sh(&["kubectl -n", &ns, "rollout undo", &dep])],
+        },
         Action::Deploy => {
             let target_dir = format!(
                 "{}/repository/deployment/server/synapse-configs/default/api/",
                 ctx.product_home(HOME)
             );
-            let selector = if scaled {
-                format!("topoc/cluster={label}")
-            } else {
-                format!("topoc/node={node}")
-            };
+            let selector = ctx.pod_selector();
             let copy = format!(
                 "for pod in $(kubectl -n {ns} get pod -l {} -o name); do kubectl -n {ns} cp -c wso2am \"${{FIXED_ARTIFACT:?path of the fixed API artifact}}\" \"${{pod#pod/}}\":{}; done",
                 q(&selector),
