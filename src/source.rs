@@ -164,15 +164,35 @@ impl SourceFile {
     }
 }
 
-fn line_starts(text: &str) -> Vec<usize> {
+/// Where every line starts. A line ends at `\n`, `\r\n` or a lone `\r`,
+/// as the language server protocol counts them; the lexer, the formatter
+/// and the language server all go by this one definition.
+pub fn line_starts(text: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
     let mut starts = vec![0];
-    starts.extend(
-        text.bytes()
-            .enumerate()
-            .filter(|&(_, b)| b == b'\n')
-            .map(|(i, _)| i + 1),
-    );
+    for (i, &b) in bytes.iter().enumerate() {
+        let ends_line = b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
+        if ends_line {
+            starts.push(i + 1);
+        }
+    }
     starts
+}
+
+/// Is this byte the start of a line break (`\n`, or `\r` alone or before
+/// `\n`)?
+pub fn is_line_break(byte: u8) -> bool {
+    byte == b'\n' || byte == b'\r'
+}
+
+/// The length of a line's content: `text` up to its first line break.
+pub fn line_content_len(text: &str) -> usize {
+    text.find(['\n', '\r']).unwrap_or(text.len())
+}
+
+/// The number of line breaks in `text` (a `\r\n` is one).
+pub fn count_line_breaks(text: &str) -> usize {
+    line_starts(text).len() - 1
 }
 
 /// Every file of one topology, in load order.
@@ -231,6 +251,18 @@ mod tests {
         // 'x' follows a two-byte character
         assert_eq!(file.line_col(5), LineCol { line: 2, column: 2 });
         assert_eq!(file.line_col(1000), LineCol { line: 3, column: 1 });
+    }
+
+    #[test]
+    fn lines_end_at_lf_crlf_and_a_lone_cr() {
+        let text = "a\nb\r\nc\rd";
+        assert_eq!(line_starts(text), [0, 2, 5, 7]);
+        let file = SourceFile::new(FileId(0), "a.topo".into(), text.into());
+        assert_eq!(file.utf16_position(text.find('d').unwrap()), (3, 0));
+        assert_eq!(file.utf16_position(text.find('c').unwrap() + 1), (2, 1));
+        assert_eq!(file.utf16_offset(2, 5), text.find('c').unwrap() + 1);
+        assert_eq!(count_line_breaks(text), 3);
+        assert_eq!(line_content_len("ab\r\ncd"), 2);
     }
 
     #[test]

@@ -35,7 +35,10 @@ fn is_word(c: char) -> bool {
 
 /// The context from the text before the cursor.
 fn context(text: &str, offset: usize, word_start: usize) -> Context {
-    let line_start = text[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let line_start = text[..offset]
+        .rfind(['\n', '\r'])
+        .map(|i| i + 1)
+        .unwrap_or(0);
     let line = &text[line_start..offset];
     // In a comment or a string?
     let mut in_string = false;
@@ -94,7 +97,7 @@ fn list_context(text: &str, word_start: usize) -> Option<Context> {
             ']' => depth += 1,
             '[' if depth > 0 => depth -= 1,
             '[' => {
-                let line_start = before[..i].rfind('\n').map(|j| j + 1).unwrap_or(0);
+                let line_start = before[..i].rfind(['\n', '\r']).map(|j| j + 1).unwrap_or(0);
                 let key = key_before_equals(&before[line_start..i])?;
                 let listed = before[i + 1..]
                     .split(|c: char| !is_word(c))

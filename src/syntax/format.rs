@@ -106,7 +106,7 @@ impl<'a> Printer<'a> {
         let start = comment.span.start;
         let between_is_blank = |text: &str| {
             text.chars()
-                .all(|c| matches!(c, ' ' | '\t' | '\r') || (comma && c == ','))
+                .all(|c| matches!(c, ' ' | '\t') || (comma && c == ','))
         };
         if start >= offset && start < limit && between_is_blank(&self.src[offset..start]) {
             self.next += 1;
@@ -161,7 +161,7 @@ impl<'a> Printer<'a> {
     /// Did the source have a blank line between two offsets?
     fn had_blank_line(&self, from: usize, to: usize) -> bool {
         let from = from.min(to);
-        self.src[from..to].bytes().filter(|&b| b == b'\n').count() >= 2
+        crate::source::count_line_breaks(&self.src[from..to]) >= 2
     }
 
     /// The width of the line being written so far.
@@ -518,6 +518,16 @@ mod tests {
         );
         assert_eq!(fmt(""), "");
         assert_eq!(fmt("\n\n# only\n\n"), "# only\n");
+    }
+
+    #[test]
+    fn a_lone_cr_ends_a_line_and_its_comment() {
+        // The attribute after the comment is on a line of its own, as an
+        // editor shows it: it is kept, not commented out.
+        assert_eq!(
+            fmt("a x {\r  b = 1 # c\r  d = 2\r\r  e = 3\r}"),
+            "a x {\n  b = 1 # c\n  d = 2\n\n  e = 3\n}\n"
+        );
     }
 
     #[test]

@@ -109,8 +109,13 @@ fn found(i: &In) -> String {
     }
 }
 
+/// The length of the token's first character; a line break is the end of
+/// the line, so a span pointing at it is empty and never covers a `\r`.
 fn char_len(i: &In) -> usize {
-    first_char(i).map(char::len_utf8).unwrap_or(0)
+    first_char(i)
+        .filter(|c| !matches!(c, '\n' | '\r'))
+        .map(char::len_utf8)
+        .unwrap_or(0)
 }
 
 // ------------------------------------------------------------------ parser
@@ -186,15 +191,16 @@ impl Parser {
             }
             if i.fragment().starts_with('#') {
                 let start = offset(&i);
-                let line = i.fragment().split('\n').next().unwrap_or("");
-                let text = line.strip_suffix('\r').unwrap_or(line);
+                // A comment ends at any line break, a lone `\r` included.
+                let len = crate::source::line_content_len(i.fragment());
+                let text = &i.fragment()[..len];
                 if self.comments.last().is_none_or(|c| c.span.start < start) {
                     self.comments.push(Comment {
                         text: text[1..].to_string(),
                         span: start..start + text.len(),
                     });
                 }
-                i = i.take_from(line.len());
+                i = i.take_from(len);
                 continue;
             }
             return i;
@@ -710,17 +716,17 @@ impl Parser {
             == from
             || matches!(
                 text[..from].trim_end_matches([' ', '\t']).bytes().last(),
-                Some(b'\n')
+                Some(b'\n' | b'\r')
             );
         while pos < bytes.len() {
             let b = bytes[pos];
             match b {
-                b'\n' => {
+                b'\n' | b'\r' => {
                     line_start = true;
                     pos += 1;
                     continue;
                 }
-                b' ' | b'\t' | b'\r' => {
+                b' ' | b'\t' => {
                     pos += 1;
                     continue;
                 }
@@ -732,14 +738,17 @@ impl Parser {
             line_start = false;
             match b {
                 b'#' => {
-                    pos += text[pos..].find('\n').unwrap_or(text.len() - pos);
+                    pos += crate::source::line_content_len(&text[pos..]);
                 }
                 b'"' => {
                     pos += 1;
-                    while pos < bytes.len() && bytes[pos] != b'"' && bytes[pos] != b'\n' {
+                    while pos < bytes.len()
+                        && bytes[pos] != b'"'
+                        && !crate::source::is_line_break(bytes[pos])
+                    {
                         pos += if bytes[pos] == b'\\'
                             && pos + 1 < bytes.len()
-                            && bytes[pos + 1] != b'\n'
+                            && !crate::source::is_line_break(bytes[pos + 1])
                         {
                             2
                         } else {
@@ -819,10 +828,13 @@ fn skip_balanced(i: In, mut depth: usize) -> In {
     let mut pos = 0;
     while pos < bytes.len() {
         match bytes[pos] {
-            b'#' => pos += text[pos..].find('\n').unwrap_or(text.len() - pos),
+            b'#' => pos += crate::source::line_content_len(&text[pos..]),
             b'"' => {
                 pos += 1;
-                while pos < bytes.len() && bytes[pos] != b'"' && bytes[pos] != b'\n' {
+                while pos < bytes.len()
+                    && bytes[pos] != b'"'
+                    && !crate::source::is_line_break(bytes[pos])
+                {
                     pos += if bytes[pos] == b'\\' { 2 } else { 1 };
                 }
                 pos = (pos + 1).min(bytes.len());
@@ -850,6 +862,35 @@ mod tests {
 
     fn messages(src: &str) -> Vec<String> {
         parse(src).errors.into_iter().map(|e| e.message).collect()
+    }
+
+    #[test]
+    fn a_lone_cr_ends_a_comment() {
+        let ast = parse("topology t {\r  version = \"4.2.0\" # patched\r  peak_load = 100rps\r}\r");
+        assert!(ast.errors.is_empty(), "{:?}", ast.errors);
+        let Item::Block(top) = &ast.items[0] else {
+            panic!()
+        };
+        let names: Vec<_> = top.attributes().map(|a| a.key.name.clone()).collect();
+        assert_eq!(names, ["version", "peak_load"]);
+        assert_eq!(ast.comments[0].text, " patched");
+    }
+
+    #[test]
+    fn an_error_at_the_end_of_a_line_never_covers_the_line_break() {
+        for src in [
+            "topology t {\r\n  version =\r\n}\r\n",
+            "topology t {\r  version =\r}\r",
+        ] {
+            let errors = parse(src).errors;
+            assert!(!errors.is_empty(), "{src:?}");
+            for e in errors {
+                assert!(
+                    !src[e.span.clone()].contains(['\r', '\n']),
+                    "{src:?}: {e:?}"
+                );
+            }
+        }
     }
 
     #[test]
