@@ -106,6 +106,10 @@ fn token() -> impl Strategy<Value = String> {
             "-",
             "\t",
             "\r\n",
+            "\r",
+            "1e400rps",
+            "18446744073709551616",
+            "340282366920938463463374607431768211456GiB",
             "a",
             "b",
             "HA004",
@@ -208,6 +212,62 @@ proptest! {
 
     #[test]
     fn structured_topologies_never_panic(text in structured()) {
+        run(text.into_bytes(), Vec::new());
+    }
+}
+
+/// The bundled examples, each changed in a way editors and generators
+/// produce: lone CRs for line breaks, a line pushed past column 65,536, a
+/// number far out of range.
+fn mutated_example() -> impl Strategy<Value = String> {
+    let mut examples: Vec<String> = std::fs::read_dir("examples")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "topo"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    examples.sort();
+    (
+        prop::sample::select(examples),
+        0usize..4,
+        any::<prop::sample::Index>(),
+        prop::sample::select(vec![
+            "99999999999999999999999",
+            "1e400rps",
+            "184467440737095516160GiB",
+            "-1",
+            "0.0000000000000000000001%",
+        ]),
+    )
+        .prop_map(|(text, mutation, at, number)| {
+            let lines: Vec<&str> = text.lines().collect();
+            let line = at.index(lines.len().max(1));
+            match mutation {
+                0 => text.replace('\n', "\r"),
+                1 => {
+                    let mut out = lines.clone();
+                    // Something to report past column 65,536.
+                    let padded = format!("{}bogus = 1 {}", " ".repeat(70_000), lines[line]);
+                    out[line] = &padded;
+                    out.join("\n")
+                }
+                2 => {
+                    let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+                    if let Some((key, _)) = out[line].split_once(" = ") {
+                        out[line] = format!("{key} = {number}");
+                    }
+                    out.join("\n")
+                }
+                _ => text.replace("\n", "\r\n").replacen("\r\n", "\r", 3),
+            }
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn long_lines_lone_crs_and_huge_numbers_never_panic(text in mutated_example()) {
         run(text.into_bytes(), Vec::new());
     }
 }

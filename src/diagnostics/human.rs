@@ -121,6 +121,179 @@ impl SourceCode for IndexedSource {
     }
 }
 
+/// The longest source line shown whole, in bytes. Longer lines around a
+/// label are cut to a window around it: a terminal shows no more, and miette
+/// cannot pad past column 65,535.
+const MAX_LINE: usize = 400;
+/// Bytes kept on each side of a label's start and end in a cut line.
+const WINDOW: usize = 60;
+
+/// A few lines of a file, long lines cut to windows around the labels, with
+/// the line numbers of the file.
+#[derive(Debug, Clone)]
+struct Excerpt {
+    name: String,
+    text: String,
+    /// Zero-based line of the file the excerpt starts at.
+    first_line: usize,
+}
+
+impl SourceCode for Excerpt {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let inner = self
+            .text
+            .read_span(span, context_lines_before, context_lines_after)?;
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            *inner.span(),
+            inner.line() + self.first_line,
+            inner.column(),
+            inner.line_count(),
+        )))
+    }
+}
+
+/// Where a diagnostic's text comes from: the file itself, or an excerpt of
+/// it when a label sits on a line too long to show.
+#[derive(Debug, Clone)]
+enum Source {
+    File(IndexedSource),
+    Excerpt(Excerpt),
+}
+
+impl SourceCode for Source {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        match self {
+            Source::File(file) => file.read_span(span, context_lines_before, context_lines_after),
+            Source::Excerpt(excerpt) => {
+                excerpt.read_span(span, context_lines_before, context_lines_after)
+            }
+        }
+    }
+}
+
+/// The source and labels to render: the file as it is, or, when a label
+/// or its context line is longer than [`MAX_LINE`], an excerpt of the lines
+/// around the labels in which every long line is cut to windows around the
+/// label ends that fall on it (`…` marks what is left out), with the labels
+/// moved onto the excerpt.
+fn fit(file: Arc<SourceFile>, spans: &[Span]) -> (Source, Vec<SourceSpan>) {
+    let line_len = |line: usize| {
+        let start = file.line_start(line);
+        let end = if line + 1 < file.line_count() {
+            file.line_start(line + 1)
+        } else {
+            file.text.len()
+        };
+        end - start
+    };
+    let ends: Vec<(usize, usize)> = spans
+        .iter()
+        .map(|s| {
+            let start = file.clamp(s.start as usize);
+            (start, file.clamp(s.end as usize).max(start))
+        })
+        .collect();
+    let first = ends
+        .iter()
+        .map(|&(s, _)| file.line_index(s))
+        .min()
+        .unwrap_or(0)
+        .saturating_sub(1);
+    let last = ends
+        .iter()
+        .map(|&(_, e)| file.line_index(e))
+        .max()
+        .unwrap_or(0)
+        .saturating_add(1)
+        .min(file.line_count().saturating_sub(1));
+    if (first..=last).all(|line| line_len(line) <= MAX_LINE) {
+        let spans = ends
+            .iter()
+            .map(|&(s, e)| SourceSpan::new(s.into(), e - s))
+            .collect();
+        return (Source::File(IndexedSource(file)), spans);
+    }
+    // Kept byte ranges of the file, in order; everything else is elided.
+    let mut keep: Vec<(usize, usize)> = Vec::new();
+    for line in first..=last {
+        let start = file.line_start(line);
+        let end = start + line_len(line);
+        if end - start <= MAX_LINE {
+            keep.push((start, end));
+            continue;
+        }
+        let mut windows: Vec<(usize, usize)> = ends
+            .iter()
+            .flat_map(|&(s, e)| [s, e])
+            .filter(|&o| o >= start && o <= end)
+            .map(|o| (o.saturating_sub(WINDOW).max(start), (o + WINDOW).min(end)))
+            .collect();
+        if windows.is_empty() {
+            windows.push((start, start + MAX_LINE));
+        }
+        // The line break stays, so the excerpt keeps the file's lines.
+        let content_end = file.text[start..end].trim_end_matches(['\n', '\r']).len() + start;
+        windows.push((content_end, end));
+        windows.sort_unstable();
+        for (s, e) in windows {
+            let (s, e) = (file.clamp(s), file.clamp(e));
+            match keep.last_mut() {
+                Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                _ => keep.push((s, e)),
+            }
+        }
+    }
+    let mut text = String::new();
+    let mut map: Vec<(usize, usize, usize)> = Vec::new();
+    let mut previous_end = None;
+    for (s, e) in keep {
+        if previous_end.is_some_and(|p| p < s) {
+            text.push('…');
+        }
+        map.push((s, e, text.len()));
+        text.push_str(&file.text[s..e]);
+        previous_end = Some(e);
+    }
+    // An offset in an elided gap goes to the ellipsis before the next kept
+    // range.
+    let moved = |offset: usize| -> usize {
+        for &(s, e, at) in &map {
+            if offset < s {
+                return at.saturating_sub('…'.len_utf8());
+            }
+            if offset <= e {
+                return at + (offset - s);
+            }
+        }
+        text.len()
+    };
+    let spans = ends
+        .iter()
+        .map(|&(s, e)| {
+            let (s, e) = (moved(s), moved(e));
+            SourceSpan::new(s.into(), e.max(s) - s)
+        })
+        .collect();
+    let excerpt = Excerpt {
+        name: file.display_path(),
+        text,
+        first_line: first,
+    };
+    (Source::Excerpt(excerpt), spans)
+}
+
 /// One diagnostic in miette's terms.
 #[derive(Debug)]
 struct Rendered {
@@ -128,7 +301,7 @@ struct Rendered {
     severity: Severity,
     message: String,
     help: Option<String>,
-    source: Option<IndexedSource>,
+    source: Option<Source>,
     labels: Vec<LabeledSpan>,
     related: Vec<Rendered>,
 }
@@ -139,39 +312,49 @@ fn miette_span(span: Span) -> SourceSpan {
 
 impl Rendered {
     fn new(d: &Diagnostic, files: &[Arc<SourceFile>]) -> Rendered {
-        let source = files
-            .get(d.span.file.0 as usize)
-            .cloned()
-            .map(IndexedSource);
-        let mut labels = vec![LabeledSpan::new_primary_with_span(
-            d.label.clone(),
-            miette_span(d.span),
-        )];
-        let mut related = Vec::new();
-        for r in &d.related {
-            if r.span.file == d.span.file {
-                labels.push(LabeledSpan::new_with_span(
-                    Some(r.message.clone()),
-                    miette_span(r.span),
-                ));
-            } else {
-                related.push(Rendered {
+        let same_file: Vec<&crate::diagnostics::Related> = d
+            .related
+            .iter()
+            .filter(|r| r.span.file == d.span.file)
+            .collect();
+        let spans: Vec<Span> = std::iter::once(d.span)
+            .chain(same_file.iter().map(|r| r.span))
+            .collect();
+        let (source, labels) = Rendered::located(files, d.span.file, &spans);
+        let mut messages = std::iter::once(d.label.clone())
+            .chain(same_file.iter().map(|r| Some(r.message.clone())));
+        let labels = labels
+            .into_iter()
+            .enumerate()
+            .map(|(i, span)| {
+                let message = messages.next().flatten();
+                if i == 0 {
+                    LabeledSpan::new_primary_with_span(message, span)
+                } else {
+                    LabeledSpan::new_with_span(message, span)
+                }
+            })
+            .collect();
+        let related = d
+            .related
+            .iter()
+            .filter(|r| r.span.file != d.span.file)
+            .map(|r| {
+                let (source, spans) = Rendered::located(files, r.span.file, &[r.span]);
+                Rendered {
                     code: String::new(),
                     severity: Severity::Info,
                     message: r.message.clone(),
                     help: None,
-                    source: files
-                        .get(r.span.file.0 as usize)
-                        .cloned()
-                        .map(IndexedSource),
-                    labels: vec![LabeledSpan::new_primary_with_span(
-                        None,
-                        miette_span(r.span),
-                    )],
+                    source,
+                    labels: spans
+                        .into_iter()
+                        .map(|span| LabeledSpan::new_primary_with_span(None, span))
+                        .collect(),
                     related: Vec::new(),
-                });
-            }
-        }
+                }
+            })
+            .collect();
         Rendered {
             code: d.code.to_string(),
             severity: d.severity,
@@ -180,6 +363,21 @@ impl Rendered {
             source,
             labels,
             related,
+        }
+    }
+
+    /// The source of `file` and the spans on it, fitted for display.
+    fn located(
+        files: &[Arc<SourceFile>],
+        file: crate::source::FileId,
+        spans: &[Span],
+    ) -> (Option<Source>, Vec<SourceSpan>) {
+        match files.get(file.0 as usize) {
+            Some(f) => {
+                let (source, spans) = fit(f.clone(), spans);
+                (Some(source), spans)
+            }
+            None => (None, spans.iter().map(|&s| miette_span(s)).collect()),
         }
     }
 }
@@ -227,5 +425,46 @@ impl miette::Diagnostic for Rendered {
         Some(Box::new(
             self.related.iter().map(|r| r as &dyn miette::Diagnostic),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::SeverityConfig;
+    use crate::load::DiskFs;
+
+    fn rendered(text: &str) -> String {
+        let checked = crate::check_text(
+            "long.topo".as_ref(),
+            text,
+            &DiskFs,
+            &SeverityConfig::default(),
+        );
+        assert!(!checked.diagnostics.is_empty());
+        render(&[checked.report()], Style::default())
+    }
+
+    #[test]
+    fn a_label_past_column_65535_renders_in_a_window() {
+        let text = format!("topology x {{{}bogus = 1 }}\n", " ".repeat(65_524));
+        let out = rendered(&text);
+        assert!(out.contains("E002"), "{out}");
+        assert!(out.contains("bogus = 1"), "{out}");
+        assert!(out.contains("long.topo:1:"), "{out}");
+        assert!(out.contains('…'), "{out}");
+        assert!(out.lines().all(|l| l.chars().count() < 400), "{out}");
+    }
+
+    #[test]
+    fn long_context_lines_and_long_labels_are_cut() {
+        let text = format!(
+            "# {}\ntopology x {{\n  version = \"{}\"\n  bogus = 1\n}}\n",
+            "c".repeat(100_000),
+            "9".repeat(100_000)
+        );
+        let out = rendered(&text);
+        assert!(out.contains("long.topo:4:3"), "{out}");
+        assert!(out.lines().all(|l| l.chars().count() < 500), "{out}");
     }
 }
