@@ -35,7 +35,7 @@ fn uri(path: &Path) -> Uri {
 
 struct Client {
     connection: Connection,
-    server: Option<JoinHandle<Result<(), String>>>,
+    server: Option<JoinHandle<Result<topoc::lsp::Ending, String>>>,
     next_id: i32,
     /// Diagnostics published and not yet looked at, in order.
     published: Vec<PublishDiagnosticsParams>,
@@ -249,10 +249,11 @@ impl Client {
         self.request::<Shutdown>(()).expect("shutdown");
         self.notify::<lsp_types::notification::Exit>(());
         let server = self.server.take().expect("server thread");
-        server
+        let ending = server
             .join()
             .expect("server thread ends")
             .expect("server ends cleanly");
+        assert_eq!(ending, topoc::lsp::Ending::Clean);
     }
 }
 
@@ -315,6 +316,109 @@ fn unknown_requests_get_an_error_not_a_crash() {
     client.shutdown();
 }
 
+#[test]
+fn exit_without_shutdown_is_not_a_clean_end_and_requests_after_shutdown_are_refused() {
+    let mut client = Client::start(None, false);
+    client.notify::<lsp_types::notification::Exit>(());
+    let ending = client.server.take().unwrap().join().unwrap().unwrap();
+    assert_eq!(ending, topoc::lsp::Ending::ExitWithoutShutdown);
+
+    let mut client = Client::start(None, false);
+    client.request::<Shutdown>(()).expect("shutdown");
+    let response = client.raw_request(HoverRequest::METHOD, Value::Null);
+    assert_eq!(
+        response.response_result.err().map(|e| e.code),
+        Some(lsp_server::ErrorCode::InvalidRequest as i32)
+    );
+    client.notify::<lsp_types::notification::Exit>(());
+    let ending = client.server.take().unwrap().join().unwrap().unwrap();
+    assert_eq!(ending, topoc::lsp::Ending::Clean);
+}
+
+/// `topoc lsp` as an editor starts it, fed `input` on stdin: its exit
+/// status and the JSON of every frame it wrote.
+fn lsp_process(input: &[u8]) -> (Option<i32>, Vec<Value>) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_topoc"))
+        .arg("lsp")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("topoc lsp starts");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let output = child.wait_with_output().expect("topoc lsp ends");
+    feeder.join().unwrap();
+    let mut frames = Vec::new();
+    let mut rest = output.stdout.as_slice();
+    while let Some(start) = rest.windows(4).position(|w| w == b"\r\n\r\n") {
+        let header = String::from_utf8_lossy(&rest[..start]).to_string();
+        let length: usize = header
+            .trim()
+            .strip_prefix("Content-Length: ")
+            .and_then(|n| n.parse().ok())
+            .expect("a Content-Length header");
+        let body = &rest[start + 4..start + 4 + length];
+        frames.push(serde_json::from_slice(body).expect("JSON"));
+        rest = &rest[start + 4 + length..];
+    }
+    (output.status.code(), frames)
+}
+
+fn framed(content: &str) -> Vec<u8> {
+    format!("Content-Length: {}\r\n\r\n{content}", content.len()).into_bytes()
+}
+
+const INITIALIZE: &str =
+    r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}"#;
+const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"initialized","params":{}}"#;
+const SHUTDOWN: &str = r#"{"jsonrpc":"2.0","id":2,"method":"shutdown"}"#;
+const EXIT: &str = r#"{"jsonrpc":"2.0","method":"exit"}"#;
+
+#[test]
+fn the_stdio_server_answers_malformed_input_and_goes_on() {
+    let mut input = framed(INITIALIZE);
+    input.extend(framed(INITIALIZED));
+    input.extend(framed("{this is not json"));
+    input.extend(b"no header here\r\n\r\n");
+    input.extend(framed(SHUTDOWN));
+    input.extend(framed(EXIT));
+    let (status, frames) = lsp_process(&input);
+    assert_eq!(status, Some(0), "{frames:#?}");
+    let errors: Vec<i64> = frames
+        .iter()
+        .filter_map(|f| f["error"]["code"].as_i64())
+        .collect();
+    assert_eq!(errors, [-32700, -32700], "{frames:#?}");
+    assert!(
+        frames
+            .iter()
+            .any(|f| f["id"] == 1 && f["result"]["capabilities"].is_object())
+    );
+    assert!(frames.iter().any(|f| f["id"] == 2 && f["result"].is_null()));
+}
+
+#[test]
+fn the_stdio_server_refuses_a_huge_frame_and_exits_1_without_shutdown() {
+    let mut input = framed(INITIALIZE);
+    input.extend(b"Content-Length: 9223372036854775807\r\n\r\n{}");
+    let (status, frames) = lsp_process(&input);
+    assert_eq!(status, Some(1), "{frames:#?}");
+    assert!(
+        frames
+            .iter()
+            .any(|f| f["error"]["code"] == -32600 && f["id"].is_null()),
+        "{frames:#?}"
+    );
+    let mut input = framed(INITIALIZE);
+    input.extend(framed(EXIT));
+    assert_eq!(lsp_process(&input).0, Some(1));
+}
+
 // ------------------------------------------------------------ diagnostics
 
 #[test]
@@ -373,6 +477,39 @@ fn diagnostics_on_open_and_change_with_severities_and_related_information() {
             .any(|d| d.severity == Some(DiagnosticSeverity::INFORMATION)),
         "{infos:#?}"
     );
+    client.shutdown();
+}
+
+#[test]
+fn lone_crs_are_line_breaks_and_ranges_never_cover_a_cr() {
+    let mut client = Client::start(None, false);
+    // The attribute after the comment is on a line of its own, as the
+    // editor shows it: its error is on line 2 (0-based).
+    let path = Path::new("/tmp/topoc-lsp-cr/lone.topo");
+    let uri = client.open(
+        path,
+        "topology t {\r  version = \"4.2.0\" # patched\r  bogus = 1\r}\r",
+    );
+    let diagnostics = client.diagnostics(&uri);
+    let bogus = diagnostics
+        .iter()
+        .find(|d| d.message.contains("bogus"))
+        .unwrap_or_else(|| panic!("{diagnostics:#?}"));
+    assert_eq!(bogus.range.start, Position::new(2, 2));
+    assert_eq!(bogus.range.end, Position::new(2, 7));
+    // On CRLF lines an error at the end of a line ends at its last
+    // character, before the `\r`.
+    let crlf = client.open(
+        Path::new("/tmp/topoc-lsp-cr/crlf.topo"),
+        "topology t {\r\n  version =\r\n}\r\n",
+    );
+    let diagnostics = client.diagnostics(&crlf);
+    assert!(!diagnostics.is_empty());
+    for d in &diagnostics {
+        if d.range.start.line == 1 {
+            assert!(d.range.end <= Position::new(1, 11), "{d:#?}");
+        }
+    }
     client.shutdown();
 }
 

@@ -12,6 +12,7 @@ pub mod hover;
 pub mod index;
 pub mod locate;
 pub mod navigation;
+pub mod transport;
 pub mod workspace;
 
 use std::error::Error;
@@ -43,13 +44,26 @@ use workspace::{Analysis, Workspace, key_of};
 
 pub type BoxError = Box<dyn Error + Send + Sync>;
 
+/// How a session with a client ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// `shutdown`, then `exit`: the protocol's clean end (exit status 0).
+    Clean,
+    /// `exit` without `shutdown` (exit status 1, as the protocol says).
+    ExitWithoutShutdown,
+    /// The client closed the stream without `exit` (exit status 1).
+    Disconnected,
+}
+
 /// Serve the protocol on stdin and stdout until the client exits.
-pub fn run_stdio() -> Result<(), BoxError> {
-    let (connection, io_threads) = Connection::stdio();
-    serve(&connection)?;
+pub fn run_stdio() -> Result<Ending, BoxError> {
+    let (connection, threads) =
+        transport::connection(std::io::BufReader::new(std::io::stdin()), std::io::stdout());
+    let ending = serve(&connection);
+    // What the server sent before it stopped still reaches the client.
     drop(connection);
-    io_threads.join()?;
-    Ok(())
+    threads.join_writer()?;
+    ending
 }
 
 /// What the server can do.
@@ -75,9 +89,20 @@ pub fn capabilities() -> ServerCapabilities {
 }
 
 /// Run the protocol on a connection: the initialize handshake, then
-/// requests and notifications until `shutdown` and `exit`.
-pub fn serve(connection: &Connection) -> Result<(), BoxError> {
-    let (id, params) = connection.initialize_start()?;
+/// requests and notifications until `exit`. After `shutdown`, requests are
+/// refused (`InvalidRequest`), as the protocol says.
+pub fn serve(connection: &Connection) -> Result<Ending, BoxError> {
+    let disconnected = |error: lsp_server::ProtocolError| -> Result<Ending, BoxError> {
+        if error.channel_is_disconnected() {
+            Ok(Ending::Disconnected)
+        } else {
+            Err(error.into())
+        }
+    };
+    let (id, params) = match connection.initialize_start() {
+        Ok(started) => started,
+        Err(error) => return disconnected(error),
+    };
     let params: InitializeParams = match serde_json::from_value(params) {
         Ok(params) => params,
         Err(error) => {
@@ -97,20 +122,40 @@ pub fn serve(connection: &Connection) -> Result<(), BoxError> {
             version: Some(env!("CARGO_PKG_VERSION").into()),
         },
     });
-    connection.initialize_finish(id, result)?;
+    // `initialized` is not waited for: it carries nothing, and an `exit`
+    // in its place ends the session like any other.
+    connection
+        .sender
+        .send(Response::new_ok(id, result).into())?;
     let mut server = Server::new(&params);
+    let mut shut_down = false;
     for message in &connection.receiver {
         match message {
             Message::Request(request) => {
-                if connection.handle_shutdown(&request)? {
-                    return Ok(());
-                }
-                let response = server.request(request);
+                let response = if shut_down {
+                    Response::new_err(
+                        request.id,
+                        ErrorCode::InvalidRequest as i32,
+                        "the server is shut down; only `exit` is expected".to_string(),
+                    )
+                } else if request.method == lsp_types::request::Shutdown::METHOD {
+                    shut_down = true;
+                    Response::new_ok(request.id, ())
+                } else {
+                    server.request(request)
+                };
                 connection.sender.send(response.into())?;
             }
             Message::Notification(notification) => {
                 if notification.method == lsp_types::notification::Exit::METHOD {
-                    return Ok(());
+                    return Ok(if shut_down {
+                        Ending::Clean
+                    } else {
+                        Ending::ExitWithoutShutdown
+                    });
+                }
+                if shut_down {
+                    continue;
                 }
                 for params in server.notification(notification) {
                     let publish = Notification::new(PublishDiagnostics::METHOD.into(), params);
@@ -120,7 +165,7 @@ pub fn serve(connection: &Connection) -> Result<(), BoxError> {
             Message::Response(_) => {}
         }
     }
-    Ok(())
+    Ok(Ending::Disconnected)
 }
 
 struct Server {
