@@ -456,6 +456,27 @@ impl Lowerer<'_> {
             )
             .label("wrong type")
         };
+        // Credentials in a URL are a secret in plain text, whatever the
+        // attribute: nothing of them may reach an artifact.
+        let strings: Vec<&str> = match &value.kind {
+            ValueKind::Str(text) => vec![text.as_str()],
+            ValueKind::List(items) => items
+                .iter()
+                .filter_map(|item| match &item.kind {
+                    ValueKind::Str(text) => Some(text.as_str()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        if let Some(found) = strings.iter().find_map(|text| url_credentials(text)) {
+            self.report(
+                Diagnostic::new(&SEC001, span, format!("`{name}` carries credentials in a URL: {found}"))
+                    .label("credentials in plain text")
+                    .help("take the credentials out of the URL and give them as a secret (an artifact server takes `credentials = secret(\"...\")`), then rotate the ones that were committed"),
+            );
+            return None;
+        }
         match (&attr.ty, &value.kind) {
             (Type::Enum(values), ValueKind::Ident(text)) => {
                 if values.iter().any(|v| v.name == text) {
@@ -1685,6 +1706,55 @@ pub fn looks_secret(name: &str) -> bool {
         && name != "token_sync"
 }
 
+/// What in `text` looks like credentials in a URL (SEC001): user info
+/// before `@` in an authority, or a query or fragment parameter named like a
+/// credential. The description names what was found, never its value.
+pub fn url_credentials(text: &str) -> Option<String> {
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let after = &rest[at + 3..];
+        let end = after
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+            .unwrap_or(after.len());
+        let url = &after[..end];
+        let authority_end = url.find(['/', '?', '#']).unwrap_or(url.len());
+        if url[..authority_end].contains('@') {
+            return Some("a user name or password before `@`".to_string());
+        }
+        let params = url[authority_end..]
+            .split_once(['?', '#'])
+            .map(|(_, p)| p)
+            .unwrap_or("");
+        for param in params.split(['&', ';', '#', '?']) {
+            let key = param.split('=').next().unwrap_or("").to_ascii_lowercase();
+            let key = key.replace(['-', '.'], "_");
+            let credential = key == "key"
+                || [
+                    "pass",
+                    "pwd",
+                    "secret",
+                    "token",
+                    "apikey",
+                    "api_key",
+                    "sig",
+                    "auth",
+                    "credential",
+                    "private",
+                ]
+                .iter()
+                .any(|w| key.contains(w));
+            if credential && !key.is_empty() {
+                return Some(format!(
+                    "the parameter `{}`",
+                    param.split('=').next().unwrap_or("")
+                ));
+            }
+        }
+        rest = &after[end..];
+    }
+    None
+}
+
 fn plain_secret(name: &str, span: Span) -> Diagnostic {
     Diagnostic::new(&SEC001, span, format!("`{name}` is given as a plain string"))
         .label("a secret in plain text")
@@ -1788,5 +1858,30 @@ fn example_value(attr: &AttrSchema) -> String {
         Type::Url => "\"https://artifacts.example.com/apim\"".into(),
         Type::Registry => "\"registry.example.com/wso2\"".into(),
         Type::Manager => "passive".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_urls_are_found_and_never_echoed() {
+        let found = url_credentials("https://admin:PW@host/apim?token=T").unwrap();
+        assert!(found.contains('@'), "{found}");
+        assert!(!found.contains("PW"), "{found}");
+        let found = url_credentials("https://host/apim?x=1&access_token=T").unwrap();
+        assert_eq!(found, "the parameter `access_token`");
+        assert!(url_credentials("https://host/a?X-Amz-Signature=abc").is_some());
+        assert!(url_credentials("https://host/a#api-key=abc").is_some());
+        assert!(url_credentials("https://host/a?sig=abc").is_some());
+        assert!(url_credentials("s3://user@bucket/path").is_some());
+        assert!(url_credentials("see https://u:p@h/ and more").is_some());
+        // What must not fire.
+        assert_eq!(url_credentials("https://artifacts.example.com/apim"), None);
+        assert_eq!(url_credentials("https://host/apim?poll=5m&page=2"), None);
+        assert_eq!(url_credentials("https://host/users/me@example.com"), None);
+        assert_eq!(url_credentials("mail admin@example.com"), None);
+        assert_eq!(url_credentials("https://host:8443/"), None);
     }
 }

@@ -1484,11 +1484,14 @@ fn database(ctx: &StepContext, draft: &Draft) -> Commands {
             verify: vec![format!("test -s {dump_file}.bacpac")],
             rollback: Vec::new(),
         },
+        // The password goes into a parameter file only the operator can
+        // read, removed when the export ends: never onto a command line.
         (Action::Dump, Engine::Oracle) => Commands {
             commands: vec![format!(
-                "expdp {} schemas={user} directory=DATA_PUMP_DIR dumpfile={}.dmp",
-                q(&format!("{}/${{{}}}@//{}:{}/{}", db.user, db.password.env, db.host, db.port, db.database)).replace('\'', "\""),
-                q(&db.name)
+                "( umask 077 && parfile=$(mktemp) && trap 'rm -f \"$parfile\"' EXIT && printf 'userid=%s/\"%s\"@%s\\n' {user} \"${{{}:?}}\" {} >\"$parfile\" && expdp parfile=\"$parfile\" schemas={user} directory=DATA_PUMP_DIR dumpfile={} )",
+                db.password.env,
+                q(&format!("//{}:{}/{}", db.host, db.port, db.database)),
+                q(&format!("{}.dmp", db.name))
             )],
             verify: Vec::new(),
             rollback: Vec::new(),
