@@ -40,6 +40,10 @@ enum Command {
         /// Silence a code.
         #[arg(long, value_name = "CODE")]
         allow: Vec<String>,
+        /// Exit 0 even when the topology has errors (usage and I/O problems
+        /// still exit 2): to write a report, then gate in a later step.
+        #[arg(long)]
+        exit_zero: bool,
     },
     /// Check, then write the deployment artifacts (refuses on errors).
     Build {
@@ -57,6 +61,10 @@ enum Command {
         /// Write nothing; exit 1 with a diff when OUT is not up to date.
         #[arg(long)]
         check: bool,
+        /// Replace OUT even though it holds files topoc did not write, or
+        /// files edited since it wrote them (they are lost).
+        #[arg(long, conflicts_with = "check")]
+        force: bool,
     },
     /// The ordered, simulated runbook of an upgrade (or a datacenter failover).
     #[command(group(clap::ArgGroup::new("runbook").required(true).multiple(false)))]
@@ -175,14 +183,19 @@ fn main() -> ExitCode {
             format,
             deny,
             allow,
-        } => check(&paths, format, &deny, &allow),
+            exit_zero,
+        } => match check(&paths, format, &deny, &allow) {
+            INPUT_ERRORS if exit_zero => OK,
+            status => status,
+        },
         Command::Build {
             path,
             out,
             target,
             templates,
             check,
-        } => build(&path, &out, &target, templates.as_deref(), check),
+            force,
+        } => build(&path, &out, &target, templates.as_deref(), check, force),
         Command::Plan {
             path,
             upgrade,
@@ -200,7 +213,8 @@ fn main() -> ExitCode {
         Command::Fmt { paths, check } => fmt(&paths, check),
         Command::Graph { path, format } => graph(&path, format),
         Command::Lsp => match topoc::lsp::run_stdio() {
-            Ok(()) => OK,
+            Ok(topoc::lsp::Ending::Clean) => OK,
+            Ok(_) => INPUT_ERRORS,
             Err(error) => usage_error(format!("language server: {error}")),
         },
         Command::Completions { shell } => {
@@ -295,6 +309,7 @@ fn build(
     targets: &[TargetArg],
     templates: Option<&Path>,
     check_only: bool,
+    force: bool,
 ) -> u8 {
     let checked = match topoc::check_path(path, &DiskFs, &SeverityConfig::default()) {
         Ok(checked) => checked,
@@ -332,7 +347,13 @@ fn build(
             Err(error) => usage_error(error),
         };
     }
-    match emit::write_atomic(out, &artifacts) {
+    let sources: Vec<PathBuf> = checked
+        .sources
+        .files()
+        .iter()
+        .map(|f| f.path.clone())
+        .collect();
+    match emit::write(out, &artifacts, &sources, force) {
         Ok(()) => {
             eprintln!("wrote {} files to {}", artifacts.len(), out.display());
             OK

@@ -78,7 +78,11 @@ fn render(path: &Path) -> Artifacts {
 
 fn snapshot_text(artifacts: &Artifacts) -> String {
     let mut out = String::new();
-    for (path, content) in artifacts.iter() {
+    // The manifest is the hashes of the rest: checked on its own.
+    for (path, content) in artifacts
+        .iter()
+        .filter(|(p, _)| *p != emit::output::MANIFEST)
+    {
         out.push_str(&format!("=== {path}\n{content}"));
         if !content.ends_with('\n') {
             out.push('\n');
@@ -266,7 +270,26 @@ fn check_reports_stale_output_with_a_diff() {
         "{}",
         String::from_utf8_lossy(&fresh.stdout)
     );
-    // Edit a file: stale, and the diff names it.
+    // Change a file the build wrote: a diff against a file that is still
+    // as the build wrote it.
+    let readme = out.join("README.md");
+    let written = std::fs::read_to_string(&readme).unwrap();
+    let manifest = std::fs::read_to_string(out.join(".topoc-manifest")).unwrap();
+    assert!(manifest.contains("  README.md\n"), "{manifest}");
+    let other = topoc(&[
+        "build",
+        "examples/upgrades.topo",
+        "--out",
+        out_arg,
+        "--check",
+    ]);
+    assert_eq!(code(&other), 1);
+    let diff = String::from_utf8_lossy(&other.stdout);
+    assert!(
+        diff.contains("--- a/README.md") && diff.contains("+++ b/README.md"),
+        "{diff}"
+    );
+    // Edit a file by hand: stale, the file is named and its content not shown.
     let file = out.join("compose/frankfurt/compose.yaml");
     let mut text = std::fs::read_to_string(&file).unwrap();
     text.push_str("# edited by hand\n");
@@ -275,23 +298,86 @@ fn check_reports_stale_output_with_a_diff() {
     assert_eq!(code(&stale), 1);
     let diff = String::from_utf8_lossy(&stale.stdout);
     assert!(
-        diff.contains("compose/frankfurt/compose.yaml") && diff.contains("-# edited by hand"),
+        diff.contains("changed since topoc wrote them")
+            && diff.contains("  compose/frankfurt/compose.yaml\n")
+            && !diff.contains("edited by hand"),
         "{diff}"
     );
-    // A file that would not be generated is stale too.
-    std::fs::write(out.join("extra.txt"), "x").unwrap();
+    // A file the build would not write: named, never shown (it may be a
+    // secret), and the rebuild refuses to delete it.
+    std::fs::write(out.join("extra.txt"), "hunter2").unwrap();
     std::fs::remove_file(&file).unwrap();
     let stale = topoc(&["build", example, "--out", out_arg, "--check"]);
     let diff = String::from_utf8_lossy(&stale.stdout);
     assert!(
-        diff.contains("a/extra.txt") && diff.contains("b/compose/frankfurt/compose.yaml"),
+        diff.contains("  extra.txt\n")
+            && diff.contains("1 file missing")
+            && diff.contains("  compose/frankfurt/compose.yaml\n")
+            && !diff.contains("hunter2"),
         "{diff}"
     );
-    // Even an empty one.
-    std::fs::write(out.join("empty.txt"), "").unwrap();
-    let stale = topoc(&["build", example, "--out", out_arg, "--check"]);
-    let diff = String::from_utf8_lossy(&stale.stdout);
-    assert!(diff.contains("--- a/empty.txt\n+++ /dev/null"), "{diff}");
+    let refused = topoc(&["build", example, "--out", out_arg]);
+    assert_eq!(code(&refused), 2);
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("extra.txt") && !message.contains("hunter2"),
+        "{message}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("extra.txt")).unwrap(),
+        "hunter2"
+    );
+    assert_eq!(std::fs::read_to_string(&readme).unwrap(), written);
+}
+
+#[test]
+fn the_build_never_replaces_the_current_folder_or_the_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site.topo");
+    std::fs::copy("examples/distributed-4.x.topo", &site).unwrap();
+    let build_in = |out: &str, force: bool| {
+        let mut args = vec!["build", "site.topo", "--out", out];
+        if force {
+            args.push("--force");
+        }
+        Command::new(env!("CARGO_BIN_EXE_topoc"))
+            .args(&args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    for out in [".", "..", dir.path().to_str().unwrap()] {
+        let refused = build_in(out, true);
+        assert_eq!(code(&refused), 2, "{out}");
+        let message = String::from_utf8_lossy(&refused.stderr);
+        assert!(message.contains("current folder"), "{out}: {message}");
+        assert!(site.exists());
+    }
+    // A folder holding the sources, named from elsewhere.
+    let refused = topoc(&[
+        "build",
+        site.to_str().unwrap(),
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--force",
+    ]);
+    assert_eq!(code(&refused), 2);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("holds the topology's source"));
+    assert!(site.exists());
+    // Into a folder of its own: fine, and again.
+    assert_eq!(code(&build_in("out", false)), 0);
+    assert_eq!(code(&build_in("out", false)), 0);
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        names,
+        ["out", "site.topo"],
+        "nothing is left beside the output"
+    );
 }
 
 #[test]
@@ -339,13 +425,20 @@ fn a_failed_build_leaves_the_output_as_it_was() {
         .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
-    // A successful build replaces the folder: the marker is gone.
+    // A good build does not replace a folder holding a file of someone
+    // else's: it names it.
+    let refused = topoc(&["build", "examples/distributed-4.x.topo", "--out", out_arg]);
+    assert_eq!(code(&refused), 2);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("marker"));
+    assert!(out.join("marker").exists());
+    // Told to, it replaces the folder: the marker is gone.
     assert_eq!(
         code(&topoc(&[
             "build",
             "examples/distributed-4.x.topo",
             "--out",
-            out_arg
+            out_arg,
+            "--force"
         ])),
         0
     );

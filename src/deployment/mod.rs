@@ -40,6 +40,11 @@ pub struct Deployment {
     pub keystore_password: SecretEnv,
     /// APIM 4.x only.
     pub encryption_key: Option<SecretEnv>,
+    /// The folder of the files the operator supplies (secrets, TLS
+    /// certificates, keystores, JDBC drivers), relative to the folder that
+    /// holds the output folder: `operator-files/<topology>`. The build
+    /// never writes there.
+    pub operator_files: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -684,7 +689,6 @@ pub fn plan(t: &Topology) -> Deployment {
     }
     Deployment {
         topology: t.name.clone(),
-        label,
         version: version.to_string(),
         major,
         registry: t.registry.trim_end_matches('/').to_string(),
@@ -693,6 +697,8 @@ pub fn plan(t: &Topology) -> Deployment {
         keystore_password: env_of(&t.keystore_password.name),
         encryption_key: (major >= 4).then(|| env_of(&t.encryption_key.name)),
         secrets,
+        operator_files: format!("{}/{label}", crate::emit::output::OPERATOR_FILES),
+        label,
     }
 }
 

@@ -182,6 +182,12 @@ struct NginxContext {
     servers: Vec<NginxServer>,
 }
 
+/// The operator's folder as the project at `compose/<datacenter>/` reaches
+/// it: beside the output folder.
+fn operator_files(d: &Deployment) -> String {
+    format!("../../../{}", d.operator_files)
+}
+
 fn memory(bytes: u64) -> String {
     if bytes % (1 << 30) == 0 {
         format!("{}g", bytes >> 30)
@@ -236,7 +242,7 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                 secrets.insert(
                     secret.name.clone(),
                     SecretDef {
-                        file: format!("./secrets/{}", secret.name),
+                        file: format!("{}/secrets/{}", operator_files(d), secret.name),
                     },
                 );
             }
@@ -438,7 +444,7 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                         },
                         Mount {
                             kind: "bind".to_string(),
-                            source: "./nginx/tls".to_string(),
+                            source: format!("{}/tls", operator_files(d)),
                             target: "/etc/nginx/tls".to_string(),
                             read_only: true,
                         },

@@ -4,6 +4,7 @@
 pub mod compose;
 pub mod escape;
 pub mod kubernetes;
+pub mod output;
 pub mod puppet;
 pub mod templates;
 
@@ -11,6 +12,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
+
+pub use output::{OutputError, diff, write};
 use std::sync::Mutex;
 
 use serde::Serialize;
@@ -338,6 +341,8 @@ pub fn render(
         "README.md",
         templates.render("build/README.md.j2", &readme)?,
     );
+    let manifest = output::manifest(&out);
+    out.insert(output::MANIFEST, manifest);
     Ok(out)
 }
 
@@ -406,143 +411,4 @@ pub fn dns_records(site: &Site) -> Vec<(String, String)> {
         }
     }
     out
-}
-
-/// Write the artifacts to `out` atomically: into a temporary folder beside
-/// it, then swapped in by renames. A failure leaves `out` as it was.
-pub fn write_atomic(out: &Path, artifacts: &Artifacts) -> Result<(), BuildError> {
-    let io_error = |path: &Path| {
-        let path = path.to_path_buf();
-        move |error: io::Error| BuildError::Io { path, error }
-    };
-    if out.exists() && !out.is_dir() {
-        return Err(BuildError::Io {
-            path: out.to_path_buf(),
-            error: io::Error::other("exists and is not a folder"),
-        });
-    }
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(io_error(&parent))?;
-    let staging = tempfile::Builder::new()
-        .prefix(".topoc-build-")
-        .tempdir_in(&parent)
-        .map_err(io_error(&parent))?;
-    let mut created: BTreeSet<PathBuf> = BTreeSet::new();
-    for (path, content) in artifacts.iter() {
-        let target = staging.path().join(path);
-        if let Some(dir) = target.parent() {
-            if !created.contains(dir) {
-                std::fs::create_dir_all(dir).map_err(io_error(dir))?;
-                created.insert(dir.to_path_buf());
-            }
-        }
-        std::fs::write(&target, content).map_err(io_error(&target))?;
-        #[cfg(unix)]
-        if path.ends_with(".sh") {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755))
-                .map_err(io_error(&target))?;
-        }
-    }
-    let staged = staging.keep();
-    if out.exists() {
-        let name = out
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-        if let Err(error) = std::fs::rename(out, &old) {
-            let _ = std::fs::remove_dir_all(&staged);
-            return Err(BuildError::Io {
-                path: out.to_path_buf(),
-                error,
-            });
-        }
-        if let Err(error) = std::fs::rename(&staged, out) {
-            // Put the old output back.
-            let _ = std::fs::rename(&old, out);
-            let _ = std::fs::remove_dir_all(&staged);
-            return Err(BuildError::Io {
-                path: out.to_path_buf(),
-                error,
-            });
-        }
-        let _ = std::fs::remove_dir_all(&old);
-    } else if let Err(error) = std::fs::rename(&staged, out) {
-        let _ = std::fs::remove_dir_all(&staged);
-        return Err(BuildError::Io {
-            path: out.to_path_buf(),
-            error,
-        });
-    }
-    Ok(())
-}
-
-/// Compare `out` with what would be written. Returns a unified diff (and
-/// the files that would be added or removed), or `None` when up to date.
-pub fn diff(out: &Path, artifacts: &Artifacts) -> Result<Option<String>, BuildError> {
-    let mut existing: BTreeMap<String, String> = BTreeMap::new();
-    if out.is_dir() {
-        let mut stack = vec![out.to_path_buf()];
-        while let Some(dir) = stack.pop() {
-            let entries = std::fs::read_dir(&dir).map_err(|error| BuildError::Io {
-                path: dir.clone(),
-                error,
-            })?;
-            for entry in entries.flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else {
-                    let relative = path
-                        .strip_prefix(out)
-                        .unwrap_or(&path)
-                        .to_string_lossy()
-                        .replace('\\', "/");
-                    let bytes = std::fs::read(&path).map_err(|error| BuildError::Io {
-                        path: path.clone(),
-                        error,
-                    })?;
-                    existing.insert(relative, String::from_utf8_lossy(&bytes).into_owned());
-                }
-            }
-        }
-    }
-    let mut report = String::new();
-    let paths: BTreeSet<&str> = existing
-        .keys()
-        .map(String::as_str)
-        .chain(artifacts.paths())
-        .collect();
-    for path in paths {
-        let old = existing.get(path).map(String::as_str);
-        let new = artifacts.get(path);
-        if old == new {
-            continue;
-        }
-        let diff = similar::TextDiff::from_lines(old.unwrap_or(""), new.unwrap_or(""));
-        let (a, b) = match (old, new) {
-            (None, _) => ("/dev/null".to_string(), format!("b/{path}")),
-            (_, None) => (format!("a/{path}"), "/dev/null".to_string()),
-            _ => (format!("a/{path}"), format!("b/{path}")),
-        };
-        let text = diff
-            .unified_diff()
-            .context_radius(3)
-            .header(&a, &b)
-            .to_string();
-        if text.is_empty() {
-            // An empty file, added or removed: no line to show.
-            report.push_str(&format!("--- {a}\n+++ {b}\n(empty file)\n"));
-        } else {
-            report.push_str(&text);
-        }
-        if !report.ends_with('\n') {
-            report.push('\n');
-        }
-    }
-    Ok((!report.is_empty()).then_some(report))
 }

@@ -348,7 +348,8 @@ pub fn emit_common(
     out.insert("puppet/manifests/site.pp", site_pp);
     out.insert(
         "puppet/hiera.yaml",
-        ctx.templates.render("puppet/hiera.yaml.j2", &())?,
+        ctx.templates
+            .render("puppet/hiera.yaml.j2", ctx.deployment)?,
     );
     let common = serde_json::json!({
         "lookup_options": { "apim::secrets": { "convert_to": "Sensitive" } },

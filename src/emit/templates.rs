@@ -78,6 +78,7 @@ fn mode(name: &str) -> &'static str {
         "conf" => "nginx",
         "sh" => "shell",
         "md" => "markdown",
+        "yaml" => "yaml",
         _ => "text",
     }
 }
@@ -103,6 +104,8 @@ fn format_value(mode: &str, value: &Value) -> Result<String, Error> {
                 "shell" => Ok(escape::shell_word(text)),
                 "nginx" => escape::nginx_string(text).map_err(render_error),
                 "markdown" => Ok(escape::markdown_text(text)),
+                // A JSON string is a YAML double-quoted scalar.
+                "yaml" => Ok(serde_json::Value::from(text).to_string()),
                 _ => Err(render_error(format!(
                     "no escaping is defined for this template's language; cannot interpolate {text:?}"
                 ))),
