@@ -10,7 +10,7 @@ use std::fmt::Write;
 pub fn large_topology(datacenters: usize, gateways: usize) -> String {
     let mut out = String::with_capacity(datacenters * gateways * 260);
     out.push_str(
-        "# Generated: a scale test topology.\ntopology scale {\n  product = wso2-apim\n  version = \"4.2.0\"\n  peak_load = 1000rps\n  allow = [\"DC006\"]\n}\n\nartifact_server artifacts {\n  url = \"https://artifacts.scale.example/apim\"\n}\n",
+        "# Generated: a scale test topology.\ntopology scale {\n  product = wso2-apim\n  version = \"4.2.0\"\n  peak_load = 1000rps\n  update_level = 1\n  keystore = \"apim.p12\"\n  truststore = \"truststore.p12\"\n  allow = [\"DC006\", \"ST004\"]\n}\n\nartifact_server artifacts {\n  url = \"https://artifacts.scale.example/apim\"\n}\n",
     );
     for dc in 0..datacenters {
         let primary = dc == 0;
@@ -30,7 +30,7 @@ pub fn large_topology(datacenters: usize, gateways: usize) -> String {
             if primary {
                 let _ = write!(
                     out,
-                    "  datasource {purpose}_db_{dc:03} {{\n    purpose = {purpose}\n    engine = mysql\n    host = \"db.dc{dc:03}.scale.example\"\n    database = \"{purpose}_db\"\n    password = secret(\"{purpose}-db-password\")\n  }}\n\n"
+                    "  datasource {purpose}_db_{dc:03} {{\n    purpose = {purpose}\n    engine = mysql\n    host = \"db.dc{dc:03}.scale.example\"\n    database = \"{purpose}_db\"\n    password = secret(\"{purpose}-db-password\")\n    driver = \"mysql-connector-j-8.4.0.jar\"\n  }}\n\n"
                 );
             } else {
                 let _ = write!(

@@ -5,6 +5,7 @@
 pub mod datacenter;
 pub mod ha;
 pub mod language;
+pub mod runtime;
 pub mod storage;
 pub mod upgrade;
 
@@ -33,6 +34,7 @@ impl Lint {
     /// The family the code belongs to, for the README's grouping.
     pub fn family(&self) -> &'static str {
         match self.code.as_bytes().first() {
+            Some(b'S') if self.code.starts_with("ST") => "Starting",
             Some(b'E') | Some(b'S') => "Language",
             Some(b'H') => "HA",
             Some(b'D') if self.code.starts_with("DC") => "Datacenters",
@@ -60,13 +62,14 @@ pub fn all() -> &'static [&'static Lint] {
     use datacenter::*;
     use ha::*;
     use language::*;
+    use runtime::*;
     use storage::*;
     use upgrade::*;
     static ALL: &[&Lint] = &[
         &E001, &E002, &E003, &E004, &E005, &E006, &E007, &E008, &SEC001, &HA001, &HA002, &HA003,
         &HA004, &HA005, &HA006, &HA007, &HA008, &HA009, &DC001, &DC002, &DC003, &DC004, &DC005,
-        &DC006, &DC007, &DS001, &DS002, &DS003, &FS001, &FS002, &FS003, &UP001, &UP002, &UP003,
-        &UP004, &UP005, &UP006,
+        &DC006, &DC007, &DS001, &DS002, &DS003, &FS001, &FS002, &FS003, &FS004, &UP001, &UP002,
+        &UP003, &UP004, &UP005, &UP006, &ST001, &ST002, &ST003, &ST004,
     ];
     ALL
 }
@@ -105,6 +108,7 @@ pub fn run(topology: &Topology, graph: &DepGraph, complete: bool) -> Vec<Diagnos
     datacenter::check(topology, complete, &mut out);
     storage::check(topology, complete, &mut out);
     upgrade::check(topology, complete, &mut out);
+    runtime::check(topology, complete, &mut out);
     out
 }
 

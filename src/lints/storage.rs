@@ -182,6 +182,38 @@ file_share old_share { method = nfs  server = "nfs"  path = "/old" }
 "#
 );
 
+declare_lint!(
+    FS004,
+    Warning,
+    "a file share with neither an NFS server nor a `storage_class`: on Kubernetes its ReadWriteMany claim stays Pending",
+    r#"## What it does
+Warns when a file share that clusters use gives Kubernetes nothing to bind
+its ReadWriteMany claim to: it is not an NFS share with `server` and
+`path` (a PersistentVolume of its own), and names no `storage_class`.
+
+## Why is this bad?
+Most clusters have no default StorageClass that offers ReadWriteMany, so the
+claim stays Pending and the pods that mount it never start. An rsync share
+is a Puppet-host notion: on Kubernetes the shared folders need a volume
+every node mounts.
+
+## Example
+```topo
+file_share deployment {
+  method = rsync
+}
+```
+
+## Use instead
+```topo
+file_share deployment {
+  method = rsync            # Puppet hosts
+  storage_class = "efs-sc"  # Kubernetes: a ReadWriteMany class
+}
+```
+"#
+);
+
 pub fn check(t: &Topology, complete: bool, out: &mut Vec<Diagnostic>) {
     if complete {
         needed_datasources(t, out);
@@ -189,6 +221,9 @@ pub fn check(t: &Topology, complete: bool, out: &mut Vec<Diagnostic>) {
     }
     replicas(t, out);
     file_shares(t, out);
+    if complete {
+        kubernetes_storage(t, out);
+    }
     if complete {
         mirrored_file_shares(t, out);
     }
@@ -535,6 +570,34 @@ fn file_shares(t: &Topology, out: &mut Vec<Diagnostic>) {
                 d = d.related(v.span, format!("APIM {}", v.value));
             }
             out.push(d);
+        }
+    }
+}
+
+/// FS004: a share that Kubernetes cannot bind.
+fn kubernetes_storage(t: &Topology, out: &mut Vec<Diagnostic>) {
+    for (index, share) in t.file_shares.iter().enumerate() {
+        let used = t
+            .clusters
+            .iter()
+            .any(|c| c.file_share.as_ref().is_some_and(|f| f.value.0 == index));
+        let bound = share.storage_class.is_some()
+            || share.method() == ShareMethod::Nfs
+            || share.method() == ShareMethod::None;
+        if used && !bound {
+            out.push(
+                Diagnostic::new(
+                    &FS004,
+                    share.span,
+                    format!(
+                        "file share `{}` ({}) names no `storage_class`: on Kubernetes its ReadWriteMany claim stays Pending",
+                        share.name,
+                        share.method().name()
+                    ),
+                )
+                .label("no Kubernetes storage")
+                .help("add `storage_class = \"<a ReadWriteMany StorageClass>\"` (for example an EFS, Azure Files, Filestore or NFS provisioner class), or make it an NFS share with `server` and `path`"),
+            );
         }
     }
 }

@@ -68,6 +68,16 @@ impl Declared<'_> {
         }
     }
 
+    fn spanned_string(&self, name: &str) -> Option<Spanned<String>> {
+        match self.get(name) {
+            Some(LoweredAttr {
+                value: Lowered::Str(s),
+                span,
+            }) => Some(Spanned::new(s.clone(), *span)),
+            _ => None,
+        }
+    }
+
     fn ident<T>(&self, name: &str, parse: impl Fn(&str) -> Option<T>) -> Option<Spanned<T>> {
         match self.get(name) {
             Some(LoweredAttr {
@@ -531,6 +541,42 @@ impl Lowerer<'_> {
                         Diagnostic::new(&E003, span, format!("`{name}` is not an http(s) URL"))
                             .label("not a URL")
                             .help("write an URL such as \"https://artifacts.example.com/apim\" (no spaces, quotes or control characters)"),
+                    );
+                    None
+                }
+            }
+            (Type::Image, ValueKind::Str(text)) => {
+                if valid_image(text) {
+                    Some(Lowered::Str(text.clone()))
+                } else {
+                    self.report(
+                        Diagnostic::new(&E003, span, format!("`{name}` is not an image reference"))
+                            .label("not an image")
+                            .help("write a lower-case image reference with a tag or a digest, e.g. \"registry.example.com/wso2/wso2am:4.2.0.12\" or \"registry.example.com/wso2/wso2am@sha256:<64 hex digits>\""),
+                    );
+                    None
+                }
+            }
+            (Type::FileName, ValueKind::Str(text)) => {
+                if valid_file_name(text) {
+                    Some(Lowered::Str(text.clone()))
+                } else {
+                    self.report(
+                        Diagnostic::new(&E003, span, format!("`{name}` is not a plain file name"))
+                            .label("not a file name")
+                            .help("write a file name of letters, digits, `.`, `_` and `-` with no folder, e.g. \"mysql-connector-j-8.4.0.jar\" (it becomes a path in every target)"),
+                    );
+                    None
+                }
+            }
+            (Type::K8sName, ValueKind::Str(text)) => {
+                if valid_k8s_name(text) {
+                    Some(Lowered::Str(text.clone()))
+                } else {
+                    self.report(
+                        Diagnostic::new(&E003, span, format!("`{name}` is not a Kubernetes object name"))
+                            .label("not a Kubernetes name")
+                            .help("write lower-case letters, digits, `-` and `.`, starting and ending with a letter or digit, at most 253 characters, e.g. \"efs-sc\""),
                     );
                     None
                 }
@@ -1070,12 +1116,29 @@ impl Lowerer<'_> {
             registry: top
                 .and_then(|t| t.string("registry"))
                 .unwrap_or_else(|| "docker.wso2.com".to_string()),
+            registry_given: top.and_then(|t| t.string("registry")).is_some(),
+            update_level: top.and_then(|t| t.int("update_level")),
+            registry_login: top.and_then(|t| t.secret("registry_login")),
+            run_as_user: top
+                .and_then(|t| t.int("run_as_user"))
+                .map(|n| Spanned::new(n.value as u32, n.span)),
+            run_as_group: top
+                .and_then(|t| t.int("run_as_group"))
+                .map(|n| Spanned::new(n.value as u32, n.span)),
             admin_password: top
                 .and_then(|t| t.secret("admin_password"))
                 .unwrap_or_else(|| default_secret("apim-admin-password")),
             keystore_password: top
                 .and_then(|t| t.secret("keystore_password"))
                 .unwrap_or_else(|| default_secret("apim-keystore-password")),
+            keystore: top.and_then(|t| t.spanned_string("keystore")),
+            keystore_alias: top
+                .and_then(|t| t.string("keystore_alias"))
+                .unwrap_or_else(|| "wso2carbon".to_string()),
+            truststore: top.and_then(|t| t.spanned_string("truststore")),
+            truststore_password: top
+                .and_then(|t| t.secret("truststore_password"))
+                .unwrap_or_else(|| default_secret("apim-truststore-password")),
             encryption_key: top
                 .and_then(|t| t.secret("encryption_key"))
                 .unwrap_or_else(|| default_secret("apim-encryption-key")),
@@ -1172,6 +1235,19 @@ impl Lowerer<'_> {
                 }),
                 access,
                 replica_of,
+                driver: d.spanned_string("driver"),
+                admin_user: d.string("admin_user").unwrap_or_else(|| {
+                    match engine {
+                        Some(Engine::Postgres) => "postgres",
+                        Some(Engine::Mssql) => "sa",
+                        Some(Engine::Oracle) => "system",
+                        _ => "root",
+                    }
+                    .to_string()
+                }),
+                admin_password: d.secret("admin_password").unwrap_or_else(|| {
+                    default_secret(&format!("{}-admin-password", d.name.replace('_', "-")))
+                }),
             });
         }
         let users: Vec<Option<String>> = of(BlockKind::Datasource)
@@ -1206,6 +1282,7 @@ impl Lowerer<'_> {
                     .duration("interval")
                     .map(|i| i.value)
                     .unwrap_or(Duration { millis: 60_000 }),
+                storage_class: d.string("storage_class"),
             });
         }
 
@@ -1302,6 +1379,7 @@ impl Lowerer<'_> {
                     _ => None,
                 },
                 hosts,
+                image: d.spanned_string("image"),
             });
         }
         self.check_role_references(&topology);
@@ -1676,6 +1754,9 @@ fn inherit_replica_settings(topology: &mut Topology, users: &[Option<String>]) {
             if ds.password.name.is_empty() {
                 ds.password = source.password.clone();
             }
+            if ds.driver.is_none() {
+                ds.driver = source.driver.clone();
+            }
         }
         ds.user = user.unwrap_or_else(|| "apim".to_string());
         if ds.password.name.is_empty() {
@@ -1816,6 +1897,67 @@ fn bad_host(name: &str, span: Span) -> Diagnostic {
         .help("host names are dot-separated labels of letters, digits and `-` (at most 63 characters each), e.g. \"db-1.colombo.internal\"; IP addresses are written as usual")
 }
 
+/// An image reference with a tag or a digest, in the characters image
+/// references allow: `registry[:port]/path/name:tag` or `...@sha256:<hex>`.
+pub fn valid_image(text: &str) -> bool {
+    let (name, pin) = match text.split_once('@') {
+        Some((name, digest)) => {
+            let ok = digest
+                .strip_prefix("sha256:")
+                .is_some_and(|hex| hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()));
+            if !ok {
+                return false;
+            }
+            (name, true)
+        }
+        None => (text, false),
+    };
+    // The tag is after a `:` in the last path segment (a `:` before it is
+    // the registry's port).
+    let last_start = name.rfind('/').map_or(0, |i| i + 1);
+    let (repository, tag) = match name[last_start..].find(':') {
+        Some(i) => (&name[..last_start + i], Some(&name[last_start + i + 1..])),
+        None => (name, None),
+    };
+    let tagged = tag.is_some_and(|tag| {
+        !tag.is_empty()
+            && tag.len() <= 128
+            && tag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    });
+    (pin || tagged)
+        && !repository.is_empty()
+        && text.len() <= 512
+        && !repository.starts_with('/')
+        && !repository.ends_with('/')
+        && repository
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._:/-".contains(c))
+}
+
+/// A file name without a folder, in a safe alphabet: it becomes a path in
+/// mounts, Dockerfiles, Puppet resources and commands.
+pub fn valid_file_name(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 255
+        && !text.starts_with(['.', '-'])
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+}
+
+/// A DNS-1123 subdomain: what Kubernetes takes as an object name.
+pub fn valid_k8s_name(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 253
+        && text.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && text.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+}
+
 /// Secret names reach Kubernetes Secret keys, environment variables and
 /// file names: keep them to a safe alphabet.
 pub fn valid_secret_name(name: &str) -> bool {
@@ -1857,6 +1999,9 @@ fn example_value(attr: &AttrSchema) -> String {
         Type::Path => "\"/exports/apim\"".into(),
         Type::Url => "\"https://artifacts.example.com/apim\"".into(),
         Type::Registry => "\"registry.example.com/wso2\"".into(),
+        Type::Image => "\"registry.example.com/wso2/wso2am:4.2.0.12\"".into(),
+        Type::FileName => "\"mysql-connector-j-8.4.0.jar\"".into(),
+        Type::K8sName => "\"efs-sc\"".into(),
         Type::Manager => "passive".into(),
     }
 }
@@ -1883,5 +2028,28 @@ mod tests {
         assert_eq!(url_credentials("https://host/users/me@example.com"), None);
         assert_eq!(url_credentials("mail admin@example.com"), None);
         assert_eq!(url_credentials("https://host:8443/"), None);
+    }
+
+    #[test]
+    fn image_references_need_a_tag_or_a_digest() {
+        assert!(valid_image(
+            "registry.example.com:5000/wso2/wso2am:4.2.0.12"
+        ));
+        assert!(valid_image(&format!(
+            "r.example/wso2am@sha256:{}",
+            "a".repeat(64)
+        )));
+        assert!(valid_image("wso2am:4.2.0"));
+        assert!(!valid_image("registry.example.com/wso2/wso2am"));
+        assert!(!valid_image("registry.example.com:5000/wso2am"));
+        assert!(!valid_image("r.example/wso2am@sha256:abc"));
+        assert!(!valid_image("R.example/wso2am:1"));
+        assert!(!valid_image("r.example/wso2am:$(x)"));
+        assert!(valid_file_name("mysql-connector-j-8.4.0.jar"));
+        assert!(!valid_file_name("../x.jar"));
+        assert!(!valid_file_name("lib/x.jar"));
+        assert!(!valid_file_name(".hidden"));
+        assert!(valid_k8s_name("efs-sc"));
+        assert!(!valid_k8s_name("EFS"));
     }
 }

@@ -126,6 +126,12 @@ pub enum Type {
     Url,
     /// A container image registry prefix, as a string.
     Registry,
+    /// A container image reference (`registry/name:tag` or `@sha256:...`).
+    Image,
+    /// A file name (no folder), as a string.
+    FileName,
+    /// A Kubernetes object name (a DNS-1123 subdomain), as a string.
+    K8sName,
     /// `passive` or a node index (1-based).
     Manager,
 }
@@ -161,6 +167,11 @@ impl Type {
             Type::Registry => {
                 "an image registry prefix as a string, e.g. `\"registry.example.com/wso2\"`".into()
             }
+            Type::Image => {
+                "an image reference as a string, e.g. `\"registry.example.com/wso2/wso2am:4.2.0.12\"`".into()
+            }
+            Type::FileName => "a file name as a string, e.g. `\"mysql-connector-j-8.4.0.jar\"`".into(),
+            Type::K8sName => "a Kubernetes object name as a string, e.g. `\"efs-sc\"`".into(),
             Type::Manager => "`passive` or a node number".into(),
         }
     }
@@ -192,6 +203,9 @@ impl Type {
             Type::Path => "path".into(),
             Type::Url => "url".into(),
             Type::Registry => "registry".into(),
+            Type::Image => "image".into(),
+            Type::FileName => "file name".into(),
+            Type::K8sName => "name".into(),
             Type::Manager => "passive \\| int".into(),
         }
     }
@@ -375,7 +389,72 @@ pub static BLOCKS: &[BlockSchema] = &[
                 Type::Registry,
                 Required::No,
                 Some("docker.wso2.com"),
-                "Container image registry prefix."
+                "Container image registry prefix: the product images, the images built for Kubernetes and (when given) the helper images come from here."
+            ),
+            attr!(
+                "update_level",
+                Type::Int {
+                    min: 0,
+                    max: 1_000_000
+                },
+                Required::No,
+                None,
+                "The WSO2 update level every node runs: images are tagged `<version>.<update_level>`, so every node runs the same one (ST001 without it)."
+            ),
+            attr!(
+                "registry_login",
+                Type::Secret,
+                Required::No,
+                None,
+                "Pull credentials of a private registry: the Kubernetes docker-registry Secret of this name (imagePullSecrets); `docker login` for Compose."
+            ),
+            attr!(
+                "run_as_user",
+                Type::Int {
+                    min: 1,
+                    max: 2_147_483_647
+                },
+                Required::No,
+                Some("802 up to 4.2, 10001 from 4.3"),
+                "The user id the product runs as: the product image's own user (set it for a custom image)."
+            ),
+            attr!(
+                "run_as_group",
+                Type::Int {
+                    min: 1,
+                    max: 2_147_483_647
+                },
+                Required::No,
+                Some("802 up to 4.2, 10001 from 4.3"),
+                "The group id the product runs as."
+            ),
+            attr!(
+                "keystore",
+                Type::FileName,
+                Required::No,
+                Some("WSO2's bundled wso2carbon.jks"),
+                "The keystore (`.jks` or `.p12`) in `operator-files/<topology>/security/` that every node and datacenter signs tokens and serves TLS with (ST003 without it)."
+            ),
+            attr!(
+                "keystore_alias",
+                Type::String,
+                Required::No,
+                Some("wso2carbon"),
+                "The alias of the private key in the keystore."
+            ),
+            attr!(
+                "truststore",
+                Type::FileName,
+                Required::No,
+                Some("WSO2's bundled client-truststore.jks"),
+                "The truststore (`.jks` or `.p12`) in `operator-files/<topology>/security/`."
+            ),
+            attr!(
+                "truststore_password",
+                Type::Secret,
+                Required::No,
+                Some("secret(\"apim-truststore-password\")"),
+                "Password of the truststore."
             ),
             attr!(
                 "admin_password",
@@ -389,7 +468,7 @@ pub static BLOCKS: &[BlockSchema] = &[
                 Type::Secret,
                 Required::No,
                 Some("secret(\"apim-keystore-password\")"),
-                "Password of the primary keystore and truststore (identical on every node)."
+                "Password of the keystore and of its key (identical on every node)."
             ),
             attr!(
                 "encryption_key",
@@ -559,6 +638,27 @@ pub static BLOCKS: &[BlockSchema] = &[
                 None,
                 "The datasource (in the replicated datacenter) it is a replica of."
             ),
+            attr!(
+                "admin_user",
+                Type::String,
+                Required::No,
+                Some("root, postgres, sa or system, by engine"),
+                "The server administrator the runbooks' database steps (create, promote, re-point) use."
+            ),
+            attr!(
+                "admin_password",
+                Type::Secret,
+                Required::No,
+                Some("secret(\"<name>-admin-password\")"),
+                "The administrator's password, held outside the topology (the runbooks read it; the nodes never do)."
+            ),
+            attr!(
+                "driver",
+                Type::FileName,
+                Required::When("unless `replica_of` is set (ST002)"),
+                Some("from `replica_of`"),
+                "The JDBC driver jar of its engine, in `operator-files/<topology>/lib/`: no WSO2 image or pack ships one."
+            ),
         ],
     },
     BlockSchema {
@@ -593,6 +693,13 @@ pub static BLOCKS: &[BlockSchema] = &[
                 Required::No,
                 Some("1min"),
                 "How often rsync runs (whole minutes)."
+            ),
+            attr!(
+                "storage_class",
+                Type::K8sName,
+                Required::No,
+                None,
+                "Kubernetes: the StorageClass of its ReadWriteMany claims, instead of an NFS volume of `server` and `path` (FS004 when neither is given)."
             ),
         ],
     },
@@ -698,6 +805,13 @@ pub static BLOCKS: &[BlockSchema] = &[
                 Required::No,
                 None,
                 "Existing host names, one per node, instead of the derived ones."
+            ),
+            attr!(
+                "image",
+                Type::Image,
+                Required::No,
+                Some("the product image of its profile"),
+                "A custom image its nodes run (on Kubernetes it must carry the JDBC drivers), tagged or by digest."
             ),
         ],
     },

@@ -68,8 +68,20 @@ pub struct Topology {
     /// A fraction (0.75 for `75%`).
     pub degraded_capacity: Spanned<f64>,
     pub registry: String,
+    /// Whether `registry` was given (helper images come from it then).
+    pub registry_given: bool,
+    pub update_level: Option<Spanned<u64>>,
+    pub registry_login: Option<SecretRef>,
+    pub run_as_user: Option<Spanned<u32>>,
+    pub run_as_group: Option<Spanned<u32>>,
     pub admin_password: SecretRef,
     pub keystore_password: SecretRef,
+    /// The operator's keystore file; `None`: WSO2's bundled one.
+    pub keystore: Option<Spanned<String>>,
+    pub keystore_alias: String,
+    /// The operator's truststore file; `None`: WSO2's bundled one.
+    pub truststore: Option<Spanned<String>>,
+    pub truststore_password: SecretRef,
     pub encryption_key: SecretRef,
     pub allow: Vec<Spanned<String>>,
     pub deny: Vec<Spanned<String>>,
@@ -136,6 +148,11 @@ pub struct Datasource {
     pub password: SecretRef,
     pub access: Spanned<Access>,
     pub replica_of: Option<Spanned<DsId>>,
+    /// The JDBC driver jar: own or inherited from `replica_of`.
+    pub driver: Option<Spanned<String>>,
+    /// The server's administrator, for the runbooks' database steps.
+    pub admin_user: String,
+    pub admin_password: SecretRef,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -148,6 +165,8 @@ pub struct FileShare {
     pub server: Option<String>,
     pub path: Option<String>,
     pub interval: Duration,
+    /// Kubernetes: the StorageClass of its claims.
+    pub storage_class: Option<String>,
 }
 
 impl FileShare {
@@ -190,6 +209,8 @@ pub struct Cluster {
     /// Bytes.
     pub memory: Option<Spanned<u64>>,
     pub hosts: Option<Spanned<Vec<String>>>,
+    /// A custom image its nodes run.
+    pub image: Option<Spanned<String>>,
 }
 
 impl Cluster {
