@@ -20,6 +20,11 @@ pub struct NodeConfig {
     pub admin_password: String,
     pub databases: Vec<DatabaseConfig>,
     pub keystore_password: String,
+    /// The keystore and truststore files (the same on every node).
+    pub keystore: StoreConfig,
+    pub truststore: StoreConfig,
+    /// The alias of the keystore's private key.
+    pub keystore_alias: String,
     /// APIM 4.x: the symmetric encryption key (identical on every node).
     pub encryption_key: Option<String>,
     pub key_manager_url: Option<String>,
@@ -37,6 +42,26 @@ pub struct NodeConfig {
     /// The node is reached through a load balancer on 443 (and 80): the
     /// URLs it builds for redirects and callbacks use those ports.
     pub behind_load_balancer: bool,
+}
+
+/// A keystore or truststore as deployment.toml names it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreConfig {
+    pub file_name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `$env{...}`: never the password itself.
+    pub password: String,
+}
+
+impl StoreConfig {
+    fn of(store: &StoreFile) -> StoreConfig {
+        StoreConfig {
+            file_name: store.file.clone(),
+            kind: store.kind.to_string(),
+            password: store.password.reference(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -357,6 +382,9 @@ pub fn node_config(
         admin_password: d.admin_password.reference(),
         databases,
         keystore_password: d.keystore_password.reference(),
+        keystore: StoreConfig::of(&d.keystores.keystore),
+        truststore: StoreConfig::of(&d.keystores.truststore),
+        keystore_alias: d.keystores.alias.clone(),
         encryption_key: d.encryption_key.as_ref().map(SecretEnv::reference),
         key_manager_url,
         event_hub,

@@ -45,6 +45,131 @@ pub struct Deployment {
     /// holds the output folder: `operator-files/<topology>`. The build
     /// never writes there.
     pub operator_files: String,
+    /// The user and group the product runs as.
+    pub run_as: RunAs,
+    /// The Java major version the product runs on (hosts install it).
+    pub java_version: u32,
+    /// The secret naming the registry's pull credentials, if any.
+    pub registry_login: Option<SecretEnv>,
+    /// Where the helper images (nginx) come from: the topology's registry
+    /// when it names one, else their public registry.
+    pub helper_registry: Option<String>,
+    /// The keystore and truststore every node uses.
+    pub keystores: Keystores,
+    /// Every JDBC driver jar the nodes need (in `operator-files/.../lib/`).
+    pub drivers: Vec<String>,
+    /// The images built for Kubernetes: each product image with the JDBC
+    /// drivers added (`docker/<image>/Dockerfile`).
+    pub built_images: Vec<BuiltImage>,
+}
+
+/// nginx, the one helper image (Compose load balancers, the Kubernetes
+/// read-only gate).
+pub const NGINX_IMAGE: &str = "nginx:1.27.3-alpine";
+
+impl Deployment {
+    /// The nginx image: from the topology's registry when it names one
+    /// (mirror it there under the same name), else Docker Hub's.
+    pub fn nginx_image(&self) -> String {
+        match &self.helper_registry {
+            Some(registry) => format!("{registry}/{NGINX_IMAGE}"),
+            None => NGINX_IMAGE.to_string(),
+        }
+    }
+}
+
+/// The user and group the product runs as: the product image's own (802
+/// up to APIM 4.2, 10001 from 4.3, as WSO2's Dockerfiles create them),
+/// unless the topology says otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RunAs {
+    pub user: u32,
+    pub group: u32,
+}
+
+impl RunAs {
+    /// The image's user for a version.
+    pub fn of_version(version: &Version) -> RunAs {
+        let (major, minor) = version.minor();
+        let id = if (major, minor) >= (4, 3) { 10001 } else { 802 };
+        RunAs {
+            user: id,
+            group: id,
+        }
+    }
+}
+
+/// The Java a version runs on, as WSO2's images ship it: 11 up to 4.1, 17
+/// for 4.2 and 4.3, 21 from 4.4 (wso2/docker-apim Dockerfiles).
+pub fn java_version(version: &Version) -> u32 {
+    match version.minor() {
+        (major, minor) if (major, minor) >= (4, 4) => 21,
+        (major, minor) if (major, minor) >= (4, 2) => 17,
+        _ => 11,
+    }
+}
+
+/// A keystore or truststore file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoreFile {
+    /// The file name, in `repository/resources/security/`.
+    pub file: String,
+    /// `JKS` or `PKCS12`, from the file name.
+    pub kind: &'static str,
+    /// Whether the operator supplies it (else it is WSO2's bundled one).
+    pub supplied: bool,
+    pub password: SecretEnv,
+}
+
+impl StoreFile {
+    fn new(given: Option<&str>, bundled: &str, password: SecretEnv) -> StoreFile {
+        let file = given.unwrap_or(bundled).to_string();
+        let lower = file.to_ascii_lowercase();
+        StoreFile {
+            kind: if lower.ends_with(".p12") || lower.ends_with(".pfx") {
+                "PKCS12"
+            } else {
+                "JKS"
+            },
+            supplied: given.is_some(),
+            file,
+            password,
+        }
+    }
+}
+
+/// The keystore (primary, TLS and internal) and truststore of every node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Keystores {
+    pub keystore: StoreFile,
+    /// The alias of the private key.
+    pub alias: String,
+    pub truststore: StoreFile,
+}
+
+impl Keystores {
+    /// The files the operator supplies.
+    pub fn supplied(&self) -> Vec<&StoreFile> {
+        [&self.keystore, &self.truststore]
+            .into_iter()
+            .filter(|s| s.supplied)
+            .collect()
+    }
+}
+
+/// A product image with the JDBC drivers added, for Kubernetes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BuiltImage {
+    /// `docker/<name>/Dockerfile` in the output.
+    pub dockerfile: String,
+    /// The product image it starts from.
+    pub from: String,
+    /// What it is tagged and pushed as (what the pods run).
+    pub tag: String,
+    /// Where the drivers go.
+    pub lib: String,
+    pub drivers: Vec<String>,
+    pub run_as: RunAs,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -183,6 +308,8 @@ pub struct DatabasePlan {
     pub user: String,
     pub password: SecretEnv,
     pub read_only: bool,
+    /// The JDBC driver jar.
+    pub driver: Option<String>,
 }
 
 impl DatabasePlan {
@@ -244,7 +371,12 @@ pub struct SharePlan {
     pub server: Option<String>,
     pub path: Option<String>,
     pub interval_minutes: u64,
+    /// Kubernetes: the StorageClass of its ReadWriteMany claims.
+    pub storage_class: Option<String>,
 }
+
+/// Where the product images install the product: the home of their user.
+pub const PRODUCT_BASE: &str = "/home/wso2carbon";
 
 /// The gateways' secure WebSocket port (`wss_endpoint`).
 pub const WSS_PORT: u16 = 8099;
@@ -435,7 +567,19 @@ pub struct ClusterPlan {
     pub max_unavailable: u32,
     pub cpu: f64,
     pub memory_bytes: u64,
+    /// The product image (or the custom image the topology names).
     pub image: String,
+    /// What the Kubernetes pods run: the custom image, or the product image
+    /// built with the JDBC drivers ([`BuiltImage`]).
+    pub k8s_image: String,
+    /// Whether `image` always names the same image: a digest, an update
+    /// level above 0, or a custom image's tag. WSO2 moves a version's own
+    /// tag and the `.0` update tag as updates come out.
+    pub image_pinned: bool,
+    /// Whether the image is the topology's own (`image`), not WSO2's.
+    pub custom_image: bool,
+    /// The JDBC drivers its nodes need, by file name.
+    pub drivers: Vec<String>,
     /// The product folder in the image or on the host, e.g. `wso2am-4.2.0`.
     pub product_dir: String,
     /// The start script under the product folder.
@@ -443,8 +587,6 @@ pub struct ClusterPlan {
     /// The `-Dprofile=...` the node starts with, where its product runs
     /// several profiles.
     pub profile_arg: Option<String>,
-    /// The UID the product runs as.
-    pub run_as_user: u32,
     pub ports: Vec<PortSpec>,
     pub databases: Vec<DatabasePlan>,
     pub share: Option<String>,
@@ -490,6 +632,16 @@ impl ClusterPlan {
         format!("{base}/{}", self.product_dir)
     }
 
+    /// How Kubernetes pulls the image: once per node when it is pinned,
+    /// at every start when the tag may move.
+    pub fn pull_policy(&self) -> &'static str {
+        if self.image_pinned {
+            "IfNotPresent"
+        } else {
+            "Always"
+        }
+    }
+
     /// The heap for the JVM: three quarters of the memory, in MiB.
     pub fn heap_mib(&self) -> u64 {
         (self.memory_bytes / (1024 * 1024)) * 3 / 4
@@ -511,6 +663,7 @@ pub fn plan(t: &Topology) -> Deployment {
     let mut secret_names: Vec<String> = vec![
         t.admin_password.name.clone(),
         t.keystore_password.name.clone(),
+        t.truststore_password.name.clone(),
     ];
     if major >= 4 {
         secret_names.push(t.encryption_key.name.clone());
@@ -560,6 +713,7 @@ pub fn plan(t: &Topology) -> Deployment {
                     server: share.server.clone(),
                     path: share.path.clone(),
                     interval_minutes: share.interval.minutes_ceil(),
+                    storage_class: share.storage_class.clone(),
                 }
             })
             .collect();
@@ -653,6 +807,7 @@ pub fn plan(t: &Topology) -> Deployment {
         let mut site_secrets: Vec<SecretEnv> = vec![
             env_of(&t.admin_password.name),
             env_of(&t.keystore_password.name),
+            env_of(&t.truststore_password.name),
         ];
         if major >= 4 {
             site_secrets.push(env_of(&t.encryption_key.name));
@@ -687,7 +842,65 @@ pub fn plan(t: &Topology) -> Deployment {
             secrets: site_secrets,
         });
     }
+    let run_as = RunAs::of_version(&version);
+    let run_as = RunAs {
+        user: t.run_as_user.as_ref().map_or(run_as.user, |u| u.value),
+        group: t.run_as_group.as_ref().map_or(run_as.group, |g| g.value),
+    };
+    let keystores = Keystores {
+        keystore: StoreFile::new(
+            t.keystore.as_ref().map(|k| k.value.as_str()),
+            "wso2carbon.jks",
+            env_of(&t.keystore_password.name),
+        ),
+        alias: t.keystore_alias.clone(),
+        truststore: StoreFile::new(
+            t.truststore.as_ref().map(|k| k.value.as_str()),
+            "client-truststore.jks",
+            env_of(&t.truststore_password.name),
+        ),
+    };
+    let mut drivers: Vec<String> = sites
+        .iter()
+        .flat_map(|s: &Site| s.clusters.iter())
+        .flat_map(|c| c.drivers.iter().cloned())
+        .collect();
+    drivers.sort();
+    drivers.dedup();
+    let mut built_images: Vec<BuiltImage> = Vec::new();
+    for cluster in sites.iter().flat_map(|s| s.clusters.iter()) {
+        if cluster.custom_image || built_images.iter().any(|b| b.tag == cluster.k8s_image) {
+            continue;
+        }
+        let name = cluster
+            .image
+            .rsplit('/')
+            .next()
+            .and_then(|n| n.split(':').next())
+            .unwrap_or("wso2am");
+        built_images.push(BuiltImage {
+            dockerfile: format!("docker/{name}/Dockerfile"),
+            from: cluster.image.clone(),
+            tag: cluster.k8s_image.clone(),
+            lib: format!(
+                "{}/repository/components/lib",
+                cluster.product_home(PRODUCT_BASE)
+            ),
+            drivers: drivers.clone(),
+            run_as,
+        });
+    }
+    built_images.sort_by(|a, b| a.dockerfile.cmp(&b.dockerfile));
     Deployment {
+        run_as,
+        java_version: java_version(&version),
+        registry_login: t.registry_login.as_ref().map(|s| env_of(&s.name)),
+        helper_registry: t
+            .registry_given
+            .then(|| t.registry.trim_end_matches('/').to_string()),
+        keystores,
+        drivers,
+        built_images,
         topology: t.name.clone(),
         version: version.to_string(),
         major,
@@ -807,6 +1020,53 @@ fn default_resources(profile: Profile) -> (f64, u64) {
     }
 }
 
+/// The images of a cluster: the product image of its profile tagged with
+/// the update level (or the topology's own image), and what Kubernetes
+/// runs.
+struct ClusterImages {
+    product: String,
+    kubernetes: String,
+    pinned: bool,
+    custom: bool,
+}
+
+impl ClusterImages {
+    fn of(t: &Topology, c: &Cluster, image_name: &str, version: &Version) -> ClusterImages {
+        if let Some(image) = &c.image {
+            let pinned = image.value.contains("@sha256:")
+                || !matches!(image.value.rsplit_once(':'), Some((_, "latest")));
+            return ClusterImages {
+                product: image.value.clone(),
+                kubernetes: image.value.clone(),
+                pinned,
+                custom: true,
+            };
+        }
+        let level = t.update_level.as_ref().map(|l| l.value);
+        let tag = product_tag(version, level);
+        let registry = t.registry.trim_end_matches('/');
+        ClusterImages {
+            product: format!("{registry}/{image_name}:{tag}"),
+            kubernetes: built_image_tag(registry, &dns_label(&t.name), image_name, &tag),
+            pinned: level.is_some_and(|l| l > 0),
+            custom: false,
+        }
+    }
+}
+
+/// WSO2's image tag of a version at an update level: `4.2.0.12`.
+pub fn product_tag(version: &Version, update_level: Option<u64>) -> String {
+    match update_level {
+        Some(level) => format!("{version}.{level}"),
+        None => version.to_string(),
+    }
+}
+
+/// The tag of the image built for Kubernetes from a product image.
+fn built_image_tag(registry: &str, topology: &str, image_name: &str, tag: &str) -> String {
+    format!("{registry}/{topology}-{image_name}:{tag}")
+}
+
 #[allow(clippy::too_many_arguments)]
 fn cluster_plan(
     t: &Topology,
@@ -855,7 +1115,7 @@ fn cluster_plan(
             }
         })
         .collect();
-    let databases = c
+    let databases: Vec<DatabasePlan> = c
         .datasources
         .iter()
         .filter_map(|d| {
@@ -875,6 +1135,7 @@ fn cluster_plan(
                 user: ds.user.clone(),
                 password: env_of(&ds.password.name),
                 read_only: ds.access.value == Access::ReadOnly,
+                driver: ds.driver.as_ref().map(|d| d.value.clone()),
             })
         })
         .collect();
@@ -902,6 +1163,13 @@ fn cluster_plan(
         _ => 1,
     };
     let (image_name, launcher, profile_arg) = product(profile, version);
+    let images = ClusterImages::of(t, c, image_name, version);
+    let mut drivers: Vec<String> = databases
+        .iter()
+        .filter_map(|d: &DatabasePlan| d.driver.clone())
+        .collect();
+    drivers.sort();
+    drivers.dedup();
     let surge_name = crate::model::naming::surge_name(&c.name);
     let surge = NodePlan {
         fqdn: format!("{surge_name}.{domain}"),
@@ -929,14 +1197,14 @@ fn cluster_plan(
         max_unavailable,
         cpu: c.cpu.as_ref().map(|v| v.value).unwrap_or(default_cpu),
         memory_bytes: c.memory.as_ref().map(|v| v.value).unwrap_or(default_memory),
-        image: format!(
-            "{}/{image_name}:{version}",
-            t.registry.trim_end_matches('/')
-        ),
+        image: images.product.clone(),
+        k8s_image: images.kubernetes,
+        image_pinned: images.pinned,
+        custom_image: images.custom,
+        drivers,
         product_dir: format!("{image_name}-{version}"),
         launcher: launcher.to_string(),
         profile_arg: profile_arg.map(str::to_string),
-        run_as_user: if version.major() >= 4 { 10001 } else { 802 },
         ports: ports(profile, version.major()),
         databases,
         share,
@@ -1118,7 +1386,7 @@ mod tests {
         assert_eq!(gw.depends_on, ["control-plane", "traffic-manager"]);
         // 3 x 800rps, 1500rps required: one node may be down.
         assert_eq!(gw.max_unavailable, 1);
-        assert_eq!(gw.image, "registry.payments.example/wso2/wso2am:4.2.0");
+        assert_eq!(gw.image, "registry.payments.example/wso2/wso2am:4.2.0.92");
         assert_eq!(gw.public_hostname.as_deref(), Some("api.payments.example"));
         let names: Vec<_> = site.start_order().iter().map(|c| c.label.clone()).collect();
         assert_eq!(names, ["control-plane", "traffic-manager", "gateway"]);
@@ -1173,6 +1441,81 @@ mod tests {
     }
 
     #[test]
+    fn the_product_runs_as_its_images_user_for_the_version() {
+        let v = |text: &str| Version::parse(text).unwrap();
+        for (version, id) in [
+            ("3.2.0", 802),
+            ("4.0.0", 802),
+            ("4.2.0", 802),
+            ("4.3.0", 10001),
+            ("4.5.0", 10001),
+        ] {
+            assert_eq!(
+                RunAs::of_version(&v(version)),
+                RunAs {
+                    user: id,
+                    group: id
+                },
+                "{version}"
+            );
+        }
+        let example = std::fs::read_to_string("examples/distributed-4.x.topo").unwrap();
+        let text = example.replacen(
+            "  version = \"4.2.0\"\n",
+            "  version = \"4.2.0\"\n  run_as_user = 1234\n  run_as_group = 5678\n",
+            1,
+        );
+        assert_ne!(text, example);
+        let checked = crate::check_text(
+            "u.topo".as_ref(),
+            &text,
+            &DiskFs,
+            &SeverityConfig::default(),
+        );
+        assert!(!checked.has_errors());
+        assert_eq!(
+            plan(&checked.topology).run_as,
+            RunAs {
+                user: 1234,
+                group: 5678
+            }
+        );
+    }
+
+    #[test]
+    fn images_are_tagged_with_the_update_level_and_pinned_by_it() {
+        let example = std::fs::read_to_string("examples/distributed-4.x.topo").unwrap();
+        let with = |extra: &str| {
+            let text = example.replacen("  update_level = 92\n", extra, 1);
+            assert_ne!(text, example);
+            let checked = crate::check_text(
+                "u.topo".as_ref(),
+                &text,
+                &DiskFs,
+                &SeverityConfig::default(),
+            );
+            assert!(!checked.has_errors());
+            plan(&checked.topology)
+        };
+        let d = with("  update_level = 12\n");
+        let gw = d.sites[0].cluster("gateway").unwrap();
+        assert!(gw.image.ends_with("/wso2am:4.2.0.12"), "{}", gw.image);
+        assert!(gw.image_pinned);
+        assert_eq!(gw.pull_policy(), "IfNotPresent");
+        assert!(
+            gw.k8s_image.ends_with("/payments-wso2am:4.2.0.12"),
+            "{}",
+            gw.k8s_image
+        );
+        assert_eq!(d.built_images.len(), 1);
+        assert_eq!(d.built_images[0].from, gw.image);
+        let d = with("  update_level = 0\n");
+        let gw = d.sites[0].cluster("gateway").unwrap();
+        assert!(!gw.image_pinned);
+        assert_eq!(gw.pull_policy(), "Always");
+    }
+
+    #[test]
     fn secrets_become_environment_variables() {
         let d = deployment("examples/all-in-one-3.2.topo");
         let envs: Vec<_> = d.secrets.iter().map(|s| s.env.as_str()).collect();
@@ -1187,7 +1530,13 @@ mod tests {
         );
         let apim = d.sites[0].cluster("apim").unwrap();
         assert_eq!(apim.profile_arg, None);
-        assert_eq!(apim.run_as_user, 802);
+        assert_eq!(
+            d.run_as,
+            RunAs {
+                user: 802,
+                group: 802
+            }
+        );
         assert_eq!(apim.share.as_deref(), Some("deployment"));
         assert_eq!(apim.manager, Some(1));
         assert!(apim.ports.iter().any(|p| p.name == "hazelcast"));

@@ -8,14 +8,14 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::kubernetes::{SYNC_IMAGE, site_cluster_secrets, sync_mode};
+use super::kubernetes::{site_cluster_secrets, sync_mode};
 use super::{Artifacts, BuildError, Context};
 use crate::deployment::config::cluster_address;
 use crate::deployment::*;
 use crate::model::{HaMode, ShareMethod};
 
 const HOME: &str = "/home/wso2carbon";
-const NGINX_IMAGE: &str = "nginx:1.27.3-alpine";
+
 const NETWORK: &str = "apim";
 
 #[derive(Serialize)]
@@ -32,6 +32,12 @@ struct ComposeFile {
 #[derive(Serialize, Default)]
 struct ComposeService {
     image: String,
+    /// `always` for an image whose tag WSO2 may move, so that every node
+    /// starts the same image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pull_policy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<String>,
     hostname: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     profiles: Vec<String>,
@@ -67,6 +73,14 @@ struct Mount {
     target: String,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     read_only: bool,
+    /// A folder of a named volume.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    volume: Option<VolumeOptions>,
+}
+
+#[derive(Serialize)]
+struct VolumeOptions {
+    subpath: String,
 }
 
 #[derive(Serialize)]
@@ -273,14 +287,60 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                     source: format!("./config/{}/deployment.toml", node.name),
                     target: format!("{HOME}/wso2-config-volume/repository/conf/deployment.toml"),
                     read_only: true,
+                    volume: None,
                 }];
-                if let Some(share) = share {
+                // The operator's keystore and truststore, the same files
+                // on every node.
+                for store in d.keystores.supplied() {
                     mounts.push(Mount {
-                        kind: "volume".to_string(),
-                        source: share.label.clone(),
-                        target: super::kubernetes::share_mount(ctx, cluster),
-                        read_only: false,
+                        kind: "bind".to_string(),
+                        source: format!("{}/security/{}", operator_files(d), store.file),
+                        target: format!(
+                            "{HOME}/wso2-config-volume/repository/resources/security/{}",
+                            store.file
+                        ),
+                        read_only: true,
+                        volume: None,
                     });
+                }
+                // The JDBC drivers, copied into the product at start (no
+                // WSO2 image ships one).
+                for driver in &cluster.drivers {
+                    mounts.push(Mount {
+                        kind: "bind".to_string(),
+                        source: format!("{}/lib/{driver}", operator_files(d)),
+                        target: format!(
+                            "{HOME}/wso2-config-volume/repository/components/lib/{driver}"
+                        ),
+                        read_only: true,
+                        volume: None,
+                    });
+                }
+                if let Some(share) = share {
+                    let target = super::kubernetes::share_mount(ctx, cluster);
+                    if d.major >= 4 {
+                        mounts.push(Mount {
+                            kind: "volume".to_string(),
+                            source: share.label.clone(),
+                            target,
+                            read_only: false,
+                            volume: None,
+                        });
+                    } else {
+                        // APIM 3.x shares what WSO2 shares; the image keeps
+                        // the rest of its deployment folder (webapps).
+                        for folder in super::kubernetes::SHARED_FOLDERS_3X {
+                            mounts.push(Mount {
+                                kind: "volume".to_string(),
+                                source: share.label.clone(),
+                                target: format!("{target}/{folder}"),
+                                read_only: false,
+                                volume: Some(VolumeOptions {
+                                    subpath: folder.to_string(),
+                                }),
+                            });
+                        }
+                    }
                 }
                 let sync = sync_mode(site, cluster).filter(|_| {
                     cluster.shape == Shape::Scaled || node.manager || cluster.pulls_artifacts
@@ -307,13 +367,14 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                                 source: volume.clone(),
                                 target,
                                 read_only: false,
+                                volume: None,
                             });
                             (volume, "/artifacts".to_string())
                         }
                     };
                     services.insert(
                         format!("{}-artifact-sync", node.name),
-                        sync_service(node, mode, source, &volume, &dir, &profiles),
+                        sync_service(d, cluster, node, mode, source, &volume, &dir, &profiles),
                     );
                 }
                 let mut aliases = vec![node.fqdn.clone()];
@@ -342,6 +403,8 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                     node.name.clone(),
                     ComposeService {
                         image: cluster.image.clone(),
+                        pull_policy: pull_policy(cluster),
+                        user: Some(user(d)),
                         hostname: node.name.clone(),
                         profiles,
                         entrypoint: entrypoint(&cluster_secrets),
@@ -431,7 +494,7 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
             services.insert(
                 "load-balancer".to_string(),
                 ComposeService {
-                    image: NGINX_IMAGE.to_string(),
+                    image: d.nginx_image(),
                     hostname: "load-balancer".to_string(),
                     profiles: standby.clone(),
                     ports,
@@ -441,12 +504,14 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                             source: "./nginx/nginx.conf".to_string(),
                             target: "/etc/nginx/nginx.conf".to_string(),
                             read_only: true,
+                            volume: None,
                         },
                         Mount {
                             kind: "bind".to_string(),
                             source: format!("{}/tls", operator_files(d)),
                             target: "/etc/nginx/tls".to_string(),
                             read_only: true,
+                            volume: None,
                         },
                     ],
                     depends_on,
@@ -532,7 +597,20 @@ fn share_volume(share: &SharePlan) -> VolumeDef {
     }
 }
 
+/// The user the product runs as, `uid:gid`.
+fn user(d: &Deployment) -> String {
+    format!("{}:{}", d.run_as.user, d.run_as.group)
+}
+
+fn pull_policy(cluster: &ClusterPlan) -> Option<String> {
+    (!cluster.image_pinned).then(|| "always".to_string())
+}
+
+/// The artifact sync runs in the node's own image (it has curl and tar).
+#[allow(clippy::too_many_arguments)]
 fn sync_service(
+    d: &Deployment,
+    cluster: &ClusterPlan,
     node: &NodePlan,
     mode: &str,
     source: &ArtifactSync,
@@ -541,14 +619,13 @@ fn sync_service(
     profiles: &[String],
 ) -> ComposeService {
     ComposeService {
-        image: SYNC_IMAGE.to_string(),
+        image: cluster.image.clone(),
+        pull_policy: pull_policy(cluster),
+        user: Some(user(d)),
+        entrypoint: vec!["sh".to_string()],
         hostname: format!("{}-artifact-sync", node.name),
         profiles: profiles.to_vec(),
-        command: vec![
-            "sh".to_string(),
-            "/opt/topoc/artifact-sync.sh".to_string(),
-            mode.to_string(),
-        ],
+        command: vec!["/opt/topoc/artifact-sync.sh".to_string(), mode.to_string()],
         environment: BTreeMap::from([
             ("ARTIFACT_URL".to_string(), source.url.clone()),
             ("ARTIFACT_DIR".to_string(), dir.to_string()),
@@ -567,12 +644,14 @@ fn sync_service(
                 source: volume.to_string(),
                 target: "/artifacts".to_string(),
                 read_only: false,
+                volume: None,
             },
             Mount {
                 kind: "bind".to_string(),
                 source: "./scripts/artifact-sync.sh".to_string(),
                 target: "/opt/topoc/artifact-sync.sh".to_string(),
                 read_only: true,
+                volume: None,
             },
         ],
         // The node creates (and seeds) the volume first.
@@ -692,6 +771,10 @@ pub const TAG_VARIABLE: &str = "WSO2AM_TAG";
 
 /// `repository:${WSO2AM_TAG:-tag}`, the rest escaped for interpolation.
 fn tagged_image(image: &str) -> String {
+    // A digest names one image: nothing to override.
+    if image.contains('@') {
+        return image.replace('$', "$$");
+    }
     let (repository, tag) = image
         .rsplit_once(':')
         .filter(|(_, t)| !t.contains('/'))

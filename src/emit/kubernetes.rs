@@ -19,12 +19,13 @@ use k8s_openapi::api::core::v1::Affinity;
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
     EnvVar, EnvVarSource, ExecAction, HTTPGetAction, KeyToPath, Lifecycle, LifecycleHandler,
-    NFSVolumeSource, Namespace, ObjectFieldSelector, PersistentVolume, PersistentVolumeClaim,
-    PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PersistentVolumeSpec,
-    PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
-    ResourceRequirements, SeccompProfile, SecretKeySelector, SecurityContext, Service, ServicePort,
-    ServiceSpec, TCPSocketAction, TopologySpreadConstraint, Volume, VolumeMount,
-    VolumeResourceRequirements, WeightedPodAffinityTerm,
+    LocalObjectReference, NFSVolumeSource, Namespace, ObjectFieldSelector, PersistentVolume,
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource,
+    PersistentVolumeSpec, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec,
+    PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecretKeySelector,
+    SecretVolumeSource, SecurityContext, Service, ServicePort, ServiceSpec, TCPSocketAction,
+    TopologySpreadConstraint, Volume, VolumeMount, VolumeResourceRequirements,
+    WeightedPodAffinityTerm,
 };
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
@@ -40,9 +41,6 @@ use super::{Artifacts, BuildError, Context, checksum};
 use crate::deployment::*;
 use crate::model::Profile;
 
-/// The helper images: small, pinned.
-pub const WAIT_IMAGE: &str = "busybox:1.36.1";
-pub const SYNC_IMAGE: &str = "curlimages/curl:8.11.1";
 /// Where WSO2's images copy configuration from at start-up.
 const CONFIG_VOLUME: &str = "/home/wso2carbon/wso2-config-volume";
 const HOME: &str = "/home/wso2carbon";
@@ -120,12 +118,12 @@ fn resources(cpu: f64, memory: u64, request_share: f64) -> ResourceRequirements 
     }
 }
 
-fn container_security(uid: u32) -> SecurityContext {
+fn container_security(uid: RunAs) -> SecurityContext {
     SecurityContext {
         allow_privilege_escalation: Some(false),
         run_as_non_root: Some(true),
-        run_as_user: Some(i64::from(uid)),
-        run_as_group: Some(i64::from(uid)),
+        run_as_user: Some(i64::from(uid.user)),
+        run_as_group: Some(i64::from(uid.group)),
         capabilities: Some(Capabilities {
             drop: Some(vec!["ALL".to_string()]),
             ..Capabilities::default()
@@ -193,6 +191,250 @@ fn selector(labels: &Labels) -> LabelSelector {
     }
 }
 
+/// The Dockerfile of an image the pods run: WSO2's product image with the
+/// JDBC drivers added, built from the drivers' folder beside the output.
+pub fn dockerfile(d: &Deployment, image: &BuiltImage) -> String {
+    let mut out = format!(
+        "# The image the Kubernetes manifests of topology {} run: WSO2's product\n\
+         # image with the JDBC drivers the datasources need (no WSO2 image ships one).\n\
+         # Build and push it from the output folder, with the drivers in\n\
+         # ../{}/lib/ beside it:\n\
+         #\n\
+         #   docker build -t {tag} -f {} ../{}/lib\n\
+         #   docker push {tag}\n\
+         #\n\
+         # A patch builds it FROM the patched product image:\n\
+         # --build-arg WSO2AM_IMAGE=<the product image of the new update level>.\n\
+         ARG WSO2AM_IMAGE={}\n\
+         FROM ${{WSO2AM_IMAGE}}\n",
+        d.topology,
+        d.operator_files,
+        image.dockerfile,
+        d.operator_files,
+        image.from,
+        tag = image.tag,
+    );
+    if !image.drivers.is_empty() {
+        out.push_str(&format!(
+            "COPY --chown={}:{} {} {}/\n",
+            image.run_as.user,
+            image.run_as.group,
+            image.drivers.join(" "),
+            image.lib
+        ));
+    }
+    out
+}
+
+/// The read-only gate of a datacenter's portals: what the runbooks' portal
+/// step asks, through ingress-nginx's `auth-url` annotation (allowed on a
+/// default install, unlike snippets), whether a request may pass.
+pub const READ_ONLY_GATE: &str = "read-only-gate";
+
+/// The gate's port.
+const GATE_PORT: u16 = 8080;
+
+/// Does a load balancer of the site route to the portals?
+fn has_portal_route(site: &Site) -> bool {
+    site.load_balancers
+        .iter()
+        .any(|lb| lb.routes(site).iter().any(|r| r.kind == "portal"))
+}
+
+/// The gate's nginx.conf: writes are refused (403), except logins and token
+/// requests; reads pass. ingress-nginx sends the request's method and URL
+/// in `X-Original-Method` and `X-Original-URL`.
+const GATE_CONFIG: &str = r#"# The read-only gate of the portals (topoc): asked by the ingress for each
+# portal request while the runbooks keep the Publisher and DevPortal
+# read-only.
+worker_processes 1;
+pid /tmp/nginx.pid;
+error_log /dev/stderr warn;
+events {
+    worker_connections 256;
+}
+http {
+    access_log off;
+    client_body_temp_path /tmp/client;
+    proxy_temp_path /tmp/proxy;
+    fastcgi_temp_path /tmp/fastcgi;
+    uwsgi_temp_path /tmp/uwsgi;
+    scgi_temp_path /tmp/scgi;
+    map $http_x_original_method $write {
+        default 1;
+        GET 0;
+        HEAD 0;
+        OPTIONS 0;
+    }
+    map $http_x_original_url $login {
+        default 0;
+        "~^[a-z]+://[^/]+/(oauth2|oidc|commonauth|authenticationendpoint|logincontext)([/?]|$)" 1;
+    }
+    server {
+        listen 8080;
+        location = /healthz {
+            return 200;
+        }
+        location / {
+            if ($login) {
+                return 200;
+            }
+            if ($write) {
+                return 403;
+            }
+            return 200;
+        }
+    }
+}
+"#;
+
+/// The gate's address, for the `auth-url` annotation.
+pub fn read_only_gate_url(site: &Site) -> String {
+    format!(
+        "http://{READ_ONLY_GATE}.{}.svc.cluster.local:{GATE_PORT}/",
+        site.namespace
+    )
+}
+
+/// The gate: its configuration, a Deployment (no replicas until a runbook
+/// needs it) and a Service.
+fn read_only_gate(ctx: &Context, site: &Site) -> Result<String, BuildError> {
+    let d = ctx.deployment;
+    let labels = BTreeMap::from([
+        (
+            "app.kubernetes.io/managed-by".to_string(),
+            "topoc".to_string(),
+        ),
+        ("app.kubernetes.io/instance".to_string(), d.label.clone()),
+        ("topoc/datacenter".to_string(), site.label.clone()),
+        ("topoc/gate".to_string(), READ_ONLY_GATE.to_string()),
+    ]);
+    let pods = BTreeMap::from([("topoc/gate".to_string(), READ_ONLY_GATE.to_string())]);
+    // The nginx image's own unprivileged user.
+    let nginx = RunAs {
+        user: 101,
+        group: 101,
+    };
+    let image = d.nginx_image();
+    let config = yaml(&ConfigMap {
+        metadata: meta(READ_ONLY_GATE, Some(&site.namespace), &labels),
+        data: Some(BTreeMap::from([(
+            "nginx.conf".to_string(),
+            GATE_CONFIG.to_string(),
+        )])),
+        ..ConfigMap::default()
+    })?;
+    let container = Container {
+        name: "nginx".to_string(),
+        image: Some(image),
+        image_pull_policy: Some("IfNotPresent".to_string()),
+        command: Some(vec![
+            "nginx".to_string(),
+            "-c".to_string(),
+            "/etc/topoc/gate/nginx.conf".to_string(),
+            "-g".to_string(),
+            "daemon off;".to_string(),
+        ]),
+        ports: Some(vec![ContainerPort {
+            name: Some("http".to_string()),
+            container_port: i32::from(GATE_PORT),
+            protocol: Some("TCP".to_string()),
+            ..ContainerPort::default()
+        }]),
+        resources: Some(resources(0.2, 64 << 20, 0.5)),
+        security_context: Some(container_security(nginx)),
+        readiness_probe: Some(http_probe("/healthz", GATE_PORT, false, 5, 3)),
+        liveness_probe: Some(http_probe("/healthz", GATE_PORT, false, 10, 3)),
+        volume_mounts: Some(vec![
+            VolumeMount {
+                name: "config".to_string(),
+                mount_path: "/etc/topoc/gate".to_string(),
+                read_only: Some(true),
+                ..VolumeMount::default()
+            },
+            VolumeMount {
+                name: "tmp".to_string(),
+                mount_path: "/tmp".to_string(),
+                ..VolumeMount::default()
+            },
+        ]),
+        ..Container::default()
+    };
+    let deployment = yaml(&K8sDeployment {
+        metadata: meta(READ_ONLY_GATE, Some(&site.namespace), &labels),
+        spec: DeploymentSpec {
+            replicas: Some(0),
+            selector: selector(&pods),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels.clone()),
+                    annotations: Some(BTreeMap::from([(
+                        "checksum/config".to_string(),
+                        checksum(GATE_CONFIG),
+                    )])),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(PodSpec {
+                    security_context: Some(PodSecurityContext {
+                        run_as_non_root: Some(true),
+                        run_as_user: Some(i64::from(nginx.user)),
+                        run_as_group: Some(i64::from(nginx.group)),
+                        seccomp_profile: Some(SeccompProfile {
+                            type_: "RuntimeDefault".to_string(),
+                            ..SeccompProfile::default()
+                        }),
+                        ..PodSecurityContext::default()
+                    }),
+                    containers: vec![container],
+                    image_pull_secrets: d.registry_login.as_ref().map(|login| {
+                        vec![LocalObjectReference {
+                            name: login.name.clone(),
+                        }]
+                    }),
+                    volumes: Some(vec![
+                        Volume {
+                            name: "config".to_string(),
+                            config_map: Some(ConfigMapVolumeSource {
+                                name: READ_ONLY_GATE.to_string(),
+                                ..ConfigMapVolumeSource::default()
+                            }),
+                            ..Volume::default()
+                        },
+                        Volume {
+                            name: "tmp".to_string(),
+                            empty_dir: Some(EmptyDirVolumeSource::default()),
+                            ..Volume::default()
+                        },
+                    ]),
+                    ..PodSpec::default()
+                }),
+            },
+            ..DeploymentSpec::default()
+        },
+        ..K8sDeployment::default()
+    })?;
+    let service = service(
+        READ_ONLY_GATE,
+        site,
+        &labels,
+        &pods,
+        vec![ServicePort {
+            name: Some("http".to_string()),
+            port: i32::from(GATE_PORT),
+            target_port: Some(IntOrString::String("http".to_string())),
+            protocol: Some("TCP".to_string()),
+            ..ServicePort::default()
+        }],
+    )?;
+    Ok(documents(vec![config, deployment, service]))
+}
+
+/// The Secret holding the operator's keystore and truststore files (keys
+/// are the file names), created by the operator in every namespace.
+pub fn keystore_secret_name(d: &Deployment) -> String {
+    format!("{}-keystores", d.label)
+}
+
 /// The Secret every password comes from (created by the operator).
 pub fn secret_name(d: &Deployment) -> String {
     format!("{}-secrets", d.label)
@@ -219,6 +461,12 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
         if let Some(ingress) = ingresses(site)? {
             out.insert(format!("{dir}/30-ingress.yaml"), ingress);
         }
+        if has_portal_route(site) {
+            out.insert(
+                format!("{dir}/31-read-only-gate.yaml"),
+                read_only_gate(ctx, site)?,
+            );
+        }
     }
     Ok(())
 }
@@ -242,9 +490,9 @@ fn namespace(ctx: &Context, site: &Site) -> Result<String, BuildError> {
     })
 }
 
-/// The shares the site's clusters mount: NFS as a PersistentVolume bound
-/// to a claim, rsync (a host pattern) as a ReadWriteMany claim on the
-/// default storage class.
+/// The shares the site's clusters mount: a ReadWriteMany claim of the
+/// share's `storage_class`, or else, for NFS, a PersistentVolume of its
+/// export bound to the claim (an rsync share names no volume: FS004).
 fn storage(site: &Site) -> Result<Option<String>, BuildError> {
     let mut docs = Vec::new();
     for share in &site.shares {
@@ -268,7 +516,9 @@ fn storage(site: &Site) -> Result<Option<String>, BuildError> {
             }),
             ..PersistentVolumeClaimSpec::default()
         };
-        if share.method == crate::model::ShareMethod::Nfs {
+        if let Some(class) = &share.storage_class {
+            claim.storage_class_name = Some(class.clone());
+        } else if share.method == crate::model::ShareMethod::Nfs {
             let pv_name = format!("{}-{}", site.namespace, share.label);
             docs.push(yaml(&PersistentVolume {
                 metadata: meta(&pv_name, None, &labels),
@@ -361,7 +611,21 @@ fn cluster_objects(
     let replicas_when_running = |n: i32| if site.running() { n } else { 0 };
     match cluster.shape {
         Shape::Paired => {
-            for node in &cluster.nodes {
+            let standby = cluster.ha == crate::model::HaMode::ActivePassive;
+            // Which node of an active-passive pair serves: the standby's
+            // readiness follows it (see `standby_readiness`).
+            let serving = standby.then(|| serving_config_name(cluster));
+            if let (Some(name), Some(active)) = (&serving, cluster.active_nodes().next()) {
+                docs.push(yaml(&ConfigMap {
+                    metadata: meta(name, Some(&site.namespace), &labels),
+                    data: Some(BTreeMap::from([("node".to_string(), active.name.clone())])),
+                    ..ConfigMap::default()
+                })?);
+            }
+            // The nodes, then the temporary node the upgrade runbooks start
+            // (`replicas: 0` until then).
+            for node in cluster.nodes.iter().chain([&cluster.surge]) {
+                let surge = node.name == cluster.surge.name;
                 let mut node_labels = labels.clone();
                 node_labels.insert("topoc/node".to_string(), node.name.clone());
                 node_labels.insert("topoc/role".to_string(), node_role(node).to_string());
@@ -382,9 +646,13 @@ fn cluster_objects(
                     &pod_selector,
                     &config_name,
                     &config,
-                    replicas_when_running(1),
+                    if surge { 0 } else { replicas_when_running(1) },
+                    serving.as_deref(),
                 )?);
-                docs.push(service(
+                // A node's own address, which its peer's deployment.toml
+                // names: published whether the pod is ready or not, so a
+                // standby still receives its peer's events.
+                docs.push(node_service(
                     &node.name,
                     site,
                     &node_labels,
@@ -392,20 +660,14 @@ fn cluster_objects(
                     service_ports.clone(),
                 )?);
             }
-            // The cluster's own Service: every node of an active-active
-            // pair; the active node of an active-passive pair (a failover
-            // moves the selector to the other node).
-            let mut cluster_selector = selector_labels.clone();
-            if cluster.ha == crate::model::HaMode::ActivePassive {
-                if let Some(active) = cluster.active_nodes().next() {
-                    cluster_selector.insert("topoc/node".to_string(), active.name.clone());
-                }
-            }
+            // The cluster's own Service selects every node: traffic goes to
+            // the ready ones, which for an active-passive pair is the
+            // serving node, or its standby once it is lost.
             docs.push(service(
                 &cluster.label,
                 site,
                 &labels,
-                &cluster_selector,
+                &selector_labels,
                 service_ports,
             )?);
         }
@@ -425,6 +687,7 @@ fn cluster_objects(
                 &config_name,
                 &config,
                 replicas_when_running(cluster.nodes.len() as i32),
+                None,
             )?);
             docs.push(service(
                 &cluster.label,
@@ -435,16 +698,61 @@ fn cluster_objects(
             )?);
         }
     }
-    docs.push(yaml(&PodDisruptionBudget {
-        metadata: meta(&cluster.label, Some(&site.namespace), &labels),
-        spec: Some(PodDisruptionBudgetSpec {
+    // An active-passive pair: the serving node is the one ready pod, and
+    // it may not be evicted while it is (a standby, never ready while the
+    // serving node is healthy, always may). Other clusters keep their floor.
+    let budget = if cluster.ha == crate::model::HaMode::ActivePassive {
+        PodDisruptionBudgetSpec {
+            min_available: Some(IntOrString::Int(1)),
+            unhealthy_pod_eviction_policy: Some("AlwaysAllow".to_string()),
+            selector: Some(selector(&selector_labels)),
+            ..PodDisruptionBudgetSpec::default()
+        }
+    } else {
+        PodDisruptionBudgetSpec {
             max_unavailable: Some(IntOrString::Int(cluster.max_unavailable as i32)),
             selector: Some(selector(&selector_labels)),
             ..PodDisruptionBudgetSpec::default()
-        }),
+        }
+    };
+    docs.push(yaml(&PodDisruptionBudget {
+        metadata: meta(&cluster.label, Some(&site.namespace), &labels),
+        spec: Some(budget),
         ..PodDisruptionBudget::default()
     })?);
     Ok(documents(docs))
+}
+
+/// The readiness of a node of an active-passive pair: ready when it is
+/// healthy and either it is the serving node (the ConfigMap at
+/// [`SERVING_DIR`] names it) or the serving node is not healthy. So the
+/// cluster Service, which selects every node, sends the traffic to the
+/// serving node, and to its standbys the moment it is lost; when it is
+/// back, the traffic returns to it. The serving node's health is asked of
+/// its own Service, which publishes it ready or not.
+fn standby_readiness(site: &Site, cluster: &ClusterPlan) -> Probe {
+    let own = if cluster.profile == Profile::GatewayWorker {
+        "https://localhost:9443/api/am/gateway/v2/server-startup-healthcheck"
+    } else {
+        "http://localhost:9763/services/Version"
+    };
+    let script = format!(
+        "curl -fsk -o /dev/null --max-time 3 {own} || exit 1; \
+         read -r serving < {SERVING_DIR}/node || [ -n \"$serving\" ] || exit 1; \
+         [ \"$serving\" = \"$TOPOC_NODE\" ] && exit 0; \
+         ! curl -fsk -o /dev/null --max-time 3 \"http://$serving.{}.svc:9763/services/Version\"",
+        site.namespace
+    );
+    Probe {
+        exec: Some(ExecAction {
+            command: Some(vec!["bash".to_string(), "-c".to_string(), script]),
+        }),
+        period_seconds: Some(5),
+        timeout_seconds: Some(8),
+        failure_threshold: Some(1),
+        success_threshold: Some(1),
+        ..Probe::default()
+    }
 }
 
 fn node_role(node: &NodePlan) -> &'static str {
@@ -470,6 +778,37 @@ fn config_map(
     })
 }
 
+/// The name of the ConfigMap that says which node of an active-passive
+/// pair serves.
+pub fn serving_config_name(cluster: &ClusterPlan) -> String {
+    format!("{}-serving", cluster.label)
+}
+
+/// Where the serving ConfigMap is mounted in a node of an active-passive
+/// pair.
+pub const SERVING_DIR: &str = "/etc/topoc/serving";
+
+/// A node's own Service, published whether its pod is ready or not.
+fn node_service(
+    name: &str,
+    site: &Site,
+    labels: &Labels,
+    pods: &Labels,
+    ports: Vec<ServicePort>,
+) -> Result<String, BuildError> {
+    yaml(&Service {
+        metadata: meta(name, Some(&site.namespace), labels),
+        spec: Some(ServiceSpec {
+            type_: Some("ClusterIP".to_string()),
+            selector: Some(pods.clone()),
+            ports: Some(ports),
+            publish_not_ready_addresses: Some(true),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    })
+}
+
 fn service(
     name: &str,
     site: &Site,
@@ -491,18 +830,29 @@ fn service(
 
 /// A wait for `host:port` that cannot be subverted by the host name: the
 /// values are positional parameters of the script, never spliced into it.
-fn wait_container(name: &str, host: &str, port: u16, uid: u32) -> Container {
+/// It runs in the node's own image (bash's `/dev/tcp`: the product images
+/// have no netcat), so a pod needs no image but its own.
+fn wait_container(
+    name: &str,
+    cluster: &ClusterPlan,
+    host: &str,
+    port: u16,
+    uid: RunAs,
+) -> Container {
     Container {
         name: name.to_string(),
-        image: Some(WAIT_IMAGE.to_string()),
+        image: Some(cluster.k8s_image.clone()),
+        image_pull_policy: Some(cluster.pull_policy().to_string()),
         command: Some(vec![
-            "sh".to_string(),
+            "bash".to_string(),
             "-c".to_string(),
-            literal("until nc -z -w 2 \"$0\" \"$1\"; do echo \"waiting for $0:$1\"; sleep 5; done"),
+            literal(
+                "until (exec 3<>\"/dev/tcp/$0/$1\") 2>/dev/null; do echo \"waiting for $0:$1\"; sleep 5; done",
+            ),
             literal(host),
             port.to_string(),
         ]),
-        resources: Some(resources(0.1, 32 << 20, 0.1)),
+        resources: Some(resources(0.1, 64 << 20, 0.1)),
         security_context: Some(container_security(uid)),
         ..Container::default()
     }
@@ -520,9 +870,10 @@ fn workload(
     config_name: &str,
     config: &str,
     replicas: i32,
+    serving: Option<&str>,
 ) -> Result<String, BuildError> {
     let d = ctx.deployment;
-    let uid = cluster.run_as_user;
+    let uid = d.run_as;
     let product_home = cluster.product_home(HOME);
     let mut volumes = vec![Volume {
         name: "config".to_string(),
@@ -544,11 +895,48 @@ fn workload(
         read_only: Some(true),
         ..VolumeMount::default()
     }];
+    // The operator's keystore and truststore, file by file into the config
+    // volume, which the image copies over the product at start.
+    let stores = d.keystores.supplied();
+    if !stores.is_empty() {
+        volumes.push(Volume {
+            name: "keystores".to_string(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(keystore_secret_name(d)),
+                items: Some(
+                    stores
+                        .iter()
+                        .map(|store| KeyToPath {
+                            key: store.file.clone(),
+                            path: store.file.clone(),
+                            ..KeyToPath::default()
+                        })
+                        .collect(),
+                ),
+                default_mode: Some(0o440),
+                ..SecretVolumeSource::default()
+            }),
+            ..Volume::default()
+        });
+        for store in &stores {
+            mounts.push(VolumeMount {
+                name: "keystores".to_string(),
+                mount_path: format!(
+                    "{CONFIG_VOLUME}/repository/resources/security/{}",
+                    store.file
+                ),
+                sub_path: Some(store.file.clone()),
+                read_only: Some(true),
+                ..VolumeMount::default()
+            });
+        }
+    }
     let mut init = Vec::new();
     // Start order: databases first, then the clusters this one calls.
     for db in &cluster.databases {
         init.push(wait_container(
             &format!("wait-{}", crate::model::naming::dns_label(&db.name)),
+            cluster,
             &db.host,
             db.port,
             uid,
@@ -558,6 +946,7 @@ fn workload(
         if let Some(dep) = site.cluster(dependency) {
             init.push(wait_container(
                 &format!("wait-{}", dep.label),
+                cluster,
                 &site.service_address(&dep.label),
                 dep.main_port(),
                 uid,
@@ -574,15 +963,47 @@ fn workload(
             }),
             ..Volume::default()
         };
-        seeded_volume(
-            &mut volumes,
-            &mut init,
-            &mut mounts,
-            volume,
-            cluster,
-            &target,
-            uid,
-        );
+        if d.major >= 4 {
+            seeded_volume(
+                &mut volumes,
+                &mut init,
+                &mut mounts,
+                volume,
+                cluster,
+                &target,
+                uid,
+            );
+        } else {
+            // APIM 3.x: the nodes share what WSO2 shares, the gateways'
+            // synapse-configs and the traffic managers' executionplans,
+            // each a folder of the volume; the rest of the deployment
+            // folder (webapps among it) stays the image's own.
+            volumes.push(volume);
+            let mut seed = seed_container("seed-share", cluster, &target, "/seed", uid);
+            seed.command = Some(vec![
+                "sh".to_string(),
+                "-c".to_string(),
+                literal(
+                    "for folder in synapse-configs executionplans; do mkdir -p \"$1/$folder\" && if [ -d \"$0/$folder\" ] && [ -z \"$(ls -A \"$1/$folder\")\" ]; then cp -R \"$0/$folder\"/. \"$1/$folder\"/; fi || exit 1; done",
+                ),
+                literal(&target),
+                "/seed".to_string(),
+            ]);
+            seed.volume_mounts = Some(vec![VolumeMount {
+                name: "share".to_string(),
+                mount_path: "/seed".to_string(),
+                ..VolumeMount::default()
+            }]);
+            init.push(seed);
+            for folder in SHARED_FOLDERS_3X {
+                mounts.push(VolumeMount {
+                    name: "share".to_string(),
+                    mount_path: format!("{target}/{folder}"),
+                    sub_path: Some(folder.to_string()),
+                    ..VolumeMount::default()
+                });
+            }
+        }
     }
     let mut containers = Vec::new();
     let sync = sync_mode(site, cluster).filter(|_| {
@@ -610,7 +1031,14 @@ fn workload(
             ..Volume::default()
         });
         if let Some(sub_path) = in_share {
-            containers.push(sync_container(mode, source, uid, "share", Some(sub_path)));
+            containers.push(sync_container(
+                mode,
+                source,
+                cluster,
+                uid,
+                "share",
+                Some(sub_path),
+            ));
         } else {
             let volume = Volume {
                 name: "artifacts".to_string(),
@@ -626,7 +1054,14 @@ fn workload(
                 &target,
                 uid,
             );
-            containers.push(sync_container(mode, source, uid, "artifacts", None));
+            containers.push(sync_container(
+                mode,
+                source,
+                cluster,
+                uid,
+                "artifacts",
+                None,
+            ));
         }
     }
 
@@ -662,21 +1097,44 @@ fn workload(
             ..EnvVar::default()
         });
     }
-    let readiness = if cluster.profile == Profile::GatewayWorker && d.major >= 4 {
-        http_probe(
+    let readiness = match serving {
+        Some(_) => standby_readiness(site, cluster),
+        None if cluster.profile == Profile::GatewayWorker && d.major >= 4 => http_probe(
             "/api/am/gateway/v2/server-startup-healthcheck",
             9443,
             true,
             10,
             3,
-        )
-    } else {
-        http_probe("/services/Version", 9763, false, 10, 3)
+        ),
+        None => http_probe("/services/Version", 9763, false, 10, 3),
     };
+    if let Some(name) = serving {
+        volumes.push(Volume {
+            name: "serving".to_string(),
+            config_map: Some(ConfigMapVolumeSource {
+                name: name.to_string(),
+                ..ConfigMapVolumeSource::default()
+            }),
+            ..Volume::default()
+        });
+        mounts.push(VolumeMount {
+            name: "serving".to_string(),
+            mount_path: SERVING_DIR.to_string(),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        });
+    }
+    if let Some(node) = node {
+        env.push(EnvVar {
+            name: "TOPOC_NODE".to_string(),
+            value: Some(node.name.clone()),
+            ..EnvVar::default()
+        });
+    }
     let main = Container {
         name: "wso2am".to_string(),
-        image: Some(cluster.image.clone()),
-        image_pull_policy: Some("IfNotPresent".to_string()),
+        image: Some(cluster.k8s_image.clone()),
+        image_pull_policy: Some(cluster.pull_policy().to_string()),
         args: cluster
             .profile_arg
             .as_ref()
@@ -728,9 +1186,9 @@ fn workload(
     let pod = PodSpec {
         security_context: Some(PodSecurityContext {
             run_as_non_root: Some(true),
-            run_as_user: Some(i64::from(uid)),
-            run_as_group: Some(i64::from(uid)),
-            fs_group: Some(i64::from(uid)),
+            run_as_user: Some(i64::from(uid.user)),
+            run_as_group: Some(i64::from(uid.group)),
+            fs_group: Some(i64::from(uid.group)),
             seccomp_profile: Some(SeccompProfile {
                 type_: "RuntimeDefault".to_string(),
                 ..SeccompProfile::default()
@@ -762,6 +1220,11 @@ fn workload(
         }]),
         termination_grace_period_seconds: Some(60),
         init_containers: Some(init).filter(|i| !i.is_empty()),
+        image_pull_secrets: d.registry_login.as_ref().map(|login| {
+            vec![LocalObjectReference {
+                name: login.name.clone(),
+            }]
+        }),
         containers,
         volumes: Some(volumes),
         ..PodSpec::default()
@@ -780,12 +1243,21 @@ fn workload(
         spec: DeploymentSpec {
             replicas: Some(replicas),
             selector: selector(pod_selector),
-            strategy: Some(DeploymentStrategy {
-                type_: Some("RollingUpdate".to_string()),
-                rolling_update: Some(RollingUpdateDeployment {
-                    max_surge: Some(IntOrString::Int(1)),
-                    max_unavailable: Some(IntOrString::Int(0)),
-                }),
+            // A node of a pair is one identity (its peer names it): its old
+            // pod stops before the new one starts. Replicas roll with a
+            // surge pod, never below their count.
+            strategy: Some(match node {
+                Some(_) => DeploymentStrategy {
+                    type_: Some("Recreate".to_string()),
+                    rolling_update: None,
+                },
+                None => DeploymentStrategy {
+                    type_: Some("RollingUpdate".to_string()),
+                    rolling_update: Some(RollingUpdateDeployment {
+                        max_surge: Some(IntOrString::Int(1)),
+                        max_unavailable: Some(IntOrString::Int(0)),
+                    }),
+                },
             }),
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
@@ -803,13 +1275,22 @@ fn workload(
 
 /// The secrets a cluster's nodes read.
 pub fn site_cluster_secrets(d: &Deployment, cluster: &ClusterPlan) -> Vec<SecretEnv> {
-    let mut out = vec![d.admin_password.clone(), d.keystore_password.clone()];
+    let mut out = vec![
+        d.admin_password.clone(),
+        d.keystore_password.clone(),
+        d.keystores.truststore.password.clone(),
+    ];
     out.extend(d.encryption_key.clone());
     out.extend(cluster.databases.iter().map(|db| db.password.clone()));
     out.sort();
     out.dedup();
     out
 }
+
+/// The folders of the deployment folder that APIM 3.x nodes share (as
+/// WSO2's charts do): the gateways' APIs and the traffic managers'
+/// throttling policies.
+pub const SHARED_FOLDERS_3X: [&str; 2] = ["synapse-configs", "executionplans"];
 
 /// Where a file share is mounted in the product: the deployment folder in
 /// APIM 3.x (artifacts live on the file system), tenants in 4.x.
@@ -829,11 +1310,12 @@ fn seed_container(
     cluster: &ClusterPlan,
     source: &str,
     target: &str,
-    uid: u32,
+    uid: RunAs,
 ) -> Container {
     Container {
         name: name.to_string(),
-        image: Some(cluster.image.clone()),
+        image: Some(cluster.k8s_image.clone()),
+        image_pull_policy: Some(cluster.pull_policy().to_string()),
         command: Some(vec![
             "sh".to_string(),
             "-c".to_string(),
@@ -859,7 +1341,7 @@ fn seeded_volume(
     volume: Volume,
     cluster: &ClusterPlan,
     target: &str,
-    uid: u32,
+    uid: RunAs,
 ) {
     let name = volume.name.clone();
     volumes.push(volume);
@@ -880,7 +1362,8 @@ fn seeded_volume(
 fn sync_container(
     mode: &str,
     source: &ArtifactSync,
-    uid: u32,
+    cluster: &ClusterPlan,
+    uid: RunAs,
     volume: &str,
     sub_path: Option<String>,
 ) -> Container {
@@ -892,7 +1375,8 @@ fn sync_container(
     let health = exec_probe(&["sh", "/opt/topoc/artifact-sync.sh", "health"], 30);
     Container {
         name: "artifact-sync".to_string(),
-        image: Some(SYNC_IMAGE.to_string()),
+        image: Some(cluster.k8s_image.clone()),
+        image_pull_policy: Some(cluster.pull_policy().to_string()),
         command: Some(vec![
             "sh".to_string(),
             "/opt/topoc/artifact-sync.sh".to_string(),

@@ -296,6 +296,14 @@ pub fn render(
     if targets.contains(&Target::Puppet) {
         puppet::emit_common(&ctx, puppet_nodes, &mut out)?;
     }
+    if targets.contains(&Target::Kubernetes) {
+        for image in &deployment.built_images {
+            out.insert(
+                image.dockerfile.clone(),
+                kubernetes::dockerfile(&deployment, image),
+            );
+        }
+    }
     if targets.contains(&Target::Runbook) {
         runbooks(
             &checked.topology,
@@ -382,10 +390,18 @@ fn runbooks(
             plans.push((format!("runbooks/failover/{}", site.name), plan));
         }
     }
+    // The first deployment (deployment.toml is read from APIM 3.0 on: the
+    // earlier versions are not built, nor bootstrapped).
+    if deployment.major >= 3 {
+        plans.push((
+            "runbooks/bootstrap".to_string(),
+            plan::plan_bootstrap(topology, deployment, target),
+        ));
+    }
     for (stem, plan) in plans {
         out.insert(
             format!("{stem}.md"),
-            plan::render::markdown(&plan, deployment, templates)?,
+            plan::render::markdown(&plan, topology, deployment, templates)?,
         );
         out.insert(format!("{stem}.json"), plan::render::json(&plan));
     }

@@ -52,8 +52,16 @@ struct NodeData {
     profile_arg: String,
     #[serde(rename = "apim::uid")]
     uid: u32,
+    #[serde(rename = "apim::gid")]
+    gid: u32,
     #[serde(rename = "apim::heap_mib")]
     heap_mib: u64,
+    #[serde(rename = "apim::java_version")]
+    java_version: u32,
+    #[serde(rename = "apim::drivers")]
+    drivers: Vec<String>,
+    #[serde(rename = "apim::security_files")]
+    security_files: Vec<String>,
     #[serde(rename = "apim::running")]
     running: bool,
     #[serde(rename = "apim::secret_envs")]
@@ -192,8 +200,17 @@ pub fn emit_site(
                         .as_ref()
                         .map(|p| format!("-Dprofile={p}"))
                         .unwrap_or_default(),
-                    uid: cluster.run_as_user,
+                    uid: d.run_as.user,
+                    gid: d.run_as.group,
                     heap_mib: cluster.heap_mib(),
+                    java_version: d.java_version,
+                    drivers: cluster.drivers.clone(),
+                    security_files: d
+                        .keystores
+                        .supplied()
+                        .iter()
+                        .map(|s| s.file.clone())
+                        .collect(),
                     running: site.running(),
                     secret_envs: secrets
                         .iter()
