@@ -77,6 +77,10 @@ enum Command {
         /// Plan the failover to this disaster-recovery datacenter instead.
         #[arg(long, value_name = "DATACENTER", group = "runbook")]
         failover: Option<String>,
+        /// Plan the first deployment instead: files, databases, schema,
+        /// replicas, then the datacenters in order.
+        #[arg(long, group = "runbook")]
+        bootstrap: bool,
         /// The platform the commands are for.
         #[arg(long = "for", value_enum, default_value_t = PlanTarget::Kubernetes)]
         target: PlanTarget,
@@ -200,12 +204,14 @@ fn main() -> ExitCode {
             path,
             upgrade,
             failover,
+            bootstrap,
             target,
             format,
         } => plan_command(
             &path,
             upgrade.as_deref(),
             failover.as_deref(),
+            bootstrap,
             target.target(),
             format,
         ),
@@ -366,6 +372,7 @@ fn plan_command(
     path: &Path,
     upgrade: Option<&str>,
     failover: Option<&str>,
+    bootstrap: bool,
     target: plan::Target,
     format: PlanFormat,
 ) -> u8 {
@@ -392,6 +399,7 @@ fn plan_command(
     let t = &checked.topology;
     let deployment = topoc::deployment::plan(t);
     let plan = match (upgrade, failover) {
+        _ if bootstrap => plan::plan_bootstrap(t, &deployment, target),
         (Some(name), _) => match t.upgrades.iter().position(|u| u.name == name) {
             Some(i) => plan::plan_upgrade(t, &deployment, topoc::model::UpgradeId(i), target),
             None => {
@@ -414,7 +422,9 @@ fn plan_command(
                 ));
             }
         },
-        (None, None) => return usage_error("give --upgrade NAME or --failover DATACENTER"),
+        (None, None) => {
+            return usage_error("give --upgrade NAME, --failover DATACENTER or --bootstrap");
+        }
     };
     let text = match format {
         PlanFormat::Json => plan::render::json(&plan),
@@ -423,7 +433,7 @@ fn plan_command(
                 Ok(templates) => templates,
                 Err(error) => return usage_error(error),
             };
-            match plan::render::markdown(&plan, &deployment, &templates) {
+            match plan::render::markdown(&plan, t, &deployment, &templates) {
                 Ok(text) => text,
                 Err(error) => return usage_error(error),
             }

@@ -482,10 +482,11 @@ fn targets_can_be_chosen() {
     )
     .unwrap();
     let artifacts = emit::render(&checked, &[Target::Kubernetes], None).unwrap();
+    // The manifests and the Dockerfiles of the images they run.
     assert!(
         artifacts
             .paths()
-            .all(|p| p.starts_with("kubernetes/") || !p.contains('/'))
+            .all(|p| p.starts_with("kubernetes/") || p.starts_with("docker/") || !p.contains('/'))
     );
     let output = topoc(&[
         "build",

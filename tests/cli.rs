@@ -101,7 +101,7 @@ fn json_contract_fields() {
     }
     assert_eq!(d["code"], "HA001");
     assert_eq!(d["severity"], "error");
-    assert_eq!(d["line"], 26);
+    assert_eq!(d["line"], 27);
     assert_eq!(report["summary"]["errors"], 1);
     assert!(d["message"].as_str().unwrap().contains("500rps"));
     assert!(d["message"].as_str().unwrap().contains("750rps"));
@@ -129,7 +129,7 @@ fn parser_recovers_three_syntax_errors() {
         .filter(|d| d["code"] == "E001")
         .map(|d| d["line"].as_u64().unwrap())
         .collect();
-    assert_eq!(lines, [4, 13, 23]);
+    assert_eq!(lines, [4, 14, 24]);
 }
 
 #[test]

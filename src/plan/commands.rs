@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use super::{Action, Draft, Input};
-use crate::deployment::{ClusterPlan, DatabasePlan, NodeRole, Shape, Site};
+use crate::deployment::{ClusterPlan, DatabasePlan, Shape, Site};
 use crate::emit::escape::shell_word as q;
 use crate::model::{Engine, Profile, UpgradeKind};
 
@@ -37,6 +37,9 @@ pub struct Commands {
     pub commands: Vec<String>,
     pub verify: Vec<String>,
     pub rollback: Vec<String>,
+    /// The operator does the step by hand (its commands say what to do);
+    /// its verification, when it has one, checks that it was done.
+    pub manual: bool,
 }
 
 const HOME: &str = "/home/wso2carbon";
@@ -44,6 +47,16 @@ const HOSTS_BASE: &str = "/opt/wso2";
 
 /// The variables a runbook may ask the operator for, with what they hold.
 pub const VARIABLES: &[(&str, &str)] = &[
+    (
+        "PRODUCT_HOME",
+        "the folder of the unpacked WSO2 API Manager pack of the topology's version (its dbscripts)",
+    ),
+    (
+        "PUPPET_ENVIRONMENT",
+        "the Puppet server's environment folder the build goes to, e.g. /etc/puppetlabs/code/environments/production",
+    ),
+    ("REGISTRY_USER", "the user of the image registry"),
+    ("REGISTRY_PASSWORD", "the password of the image registry"),
     (
         "PATCH_TAG",
         "the image tag of the patched product (Kubernetes and Compose)",
@@ -225,9 +238,16 @@ impl StepContext<'_> {
         }
     }
 
-    /// The image of the cluster with another tag.
+    /// The image of the cluster with another tag: the one the target runs
+    /// (on Kubernetes, the product image built with the JDBC drivers).
     fn image_with_tag(&self, tag: &str) -> String {
-        let image = self.cluster.map(|c| c.image.as_str()).unwrap_or("");
+        let image = self
+            .cluster
+            .map(|c| match self.input.target {
+                Target::Kubernetes => c.k8s_image.as_str(),
+                _ => c.image.as_str(),
+            })
+            .unwrap_or("");
         let repository = image.rsplit_once(':').map(|(r, _)| r).unwrap_or(image);
         format!("{repository}:{tag}")
     }
@@ -246,6 +266,17 @@ pub(crate) fn for_step(input: &Input, draft: &Draft) -> Commands {
     };
     if draft.effect == super::Effect::Offline {
         return offline(&ctx, draft.action);
+    }
+    if input.bootstrap {
+        let step = super::bootstrap::Step {
+            input,
+            site,
+            cluster,
+            draft,
+        };
+        if let Some(commands) = super::bootstrap::owns(&step) {
+            return commands;
+        }
     }
     if draft.action == Action::StartSync && !draft.databases.is_empty() {
         return replicate_from(&ctx, draft);
@@ -297,6 +328,7 @@ fn replicate_from(ctx: &StepContext, draft: &Draft) -> Commands {
                 "{env} mysql --host={host} --port={port} --user={user} --execute='SHOW REPLICA STATUS\\G' | grep -q 'Replica_IO_Running: Yes'"
             )],
             rollback: Vec::new(),
+            manual: false,
         },
         Engine::Postgres => Commands {
             commands: vec![
@@ -317,6 +349,7 @@ fn replicate_from(ctx: &StepContext, draft: &Draft) -> Commands {
                 "{env} psql --host={host} --port={port} --username={user} --dbname=postgres --tuples-only --no-align --command='SELECT status FROM pg_stat_wal_receiver' | grep -qx streaming"
             )],
             rollback: Vec::new(),
+            manual: false,
         },
         _ => Commands {
             commands: vec![format!(
@@ -348,6 +381,7 @@ fn start_load_balancers(ctx: &StepContext) -> Commands {
                     ])
                 )],
                 rollback: Vec::new(),
+                manual: false,
             }
         }
         Target::Compose => {
@@ -364,6 +398,7 @@ fn start_load_balancers(ctx: &StepContext) -> Commands {
                     "--profile failover ps --status running load-balancer",
                 ])],
                 rollback: vec![sh(&["docker compose -f", &file, "stop load-balancer"])],
+                manual: false,
             }
         }
         Target::Puppet => {
@@ -381,6 +416,7 @@ fn start_load_balancers(ctx: &StepContext) -> Commands {
                     sh(&["ssh", &lb, "sudo systemctl stop nginx"]),
                     sh(&["ssh", &lb, "sudo puppet agent --enable"]),
                 ],
+                manual: false,
             }
         }
     }
@@ -463,6 +499,7 @@ fn offline(ctx: &StepContext, action: Action) -> Commands {
                 commands: vec![set],
                 verify: vec![image_of, format!("test \"$({replicas})\" = 0")],
                 rollback: vec![sh(&["kubectl -n", &ns, "rollout undo", &dep])],
+                manual: false,
             }
         }
         Target::Compose => {
@@ -517,6 +554,7 @@ fn offline(ctx: &StepContext, action: Action) -> Commands {
                     ])
                 )],
                 rollback: Vec::new(),
+                manual: false,
             }
         }
         Target::Puppet => {
@@ -531,6 +569,7 @@ fn offline(ctx: &StepContext, action: Action) -> Commands {
                     commands: vec![wso2update(&h, &home, "--no-console")],
                     verify: vec![down],
                     rollback: vec![wso2update(&h, &home, "--revert")],
+                    manual: false,
                 },
                 // Hiera keeps `apim::running: false` on the standby site:
                 // the agent installs the new build and leaves it stopped.
@@ -540,6 +579,7 @@ fn offline(ctx: &StepContext, action: Action) -> Commands {
                     rollback: vec![
                         "echo 'put the current build back on the Puppet server'".to_string(),
                     ],
+                    manual: false,
                 },
                 _ => Commands {
                     commands: vec![stays_down(
@@ -575,20 +615,14 @@ fn kubernetes(ctx: &StepContext, action: Action) -> Commands {
     let label = &cluster.label;
     let major = ctx.input.deployment.major;
     let scaled = cluster.shape == Shape::Scaled;
-    let temp = node == super::generate::surge_name(cluster);
-    // The Deployment a node lives in: its own (paired) or the cluster's.
-    let deployment = if scaled || temp {
-        match (
-            scaled,
-            cluster.nodes.iter().find(|n| n.role == NodeRole::Passive),
-        ) {
-            (false, Some(passive)) => passive.name.clone(),
-            (false, None) => cluster.nodes[0].name.clone(),
-            (true, _) => label.clone(),
-        }
+    // The Deployment a node lives in: its own (a node of a pair, and the
+    // pair's temporary node) or the cluster's (replicas).
+    let deployment = if scaled {
+        label.clone()
     } else {
         node.to_string()
     };
+    let ap = cluster.ha == crate::model::HaMode::ActivePassive;
     let dep = q(&format!("deployment/{deployment}"));
     let replicas = if scaled { cluster.nodes.len() } else { 1 };
     let rollout = sh(&["kubectl -n", &ns, "rollout status", &dep, "--timeout=15m"]);
@@ -601,6 +635,55 @@ fn kubernetes(ctx: &StepContext, action: Action) -> Commands {
             "wait --for=condition=Ready pod -l",
             &q(&format!("topoc/node={deployment}")),
             "--timeout=15m",
+        ])
+    };
+    // A node of a pair whose Deployment was changed: its old pod stopped
+    // (Recreate), wait for the new one to be healthy. Not for it to be
+    // ready: a standby of an active-passive pair is ready only when the
+    // serving node is lost.
+    let healthy = |name: &str| -> Vec<String> {
+        let dep = q(&format!("deployment/{name}"));
+        vec![
+            sh(&[
+                "kubectl -n",
+                &ns,
+                "wait",
+                &dep,
+                "--for=jsonpath='{.status.updatedReplicas}'=1 --timeout=15m",
+            ]),
+            format!(
+                "( for _ in $(seq 90); do kubectl -n {ns} exec {dep} -c wso2am -- curl -fsS -o /dev/null http://localhost:9763/services/Version && exit 0; sleep 10; done; echo {} >&2; exit 1 )",
+                q(&format!("{name} did not become healthy in 15 minutes"))
+            ),
+        ]
+    };
+    // The ready pods behind the cluster Service include (or exclude) a
+    // node's pod, within 5 minutes.
+    let serves = |name: &str, serving: bool| -> String {
+        let found = format!(
+            "kubectl -n {ns} get endpointslices -l {} -o jsonpath='{{range .items[*].endpoints[?(@.conditions.ready==true)]}}{{.addresses[0]}}{{\"\\n\"}}{{end}}' | grep -qxF \"$ip\"",
+            q(&format!("kubernetes.io/service-name={label}"))
+        );
+        format!(
+            "( ip=$(kubectl -n {ns} get pod -l {} -o jsonpath='{{.items[0].status.podIP}}') && for _ in $(seq 60); do {}{found} && exit 0; sleep 5; done; echo {} >&2; exit 1 )",
+            q(&format!("topoc/node={name}")),
+            if serving { "" } else { "! " },
+            q(&if serving {
+                format!("{name} does not take traffic")
+            } else {
+                format!("{name} still takes traffic")
+            })
+        )
+    };
+    // Which node of an active-passive pair serves: its ConfigMap.
+    let designate = |name: &str| -> String {
+        sh(&[
+            "kubectl -n",
+            &ns,
+            "patch configmap",
+            &q(&format!("{label}-serving")),
+            "-p",
+            &q(&format!("{{\"data\":{{\"node\":\"{name}\"}}}}")),
         ])
     };
     let exec_health = |name: &str| -> Vec<String> {
@@ -678,8 +761,40 @@ fn kubernetes(ctx: &StepContext, action: Action) -> Commands {
             .chain(restore.clone())
             .collect()
     };
-    let ap = cluster.ha == crate::model::HaMode::ActivePassive;
     match action {
+        // The temporary node of a pair is a Deployment of its own.
+        Action::AddNode if !scaled => Commands {
+            commands: vec![sh(&["kubectl -n", &ns, "scale", &dep, "--replicas=1"])],
+            verify: healthy(&deployment),
+            rollback: vec![sh(&["kubectl -n", &ns, "scale", &dep, "--replicas=0"])],
+            manual: false,
+        },
+        Action::RemoveNode if !scaled => Commands {
+            commands: vec![sh(&["kubectl -n", &ns, "scale", &dep, "--replicas=0"])],
+            verify: vec![sh(&[
+                "kubectl -n",
+                &ns,
+                "wait --for=delete pod -l",
+                &q(&format!("topoc/node={deployment}")),
+                "--timeout=5m",
+            ])],
+            rollback: vec![sh(&["kubectl -n", &ns, "scale", &dep, "--replicas=1"])],
+            manual: false,
+        },
+        // An active-passive pair moves its traffic by naming the serving
+        // node: the other's readiness follows.
+        Action::Undrain if ap => Commands {
+            commands: vec![designate(node)],
+            verify: vec![serves(node, true)],
+            rollback: vec![designate(other)],
+            manual: false,
+        },
+        Action::Drain if ap => Commands {
+            commands: vec![serves(node, false)],
+            verify: vec![serves(other, true)],
+            rollback: vec![designate(node)],
+            manual: false,
+        },
         Action::AddNode => Commands {
             commands: vec![sh(&[
                 "kubectl -n",
@@ -696,6 +811,7 @@ fn kubernetes(ctx: &StepContext, action: Action) -> Commands {
                 &dep,
                 &format!("--replicas={replicas}"),
             ])],
+            manual: false,
         },
         Action::RemoveNode => Commands {
             commands: vec![sh(&[
@@ -713,6 +829,7 @@ fn kubernetes(ctx: &StepContext, action: Action) -> Commands {
                 &dep,
                 &format!("--replicas={}", replicas + 1),
             ])],
+            manual: false,
         },
         Action::Drain => Commands {
             commands: vec![selector_patch(other)],
@@ -728,6 +845,7 @@ fn kubernetes(ctx: &StepContext, action: Action) -> Commands {
             } else {
                 selector_all.clone()
             }],
+            manual: false,
         },
         Action::Undrain => Commands {
             commands: vec![selector_all.clone()],
@@ -738,6 +856,7 @@ fn kubernetes(ctx: &StepContext, action: Action) -> Commands {
                 &q(&format!("kubernetes.io/service-name={label}")),
             ])],
             rollback: vec![selector_patch(other)],
+            manual: false,
         },
         // A scaled cluster is one rollout: its first step starts it, the
         // others follow it pod by pod.
@@ -748,6 +867,7 @@ fn kubernetes(ctx: &StepContext, action: Action) -> Commands {
                 commands: std::iter::once(rollout.clone()).chain(restore).collect(),
                 verify: exec_health(&deployment),
                 rollback: vec![sh(&["kubectl -n", &ns, "rollout undo", &dep])],
+                manual: false,
             }
         }
         // A scaled cluster's fixed service comes in an image that carries
@@ -782,6 +902,7 @@ fn kubernetes(ctx: &StepContext, action: Action) -> Commands {
                         q(&target_dir)
                     ),
                 ],
+                manual: false,
             }
         }
         Action::Patch | Action::Deploy if action == Action::Patch || scaled => {
@@ -793,7 +914,15 @@ fn kubernetes(ctx: &StepContext, action: Action) -> Commands {
                 (_, Some(v)) => q(&v),
                 (_, None) => "\"${PATCH_TAG:?set PATCH_TAG to the patched image tag}\"".to_string(),
             };
-            let image = format!("{}{tag}", q(&format!("wso2am={}", ctx.image_with_tag(""))));
+            // Every container of the pod runs the node's image.
+            let image = format!("{}{tag}", q(&format!("*={}", ctx.image_with_tag(""))));
+            let verify = if scaled {
+                std::iter::once(rollout.clone())
+                    .chain(exec_health(&deployment))
+                    .collect()
+            } else {
+                healthy(&deployment)
+            };
             Commands {
                 commands: no_surge
                     .iter()
@@ -801,10 +930,9 @@ fn kubernetes(ctx: &StepContext, action: Action) -> Commands {
                     .chain([sh(&["kubectl -n", &ns, "set image", &dep, &image])])
                     .chain(finish.iter().cloned())
                     .collect(),
-                verify: std::iter::once(rollout.clone())
-                    .chain(exec_health(&deployment))
-                    .collect(),
+                verify,
                 rollback: vec![sh(&["kubectl -n", &ns, "rollout undo", &dep])],
+                manual: false,
             }
         }
         Action::Upgrade => Commands {
@@ -819,10 +947,15 @@ fn kubernetes(ctx: &StepContext, action: Action) -> Commands {
                 ])])
                 .chain(finish.iter().cloned())
                 .collect(),
-            verify: std::iter::once(rollout.clone())
-                .chain(exec_health(&deployment))
-                .collect(),
+            verify: if scaled {
+                std::iter::once(rollout.clone())
+                    .chain(exec_health(&deployment))
+                    .collect()
+            } else {
+                healthy(&deployment)
+            },
             rollback: vec![sh(&["kubectl -n", &ns, "rollout undo", &dep])],
+            manual: false,
         },
         Action::Deploy => {
             let target_dir = format!(
@@ -844,12 +977,20 @@ fn kubernetes(ctx: &StepContext, action: Action) -> Commands {
                 commands: vec![copy],
                 verify: exec_health(&deployment),
                 rollback: vec![remove],
+                manual: false,
             }
         }
+        // A node of an active-passive pair is tested whether it serves or
+        // stands by: healthy, not necessarily ready.
         Action::Test => Commands {
             commands: exec_health(&deployment),
-            verify: vec![ready],
+            verify: if ap {
+                healthy(&deployment)
+            } else {
+                vec![ready]
+            },
             rollback: Vec::new(),
+            manual: false,
         },
         Action::StartNode => Commands {
             commands: vec![sh(&[
@@ -861,6 +1002,7 @@ fn kubernetes(ctx: &StepContext, action: Action) -> Commands {
             ])],
             verify: vec![rollout],
             rollback: vec![sh(&["kubectl -n", &ns, "scale", &dep, "--replicas=0"])],
+            manual: false,
         },
         Action::StopSync | Action::StartSync => Commands {
             commands: vec![
@@ -929,6 +1071,7 @@ fn compose(ctx: &StepContext, action: Action) -> Commands {
                     &svc,
                 ])])
                 .collect(),
+            manual: false,
         },
         Action::RemoveNode if temp => Commands {
             commands: ctx
@@ -954,6 +1097,7 @@ fn compose(ctx: &StepContext, action: Action) -> Commands {
                 "--profile surge up -d --wait --no-deps",
                 &svc,
             ])],
+            manual: false,
         },
         Action::AddNode => Commands {
             commands: vec![sh(&[
@@ -964,6 +1108,7 @@ fn compose(ctx: &StepContext, action: Action) -> Commands {
             ])],
             verify: health.clone(),
             rollback: vec![sh(&["docker compose -f", &file, "stop", &svc])],
+            manual: false,
         },
         Action::RemoveNode => Commands {
             commands: vec![sh(&["docker compose -f", &file, "stop", &svc])],
@@ -974,16 +1119,19 @@ fn compose(ctx: &StepContext, action: Action) -> Commands {
                 "up -d --wait --no-deps",
                 &svc,
             ])],
+            manual: false,
         },
         Action::Drain => Commands {
             commands: vec![lb("drain")],
             verify: Vec::new(),
             rollback: vec![lb("undrain")],
+            manual: false,
         },
         Action::Undrain => Commands {
             commands: vec![lb("undrain")],
             verify: Vec::new(),
             rollback: vec![lb("drain")],
+            manual: false,
         },
         Action::Patch => {
             let tag = match ctx.to_version() {
@@ -1011,6 +1159,7 @@ fn compose(ctx: &StepContext, action: Action) -> Commands {
                     "up -d --wait --no-deps --force-recreate",
                     &svc,
                 ])],
+                manual: false,
             }
         }
         Action::Upgrade => {
@@ -1032,6 +1181,7 @@ fn compose(ctx: &StepContext, action: Action) -> Commands {
                     "up -d --wait --no-deps --force-recreate",
                     &svc,
                 ])],
+                manual: false,
             }
         }
         Action::Deploy => {
@@ -1051,12 +1201,14 @@ fn compose(ctx: &StepContext, action: Action) -> Commands {
                     "docker compose -f {file} exec -T {svc} rm -f {}\"$(basename \"${{FIXED_ARTIFACT:?}}\")\"",
                     q(&dir)
                 )],
+                manual: false,
             }
         }
         Action::Test => Commands {
             commands: health,
             verify: vec![sh(&["docker compose -f", &file, "ps", &svc])],
             rollback: Vec::new(),
+            manual: false,
         },
         Action::StartNode => Commands {
             commands: vec![sh(&[
@@ -1072,6 +1224,7 @@ fn compose(ctx: &StepContext, action: Action) -> Commands {
                 "--profile failover stop",
                 &svc,
             ])],
+            manual: false,
         },
         Action::StopSync | Action::StartSync => Commands {
             commands: vec![
@@ -1153,6 +1306,7 @@ fn puppet(ctx: &StepContext, action: Action) -> Commands {
                     sh(&["ssh", &h, "sudo systemctl disable --now wso2am"]),
                 ])
                 .collect(),
+            manual: false,
         },
         Action::RemoveNode if temp => Commands {
             commands: ctx
@@ -1169,32 +1323,38 @@ fn puppet(ctx: &StepContext, action: Action) -> Commands {
                 sh(&["ssh", &h, "sudo puppet agent --enable"]),
                 agent.clone(),
             ],
+            manual: false,
         },
         Action::AddNode => Commands {
             commands: vec![agent.clone()],
             verify: health,
             rollback: vec![service("stop")],
+            manual: false,
         },
         Action::RemoveNode => Commands {
             commands: vec![sh(&["ssh", &h, "sudo systemctl disable --now wso2am"])],
             verify: vec![sh(&["ssh", &h, "systemctl is-active wso2am || true"])],
             rollback: vec![service("start")],
+            manual: false,
         },
         Action::Drain => Commands {
             commands: vec![lb("drain")],
             verify: Vec::new(),
             rollback: vec![lb("undrain")],
+            manual: false,
         },
         Action::Undrain => Commands {
             commands: vec![lb("undrain")],
             verify: Vec::new(),
             rollback: vec![lb("drain")],
+            manual: false,
         },
         // `restart = false`: a patch that takes effect in place.
         Action::Patch if ctx.input.upgrade.is_some_and(|u| !u.restarts()) => Commands {
             commands: vec![wso2update(&h, &home, "--no-console")],
             verify: health.clone(),
             rollback: vec![wso2update(&h, &home, "--revert")],
+            manual: false,
         },
         Action::Patch => Commands {
             commands: vec![
@@ -1208,6 +1368,7 @@ fn puppet(ctx: &StepContext, action: Action) -> Commands {
                 wso2update(&h, &home, "--revert"),
                 service("start"),
             ],
+            manual: false,
         },
         Action::Upgrade => Commands {
             commands: agent_upgrade(&h),
@@ -1216,6 +1377,7 @@ fn puppet(ctx: &StepContext, action: Action) -> Commands {
                 "echo 'put the current build back on the Puppet server'".to_string(),
                 agent,
             ],
+            manual: false,
         },
         Action::Deploy => {
             let dir = format!("{home}/repository/deployment/server/synapse-configs/default/api/");
@@ -1236,12 +1398,14 @@ fn puppet(ctx: &StepContext, action: Action) -> Commands {
                     "ssh {h} sudo rm -f {}\"$(basename \"${{FIXED_ARTIFACT:?}}\")\"",
                     q(&dir)
                 )],
+                manual: false,
             }
         }
         Action::Test => Commands {
             commands: health,
             verify: vec![sh(&["ssh", &h, "systemctl is-active wso2am"])],
             rollback: Vec::new(),
+            manual: false,
         },
         // A standby site's Hiera says `apim::running: false`: the agent
         // would stop the node again at its next run, so it holds off
@@ -1259,6 +1423,7 @@ fn puppet(ctx: &StepContext, action: Action) -> Commands {
                 service("stop"),
                 sh(&["ssh", &h, "sudo puppet agent --enable"]),
             ],
+            manual: false,
         },
         Action::StopSync => Commands {
             commands: vec![sh(&[
@@ -1276,6 +1441,7 @@ fn puppet(ctx: &StepContext, action: Action) -> Commands {
                 &q(&manager),
                 "sudo systemctl start apim-rsync.timer",
             ])],
+            manual: false,
         },
         Action::StartSync => Commands {
             commands: vec![
@@ -1296,6 +1462,7 @@ fn puppet(ctx: &StepContext, action: Action) -> Commands {
                 &q(&manager),
                 "sudo systemctl stop apim-rsync.timer",
             ])],
+            manual: false,
         },
         _ => Commands::default(),
     }
@@ -1452,6 +1619,7 @@ fn database(ctx: &StepContext, draft: &Draft) -> Commands {
             ],
             verify: vec![probe],
             rollback: Vec::new(),
+            manual: false,
         };
     }
     match (draft.action, db.engine) {
@@ -1461,7 +1629,7 @@ fn database(ctx: &StepContext, draft: &Draft) -> Commands {
                 format!("{env} mysqldump --single-transaction --routines --set-gtid-purged=OFF --host={host} --port={port} --user={user} {name} > {dump_file}.sql"),
             ],
             verify: vec![format!("test -s {dump_file}.sql")],
-            rollback: Vec::new(),
+            rollback: Vec::new(), manual: false,
         },
         (Action::Dump, Engine::Postgres) => Commands {
             commands: vec![
@@ -1469,7 +1637,7 @@ fn database(ctx: &StepContext, draft: &Draft) -> Commands {
                 format!("{env} pg_dump --host={host} --port={port} --username={user} --format=custom --file={dump_file}.dump {name}"),
             ],
             verify: vec![format!("test -s {dump_file}.dump")],
-            rollback: Vec::new(),
+            rollback: Vec::new(), manual: false,
         },
         // SQL Server: a BACPAC exported and imported by sqlpackage, on the
         // machine running the runbook (a BACKUP would land on the server).
@@ -1482,7 +1650,7 @@ fn database(ctx: &StepContext, draft: &Draft) -> Commands {
                 ),
             ],
             verify: vec![format!("test -s {dump_file}.bacpac")],
-            rollback: Vec::new(),
+            rollback: Vec::new(), manual: false,
         },
         // The password goes into a parameter file only the operator can
         // read, removed when the export ends: never onto a command line.
@@ -1494,7 +1662,7 @@ fn database(ctx: &StepContext, draft: &Draft) -> Commands {
                 q(&format!("{}.dmp", db.name))
             )],
             verify: Vec::new(),
-            rollback: Vec::new(),
+            rollback: Vec::new(), manual: false,
         },
         (Action::Restore, Engine::Mysql) => Commands {
             commands: vec![
@@ -1502,7 +1670,7 @@ fn database(ctx: &StepContext, draft: &Draft) -> Commands {
                 format!("{env} mysql --host={restore_host} --port={port} --user={user} {restore_name} < {dump_file}.sql"),
             ],
             verify: vec![format!("{env} mysqlshow --host={restore_host} --port={port} --user={user} {restore_name}")],
-            rollback: vec![format!("{env} mysqladmin --force --host={restore_host} --port={port} --user={user} drop {restore_name}")],
+            rollback: vec![format!("{env} mysqladmin --force --host={restore_host} --port={port} --user={user} drop {restore_name}")], manual: false,
         },
         (Action::Restore, Engine::Postgres) => Commands {
             commands: vec![
@@ -1510,7 +1678,7 @@ fn database(ctx: &StepContext, draft: &Draft) -> Commands {
                 format!("{env} pg_restore --host={restore_host} --port={port} --username={user} --dbname={restore_name} {dump_file}.dump"),
             ],
             verify: vec![format!("{env} psql --host={restore_host} --port={port} --username={user} --dbname={restore_name} --command='SELECT 1'")],
-            rollback: vec![format!("{env} dropdb --host={restore_host} --port={port} --username={user} {restore_name}")],
+            rollback: vec![format!("{env} dropdb --host={restore_host} --port={port} --username={user} {restore_name}")], manual: false,
         },
         (Action::Restore, Engine::Mssql) => {
             let raw_name = if migration { db.database.clone() } else { copy_name(db, &to) };
@@ -1524,7 +1692,7 @@ fn database(ctx: &StepContext, draft: &Draft) -> Commands {
                 rollback: vec![format!(
                     "{sqlcmd} -Q {}",
                     q(&format!("DROP DATABASE [{}]", raw_name.replace(']', "]]")))
-                )],
+                )], manual: false,
             }
         }
         (Action::Restore, _) => Commands {
@@ -1548,36 +1716,36 @@ fn database(ctx: &StepContext, draft: &Draft) -> Commands {
                 } else {
                     format!("drop the migrated copies of {} and restore them from the dumps again", names.join(", "))
                 }
-            }))],
+            }))], manual: false,
         },
         (Action::TokenSync, Engine::Mysql) if ctx.input.upgrade.is_some_and(|u| u.token_sync_mode() == crate::model::TokenSync::OneWay) => Commands {
             commands: vec![format!(
                 "{env} mysqldump --no-create-info --replace --set-gtid-purged=OFF --host={host} --port={port} --user={user} --where=\"TIME_CREATED >= '${{WINDOW_START:?}}'\" {name} IDN_OAUTH2_ACCESS_TOKEN | {env} mysql --host=\"${{NEW_DB_HOST:?}}\" --port={port} --user={user} {name}"
             )],
             verify: Vec::new(),
-            rollback: Vec::new(),
+            rollback: Vec::new(), manual: false,
         },
         (Action::TokenSync, Engine::Postgres) if ctx.input.upgrade.is_some_and(|u| u.token_sync_mode() == crate::model::TokenSync::OneWay) => Commands {
             commands: vec![format!(
                 "{env} psql --host={host} --port={port} --username={user} --dbname={name} --command=\"\\\\copy (SELECT * FROM idn_oauth2_access_token WHERE time_created >= '${{WINDOW_START:?}}') TO STDOUT\" | {env} psql --host=\"${{NEW_DB_HOST:?}}\" --port={port} --username={user} --dbname={name} --command='\\copy idn_oauth2_access_token FROM STDIN'"
             )],
             verify: Vec::new(),
-            rollback: Vec::new(),
+            rollback: Vec::new(), manual: false,
         },
         (Action::TokenSync, _) => Commands {
             commands: vec!["\"${TOKEN_SYNC:?command that keeps access tokens in step between the deployments}\" start".to_string()],
             verify: Vec::new(),
-            rollback: vec!["\"${TOKEN_SYNC:?}\" stop".to_string()],
+            rollback: vec!["\"${TOKEN_SYNC:?}\" stop".to_string()], manual: false,
         },
         (Action::PromoteDb, Engine::Mysql) => Commands {
             commands: vec![format!("{env} mysql --host={host} --port={port} --user={user} --execute='STOP REPLICA; RESET REPLICA ALL; SET GLOBAL read_only = OFF'")],
             verify: vec![format!("{env} mysql --host={host} --port={port} --user={user} --execute='SELECT @@global.read_only'")],
-            rollback: Vec::new(),
+            rollback: Vec::new(), manual: false,
         },
         (Action::PromoteDb, Engine::Postgres) => Commands {
             commands: vec![format!("{env} psql --host={host} --port={port} --username={user} --dbname={name} --command='SELECT pg_promote()'")],
             verify: vec![format!("{env} psql --host={host} --port={port} --username={user} --dbname={name} --command='SELECT pg_is_in_recovery()'")],
-            rollback: Vec::new(),
+            rollback: Vec::new(), manual: false,
         },
         (Action::PromoteDb, _) => Commands {
             commands: vec![format!("echo {}", q(&format!("promote {} to primary with the engine's own tools", db.name)))],
@@ -1603,10 +1771,6 @@ fn portal_hosts(ctx: &StepContext) -> Vec<(String, String)> {
         })
         .collect()
 }
-
-/// Read-only portals on ingress-nginx: every request but a read, a login
-/// or a token request is refused (as `lb.sh read-only` does with nginx).
-const READ_ONLY_SNIPPET: &str = "set $topoc_read_only 0; if ($request_method !~ ^(GET|HEAD|OPTIONS)$) { set $topoc_read_only 1; } if ($uri ~ ^/(oauth2|oidc|commonauth|authenticationendpoint|logincontext)(/|$)) { set $topoc_read_only 0; } if ($topoc_read_only) { return 403; }";
 
 fn portals(ctx: &StepContext, read_only: bool) -> Commands {
     let verb = if read_only { "read-only" } else { "read-write" };
@@ -1647,7 +1811,7 @@ fn portals(ctx: &StepContext, read_only: bool) -> Commands {
                         sh(&[
                             "kubectl annotate -f",
                             &file,
-                            "nginx.ingress.kubernetes.io/configuration-snippet-",
+                            "nginx.ingress.kubernetes.io/auth-url-",
                         ]),
                         String::new(),
                     )
@@ -1689,25 +1853,42 @@ fn portals(ctx: &StepContext, read_only: bool) -> Commands {
             continue;
         }
         let (command, rollback) = match ctx.input.target {
+            // The portal route asks the read-only gate of each request
+            // (`auth-url`, which a default ingress-nginx allows); the gate
+            // runs only while it is needed.
             Target::Kubernetes => {
-                let set = sh(&[
-                    "kubectl -n",
-                    &ns,
-                    "annotate ingress",
-                    &q(&label),
-                    &q(&format!(
-                        "nginx.ingress.kubernetes.io/configuration-snippet={}",
-                        READ_ONLY_SNIPPET
-                    )),
-                    "--overwrite",
-                ]);
-                let clear = sh(&[
-                    "kubectl -n",
-                    &ns,
-                    "annotate ingress",
-                    &q(&label),
-                    "nginx.ingress.kubernetes.io/configuration-snippet-",
-                ]);
+                let gate = q(&format!(
+                    "deployment/{}",
+                    crate::emit::kubernetes::READ_ONLY_GATE
+                ));
+                let url = ctx
+                    .site
+                    .map(crate::emit::kubernetes::read_only_gate_url)
+                    .unwrap_or_default();
+                let set = format!(
+                    "{} && {} && {}",
+                    sh(&["kubectl -n", &ns, "scale", &gate, "--replicas=2"]),
+                    sh(&["kubectl -n", &ns, "rollout status", &gate, "--timeout=5m"]),
+                    sh(&[
+                        "kubectl -n",
+                        &ns,
+                        "annotate ingress",
+                        &q(&label),
+                        &q(&format!("nginx.ingress.kubernetes.io/auth-url={url}")),
+                        "--overwrite",
+                    ])
+                );
+                let clear = format!(
+                    "{} && {}",
+                    sh(&[
+                        "kubectl -n",
+                        &ns,
+                        "annotate ingress",
+                        &q(&label),
+                        "nginx.ingress.kubernetes.io/auth-url-",
+                    ]),
+                    sh(&["kubectl -n", &ns, "scale", &gate, "--replicas=0"])
+                );
                 if read_only {
                     (set, clear)
                 } else {
@@ -1908,5 +2089,6 @@ fn general_test(ctx: &StepContext, draft: &Draft) -> Commands {
         commands: verify.clone(),
         verify,
         rollback: Vec::new(),
+        manual: false,
     }
 }

@@ -170,10 +170,11 @@ fn roll(
     // update is the only way to change them one at a time, a fixed service
     // included (an image that carries it). Paired nodes have a Deployment
     // each and roll the same way when a surge pod is allowed.
-    if input.target == super::Target::Kubernetes
-        && change.restart
-        && (scaled || (surge && change.action != Action::Deploy))
-    {
+    // A node of a pair has a Deployment of its own that stops its pod
+    // before starting the new one (Recreate: its identity never runs
+    // twice), so it goes the way of a Compose service or a Puppet host:
+    // drained, changed, tested, given traffic again.
+    if input.target == super::Target::Kubernetes && change.restart && scaled {
         // With surge, every workload rolls with maxSurge 1 and
         // maxUnavailable 0: the surge pod is the temporary node of rules
         // 6-8, started before the pod it replaces stops, so the node never

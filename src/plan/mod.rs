@@ -4,6 +4,7 @@
 //! chosen target. A plan that cannot keep the service available is UP001,
 //! naming the step.
 
+mod bootstrap;
 pub mod commands;
 mod generate;
 pub mod render;
@@ -44,6 +45,14 @@ pub enum Action {
     DnsSwitch,
     PromoteDb,
     StartNode,
+    /// The operator's files, secrets and images (the first deployment).
+    Prepare,
+    /// A database and its user are created.
+    CreateDb,
+    /// WSO2's schema is loaded into a database.
+    LoadSchema,
+    /// A datacenter's load balancers start taking traffic.
+    OpenTraffic,
 }
 
 impl Action {
@@ -68,6 +77,10 @@ impl Action {
             Action::DnsSwitch => "dns-switch",
             Action::PromoteDb => "promote-db",
             Action::StartNode => "start-node",
+            Action::Prepare => "prepare",
+            Action::CreateDb => "create-db",
+            Action::LoadSchema => "load-schema",
+            Action::OpenTraffic => "open-traffic",
         }
     }
 
@@ -87,6 +100,10 @@ impl Action {
             Action::TokenSync => 10,
             Action::DnsSwitch => 10,
             Action::PromoteDb => 10,
+            Action::Prepare => 20,
+            Action::CreateDb => 5,
+            Action::LoadSchema => 10,
+            Action::OpenTraffic => 5,
         }
     }
 }
@@ -103,6 +120,10 @@ pub struct Step {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
     pub title: String,
+    /// Done by hand: the commands say what to do, the verification checks
+    /// it (when it can).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub manual: bool,
     pub commands: Vec<String>,
     pub verify: Vec<String>,
     pub rollback: Vec<String>,
@@ -223,6 +244,9 @@ pub(crate) enum Effect {
     },
     /// A stopped node starts and takes traffic (a failover).
     Start,
+    /// Every node of the cluster starts; its active nodes take traffic, a
+    /// passive one stands by (the first deployment).
+    StartAll,
 }
 
 /// Old or new: of a node's software, or of the database it uses.
@@ -240,6 +264,8 @@ pub(crate) struct Input<'a> {
     pub deployment: &'a Deployment,
     pub target: Target,
     pub upgrade: Option<&'a crate::model::Upgrade>,
+    /// The first deployment (`plan --bootstrap`).
+    pub bootstrap: bool,
 }
 
 impl Input<'_> {
@@ -300,6 +326,7 @@ pub fn plan_upgrade(t: &Topology, d: &Deployment, upgrade: UpgradeId, target: Ta
         deployment: d,
         target,
         upgrade: Some(u),
+        bootstrap: false,
     };
     let drafts = generate::upgrade(&input, u);
     let kind = u.kind().map(|k| k.name().to_string()).unwrap_or_default();
@@ -318,6 +345,7 @@ pub fn plan_failover(
         deployment: d,
         target,
         upgrade: None,
+        bootstrap: false,
     };
     let index = d
         .sites
@@ -354,6 +382,27 @@ pub fn plan_failover(
     ))
 }
 
+/// The runbook of the first deployment: files, databases, schema,
+/// replicas, then the datacenters and their clusters in order.
+pub fn plan_bootstrap(t: &Topology, d: &Deployment, target: Target) -> Plan {
+    let input = Input {
+        topology: t,
+        deployment: d,
+        target,
+        upgrade: None,
+        bootstrap: true,
+    };
+    let drafts = bootstrap::drafts(&input);
+    finish(
+        &input,
+        "bootstrap".to_string(),
+        "bootstrap".to_string(),
+        None,
+        None,
+        drafts,
+    )
+}
+
 fn finish(
     input: &Input,
     name: String,
@@ -368,7 +417,12 @@ fn finish(
         number_of.insert(draft, position + 1);
     }
     let ordered: Vec<&Draft> = ordering.iter().map(|&i| &drafts[i]).collect();
-    let outcome = simulate::run(input, &ordered, kind == "failover");
+    let mode = match kind.as_str() {
+        "failover" => simulate::Mode::Failover,
+        "bootstrap" => simulate::Mode::Bootstrap,
+        _ => simulate::Mode::Upgrade,
+    };
+    let outcome = simulate::run(input, &ordered, mode);
     let mut steps = Vec::with_capacity(ordered.len());
     for (position, draft) in ordered.iter().enumerate() {
         let state = &outcome.states[position];
@@ -393,6 +447,7 @@ fn finish(
             }),
             node: draft.node.clone(),
             title: draft.title.clone(),
+            manual: commands.manual,
             commands: commands.commands,
             verify: commands.verify,
             rollback: commands.rollback,

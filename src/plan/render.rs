@@ -92,6 +92,7 @@ pub fn mermaid(plan: &Plan) -> String {
 /// The plan as a Markdown runbook.
 pub fn markdown(
     plan: &Plan,
+    topology: &crate::model::Topology,
     deployment: &Deployment,
     templates: &Templates,
 ) -> Result<String, TemplateError> {
@@ -133,6 +134,20 @@ pub fn markdown(
             )
         })
         .collect();
+    // The database administrators' passwords (the first deployment's and
+    // a failover's database steps).
+    for ds in &topology.datasources {
+        let env = crate::model::naming::env_name(&ds.admin_password.name);
+        if text.contains(&format!("${{{env}:?}}")) {
+            passwords.push((
+                env,
+                format!(
+                    "the password of the administrator {} of the server of {} (secret {})",
+                    ds.admin_user, ds.name, ds.admin_password.name
+                ),
+            ));
+        }
+    }
     passwords.sort();
     passwords.dedup_by(|a, b| a.0 == b.0);
     variables.extend(passwords);

@@ -66,9 +66,22 @@ fn rps(value: f64) -> String {
     format!("{}rps", crate::model::format_number(value))
 }
 
-/// Replay `steps`; a failover declares its unavailability and is not held
-/// to the floor.
-pub(crate) fn run(input: &Input, steps: &[&Draft], failover: bool) -> Outcome {
+/// What a plan is held to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// The floor after and during every step.
+    Upgrade,
+    /// A failover declares its unavailability: not held to the floor.
+    Failover,
+    /// The first deployment: nothing runs at first; a datacenter is held
+    /// to the floor from the step that opens it to traffic.
+    Bootstrap,
+}
+
+/// Replay `steps` in `mode`.
+pub(crate) fn run(input: &Input, steps: &[&Draft], mode: Mode) -> Outcome {
+    let failover = mode != Mode::Upgrade;
+    let bootstrap = mode == Mode::Bootstrap;
     let t = input.topology;
     let mut clusters: BTreeMap<(usize, String), ClusterState> = BTreeMap::new();
     for (index, site) in input.deployment.sites.iter().enumerate() {
@@ -99,8 +112,9 @@ pub(crate) fn run(input: &Input, steps: &[&Draft], failover: bool) -> Outcome {
                         .map(|n| NodeState {
                             name: n.name.clone(),
                             passive: n.role == crate::deployment::NodeRole::Passive,
-                            up: site.running(),
+                            up: site.running() && !bootstrap,
                             serving: site.running()
+                                && !bootstrap
                                 && n.role == crate::deployment::NodeRole::Active,
                             version: Generation::Current,
                             database: Generation::Current,
@@ -115,7 +129,7 @@ pub(crate) fn run(input: &Input, steps: &[&Draft], failover: bool) -> Outcome {
     // to not making it worse.
     for cluster in clusters.values_mut() {
         if let (Some(now), Some(required)) = (cluster.capacity_now(), cluster.required) {
-            if cluster.live && now < required {
+            if cluster.live && now < required && !bootstrap {
                 cluster.floor = Some(now);
             }
         }
@@ -132,6 +146,7 @@ pub(crate) fn run(input: &Input, steps: &[&Draft], failover: bool) -> Outcome {
 
     let mut states = Vec::with_capacity(steps.len());
     let mut violations = Vec::new();
+    let mut opened: BTreeSet<usize> = BTreeSet::new();
     for (position, step) in steps.iter().enumerate() {
         let number = position + 1;
         let key = step.site.zip(step.cluster.clone());
@@ -155,6 +170,27 @@ pub(crate) fn run(input: &Input, steps: &[&Draft], failover: bool) -> Outcome {
                 check_cluster(cluster, number, "", &mut violations);
             }
             check_databases(&clusters, number, &mut violations);
+        }
+        // The first deployment: a datacenter opened to traffic serves its
+        // floor with every cluster, and keeps it.
+        if bootstrap {
+            if let Some(site) = step.site {
+                if step.action == super::Action::OpenTraffic {
+                    opened.insert(site);
+                }
+            }
+            let opening = step.action == super::Action::OpenTraffic;
+            for (at, cluster) in &clusters {
+                let checked = match (&key, step.site) {
+                    _ if !opened.contains(&at.0) => false,
+                    (_, Some(site)) if opening => site == at.0,
+                    (Some(key), _) => key == at,
+                    _ => false,
+                };
+                if checked {
+                    check_cluster(cluster, number, "", &mut violations);
+                }
+            }
         }
         states.push(match key.as_ref().and_then(|k| clusters.get(k)) {
             Some(cluster) if cluster.live || failover => StepState {
@@ -211,6 +247,12 @@ fn apply(cluster: &mut ClusterState, node: &str, effect: &Effect) {
             let n = &mut cluster.nodes[i];
             n.up = true;
             n.serving = !n.passive;
+        }
+        (Effect::StartAll, _) => {
+            for n in &mut cluster.nodes {
+                n.up = true;
+                n.serving = !n.passive;
+            }
         }
         _ => {}
     }
