@@ -77,7 +77,13 @@ pub fn capabilities() -> ServerCapabilities {
 /// Run the protocol on a connection: the initialize handshake, then
 /// requests and notifications until `shutdown` and `exit`.
 pub fn serve(connection: &Connection) -> Result<(), BoxError> {
-    let (id, params) = connection.initialize_start()?;
+    let (id, params) = match connection.initialize_start() {
+        Ok(started) => started,
+        // Input closed before any client spoke (Ctrl-D in a terminal):
+        // nothing to serve.
+        Err(error) if error.channel_is_disconnected() => return Ok(()),
+        Err(error) => return Err(error.into()),
+    };
     let params: InitializeParams = match serde_json::from_value(params) {
         Ok(params) => params,
         Err(error) => {
