@@ -252,12 +252,16 @@ fn check_reports_stale_output_with_a_diff() {
     let out = dir.path().join("out");
     let out_arg = out.to_str().unwrap();
     let example = "examples/distributed-4.x.topo";
-    // Nothing built yet: stale.
-    assert_eq!(
-        code(&topoc(&["build", example, "--out", out_arg, "--check"])),
-        1
-    );
+    // Nothing built yet: stale, in one line rather than every file's content.
+    let nothing = topoc(&["build", example, "--out", out_arg, "--check"]);
+    assert_eq!(code(&nothing), 1);
     assert!(!out.exists(), "--check writes nothing");
+    let report = String::from_utf8_lossy(&nothing.stdout);
+    assert_eq!(report.lines().count(), 1, "{report}");
+    assert!(
+        report.starts_with(&format!("{out_arg} is missing: the build writes ")),
+        "{report}"
+    );
     assert_eq!(code(&topoc(&["build", example, "--out", out_arg])), 0);
     let fresh = topoc(&["build", example, "--out", out_arg, "--check"]);
     assert_eq!(
@@ -284,9 +288,26 @@ fn check_reports_stale_output_with_a_diff() {
     let stale = topoc(&["build", example, "--out", out_arg, "--check"]);
     let diff = String::from_utf8_lossy(&stale.stdout);
     assert!(
-        diff.contains("a/extra.txt") && diff.contains("b/compose/frankfurt/compose.yaml"),
+        diff.contains("a/extra.txt")
+            && diff.contains(&format!(
+                "missing from {out_arg}:\n  compose/frankfurt/compose.yaml\n"
+            ))
+            && !diff.contains("b/compose/frankfurt/compose.yaml"),
         "{diff}"
     );
+    assert!(
+        diff.ends_with(&format!(
+            "{out_arg}: 1 files missing, 0 changed, 1 not written by the build\n"
+        )),
+        "{diff}"
+    );
+    // A half-built folder names the first missing files and counts the rest.
+    std::fs::remove_dir_all(out.join("kubernetes")).unwrap();
+    std::fs::remove_dir_all(out.join("puppet")).unwrap();
+    let stale = topoc(&["build", example, "--out", out_arg, "--check"]);
+    let diff = String::from_utf8_lossy(&stale.stdout);
+    assert!(diff.contains("  ... and "), "{diff}");
+    assert!(diff.lines().count() < 40, "{diff}");
     // Even an empty one.
     std::fs::write(out.join("empty.txt"), "").unwrap();
     let stale = topoc(&["build", example, "--out", out_arg, "--check"]);

@@ -481,8 +481,14 @@ pub fn write_atomic(out: &Path, artifacts: &Artifacts) -> Result<(), BuildError>
     Ok(())
 }
 
-/// Compare `out` with what would be written. Returns a unified diff (and
-/// the files that would be added or removed), or `None` when up to date.
+/// At most this many missing files are named; the count says the rest.
+const MISSING_NAMED: usize = 20;
+
+/// Compare `out` with what would be written. Returns a unified diff of the
+/// files that differ (and of those that would be removed), the names of
+/// the files missing from `out` (not their whole content: a missing or
+/// half-built folder is a list, not thousands of added lines) and a count
+/// of each, or `None` when up to date.
 pub fn diff(out: &Path, artifacts: &Artifacts) -> Result<Option<String>, BuildError> {
     let mut existing: BTreeMap<String, String> = BTreeMap::new();
     if out.is_dir() {
@@ -517,11 +523,20 @@ pub fn diff(out: &Path, artifacts: &Artifacts) -> Result<Option<String>, BuildEr
         .map(String::as_str)
         .chain(artifacts.paths())
         .collect();
+    let (mut missing, mut differ, mut extra) = (Vec::new(), 0usize, 0usize);
     for path in paths {
         let old = existing.get(path).map(String::as_str);
         let new = artifacts.get(path);
         if old == new {
             continue;
+        }
+        match (old, new) {
+            (None, _) => {
+                missing.push(path);
+                continue;
+            }
+            (_, None) => extra += 1,
+            _ => differ += 1,
         }
         let diff = similar::TextDiff::from_lines(old.unwrap_or(""), new.unwrap_or(""));
         let (a, b) = match (old, new) {
@@ -544,5 +559,34 @@ pub fn diff(out: &Path, artifacts: &Artifacts) -> Result<Option<String>, BuildEr
             report.push('\n');
         }
     }
-    Ok((!report.is_empty()).then_some(report))
+    if existing.is_empty() && !missing.is_empty() {
+        report.push_str(&format!(
+            "{} is {}: the build writes {} files\n",
+            out.display(),
+            if out.exists() { "empty" } else { "missing" },
+            missing.len()
+        ));
+        return Ok(Some(report));
+    }
+    if !missing.is_empty() {
+        report.push_str(&format!("missing from {}:\n", out.display()));
+        for path in missing.iter().take(MISSING_NAMED) {
+            report.push_str(&format!("  {path}\n"));
+        }
+        if missing.len() > MISSING_NAMED {
+            report.push_str(&format!(
+                "  ... and {} more\n",
+                missing.len() - MISSING_NAMED
+            ));
+        }
+    }
+    if report.is_empty() {
+        return Ok(None);
+    }
+    report.push_str(&format!(
+        "{}: {} files missing, {differ} changed, {extra} not written by the build\n",
+        out.display(),
+        missing.len(),
+    ));
+    Ok(Some(report))
 }
