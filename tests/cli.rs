@@ -783,3 +783,49 @@ fn templates_export_writes_what_build_templates_reads() {
     assert_eq!(code(&forced), 0);
     assert_ne!(std::fs::read_to_string(&edited).unwrap(), "# mine\n");
 }
+
+/// A reference written with a typo is one E005 naming it, not also DC004
+/// or DC007 claiming the attribute is missing; a misspelt attribute is
+/// one E002. Left out, the attribute is still reported missing.
+#[test]
+fn an_unresolved_reference_is_not_also_missing() {
+    let example = std::fs::read_to_string("examples/multi-datacenter.topo").unwrap();
+    let check = |text: &str| {
+        topoc::check_text(
+            std::path::Path::new("typo.topo"),
+            text,
+            &topoc::load::DiskFs,
+            &topoc::diagnostics::SeverityConfig::default(),
+        )
+        .diagnostics
+        .iter()
+        .map(|d| format!("{} {}", d.code, d.message))
+        .collect::<Vec<_>>()
+    };
+    let typos = example
+        .replace("replicates = colombo", "replicates = colmbo")
+        .replace("artifact_source = artifacts", "artifact_source = artifact");
+    assert_eq!(
+        check(&typos),
+        [
+            "E005 no datacenter named `colmbo`",
+            "E005 no artifact server named `artifact`",
+            "E005 no datacenter named `colmbo`",
+        ]
+    );
+    let misspelt = example.replacen("replicates = colombo", "replicate = colombo", 1);
+    let found = check(&misspelt);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("E002 "), "{found:?}");
+    let left_out = example
+        .replacen("  replicates = colombo\n", "", 1)
+        .replacen("  artifact_source = artifacts\n", "", 1);
+    let found = check(&left_out);
+    assert!(
+        found
+            .iter()
+            .any(|d| d.starts_with("DC007 read-only datacenter `london` does not say"))
+            && found.iter().any(|d| d.starts_with("DC004 ")),
+        "{found:?}"
+    );
+}

@@ -1083,7 +1083,7 @@ impl Lowerer<'_> {
 
         for d in of(BlockKind::Datacenter) {
             let role = d.ident("role", Role::from_name);
-            let dc = Datacenter {
+            let mut dc = Datacenter {
                 name: d.name.clone(),
                 span: d.header,
                 role,
@@ -1103,7 +1103,16 @@ impl Lowerer<'_> {
                 datasources: Vec::new(),
                 file_shares: Vec::new(),
                 load_balancers: Vec::new(),
+                rejected: Vec::new(),
             };
+            dc.rejected = [
+                ("replicates", dc.replicates.is_none()),
+                ("artifact_source", dc.artifact_source.is_none()),
+            ]
+            .into_iter()
+            .filter(|(attr, unresolved)| *unresolved && self.had_error_for(d, attr))
+            .map(|(attr, _)| attr)
+            .collect();
             topology.datacenters.push(dc);
         }
 

@@ -98,6 +98,11 @@ pub struct Datacenter {
     pub datasources: Vec<DsId>,
     pub file_shares: Vec<FsId>,
     pub load_balancers: Vec<LbId>,
+    /// Attributes written but rejected, naming nothing that exists (E005)
+    /// or misspelt (E002): a language error already reports them, so they
+    /// are not also reported missing.
+    #[serde(skip)]
+    pub rejected: Vec<&'static str>,
 }
 
 impl Datacenter {
