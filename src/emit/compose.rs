@@ -183,9 +183,9 @@ struct NginxContext {
 }
 
 fn memory(bytes: u64) -> String {
-    if bytes % (1 << 30) == 0 {
+    if bytes.is_multiple_of(1 << 30) {
         format!("{}g", bytes >> 30)
-    } else if bytes % (1 << 20) == 0 {
+    } else if bytes.is_multiple_of(1 << 20) {
         format!("{}m", bytes >> 20)
     } else {
         format!("{bytes}b")

@@ -97,7 +97,7 @@ fn cpu_quantity(cores: f64) -> Quantity {
 pub fn memory_quantity(bytes: u64) -> Quantity {
     const UNITS: [(u64, &str); 3] = [(1 << 30, "Gi"), (1 << 20, "Mi"), (1 << 10, "Ki")];
     for (size, unit) in UNITS {
-        if bytes >= size && bytes % size == 0 {
+        if bytes >= size && bytes.is_multiple_of(size) {
             return Quantity(format!("{}{unit}", bytes / size));
         }
     }
@@ -396,10 +396,10 @@ fn cluster_objects(
             // pair; the active node of an active-passive pair (a failover
             // moves the selector to the other node).
             let mut cluster_selector = selector_labels.clone();
-            if cluster.ha == crate::model::HaMode::ActivePassive {
-                if let Some(active) = cluster.active_nodes().next() {
-                    cluster_selector.insert("topoc/node".to_string(), active.name.clone());
-                }
+            if cluster.ha == crate::model::HaMode::ActivePassive
+                && let Some(active) = cluster.active_nodes().next()
+            {
+                cluster_selector.insert("topoc/node".to_string(), active.name.clone());
             }
             docs.push(service(
                 &cluster.label,

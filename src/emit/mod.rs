@@ -433,11 +433,11 @@ pub fn write_atomic(out: &Path, artifacts: &Artifacts) -> Result<(), BuildError>
     let mut created: BTreeSet<PathBuf> = BTreeSet::new();
     for (path, content) in artifacts.iter() {
         let target = staging.path().join(path);
-        if let Some(dir) = target.parent() {
-            if !created.contains(dir) {
-                std::fs::create_dir_all(dir).map_err(io_error(dir))?;
-                created.insert(dir.to_path_buf());
-            }
+        if let Some(dir) = target.parent()
+            && !created.contains(dir)
+        {
+            std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+            created.insert(dir.to_path_buf());
         }
         std::fs::write(&target, content).map_err(io_error(&target))?;
         #[cfg(unix)]

@@ -429,9 +429,10 @@ fn standby(c: &Cluster, out: &mut Vec<Diagnostic>) {
     if c.ha_mode() != HaMode::ActivePassive {
         return;
     }
-    if let Some(standby) = &c.standby {
-        if standby.value != ClusterStandby::Hot {
-            out.push(
+    if let Some(standby) = &c.standby
+        && standby.value != ClusterStandby::Hot
+    {
+        out.push(
                 Diagnostic::new(
                     &HA002,
                     standby.span,
@@ -441,7 +442,6 @@ fn standby(c: &Cluster, out: &mut Vec<Diagnostic>) {
                 .related(c.ha_span(), "active-passive")
                 .help("set `standby = hot`: the passive node keeps running without traffic, ready to take over"),
             );
-        }
     }
 }
 
@@ -535,14 +535,14 @@ fn manager(t: &Topology, c: &Cluster, out: &mut Vec<Diagnostic>) {
         out.push(d);
         return;
     }
-    if c.ha_mode() == HaMode::ActivePassive {
-        if let Some(Spanned {
+    if c.ha_mode() == HaMode::ActivePassive
+        && let Some(Spanned {
             value: Manager::Nodes(list),
             span,
         }) = &c.manager
-        {
-            if list.first() == Some(&1) {
-                out.push(
+        && list.first() == Some(&1)
+    {
+        out.push(
                     Diagnostic::new(
                         &HA006,
                         *span,
@@ -552,8 +552,6 @@ fn manager(t: &Topology, c: &Cluster, out: &mut Vec<Diagnostic>) {
                     .label("deploys on the node that serves traffic")
                     .help("write `manager = passive`: deploy and test on the passive node, then move traffic to it"),
                 );
-            }
-        }
     }
 }
 
@@ -596,9 +594,12 @@ fn pairing(c: &Cluster, out: &mut Vec<Diagnostic>) {
         );
         return;
     }
-    if let Some(profile) = c.profile() {
-        if profile.is_paired() && ha != HaMode::None && nodes.value > 2 {
-            out.push(
+    if let Some(profile) = c.profile()
+        && profile.is_paired()
+        && ha != HaMode::None
+        && nodes.value > 2
+    {
+        out.push(
                 Diagnostic::new(
                     &HA007,
                     nodes.span,
@@ -610,7 +611,6 @@ fn pairing(c: &Cluster, out: &mut Vec<Diagnostic>) {
                 .label("more than a pair")
                 .help("write `nodes = 2`; add capacity with gateway or key-manager clusters instead"),
             );
-        }
     }
 }
 

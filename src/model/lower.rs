@@ -374,13 +374,14 @@ impl Lowerer<'_> {
                     )),
                 };
                 self.report(d);
-                if let Some(value) = &attribute.value {
-                    if matches!(value.kind, ValueKind::Str(_)) && looks_secret(key) {
-                        self.report(plain_secret(
-                            key,
-                            Span::new(file, value.span.start, value.span.end),
-                        ));
-                    }
+                if let Some(value) = &attribute.value
+                    && matches!(value.kind, ValueKind::Str(_))
+                    && looks_secret(key)
+                {
+                    self.report(plain_secret(
+                        key,
+                        Span::new(file, value.span.start, value.span.end),
+                    ));
                 }
                 continue;
             };
@@ -1225,24 +1226,24 @@ impl Lowerer<'_> {
                 }) => Some(Spanned::new(list.clone(), *span)),
                 _ => None,
             };
-            if let (Some(hosts), Some(n)) = (&hosts, &nodes) {
-                if hosts.value.len() != n.value as usize {
-                    self.report(
-                        Diagnostic::new(
-                            &E003,
-                            hosts.span,
-                            format!(
-                                "`hosts` lists {} names for {} nodes in cluster `{}`",
-                                hosts.value.len(),
-                                n.value,
-                                d.name
-                            ),
-                        )
-                        .label("one host per node")
-                        .related(n.span, format!("{} nodes", n.value))
-                        .help("give exactly one host name per node, in node order"),
-                    );
-                }
+            if let (Some(hosts), Some(n)) = (&hosts, &nodes)
+                && hosts.value.len() != n.value as usize
+            {
+                self.report(
+                    Diagnostic::new(
+                        &E003,
+                        hosts.span,
+                        format!(
+                            "`hosts` lists {} names for {} nodes in cluster `{}`",
+                            hosts.value.len(),
+                            n.value,
+                            d.name
+                        ),
+                    )
+                    .label("one host per node")
+                    .related(n.span, format!("{} nodes", n.value))
+                    .help("give exactly one host name per node, in node order"),
+                );
             }
             let datasources = self
                 .resolve_list(d, "datasources", BlockKind::Datasource)
