@@ -829,3 +829,29 @@ fn an_unresolved_reference_is_not_also_missing() {
         "{found:?}"
     );
 }
+
+/// An artifact server's credentials are a secret: a plain string is SEC001,
+/// as for a password; `secret("...")` checks clean.
+#[test]
+fn artifact_server_credentials_are_a_secret() {
+    let example = std::fs::read_to_string("examples/multi-datacenter.topo").unwrap();
+    let check = |text: &str| {
+        topoc::check_text(
+            std::path::Path::new("credentials.topo"),
+            text,
+            &topoc::load::DiskFs,
+            &topoc::diagnostics::SeverityConfig::default(),
+        )
+        .diagnostics
+        .iter()
+        .map(|d| d.code)
+        .collect::<Vec<_>>()
+    };
+    assert!(example.contains("credentials = secret(\"artifact-sync-credentials\")"));
+    assert_eq!(check(&example), Vec::<&str>::new());
+    let plain = example.replace(
+        "credentials = secret(\"artifact-sync-credentials\")",
+        "credentials = \"sync:hunter2\"",
+    );
+    assert_eq!(check(&plain), ["SEC001"]);
+}

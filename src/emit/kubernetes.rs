@@ -610,7 +610,14 @@ fn workload(
             ..Volume::default()
         });
         if let Some(sub_path) = in_share {
-            containers.push(sync_container(mode, source, uid, "share", Some(sub_path)));
+            containers.push(sync_container(
+                mode,
+                source,
+                uid,
+                "share",
+                Some(sub_path),
+                &secret_name(d),
+            ));
         } else {
             let volume = Volume {
                 name: "artifacts".to_string(),
@@ -626,7 +633,14 @@ fn workload(
                 &target,
                 uid,
             );
-            containers.push(sync_container(mode, source, uid, "artifacts", None));
+            containers.push(sync_container(
+                mode,
+                source,
+                uid,
+                "artifacts",
+                None,
+                &secret_name(d),
+            ));
         }
     }
 
@@ -877,18 +891,42 @@ fn seeded_volume(
     });
 }
 
+/// The sidecar that pushes or pulls the API artifacts; the server's
+/// credentials, when it has some, come from the key of the topology's
+/// Secret (`secrets`) named after them.
 fn sync_container(
     mode: &str,
     source: &ArtifactSync,
     uid: u32,
     volume: &str,
     sub_path: Option<String>,
+    secrets: &str,
 ) -> Container {
     let env = |name: &str, value: String| EnvVar {
         name: name.to_string(),
         value: Some(literal(&value)),
         ..EnvVar::default()
     };
+    let mut vars = vec![
+        env("ARTIFACT_URL", source.url.clone()),
+        env("ARTIFACT_DIR", "/artifacts".to_string()),
+        env("ARTIFACT_INTERVAL", source.interval_seconds.to_string()),
+        env("ARTIFACT_STATE", "/tmp/artifact-sync".to_string()),
+    ];
+    if let Some(credentials) = &source.credentials {
+        vars.push(EnvVar {
+            name: credentials.env.clone(),
+            value_from: Some(EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: secrets.to_string(),
+                    key: credentials.name.clone(),
+                    ..SecretKeySelector::default()
+                }),
+                ..EnvVarSource::default()
+            }),
+            ..EnvVar::default()
+        });
+    }
     let health = exec_probe(&["sh", "/opt/topoc/artifact-sync.sh", "health"], 30);
     Container {
         name: "artifact-sync".to_string(),
@@ -898,12 +936,7 @@ fn sync_container(
             "/opt/topoc/artifact-sync.sh".to_string(),
             mode.to_string(),
         ]),
-        env: Some(vec![
-            env("ARTIFACT_URL", source.url.clone()),
-            env("ARTIFACT_DIR", "/artifacts".to_string()),
-            env("ARTIFACT_INTERVAL", source.interval_seconds.to_string()),
-            env("ARTIFACT_STATE", "/tmp/artifact-sync".to_string()),
-        ]),
+        env: Some(vars),
         resources: Some(resources(0.2, 64 << 20, 0.25)),
         security_context: Some(container_security(uid)),
         liveness_probe: Some(health.clone()),

@@ -1079,6 +1079,7 @@ impl Lowerer<'_> {
                     .duration("poll")
                     .map(|p| p.value)
                     .unwrap_or(Duration { millis: 60_000 }),
+                credentials: d.secret("credentials"),
             });
         }
 

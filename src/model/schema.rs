@@ -433,6 +433,13 @@ pub static BLOCKS: &[BlockSchema] = &[
                 Some("1min"),
                 "How often read-only datacenters pull."
             ),
+            attr!(
+                "credentials",
+                Type::Secret,
+                Required::No,
+                None,
+                "The secret holding `user:password` for the server (HTTP basic authentication on every push and pull); without it the server must accept unauthenticated PUT and GET."
+            ),
         ],
     },
     BlockSchema {

@@ -171,6 +171,8 @@ pub struct ArtifactServer {
     pub span: Span,
     pub url: Option<String>,
     pub poll: Duration,
+    /// `user:password` for HTTP basic authentication.
+    pub credentials: Option<SecretRef>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
