@@ -43,6 +43,12 @@ fn readme_language_reference_is_generated_from_the_schema() {
 }
 
 #[test]
+fn readme_says_what_each_profile_needs_and_every_default() {
+    check_section("profiles", &topoc::model::schema::profiles_markdown());
+    check_section("defaults", &topoc::model::schema::defaults_markdown());
+}
+
+#[test]
 fn readme_lists_every_diagnostic_code() {
     check_section("codes", &topoc::lints::catalog_markdown());
 }
