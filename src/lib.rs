@@ -37,6 +37,9 @@ pub struct Checked {
     pub topology: Topology,
     pub graph: DepGraph,
     pub diagnostics: Vec<Diagnostic>,
+    /// How many diagnostics each allowed code silenced (`--allow`, or the
+    /// topology's `allow`), by code.
+    pub allowed: std::collections::BTreeMap<&'static str, usize>,
 }
 
 impl Checked {
@@ -104,15 +107,23 @@ pub fn check_loaded(loaded: Loaded, config: &SeverityConfig) -> Checked {
     for code in &topology.deny {
         let _ = topology_config.deny_code(&code.value);
     }
-    let mut diagnostics = topology_config.overridden_by(config).apply(diagnostics);
+    let (mut diagnostics, mut silenced) =
+        topology_config.overridden_by(config).partition(diagnostics);
     diagnostics::sort(&mut diagnostics);
     diagnostics.dedup();
+    diagnostics::sort(&mut silenced);
+    silenced.dedup();
+    let mut allowed = std::collections::BTreeMap::new();
+    for d in &silenced {
+        *allowed.entry(d.code).or_insert(0) += 1;
+    }
     Checked {
         sources,
         asts,
         topology,
         graph,
         diagnostics,
+        allowed,
     }
 }
 

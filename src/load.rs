@@ -58,11 +58,11 @@ impl FileSystem for DiskFs {
                 let path = entry.path();
                 let kind = entry.file_type()?;
                 if kind.is_dir() {
-                    let hidden = path
+                    let skipped = path
                         .file_name()
                         .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with('.') || n == "target");
-                    if !hidden {
+                        .is_some_and(skipped_folder);
+                    if !skipped {
                         stack.push(path);
                     }
                 } else if path.extension().is_some_and(|e| e == "topo") {
@@ -73,6 +73,13 @@ impl FileSystem for DiskFs {
         out.sort();
         Ok(out)
     }
+}
+
+/// Folders a folder's topology never reads: hidden ones (`.git`), and the
+/// build folders of cargo and npm (`target`, `node_modules`). The language
+/// server skips the same.
+pub fn skipped_folder(name: &str) -> bool {
+    name.starts_with('.') || name == "target" || name == "node_modules"
 }
 
 /// The disk, with some files replaced by in-memory text.

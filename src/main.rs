@@ -106,10 +106,49 @@ enum Command {
         check: bool,
     },
     /// Print shell completions.
+    #[command(after_long_help = COMPLETIONS_HELP)]
     Completions { shell: Shell },
     /// Run the language server on stdin and stdout (for editors).
+    #[command(
+        long_about = "Run the language server on stdin and stdout (for editors).\n\n\
+                      An editor starts it and speaks the Language Server Protocol to it; \
+                      started by hand in a terminal it waits for that protocol on stdin \
+                      (Ctrl-D ends it). The README's \"Editor support\" section configures \
+                      Neovim, Helix, Emacs and VS Code."
+    )]
     Lsp,
+    /// Write the embedded templates to a folder, to edit and pass to `build --templates`.
+    Templates {
+        #[command(subcommand)]
+        action: TemplatesAction,
+    },
 }
+
+#[derive(Subcommand)]
+enum TemplatesAction {
+    /// Write every embedded template into DIR, laid out as `--templates DIR` reads them.
+    Export {
+        /// The folder to write (created when missing).
+        dir: PathBuf,
+        /// Overwrite files that already exist.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Where each shell looks for completions (`topoc completions --help`).
+const COMPLETIONS_HELP: &str = "\
+Install the script where the shell loads completions from:
+
+  bash  topoc completions bash > ~/.local/share/bash-completion/completions/topoc
+        (system-wide: /usr/share/bash-completion/completions/topoc; needs the
+        bash-completion package)
+  zsh   topoc completions zsh > ~/.zfunc/_topoc
+        with `fpath=(~/.zfunc $fpath)` before `autoload -Uz compinit && compinit`
+        in ~/.zshrc (system-wide: /usr/local/share/zsh/site-functions/_topoc)
+  fish  topoc completions fish > ~/.config/fish/completions/topoc.fish
+
+Open a new shell afterwards.";
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum GraphFormat {
@@ -218,11 +257,21 @@ fn main() -> ExitCode {
         Command::Explain { code } => explain(code.as_deref()),
         Command::Fmt { paths, check } => fmt(&paths, check),
         Command::Graph { path, format } => graph(&path, format),
-        Command::Lsp => match topoc::lsp::run_stdio() {
-            Ok(topoc::lsp::Ending::Clean) => OK,
-            Ok(_) => INPUT_ERRORS,
-            Err(error) => usage_error(format!("language server: {error}")),
-        },
+        Command::Lsp => {
+            if std::io::stdin().is_terminal() {
+                eprintln!(
+                    "topoc lsp: the language server, waiting for an editor to speak LSP on stdin and stdout (Ctrl-D ends it; see the README's \"Editor support\")"
+                );
+            }
+            match topoc::lsp::run_stdio() {
+                Ok(topoc::lsp::Ending::Clean | topoc::lsp::Ending::Unused) => OK,
+                Ok(_) => INPUT_ERRORS,
+                Err(error) => usage_error(format!("language server: {error}")),
+            }
+        }
+        Command::Templates {
+            action: TemplatesAction::Export { dir, force },
+        } => export_templates(&dir, force),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "topoc", &mut script);
@@ -266,6 +315,9 @@ fn check(paths: &[PathBuf], format: Format, deny: &[String], allow: &[String]) -
         Ok(config) => config,
         Err(message) => return usage_error(message),
     };
+    if let Err(message) = topo_paths(paths) {
+        return usage_error(message);
+    }
     let mut checked: Vec<Checked> = Vec::new();
     for path in paths {
         match topoc::check_path(path, &DiskFs, &config) {
@@ -280,21 +332,17 @@ fn check(paths: &[PathBuf], format: Format, deny: &[String], allow: &[String]) -
             let mut err = std::io::stderr().lock();
             let _ = err.write_all(text.as_bytes());
             if text.is_empty() {
-                for c in &checked {
+                for (path, c) in paths.iter().zip(&checked) {
                     let t = &c.topology;
-                    let path = c
-                        .sources
-                        .files()
-                        .first()
-                        .map(|f| f.display_path())
-                        .unwrap_or_default();
                     let _ = writeln!(
                         err,
-                        "{path}: ok (topology `{}`: {}, {}, {})",
+                        "{}: ok (topology `{}`: {}, {}, {}{})",
+                        topoc::source::display_path(path),
                         t.name,
                         count(t.datacenters.len(), "datacenter"),
                         count(t.clusters.len(), "cluster"),
-                        count(t.upgrades.len(), "upgrade")
+                        count(t.upgrades.len(), "upgrade"),
+                        allowed_note(c)
                     );
                 }
             }
@@ -309,6 +357,42 @@ fn check(paths: &[PathBuf], format: Format, deny: &[String], allow: &[String]) -
     }
 }
 
+/// `; 2 allowed: DC006, HA004 (3)`: what `allow` silenced, so that an
+/// `ok` never hides it.
+fn allowed_note(checked: &Checked) -> String {
+    if checked.allowed.is_empty() {
+        return String::new();
+    }
+    let total: usize = checked.allowed.values().sum();
+    let codes: Vec<String> = checked
+        .allowed
+        .iter()
+        .map(|(code, n)| {
+            if *n == 1 {
+                code.to_string()
+            } else {
+                format!("{code} ({n})")
+            }
+        })
+        .collect();
+    format!("; {total} allowed: {}", codes.join(", "))
+}
+
+/// A file given on the command line must be a `.topo` file (a folder is
+/// searched for them): `topoc check README.md` is a mistake, not a
+/// topology with 17 syntax errors.
+fn topo_paths(paths: &[PathBuf]) -> Result<(), String> {
+    for path in paths {
+        if !DiskFs.is_dir(path) && path.exists() && path.extension().is_none_or(|e| e != "topo") {
+            return Err(format!(
+                "{}: not a .topo file (give .topo files or folders of them)",
+                topoc::source::display_path(path)
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn build(
     path: &Path,
     out: &Path,
@@ -317,6 +401,9 @@ fn build(
     check_only: bool,
     force: bool,
 ) -> u8 {
+    if let Err(message) = topo_paths(&[path.to_path_buf()]) {
+        return usage_error(message);
+    }
     let checked = match topoc::check_path(path, &DiskFs, &SeverityConfig::default()) {
         Ok(checked) => checked,
         Err(error) => return usage_error(error),
@@ -362,6 +449,12 @@ fn build(
     match emit::write(out, &artifacts, &sources, force) {
         Ok(()) => {
             eprintln!("wrote {} files to {}", artifacts.len(), out.display());
+            if artifacts.get("README.md").is_some() {
+                eprintln!(
+                    "next: {} lists the secrets and DNS names to create, and how to deploy",
+                    out.join("README.md").display()
+                );
+            }
             OK
         }
         Err(error) => usage_error(error),
@@ -376,6 +469,9 @@ fn plan_command(
     target: plan::Target,
     format: PlanFormat,
 ) -> u8 {
+    if let Err(message) = topo_paths(&[path.to_path_buf()]) {
+        return usage_error(message);
+    }
     let checked = match topoc::check_path(path, &DiskFs, &SeverityConfig::default()) {
         Ok(checked) => checked,
         Err(error) => return usage_error(error),
@@ -500,6 +596,9 @@ fn explain(code: Option<&str>) -> u8 {
 }
 
 fn fmt(paths: &[PathBuf], check_only: bool) -> u8 {
+    if let Err(message) = topo_paths(paths) {
+        return usage_error(message);
+    }
     let mut files = Vec::new();
     for path in paths {
         if DiskFs.is_dir(path) {
@@ -573,6 +672,9 @@ fn fmt(paths: &[PathBuf], check_only: bool) -> u8 {
 /// The graph is printed even when the topology has errors (a picture helps
 /// to see a cycle); the errors go to stderr and the exit status is 1.
 fn graph(path: &Path, format: GraphFormat) -> u8 {
+    if let Err(message) = topo_paths(&[path.to_path_buf()]) {
+        return usage_error(message);
+    }
     let checked = match topoc::check_path(path, &DiskFs, &SeverityConfig::default()) {
         Ok(checked) => checked,
         Err(error) => return usage_error(error),
@@ -589,5 +691,50 @@ fn graph(path: &Path, format: GraphFormat) -> u8 {
         eprintln!("the topology has errors: the graph shows what could be resolved");
         return INPUT_ERRORS;
     }
+    OK
+}
+
+/// `topoc templates export DIR`: the embedded templates as files, so that
+/// an installed binary's templates can be edited and given back with
+/// `build --templates DIR`. Existing files are kept unless `force`.
+fn export_templates(dir: &Path, force: bool) -> u8 {
+    let templates = emit::templates::EMBEDDED;
+    if !force {
+        let existing: Vec<String> = templates
+            .iter()
+            .map(|(name, _)| dir.join(name))
+            .filter(|path| path.exists())
+            .map(|path| path.display().to_string())
+            .collect();
+        if !existing.is_empty() {
+            return usage_error(format!(
+                "{} of the templates already exist ({}{}); nothing written (--force overwrites them)",
+                existing.len(),
+                existing
+                    .iter()
+                    .take(3)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if existing.len() > 3 { ", ..." } else { "" }
+            ));
+        }
+    }
+    for (name, text) in templates {
+        let path = dir.join(name);
+        let written = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&path, text));
+        if let Err(error) = written {
+            return usage_error(format!("{}: {error}", path.display()));
+        }
+    }
+    eprintln!(
+        "wrote {} templates to {}; edit any of them (delete the others) and build with --templates {}",
+        templates.len(),
+        dir.display(),
+        dir.display()
+    );
     OK
 }

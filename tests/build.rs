@@ -256,12 +256,16 @@ fn check_reports_stale_output_with_a_diff() {
     let out = dir.path().join("out");
     let out_arg = out.to_str().unwrap();
     let example = "examples/distributed-4.x.topo";
-    // Nothing built yet: stale.
-    assert_eq!(
-        code(&topoc(&["build", example, "--out", out_arg, "--check"])),
-        1
-    );
+    // Nothing built yet: stale, in one line rather than every file's content.
+    let nothing = topoc(&["build", example, "--out", out_arg, "--check"]);
+    assert_eq!(code(&nothing), 1);
     assert!(!out.exists(), "--check writes nothing");
+    let report = String::from_utf8_lossy(&nothing.stdout);
+    assert_eq!(report.lines().count(), 1, "{report}");
+    assert!(
+        report.starts_with(&format!("{out_arg} is missing: the build writes ")),
+        "{report}"
+    );
     assert_eq!(code(&topoc(&["build", example, "--out", out_arg])), 0);
     let fresh = topoc(&["build", example, "--out", out_arg, "--check"]);
     assert_eq!(
@@ -328,6 +332,14 @@ fn check_reports_stale_output_with_a_diff() {
         "hunter2"
     );
     assert_eq!(std::fs::read_to_string(&readme).unwrap(), written);
+    // A half-built folder names the first missing files and counts the rest.
+    std::fs::remove_file(out.join("extra.txt")).unwrap();
+    std::fs::remove_dir_all(out.join("kubernetes")).unwrap();
+    std::fs::remove_dir_all(out.join("puppet")).unwrap();
+    let stale = topoc(&["build", example, "--out", out_arg, "--check"]);
+    let diff = String::from_utf8_lossy(&stale.stdout);
+    assert!(diff.contains("  ... and "), "{diff}");
+    assert!(diff.lines().count() < 40, "{diff}");
 }
 
 #[test]
@@ -814,4 +826,256 @@ fn a_control_plane_uses_the_key_and_traffic_managers_beside_it() {
         toml.contains("tcp://tm-1.paris.retail.example:5672"),
         "{toml}"
     );
+}
+
+/// Base64 (RFC 4648, with padding), for an `Authorization: Basic` header.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().fold(0u32, |n, b| (n << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// An artifact server on 127.0.0.1 that takes GET and PUT of one archive
+/// and answers 401 without the expected basic credentials. Serves until
+/// the returned flag is set (each request on its own connection).
+/// What the test artifact server holds: the last archive PUT to it.
+type Stored = std::sync::Arc<std::sync::Mutex<Option<Vec<u8>>>>;
+
+fn artifact_server(
+    credentials: &str,
+) -> (
+    String,
+    Stored,
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}/apim", listener.local_addr().unwrap());
+    let stored: Stored = Arc::new(Mutex::new(None));
+    let stop = Arc::new(AtomicBool::new(false));
+    let expected = format!("Basic {}", base64(credentials.as_bytes()));
+    let (store, done) = (stored.clone(), stop.clone());
+    std::thread::spawn(move || {
+        while !done.load(Ordering::Relaxed) {
+            let Ok((stream, _)) = listener.accept() else {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                continue;
+            };
+            stream.set_nonblocking(false).unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            reader.read_line(&mut request).unwrap();
+            let mut headers = Vec::new();
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line.trim().is_empty() {
+                    break;
+                }
+                let (name, value) = line.split_once(':').unwrap();
+                headers.push((name.to_ascii_lowercase(), value.trim().to_string()));
+            }
+            let header = |name: &str| {
+                headers
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| v.clone())
+            };
+            let mut stream = stream;
+            let reply = |stream: &mut std::net::TcpStream, status: &str, body: &[u8]| {
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                stream.write_all(head.as_bytes()).unwrap();
+                stream.write_all(body).unwrap();
+            };
+            if header("authorization").as_deref() != Some(expected.as_str()) {
+                reply(&mut stream, "401 Unauthorized", b"");
+                continue;
+            }
+            let method = request.split_whitespace().next().unwrap_or("").to_string();
+            match method.as_str() {
+                "GET" => match store.lock().unwrap().clone() {
+                    Some(body) => reply(&mut stream, "200 OK", &body),
+                    None => reply(&mut stream, "404 Not Found", b""),
+                },
+                "PUT" => {
+                    if header("expect").is_some() {
+                        stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").unwrap();
+                    }
+                    let length: usize = header("content-length").unwrap().parse().unwrap();
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).unwrap();
+                    *store.lock().unwrap() = Some(body);
+                    reply(&mut stream, "201 Created", b"");
+                }
+                _ => reply(&mut stream, "405 Method Not Allowed", b""),
+            }
+        }
+    });
+    (url, stored, stop)
+}
+
+/// With `credentials` on the artifact server, every target hands the
+/// secret to the sync (Kubernetes Secret key, Compose secret, Puppet's
+/// root-only environment file), and the script authenticates its GETs and
+/// PUTs with it through a curl config file: never on a command line.
+#[test]
+fn artifact_sync_authenticates_without_showing_the_credentials() {
+    let artifacts = render(Path::new("examples/multi-datacenter.topo"));
+    let k8s = artifacts
+        .get("kubernetes/london/24-gateway-london.yaml")
+        .unwrap();
+    assert!(
+        k8s.contains(
+            "- name: ARTIFACT_CREDENTIALS\n          valueFrom:\n            secretKeyRef:\n              key: artifact-sync-credentials\n              name: telco-secrets"
+        ),
+        "{k8s}"
+    );
+    let compose: Value =
+        serde_saphyr::from_str(artifacts.get("compose/colombo/compose.yaml").unwrap()).unwrap();
+    let sync = &compose["services"]["gateway-1-artifact-sync"];
+    assert_eq!(
+        sync["environment"]["ARTIFACT_CREDENTIALS_FILE"],
+        "/run/secrets/artifact-sync-credentials"
+    );
+    assert_eq!(sync["secrets"][0], "artifact-sync-credentials");
+    assert_eq!(
+        compose["secrets"]["artifact-sync-credentials"]["file"],
+        "./secrets/artifact-sync-credentials"
+    );
+    let hiera = artifacts
+        .get("puppet/data/nodes/gateway-london-1.london.apim.telco.example.yaml")
+        .unwrap();
+    assert!(
+        hiera.contains("\"apim::artifact_credentials\": artifact-sync-credentials\n"),
+        "{hiera}"
+    );
+    let readme = artifacts.get("README.md").unwrap();
+    assert!(
+        readme.contains("| `artifact-sync-credentials` | `ARTIFACT_CREDENTIALS` |"),
+        "{readme}"
+    );
+
+    // The script against a server that wants basic authentication, with a
+    // password that needs quoting; curl's command lines are recorded.
+    let password = "pa\"ss\\word $x";
+    let credentials = format!("sync:{password}");
+    let (url, stored, stop) = artifact_server(&credentials);
+    let (dir, out) = build_example("examples/multi-datacenter.topo", &["--target", "compose"]);
+    let script = out.join("compose/colombo/scripts/artifact-sync.sh");
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let log = dir.path().join("curl-argv.log");
+    let real = String::from_utf8(
+        Command::new("sh")
+            .args(["-c", "command -v curl"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    std::fs::write(
+        bin.join("curl"),
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >>'{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            real.trim()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(bin.join("curl"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let folder = dir.path().join("apis");
+    std::fs::create_dir(&folder).unwrap();
+    for i in 0..3 {
+        std::fs::write(folder.join(format!("api-{i}.xml")), "<api/>").unwrap();
+    }
+    let run = |mode: &str, folder: &Path, state: &str, env: (&str, &str)| {
+        let output = Command::new("sh")
+            .arg(&script)
+            .arg(mode)
+            .env("PATH", &path)
+            .env("ARTIFACT_URL", &url)
+            .env("ARTIFACT_DIR", folder)
+            .env("ARTIFACT_STATE", dir.path().join(state))
+            .env("ARTIFACT_ONCE", "1")
+            .env(env.0, env.1)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "artifact-sync.sh {mode}");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let secret_file = dir.path().join("artifact-sync-credentials");
+    std::fs::write(&secret_file, format!("{credentials}\n")).unwrap();
+    // Wrong credentials: refused, nothing published.
+    run(
+        "push",
+        &folder,
+        "state-wrong",
+        ("ARTIFACT_CREDENTIALS", "sync:bad-pw-Qx7"),
+    );
+    let refused = run(
+        "push",
+        &folder,
+        "state-wrong",
+        ("ARTIFACT_CREDENTIALS", "sync:bad-pw-Qx7"),
+    );
+    assert!(
+        refused.contains("refuses the credentials (HTTP 401)"),
+        "{refused}"
+    );
+    assert!(stored.lock().unwrap().is_none());
+    // From the environment (Kubernetes, Puppet), then from a file (Compose).
+    run(
+        "push",
+        &folder,
+        "state-push",
+        ("ARTIFACT_CREDENTIALS", &credentials),
+    );
+    let pushed = run(
+        "push",
+        &folder,
+        "state-push",
+        ("ARTIFACT_CREDENTIALS", &credentials),
+    );
+    assert!(pushed.contains("pushed"), "{pushed}");
+    assert!(stored.lock().unwrap().is_some(), "the archive was PUT");
+    let replica = dir.path().join("replica");
+    std::fs::create_dir(&replica).unwrap();
+    let secret_arg = secret_file.to_str().unwrap();
+    let pulled = run(
+        "pull",
+        &replica,
+        "state-pull",
+        ("ARTIFACT_CREDENTIALS_FILE", secret_arg),
+    );
+    assert!(pulled.contains("pulled"), "{pulled}");
+    assert_eq!(std::fs::read_dir(&replica).unwrap().count(), 3);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+
+    let argv = std::fs::read_to_string(&log).unwrap();
+    assert!(argv.lines().count() >= 5, "{argv}");
+    assert!(
+        !argv.contains("pa\"ss") && !argv.contains("Qx7"),
+        "a password on curl's command line: {argv}"
+    );
+    let conf = dir.path().join("state-push/curl.conf");
+    let mode = std::fs::metadata(&conf).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the curl config is the user's alone");
 }

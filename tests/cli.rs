@@ -606,3 +606,252 @@ datacenter standby {
     ));
     assert!(with.is_empty(), "{with:?}");
 }
+
+/// An `ok` never hides what `allow` silenced, from the command line or the
+/// topology; a folder is reported under its own name.
+#[test]
+fn the_ok_line_counts_the_allowed_diagnostics() {
+    let allowed_error = topoc(&[
+        "check",
+        "tests/fixtures/lints/HA001.topo",
+        "--allow",
+        "HA001",
+    ]);
+    assert_eq!(code(&allowed_error), 0);
+    assert!(
+        stderr(&allowed_error).contains(
+            "tests/fixtures/lints/HA001.topo: ok (topology `acme`: 1 datacenter, 2 clusters, 0 upgrades; 1 allowed: HA001)"
+        ),
+        "{}",
+        stderr(&allowed_error)
+    );
+    let topology_allows = topoc(&["check", "examples/multi-datacenter.topo"]);
+    assert!(
+        stderr(&topology_allows).contains("; 2 allowed: DC006, HA005)"),
+        "{}",
+        stderr(&topology_allows)
+    );
+    let nothing_allowed = topoc(&["check", "examples/distributed-4.x.topo"]);
+    assert!(
+        !stderr(&nothing_allowed).contains("allowed"),
+        "{}",
+        stderr(&nothing_allowed)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        "tests/fixtures/lints/HA004.topo",
+        dir.path().join("site.topo"),
+    )
+    .unwrap();
+    let folder = topoc(&["check", dir.path().to_str().unwrap(), "--allow", "HA004"]);
+    assert!(
+        stderr(&folder).contains(&format!("{}: ok (topology", dir.path().display()))
+            && stderr(&folder).contains("; 1 allowed: HA004)"),
+        "{}",
+        stderr(&folder)
+    );
+}
+
+/// A file that is not a `.topo` file is a usage error naming it, not a
+/// topology full of syntax errors.
+#[test]
+fn a_file_that_is_not_a_topo_file_is_refused() {
+    for command in [
+        vec!["check", "README.md"],
+        vec!["fmt", "--check", "README.md"],
+        vec!["graph", "README.md"],
+        vec!["plan", "README.md", "--upgrade", "x"],
+        vec!["build", "README.md", "--out", "/nonexistent/out"],
+    ] {
+        let output = topoc(&command);
+        assert_eq!(code(&output), 2, "{command:?}");
+        assert_eq!(
+            stderr(&output).trim(),
+            "error: README.md: not a .topo file (give .topo files or folders of them)",
+            "{command:?}"
+        );
+    }
+    // A missing path keeps its own message.
+    let missing = topoc(&["check", "no/such/file.txt"]);
+    assert_eq!(code(&missing), 2);
+    assert!(
+        stderr(&missing).contains("no such file"),
+        "{}",
+        stderr(&missing)
+    );
+}
+
+#[test]
+fn completions_help_says_where_each_shell_loads_them_from() {
+    let output = topoc(&["completions", "--help"]);
+    assert_eq!(code(&output), 0);
+    let help = String::from_utf8_lossy(&output.stdout);
+    for path in [
+        "~/.local/share/bash-completion/completions/topoc",
+        "~/.zfunc/_topoc",
+        "~/.config/fish/completions/topoc.fish",
+    ] {
+        assert!(help.contains(path), "{help}");
+    }
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    for path in [
+        "~/.local/share/bash-completion/completions/topoc",
+        "~/.zfunc/_topoc",
+        "~/.config/fish/completions/topoc.fish",
+    ] {
+        assert!(readme.contains(path), "the README names {path}");
+    }
+}
+
+/// Started by hand on a terminal, the language server says what it is
+/// (on stderr) and waits; Ctrl-D (end of input before any client spoke)
+/// ends it quietly. Through a pipe, as editors start it, it says nothing.
+#[test]
+fn topoc_lsp_on_a_terminal_says_it_waits_for_an_editor() {
+    let piped = Command::new(env!("CARGO_BIN_EXE_topoc"))
+        .arg("lsp")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("topoc lsp runs");
+    assert_eq!(code(&piped), 0, "{}", stderr(&piped));
+    assert_eq!(stderr(&piped), "");
+    assert!(piped.stdout.is_empty());
+    // util-linux `script` gives the command a terminal.
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped the terminal half: no `script` command");
+        return;
+    }
+    let command = format!("{} lsp", env!("CARGO_BIN_EXE_topoc"));
+    let on_terminal = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script runs");
+    let shown = String::from_utf8_lossy(&on_terminal.stdout);
+    assert!(
+        shown.contains(
+            "topoc lsp: the language server, waiting for an editor to speak LSP on stdin and stdout"
+        ),
+        "{shown}"
+    );
+    assert_eq!(code(&on_terminal), 0, "{shown}");
+}
+
+#[test]
+fn templates_export_writes_what_build_templates_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let templates = dir.path().join("templates");
+    let templates_arg = templates.to_str().unwrap();
+    let export = topoc(&["templates", "export", templates_arg]);
+    assert_eq!(code(&export), 0, "{}", stderr(&export));
+    for (name, text) in topoc::emit::templates::EMBEDDED {
+        assert_eq!(
+            std::fs::read_to_string(templates.join(name)).unwrap(),
+            *text,
+            "{name}"
+        );
+    }
+    // The exported templates build exactly what the embedded ones build.
+    let out = dir.path().join("out");
+    let example = "examples/distributed-4.x.topo";
+    let built = topoc(&["build", example, "--out", out.to_str().unwrap()]);
+    assert_eq!(code(&built), 0, "{}", stderr(&built));
+    assert!(
+        stderr(&built).contains("README.md lists the secrets and DNS names to create"),
+        "{}",
+        stderr(&built)
+    );
+    let same = topoc(&[
+        "build",
+        example,
+        "--out",
+        out.to_str().unwrap(),
+        "--templates",
+        templates_arg,
+        "--check",
+    ]);
+    assert_eq!(code(&same), 0, "{}", stderr(&same));
+
+    // An edited template is kept: a second export refuses to overwrite.
+    let edited = templates.join("wso2/deployment.toml.j2");
+    std::fs::write(&edited, "# mine\n").unwrap();
+    let again = topoc(&["templates", "export", templates_arg]);
+    assert_eq!(code(&again), 2);
+    assert!(stderr(&again).contains("--force"), "{}", stderr(&again));
+    assert_eq!(std::fs::read_to_string(&edited).unwrap(), "# mine\n");
+    let forced = topoc(&["templates", "export", templates_arg, "--force"]);
+    assert_eq!(code(&forced), 0);
+    assert_ne!(std::fs::read_to_string(&edited).unwrap(), "# mine\n");
+}
+
+/// A reference written with a typo is one E005 naming it, not also DC004
+/// or DC007 claiming the attribute is missing; a misspelt attribute is
+/// one E002. Left out, the attribute is still reported missing.
+#[test]
+fn an_unresolved_reference_is_not_also_missing() {
+    let example = std::fs::read_to_string("examples/multi-datacenter.topo").unwrap();
+    let check = |text: &str| {
+        topoc::check_text(
+            std::path::Path::new("typo.topo"),
+            text,
+            &topoc::load::DiskFs,
+            &topoc::diagnostics::SeverityConfig::default(),
+        )
+        .diagnostics
+        .iter()
+        .map(|d| format!("{} {}", d.code, d.message))
+        .collect::<Vec<_>>()
+    };
+    let typos = example
+        .replace("replicates = colombo", "replicates = colmbo")
+        .replace("artifact_source = artifacts", "artifact_source = artifact");
+    assert_eq!(
+        check(&typos),
+        [
+            "E005 no datacenter named `colmbo`",
+            "E005 no artifact server named `artifact`",
+            "E005 no datacenter named `colmbo`",
+        ]
+    );
+    let misspelt = example.replacen("replicates = colombo", "replicate = colombo", 1);
+    let found = check(&misspelt);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("E002 "), "{found:?}");
+    let left_out = example
+        .replacen("  replicates = colombo\n", "", 1)
+        .replacen("  artifact_source = artifacts\n", "", 1);
+    let found = check(&left_out);
+    assert!(
+        found
+            .iter()
+            .any(|d| d.starts_with("DC007 read-only datacenter `london` does not say"))
+            && found.iter().any(|d| d.starts_with("DC004 ")),
+        "{found:?}"
+    );
+}
+
+/// An artifact server's credentials are a secret: a plain string is SEC001,
+/// as for a password; `secret("...")` checks clean.
+#[test]
+fn artifact_server_credentials_are_a_secret() {
+    let example = std::fs::read_to_string("examples/multi-datacenter.topo").unwrap();
+    let check = |text: &str| {
+        topoc::check_text(
+            std::path::Path::new("credentials.topo"),
+            text,
+            &topoc::load::DiskFs,
+            &topoc::diagnostics::SeverityConfig::default(),
+        )
+        .diagnostics
+        .iter()
+        .map(|d| d.code)
+        .collect::<Vec<_>>()
+    };
+    assert!(example.contains("credentials = secret(\"artifact-sync-credentials\")"));
+    assert_eq!(check(&example), Vec::<&str>::new());
+    let plain = example.replace(
+        "credentials = secret(\"artifact-sync-credentials\")",
+        "credentials = \"sync:hunter2\"",
+    );
+    assert_eq!(check(&plain), ["SEC001"]);
+}

@@ -43,6 +43,12 @@ fn readme_language_reference_is_generated_from_the_schema() {
 }
 
 #[test]
+fn readme_says_what_each_profile_needs_and_every_default() {
+    check_section("profiles", &topoc::model::schema::profiles_markdown());
+    check_section("defaults", &topoc::model::schema::defaults_markdown());
+}
+
+#[test]
 fn readme_lists_every_diagnostic_code() {
     check_section("codes", &topoc::lints::catalog_markdown());
 }
@@ -332,5 +338,73 @@ fn readme_picture_is_the_current_graph_of_its_example() {
     assert_eq!(
         drawn, expected,
         "re-render the picture: topoc graph examples/multi-datacenter.topo | dot -Tsvg > docs/multi-datacenter.svg"
+    );
+}
+
+/// `1.89`, `1.89.0` and `1.89.1` as numbers to compare (a missing patch is
+/// 0).
+fn rust_version(text: &str) -> (u64, u64, u64) {
+    let mut parts = text.split('.').map(|p| {
+        p.parse::<u64>()
+            .unwrap_or_else(|_| panic!("rust-version {text}"))
+    });
+    let major = parts.next().unwrap_or(0);
+    let minor = parts.next().unwrap_or(0);
+    let patch = parts.next().unwrap_or(0);
+    (major, minor, patch)
+}
+
+/// `rust-version` in Cargo.toml is the real minimum: the newest
+/// `rust-version` that a locked dependency declares (on any platform, dev
+/// and build dependencies included), and what the README asks for.
+#[test]
+fn rust_version_is_the_newest_of_the_locked_dependencies() {
+    let output = std::process::Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--locked"])
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        output.status.success(),
+        "cargo metadata: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let packages = metadata["packages"].as_array().expect("packages");
+    let ours = packages
+        .iter()
+        .find(|p| p["name"] == "topoc" && p["source"].is_null())
+        .expect("the topoc package");
+    let declared = ours["rust_version"]
+        .as_str()
+        .expect("topoc declares rust-version");
+    let (needed, by) = packages
+        .iter()
+        .filter(|p| !p["source"].is_null())
+        .filter_map(|p| {
+            let version = p["rust_version"].as_str()?;
+            Some((
+                rust_version(version),
+                format!("{} {}", p["name"], p["version"]),
+            ))
+        })
+        .max()
+        .expect("some dependency declares a rust-version");
+    assert_eq!(
+        rust_version(declared),
+        needed,
+        "Cargo.toml says rust-version = {declared}, but {by} needs {}.{}: set it to the newest one",
+        needed.0,
+        needed.1
+    );
+    let readme = std::fs::read_to_string("README.md").expect("README.md");
+    let (major, minor, _) = needed;
+    assert!(
+        readme.contains(&format!("With a Rust toolchain ({major}.{minor} or newer)")),
+        "the README's Install section names another toolchain than {major}.{minor}"
+    );
+    assert!(
+        readme.contains("cargo install --locked --path .")
+            && !readme.contains("cargo install --path ."),
+        "the README installs without --locked"
     );
 }

@@ -162,6 +162,22 @@ impl Client {
         }
     }
 
+    /// The diagnostics last published for `uri` among those received
+    /// (publications of other documents' checks included), without waiting.
+    fn diagnostics_now(&mut self, uri: &Uri) -> Option<Vec<Diagnostic>> {
+        while let Ok(message) = self.connection.receiver.try_recv() {
+            match message {
+                Message::Notification(n) => self.keep(n),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        self.published
+            .iter()
+            .rev()
+            .find(|p| &p.uri == uri)
+            .map(|p| p.diagnostics.clone())
+    }
+
     fn close(&mut self, uri: &Uri) {
         self.versions.insert(uri.clone(), None);
         self.notify::<DidCloseTextDocument>(DidCloseTextDocumentParams {
@@ -824,6 +840,158 @@ fn a_topology_split_across_imports() {
         diagnostics[0].code,
         Some(NumberOrString::String("E005".into()))
     );
+    client.shutdown();
+}
+
+/// `examples/multi-datacenter.topo` split as people split a topology
+/// without imports: the topology and artifact server in one file, each
+/// datacenter in `sites/<name>.topo`, the upgrades in another. Returns the
+/// paths written, in the folder's order.
+fn split_example(folder: &Path) -> Vec<PathBuf> {
+    let text = std::fs::read_to_string(fixture("examples/multi-datacenter.topo")).expect("example");
+    let mut chunks: Vec<(String, String)> = vec![("topology.topo".into(), String::new())];
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("datacenter ") {
+            let name = rest.split_whitespace().next().expect("a name");
+            chunks.push((format!("sites/{name}.topo"), String::new()));
+        } else if line.starts_with("upgrade ") {
+            chunks.push(("upgrades.topo".into(), String::new()));
+        }
+        let chunk = &mut chunks.last_mut().expect("a chunk").1;
+        chunk.push_str(line);
+        chunk.push('\n');
+    }
+    std::fs::create_dir_all(folder.join("sites")).expect("mkdir");
+    let mut paths = Vec::new();
+    for (name, text) in chunks {
+        let path = folder.join(name);
+        std::fs::write(&path, text).expect("write");
+        paths.push(path);
+    }
+    assert_eq!(paths.len(), 5, "{paths:?}");
+    paths
+}
+
+/// What `topoc check DIR` reports for one of its files: code and message.
+fn cli_diagnostics(folder: &Path, file: &Path) -> Vec<(String, String)> {
+    let checked = topoc::check_path(
+        folder,
+        &topoc::load::DiskFs,
+        &topoc::diagnostics::SeverityConfig::default(),
+    )
+    .expect("the folder loads");
+    checked
+        .diagnostics
+        .iter()
+        .filter(|d| checked.sources.get(d.span.file).path == file)
+        .map(|d| (d.code.to_string(), d.message.clone()))
+        .collect()
+}
+
+fn editor_diagnostics(diagnostics: &[Diagnostic]) -> Vec<(String, String)> {
+    diagnostics
+        .iter()
+        .map(|d| {
+            let code = match &d.code {
+                Some(NumberOrString::String(code)) => code.clone(),
+                other => panic!("{other:?}"),
+            };
+            // The editor shows the help line after the message.
+            let message = d.message.split("\nhelp: ").next().unwrap_or("").to_string();
+            (code, message)
+        })
+        .collect()
+}
+
+/// A topology split over a folder's files without imports is checked in
+/// the editor as `topoc check DIR` checks it: the same diagnostics, file by
+/// file, and names resolve across the files.
+#[test]
+fn a_folder_without_imports_is_one_topology_as_topoc_check_dir_reads_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let folder = dir.path().join("deploy");
+    let files = split_example(&folder);
+    let london = folder.join("sites/london.topo");
+    let colombo = folder.join("sites/colombo.topo");
+    // The workspace folder is above the topology's folder.
+    let mut client = Client::start(Some(dir.path()), false);
+    for file in &files {
+        let uri = client.open_file(file);
+        assert_eq!(
+            editor_diagnostics(&client.diagnostics(&uri)),
+            cli_diagnostics(&folder, file),
+            "{}",
+            file.display()
+        );
+    }
+    let london_uri = uri(&london);
+    let london_text = std::fs::read_to_string(&london).expect("split");
+    // Opening the other files of the folder published london's again.
+    assert_eq!(client.diagnostics_now(&london_uri), Some(Vec::new()));
+
+    // `replicates = colombo` leads to the other file.
+    let (line, col) = find(&london_text, "replicates = colombo", 14);
+    let location = client
+        .definition(&london_uri, line, col)
+        .expect("definition");
+    assert_eq!(location.uri, uri(&colombo));
+    let hover = client.hover(&london_uri, line, col).expect("hover");
+    assert!(hover.contains("datacenter"), "{hover}");
+
+    // A typo is the E005 that names it, as on the command line; and the
+    // CLI agrees once the file is saved.
+    let typo = london_text.replacen("replicates = colombo", "replicates = colmbo", 1);
+    client.change(&london_uri, 2, &typo);
+    let found = editor_diagnostics(&client.diagnostics(&london_uri));
+    assert_eq!(
+        found,
+        [(
+            "E005".to_string(),
+            "no datacenter named `colmbo`".to_string()
+        )]
+    );
+    std::fs::write(&london, &typo).expect("save");
+    assert_eq!(found, cli_diagnostics(&folder, &london));
+    client.shutdown();
+}
+
+/// A folder of separate topologies (like `examples/`) is not one topology:
+/// each file is checked on its own, as `topoc check FILE` checks it; a
+/// file in a folder that `topoc check DIR` skips is checked on its own too.
+#[test]
+fn a_folder_of_several_topologies_checks_each_file_alone() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for name in ["HA001", "HA004"] {
+        std::fs::copy(
+            fixture(&format!("tests/fixtures/lints/{name}.topo")),
+            dir.path().join(format!("{name}.topo")),
+        )
+        .expect("copy");
+    }
+    let hidden = dir.path().join(".drafts");
+    std::fs::create_dir(&hidden).expect("mkdir");
+    std::fs::write(
+        hidden.join("site.topo"),
+        "datacenter d {\n  role = primary\n}\n",
+    )
+    .expect("write");
+    let mut client = Client::start(Some(dir.path()), false);
+    let codes = |client: &mut Client, path: &Path| -> Vec<String> {
+        let uri = client.open_file(path);
+        editor_diagnostics(&client.diagnostics(&uri))
+            .into_iter()
+            .map(|(code, _)| code)
+            .collect()
+    };
+    assert_eq!(
+        codes(&mut client, &dir.path().join("HA001.topo")),
+        ["HA001"]
+    );
+    assert_eq!(
+        codes(&mut client, &dir.path().join("HA004.topo")),
+        ["HA004"]
+    );
+    assert_eq!(codes(&mut client, &hidden.join("site.topo")), ["E004"]);
     client.shutdown();
 }
 

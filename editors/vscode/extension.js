@@ -25,7 +25,7 @@ async function start() {
   } catch (error) {
     vscode.window.showErrorMessage(
       `Could not start \`${serverOptions().command} lsp\`: ${error.message}. ` +
-        'Install topoc (cargo install --path .) or set "topoc.path".',
+        'Install topoc (cargo install --locked --path .) or set "topoc.path".',
     );
   }
 }

@@ -250,6 +250,27 @@ pub struct ArtifactSync {
     pub server: String,
     pub url: String,
     pub interval_seconds: u64,
+    /// The secret holding `user:password` for the server, and the variable
+    /// the sync process reads it from.
+    pub credentials: Option<SecretEnv>,
+}
+
+/// The variable the artifact sync reads the server's credentials from
+/// (`ARTIFACT_CREDENTIALS_FILE` names a file holding them instead).
+pub const ARTIFACT_CREDENTIALS_ENV: &str = "ARTIFACT_CREDENTIALS";
+
+impl ArtifactSync {
+    fn of(server: &crate::model::ArtifactServer) -> ArtifactSync {
+        ArtifactSync {
+            server: server.name.clone(),
+            url: server.url.clone().unwrap_or_default(),
+            interval_seconds: server.poll.seconds().max(1),
+            credentials: server.credentials.as_ref().map(|c| SecretEnv {
+                name: c.name.clone(),
+                env: ARTIFACT_CREDENTIALS_ENV.to_string(),
+            }),
+        }
+    }
 }
 
 /// How the nodes of a cluster are laid out as workloads.
@@ -775,14 +796,7 @@ pub fn plan(t: &Topology) -> Deployment {
             .artifact_source
             .as_ref()
             .filter(|_| role != Role::Primary)
-            .map(|a| {
-                let server = &t.artifact_servers[a.value.0];
-                ArtifactSync {
-                    server: server.name.clone(),
-                    url: server.url.clone().unwrap_or_default(),
-                    interval_seconds: server.poll.seconds().max(1),
-                }
-            });
+            .map(|a| ArtifactSync::of(&t.artifact_servers[a.value.0]));
         if artifact_pull.is_some() {
             for c in &mut clusters {
                 c.pulls_artifacts = c.profile == Profile::GatewayWorker;
@@ -796,14 +810,7 @@ pub fn plan(t: &Topology) -> Deployment {
                     .find_map(|d| d.artifact_source.as_ref())
             })
             .flatten()
-            .map(|a| {
-                let server = &t.artifact_servers[a.value.0];
-                ArtifactSync {
-                    server: server.name.clone(),
-                    url: server.url.clone().unwrap_or_default(),
-                    interval_seconds: server.poll.seconds().max(1),
-                }
-            });
+            .map(|a| ArtifactSync::of(&t.artifact_servers[a.value.0]));
         let mut site_secrets: Vec<SecretEnv> = vec![
             env_of(&t.admin_password.name),
             env_of(&t.keystore_password.name),
@@ -814,6 +821,9 @@ pub fn plan(t: &Topology) -> Deployment {
         }
         for c in &clusters {
             site_secrets.extend(c.databases.iter().map(|d| d.password.clone()));
+        }
+        for sync in [&artifact_pull, &artifact_push].into_iter().flatten() {
+            site_secrets.extend(sync.credentials.clone());
         }
         site_secrets.sort();
         site_secrets.dedup();
@@ -891,10 +901,26 @@ pub fn plan(t: &Topology) -> Deployment {
         });
     }
     built_images.sort_by(|a, b| a.dockerfile.cmp(&b.dockerfile));
+    let admin_password = env_of(&t.admin_password.name);
+    let keystore_password = env_of(&t.keystore_password.name);
+    let encryption_key = (major >= 4).then(|| env_of(&t.encryption_key.name));
+    let registry_login = t.registry_login.as_ref().map(|s| env_of(&s.name));
+    // The artifact servers' credentials, for the sites that push or pull.
+    let mut secrets = secrets;
+    for site in &sites {
+        for sync in [&site.artifact_pull, &site.artifact_push]
+            .into_iter()
+            .flatten()
+        {
+            secrets.extend(sync.credentials.clone());
+        }
+    }
+    secrets.sort();
+    secrets.dedup();
     Deployment {
         run_as,
         java_version: java_version(&version),
-        registry_login: t.registry_login.as_ref().map(|s| env_of(&s.name)),
+        registry_login,
         helper_registry: t
             .registry_given
             .then(|| t.registry.trim_end_matches('/').to_string()),
@@ -906,9 +932,9 @@ pub fn plan(t: &Topology) -> Deployment {
         major,
         registry: t.registry.trim_end_matches('/').to_string(),
         sites,
-        admin_password: env_of(&t.admin_password.name),
-        keystore_password: env_of(&t.keystore_password.name),
-        encryption_key: (major >= 4).then(|| env_of(&t.encryption_key.name)),
+        admin_password,
+        keystore_password,
+        encryption_key,
         secrets,
         operator_files: format!("{}/{label}", crate::emit::output::OPERATOR_FILES),
         label,

@@ -215,11 +215,17 @@ impl SeverityConfig {
 
     /// Apply to a list of diagnostics: drop the allowed, raise the denied.
     pub fn apply(&self, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
-        diagnostics
-            .into_iter()
-            .filter(|d| {
+        self.partition(diagnostics).0
+    }
+
+    /// Apply, and keep what was dropped: `(reported, allowed)`.
+    pub fn partition(&self, diagnostics: Vec<Diagnostic>) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
+        let (reported, allowed): (Vec<Diagnostic>, Vec<Diagnostic>) =
+            diagnostics.into_iter().partition(|d| {
                 !self.allow.contains(d.code) || lints::find(d.code).is_some_and(|l| !l.allowable())
-            })
+            });
+        let reported = reported
+            .into_iter()
             .map(|mut d| {
                 if self.deny.contains(d.code)
                     || (self.deny_warnings && d.severity == Severity::Warning)
@@ -228,7 +234,8 @@ impl SeverityConfig {
                 }
                 d
             })
-            .collect()
+            .collect();
+        (reported, allowed)
     }
 }
 

@@ -203,9 +203,9 @@ fn operator_files(d: &Deployment) -> String {
 }
 
 fn memory(bytes: u64) -> String {
-    if bytes % (1 << 30) == 0 {
+    if bytes.is_multiple_of(1 << 30) {
         format!("{}g", bytes >> 30)
-    } else if bytes % (1 << 20) == 0 {
+    } else if bytes.is_multiple_of(1 << 20) {
         format!("{}m", bytes >> 20)
     } else {
         format!("{bytes}b")
@@ -372,6 +372,14 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                             (volume, "/artifacts".to_string())
                         }
                     };
+                    if let Some(credentials) = &source.credentials {
+                        secrets.insert(
+                            credentials.name.clone(),
+                            SecretDef {
+                                file: format!("./secrets/{}", credentials.name),
+                            },
+                        );
+                    }
                     services.insert(
                         format!("{}-artifact-sync", node.name),
                         sync_service(d, cluster, node, mode, source, &volume, &dir, &profiles),
@@ -626,18 +634,29 @@ fn sync_service(
         hostname: format!("{}-artifact-sync", node.name),
         profiles: profiles.to_vec(),
         command: vec!["/opt/topoc/artifact-sync.sh".to_string(), mode.to_string()],
-        environment: BTreeMap::from([
-            ("ARTIFACT_URL".to_string(), source.url.clone()),
-            ("ARTIFACT_DIR".to_string(), dir.to_string()),
-            (
-                "ARTIFACT_INTERVAL".to_string(),
-                source.interval_seconds.to_string(),
-            ),
-            (
-                "ARTIFACT_STATE".to_string(),
-                "/tmp/artifact-sync".to_string(),
-            ),
-        ]),
+        environment: {
+            let mut environment = BTreeMap::from([
+                ("ARTIFACT_URL".to_string(), source.url.clone()),
+                ("ARTIFACT_DIR".to_string(), dir.to_string()),
+                (
+                    "ARTIFACT_INTERVAL".to_string(),
+                    source.interval_seconds.to_string(),
+                ),
+                (
+                    "ARTIFACT_STATE".to_string(),
+                    "/tmp/artifact-sync".to_string(),
+                ),
+            ]);
+            // The credentials are a Compose secret: a file, never a value.
+            if let Some(credentials) = &source.credentials {
+                environment.insert(
+                    format!("{}_FILE", credentials.env),
+                    format!("/run/secrets/{}", credentials.name),
+                );
+            }
+            environment
+        },
+        secrets: source.credentials.iter().map(|c| c.name.clone()).collect(),
         volumes: vec![
             Mount {
                 kind: "volume".to_string(),

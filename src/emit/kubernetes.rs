@@ -95,7 +95,7 @@ fn cpu_quantity(cores: f64) -> Quantity {
 pub fn memory_quantity(bytes: u64) -> Quantity {
     const UNITS: [(u64, &str); 3] = [(1 << 30, "Gi"), (1 << 20, "Mi"), (1 << 10, "Ki")];
     for (size, unit) in UNITS {
-        if bytes >= size && bytes % size == 0 {
+        if bytes >= size && bytes.is_multiple_of(size) {
             return Quantity(format!("{}{unit}", bytes / size));
         }
     }
@@ -1038,6 +1038,7 @@ fn workload(
                 uid,
                 "share",
                 Some(sub_path),
+                &secret_name(d),
             ));
         } else {
             let volume = Volume {
@@ -1061,6 +1062,7 @@ fn workload(
                 uid,
                 "artifacts",
                 None,
+                &secret_name(d),
             ));
         }
     }
@@ -1359,6 +1361,9 @@ fn seeded_volume(
     });
 }
 
+/// The sidecar that pushes or pulls the API artifacts; the server's
+/// credentials, when it has some, come from the key of the topology's
+/// Secret (`secrets`) named after them.
 fn sync_container(
     mode: &str,
     source: &ArtifactSync,
@@ -1366,12 +1371,33 @@ fn sync_container(
     uid: RunAs,
     volume: &str,
     sub_path: Option<String>,
+    secrets: &str,
 ) -> Container {
     let env = |name: &str, value: String| EnvVar {
         name: name.to_string(),
         value: Some(literal(&value)),
         ..EnvVar::default()
     };
+    let mut vars = vec![
+        env("ARTIFACT_URL", source.url.clone()),
+        env("ARTIFACT_DIR", "/artifacts".to_string()),
+        env("ARTIFACT_INTERVAL", source.interval_seconds.to_string()),
+        env("ARTIFACT_STATE", "/tmp/artifact-sync".to_string()),
+    ];
+    if let Some(credentials) = &source.credentials {
+        vars.push(EnvVar {
+            name: credentials.env.clone(),
+            value_from: Some(EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: secrets.to_string(),
+                    key: credentials.name.clone(),
+                    ..SecretKeySelector::default()
+                }),
+                ..EnvVarSource::default()
+            }),
+            ..EnvVar::default()
+        });
+    }
     let health = exec_probe(&["sh", "/opt/topoc/artifact-sync.sh", "health"], 30);
     Container {
         name: "artifact-sync".to_string(),
@@ -1382,12 +1408,7 @@ fn sync_container(
             "/opt/topoc/artifact-sync.sh".to_string(),
             mode.to_string(),
         ]),
-        env: Some(vec![
-            env("ARTIFACT_URL", source.url.clone()),
-            env("ARTIFACT_DIR", "/artifacts".to_string()),
-            env("ARTIFACT_INTERVAL", source.interval_seconds.to_string()),
-            env("ARTIFACT_STATE", "/tmp/artifact-sync".to_string()),
-        ]),
+        env: Some(vars),
         resources: Some(resources(0.2, 64 << 20, 0.25)),
         security_context: Some(container_security(uid)),
         liveness_probe: Some(health.clone()),

@@ -468,6 +468,7 @@ pub fn diff(out: &Path, artifacts: &Artifacts) -> Result<Option<String>, OutputE
     let mut removed = Vec::new();
     let mut foreign = Vec::new();
     let mut edited = Vec::new();
+    let mut changed = 0usize;
     let paths: BTreeSet<&str> = survey
         .files
         .keys()
@@ -492,6 +493,7 @@ pub fn diff(out: &Path, artifacts: &Artifacts) -> Result<Option<String>, OutputE
             }
             (Some(_), None) => removed.push(path.to_string()),
             (Some(old), Some(new)) => {
+                changed += 1;
                 let old = String::from_utf8_lossy(old);
                 let text = similar::TextDiff::from_lines(old.as_ref(), new)
                     .unified_diff()
@@ -506,13 +508,18 @@ pub fn diff(out: &Path, artifacts: &Artifacts) -> Result<Option<String>, OutputE
         }
     }
     let mut report = diffs;
+    // At most this many files of a kind are named; a count says the rest.
+    const NAMED: usize = 20;
     let mut section = |title: String, paths: &[String]| {
         if paths.is_empty() {
             return;
         }
         report.push_str(&format!("{title}:\n"));
-        for path in paths {
+        for path in paths.iter().take(NAMED) {
             report.push_str(&format!("  {path}\n"));
+        }
+        if paths.len() > NAMED {
+            report.push_str(&format!("  ... and {} more\n", paths.len() - NAMED));
         }
     };
     if !out.exists() {
@@ -547,7 +554,18 @@ pub fn diff(out: &Path, artifacts: &Artifacts) -> Result<Option<String>, OutputE
         ),
         &edited,
     );
-    Ok((!report.is_empty()).then_some(report))
+    if report.is_empty() {
+        return Ok(None);
+    }
+    report.push_str(&format!(
+        "{}: {} missing, {} changed, {} to remove, {} not written by topoc\n",
+        out.display(),
+        count(missing.len(), "file"),
+        changed,
+        removed.len(),
+        foreign.len() + edited.len()
+    ));
+    Ok(Some(report))
 }
 
 #[cfg(test)]

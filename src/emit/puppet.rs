@@ -84,6 +84,13 @@ struct NodeData {
     artifact_sync: String,
     #[serde(rename = "apim::artifact_env")]
     artifact_env: String,
+    /// The secret (under `apim::secrets`) holding the artifact server's
+    /// `user:password`; absent when it takes none.
+    #[serde(
+        rename = "apim::artifact_credentials",
+        skip_serializing_if = "String::is_empty"
+    )]
+    artifact_credentials: String,
     #[serde(rename = "apim::deployment_toml")]
     deployment_toml: String,
 }
@@ -263,6 +270,10 @@ pub fn emit_site(
                                 source.interval_seconds
                             )
                         })
+                        .unwrap_or_default(),
+                    artifact_credentials: sync
+                        .and_then(|(_, source)| source.credentials.as_ref())
+                        .map(|c| c.name.clone())
                         .unwrap_or_default(),
                     deployment_toml: config,
                 };

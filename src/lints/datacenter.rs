@@ -366,8 +366,9 @@ fn replication(t: &Topology, out: &mut Vec<Diagnostic>) {
             continue;
         }
         match &dc.replicates {
+            // Written, but naming nothing: E005 names the reference.
+            None if dc.rejected.contains(&"replicates") => {}
             None => {
-                // A dangling reference was already reported (E005).
                 out.push(
                     Diagnostic::new(
                         &DC007,
@@ -410,7 +411,10 @@ fn replication(t: &Topology, out: &mut Vec<Diagnostic>) {
                 }
             }
         }
-        if role == Role::ReadOnly && dc.artifact_source.is_none() {
+        if role == Role::ReadOnly
+            && dc.artifact_source.is_none()
+            && !dc.rejected.contains(&"artifact_source")
+        {
             let mut d = Diagnostic::new(
                 &DC004,
                 dc.span,

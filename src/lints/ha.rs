@@ -429,9 +429,10 @@ fn standby(c: &Cluster, out: &mut Vec<Diagnostic>) {
     if c.ha_mode() != HaMode::ActivePassive {
         return;
     }
-    if let Some(standby) = &c.standby {
-        if standby.value != ClusterStandby::Hot {
-            out.push(
+    if let Some(standby) = &c.standby
+        && standby.value != ClusterStandby::Hot
+    {
+        out.push(
                 Diagnostic::new(
                     &HA002,
                     standby.span,
@@ -441,7 +442,6 @@ fn standby(c: &Cluster, out: &mut Vec<Diagnostic>) {
                 .related(c.ha_span(), "active-passive")
                 .help("set `standby = hot`: the passive node keeps running without traffic, ready to take over"),
             );
-        }
     }
 }
 
@@ -535,14 +535,14 @@ fn manager(t: &Topology, c: &Cluster, out: &mut Vec<Diagnostic>) {
         out.push(d);
         return;
     }
-    if c.ha_mode() == HaMode::ActivePassive {
-        if let Some(Spanned {
+    if c.ha_mode() == HaMode::ActivePassive
+        && let Some(Spanned {
             value: Manager::Nodes(list),
             span,
         }) = &c.manager
-        {
-            if list.first() == Some(&1) {
-                out.push(
+        && list.first() == Some(&1)
+    {
+        out.push(
                     Diagnostic::new(
                         &HA006,
                         *span,
@@ -552,8 +552,24 @@ fn manager(t: &Topology, c: &Cluster, out: &mut Vec<Diagnostic>) {
                     .label("deploys on the node that serves traffic")
                     .help("write `manager = passive`: deploy and test on the passive node, then move traffic to it"),
                 );
-            }
+    }
+}
+
+/// What to write instead of an active-passive cluster of `nodes` nodes.
+/// WSO2 pairs exactly two instances of a paired profile (HA007), so more
+/// nodes there are not active-active but other clusters.
+fn pairing_help(profile: Option<Profile>, nodes: u32) -> String {
+    match profile {
+        Some(p) if p.is_paired() && nodes > 2 => format!(
+            "write `nodes = 2`: WSO2 pairs exactly two {p} instances (HA007); add capacity with gateway-worker clusters (and key-manager clusters for token validation)"
+        ),
+        Some(p) if p.is_paired() => {
+            "write `nodes = 2` for a pair, or `ha = none` for a single node".to_string()
         }
+        _ if nodes > 2 => {
+            "write `nodes = 2`, or use `ha = active-active` for more nodes".to_string()
+        }
+        _ => "write `nodes = 2` for a pair, or `ha = none` for a single node".to_string(),
     }
 }
 
@@ -574,13 +590,16 @@ fn pairing(c: &Cluster, out: &mut Vec<Diagnostic>) {
             )
             .label("one active and one passive node")
             .related(c.ha_span(), "active-passive")
-            .help("write `nodes = 2`, or use `ha = active-active` for more nodes"),
+            .help(pairing_help(c.profile(), nodes.value)),
         );
         return;
     }
-    if let Some(profile) = c.profile() {
-        if profile.is_paired() && ha != HaMode::None && nodes.value > 2 {
-            out.push(
+    if let Some(profile) = c.profile()
+        && profile.is_paired()
+        && ha != HaMode::None
+        && nodes.value > 2
+    {
+        out.push(
                 Diagnostic::new(
                     &HA007,
                     nodes.span,
@@ -592,7 +611,6 @@ fn pairing(c: &Cluster, out: &mut Vec<Diagnostic>) {
                 .label("more than a pair")
                 .help("write `nodes = 2`; add capacity with gateway or key-manager clusters instead"),
             );
-        }
     }
 }
 
@@ -632,5 +650,50 @@ fn disaster_recovery(dc: &Datacenter, out: &mut Vec<Diagnostic>) {
             .label(format!("{standby} standby"))
             .help("add `recovery_time = 4h` (how long a failover takes)"),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::diagnostics::SeverityConfig;
+    use crate::load::DiskFs;
+
+    /// The help of HA008 for a cluster of `profile` with `nodes` nodes.
+    fn ha008_help(profile: &str, nodes: u32) -> String {
+        let text = format!(
+            "topology t {{\n  version = \"4.2.0\"\n  peak_load = 100rps\n}}\n\
+             datacenter d {{\n  role = primary\n  cluster c {{\n    profile = {profile}\n    \
+             nodes = {nodes}\n    ha = active-passive\n    node_capacity = 100rps\n  }}\n}}\n"
+        );
+        let checked = crate::check_text(
+            std::path::Path::new("t.topo"),
+            &text,
+            &DiskFs,
+            &SeverityConfig::default(),
+        );
+        let d = checked
+            .diagnostics
+            .iter()
+            .find(|d| d.code == "HA008")
+            .unwrap_or_else(|| panic!("HA008 for {profile} x{nodes}: {:?}", checked.diagnostics));
+        d.help.clone().expect("a help line")
+    }
+
+    #[test]
+    fn ha008_never_suggests_active_active_where_ha007_forbids_it() {
+        for profile in ["control-plane", "traffic-manager", "all-in-one"] {
+            let help = ha008_help(profile, 3);
+            assert!(!help.contains("active-active"), "{profile}: {help}");
+            assert!(
+                help.contains("`nodes = 2`") && help.contains("HA007"),
+                "{help}"
+            );
+            let help = ha008_help(profile, 1);
+            assert!(!help.contains("active-active"), "{profile}: {help}");
+        }
+        for profile in ["gateway-worker", "key-manager"] {
+            let help = ha008_help(profile, 3);
+            assert!(help.contains("`ha = active-active`"), "{profile}: {help}");
+        }
     }
 }

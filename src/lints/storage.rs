@@ -536,10 +536,7 @@ fn file_shares(t: &Topology, out: &mut Vec<Diagnostic>) {
         if !before_4 {
             continue;
         }
-        let Some(profile) = c
-            .profile()
-            .filter(|p| matches!(p, Profile::GatewayWorker | Profile::AllInOne))
-        else {
+        let Some(profile) = c.profile().filter(|p| p.runs_gateway()) else {
             continue;
         };
         if c.node_count() < 2 {

@@ -233,22 +233,22 @@ fn versions(
             out.push(d);
         }
         Some(to) => {
-            if let Some(current) = &t.version {
-                if to.value < current.value {
-                    out.push(
-                        Diagnostic::new(
-                            &UP005,
-                            to.span,
-                            format!(
-                                "upgrade `{}` goes from {} down to {}",
-                                u.name, current.value, to.value
-                            ),
-                        )
-                        .label("a downgrade")
-                        .related(current.span, format!("the topology runs {}", current.value))
-                        .help("upgrades only move forward; a downgrade is a restore from backup"),
-                    );
-                }
+            if let Some(current) = &t.version
+                && to.value < current.value
+            {
+                out.push(
+                    Diagnostic::new(
+                        &UP005,
+                        to.span,
+                        format!(
+                            "upgrade `{}` goes from {} down to {}",
+                            u.name, current.value, to.value
+                        ),
+                    )
+                    .label("a downgrade")
+                    .related(current.span, format!("the topology runs {}", current.value))
+                    .help("upgrades only move forward; a downgrade is a restore from backup"),
+                );
             }
         }
         None => {}

@@ -60,14 +60,13 @@ pub fn hover(analysis: &Analysis, file: FileId, offset: usize) -> Option<Hover> 
             Token::Value(Some(kind), attribute, value) => {
                 let schema = kind.schema().attr(&attribute.key.name);
                 if let (Some(schema), crate::syntax::ValueKind::Ident(name)) = (schema, &value.kind)
+                    && let Some(doc) = schema.ty.enum_values().iter().find(|v| v.name == name)
                 {
-                    if let Some(doc) = schema.ty.enum_values().iter().find(|v| v.name == name) {
-                        range = Some(value.span.clone());
-                        sections.insert(
-                            0,
-                            format!("**`{}`** ({}): {}", doc.name, schema.name, doc.doc),
-                        );
-                    }
+                    range = Some(value.span.clone());
+                    sections.insert(
+                        0,
+                        format!("**`{}`** ({}): {}", doc.name, schema.name, doc.doc),
+                    );
                 }
             }
             _ => {}

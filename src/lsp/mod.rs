@@ -53,6 +53,8 @@ pub enum Ending {
     ExitWithoutShutdown,
     /// The client closed the stream without `exit` (exit status 1).
     Disconnected,
+    /// The stream closed before any client spoke (exit status 0).
+    Unused,
 }
 
 /// Serve the protocol on stdin and stdout until the client exits.
@@ -101,6 +103,9 @@ pub fn serve(connection: &Connection) -> Result<Ending, BoxError> {
     };
     let (id, params) = match connection.initialize_start() {
         Ok(started) => started,
+        // Input closed before any client spoke (Ctrl-D in a terminal):
+        // nothing was served, nothing went wrong.
+        Err(error) if error.channel_is_disconnected() => return Ok(Ending::Unused),
         Err(error) => return disconnected(error),
     };
     let params: InitializeParams = match serde_json::from_value(params) {

@@ -1,11 +1,15 @@
 //! The editor's view of the topologies: the open documents (overlaying the
-//! disk), which file imports which, and one checked [`Analysis`] per root
-//! file (a file no other known file imports). A document is checked as part
-//! of the topologies of the roots that import it, directly or not, so an
-//! imported file is never reported alone for what its importer supplies.
+//! disk), which file imports which, and one checked [`Analysis`] per unit
+//! of checking. A document is checked the way the command line would check
+//! it (grammar/README.md, "The language server"): as part of the files that
+//! import it, directly or not (its roots), and each root as the folder
+//! topology it belongs to (`topoc check DIR`) or on its own with its
+//! imports (`topoc check FILE`).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use lsp_types::{PublishDiagnosticsParams, Uri};
 
@@ -13,15 +17,21 @@ use super::convert;
 use super::index::Index;
 use crate::diagnostics::SeverityConfig;
 use crate::load::{self, DiskFs, FileSystem, OverlayFs};
+use crate::model::BlockKind;
 use crate::source::{FileId, SourceFile};
 use crate::syntax::{self, Ast, Item};
 use crate::{Checked, check_path};
 
 /// A workspace folder is scanned for imports up to this many `.topo` files
 /// and this many folder entries (an editor opened on a home folder must
-/// not wait for a walk of the whole disk).
+/// not wait for a walk of the whole disk). A folder larger than that is
+/// never checked as one topology.
 const MAX_SCANNED_FILES: usize = 5_000;
 const MAX_SCANNED_ENTRIES: usize = 50_000;
+
+/// After a change, what each open document is checked as is settled again
+/// at most this many times (a check can reveal imports that change it).
+const MAX_ROUNDS: usize = 8;
 
 /// An open document.
 #[derive(Debug, Clone)]
@@ -39,10 +49,13 @@ pub struct Analysis {
     pub index: Index,
     /// The key of each file, by file id.
     pub keys: Vec<PathBuf>,
+    /// The root file it was checked for (a folder's analysis is checked
+    /// for one of the roots in it).
+    pub root: PathBuf,
 }
 
 impl Analysis {
-    fn new(checked: Checked) -> Analysis {
+    fn new(checked: Checked, root: PathBuf) -> Analysis {
         let index = Index::build(&checked.asts);
         let keys = checked
             .sources
@@ -54,6 +67,7 @@ impl Analysis {
             checked,
             index,
             keys,
+            root,
         }
     }
 
@@ -73,6 +87,23 @@ impl Analysis {
     }
 }
 
+/// What a file declares that decides how it is checked: its `topology`
+/// blocks and its imports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Facts {
+    topologies: usize,
+    imports: BTreeSet<PathBuf>,
+}
+
+/// The version of a file that [`Facts`] were read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Stamp {
+    /// An open document, by a hash of its text.
+    Open(u64),
+    /// A file on disk, by modification time and length.
+    Disk(Option<SystemTime>, u64),
+}
+
 #[derive(Debug, Default)]
 pub struct Workspace {
     documents: BTreeMap<PathBuf, Document>,
@@ -80,7 +111,11 @@ pub struct Workspace {
     /// Every known file (open, in a workspace folder, or reached by an
     /// import) and the files it imports.
     imports: BTreeMap<PathBuf, BTreeSet<PathBuf>>,
+    /// By unit: a root file checked on its own, or a folder checked whole.
     analyses: BTreeMap<PathBuf, Analysis>,
+    /// The workspace folders: how far up a root looks for its folder.
+    folders: Vec<PathBuf>,
+    facts: BTreeMap<PathBuf, (Stamp, Facts)>,
     /// Files whose last published diagnostics were not empty.
     published: BTreeSet<PathBuf>,
     /// The URI of every document opened so far, as the client wrote it.
@@ -127,9 +162,15 @@ impl Workspace {
     }
 
     /// Learn which files of a workspace folder import which, so that a file
-    /// opened alone is checked from the files that import it.
+    /// opened alone is checked from the files that import it; a root looks
+    /// for its folder topology up to the workspace folder.
     pub fn scan_folder(&mut self, folder: &Path) {
-        for path in topo_files_bounded(folder) {
+        let folder_key = load::normalize(folder);
+        if !self.folders.contains(&folder_key) {
+            self.folders.push(folder_key);
+        }
+        let (files, _) = topo_files_bounded(folder);
+        for path in files {
             let Ok(bytes) = DiskFs.read(&path) else {
                 continue;
             };
@@ -159,8 +200,7 @@ impl Workspace {
         let file = SourceFile::new(FileId(0), key.clone(), text);
         self.documents
             .insert(key.clone(), Document { uri, version, file });
-        let roots = self.roots_of(&key);
-        self.recheck(roots)
+        self.recheck(&key)
     }
 
     /// Close a document: the disk is the truth again for it.
@@ -170,13 +210,7 @@ impl Workspace {
         };
         self.documents.remove(&key);
         self.overlay.documents.remove(&key);
-        let roots: BTreeSet<PathBuf> = self
-            .analyses
-            .iter()
-            .filter(|(_, a)| a.keys.contains(&key))
-            .map(|(root, _)| root.clone())
-            .collect();
-        self.recheck(roots)
+        self.recheck(&key)
     }
 
     /// The analysis that holds a file (the first root's, when several
@@ -235,69 +269,161 @@ impl Workspace {
         roots
     }
 
-    /// Check the given roots again, drop analyses of files that are no
-    /// longer roots, make sure every open document is in some analysis,
-    /// and return what to publish.
-    fn recheck(&mut self, roots: BTreeSet<PathBuf>) -> Vec<PublishDiagnosticsParams> {
-        let mut touched: BTreeSet<PathBuf> = BTreeSet::new();
-        let mut pending: Vec<PathBuf> = roots.into_iter().collect();
-        let mut done: BTreeSet<PathBuf> = BTreeSet::new();
+    /// How a root is checked: the nearest folder holding it, from its own
+    /// folder up to its workspace folder, whose files (every `.topo` under
+    /// it, as `topoc check DIR` reads them, and what they import) declare a
+    /// `topology` block; that folder when they declare exactly one, else
+    /// the root on its own. Without a workspace folder only the root's own
+    /// folder is looked at.
+    fn unit_of(&mut self, root: &Path) -> PathBuf {
+        let alone = root.to_path_buf();
+        let limit = self
+            .folders
+            .iter()
+            .filter(|f| root.starts_with(f))
+            .max_by_key(|f| f.components().count())
+            .cloned();
+        let Some(mut dir) = root.parent().map(Path::to_path_buf) else {
+            return alone;
+        };
         loop {
-            while let Some(root) = pending.pop() {
-                if !done.insert(root.clone()) {
+            let (files, complete) = topo_files_bounded(&dir);
+            if !complete {
+                return alone;
+            }
+            let keys: BTreeSet<PathBuf> = files.iter().map(|f| load::normalize(f)).collect();
+            if !keys.contains(root) {
+                // Saved nowhere yet, or in a folder `topoc check` skips.
+                return alone;
+            }
+            let mut stack: Vec<PathBuf> = keys.iter().cloned().collect();
+            let mut loaded = BTreeSet::new();
+            let mut topologies = 0;
+            while let Some(key) = stack.pop() {
+                if !loaded.insert(key.clone()) {
                     continue;
                 }
-                if let Some(old) = self.analyses.remove(&root) {
+                if loaded.len() > MAX_SCANNED_FILES {
+                    return alone;
+                }
+                if let Some(facts) = self.facts_of(&key) {
+                    topologies += facts.topologies;
+                    stack.extend(facts.imports);
+                }
+            }
+            match topologies {
+                0 => {}
+                1 if keys.len() > 1 => return dir,
+                _ => return alone,
+            }
+            let at_limit = limit
+                .as_ref()
+                .is_none_or(|limit| dir == *limit || !dir.starts_with(limit));
+            if at_limit {
+                return alone;
+            }
+            match dir.parent() {
+                Some(parent) => dir = parent.to_path_buf(),
+                None => return alone,
+            }
+        }
+    }
+
+    /// The `topology` blocks and imports of a file, from the editor's text
+    /// when it is open, else from the disk (read again when it changed).
+    fn facts_of(&mut self, key: &Path) -> Option<Facts> {
+        let stamp = match self.documents.get(key) {
+            Some(document) => {
+                let mut hasher = DefaultHasher::new();
+                document.file.text.hash(&mut hasher);
+                Stamp::Open(hasher.finish())
+            }
+            None => {
+                let meta = std::fs::metadata(key).ok().filter(|m| m.is_file())?;
+                Stamp::Disk(meta.modified().ok(), meta.len())
+            }
+        };
+        if let Some((known, facts)) = self.facts.get(key)
+            && *known == stamp
+        {
+            return Some(facts.clone());
+        }
+        let text = match self.documents.get(key) {
+            Some(document) => document.file.text.clone(),
+            None => String::from_utf8_lossy(&DiskFs.read(key).ok()?).into_owned(),
+        };
+        let ast = syntax::parse(&text);
+        let facts = Facts {
+            topologies: topology_blocks(&ast),
+            imports: imports_of(key, &ast),
+        };
+        self.facts.insert(key.to_path_buf(), (stamp, facts.clone()));
+        Some(facts)
+    }
+
+    /// After `changed` was opened, edited or closed: settle what every open
+    /// document is checked as (its roots, each as its unit), check the
+    /// units that are new or hold `changed`, drop the analyses no open
+    /// document needs, and return what to publish.
+    fn recheck(&mut self, changed: &Path) -> Vec<PublishDiagnosticsParams> {
+        let mut touched: BTreeSet<PathBuf> = BTreeSet::new();
+        let mut fresh: BTreeSet<PathBuf> = BTreeSet::new();
+        for _ in 0..MAX_ROUNDS {
+            let open: Vec<PathBuf> = self.documents.keys().cloned().collect();
+            // Each unit an open document needs, with the root it is for.
+            let mut wanted: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
+            for key in &open {
+                for root in self.roots_of(key) {
+                    let unit = self.unit_of(&root);
+                    wanted.entry(unit).or_insert(root);
+                }
+            }
+            let mut of_changed = BTreeSet::new();
+            for root in self.roots_of(changed) {
+                of_changed.insert(self.unit_of(&root));
+            }
+            let unwanted: Vec<PathBuf> = self
+                .analyses
+                .keys()
+                .filter(|unit| !wanted.contains_key(*unit))
+                .cloned()
+                .collect();
+            for unit in unwanted {
+                if let Some(old) = self.analyses.remove(&unit) {
                     touched.extend(old.keys);
                 }
-                let Ok(checked) = check_path(&root, &self.overlay, &self.config) else {
+            }
+            let due: Vec<(PathBuf, PathBuf)> = wanted
+                .into_iter()
+                .filter(|(unit, _)| {
+                    !fresh.contains(unit)
+                        && (of_changed.contains(unit)
+                            || self
+                                .analyses
+                                .get(unit)
+                                .is_none_or(|a| a.keys.iter().any(|k| k == changed)))
+                })
+                .collect();
+            if due.is_empty() {
+                break;
+            }
+            for (unit, root) in due {
+                fresh.insert(unit.clone());
+                if let Some(old) = self.analyses.remove(&unit) {
+                    touched.extend(old.keys);
+                }
+                let Ok(checked) = check_path(&unit, &self.overlay, &self.config) else {
                     // The root is gone from the disk: it imports nothing now.
-                    self.imports.remove(&root);
+                    self.imports.remove(&unit);
                     continue;
                 };
-                let analysis = Analysis::new(checked);
+                let analysis = Analysis::new(checked, root);
                 for (i, key) in analysis.keys.iter().enumerate() {
                     self.imports
                         .insert(key.clone(), imports_of(key, &analysis.checked.asts[i]));
                 }
                 touched.extend(analysis.keys.iter().cloned());
-                self.analyses.insert(root, analysis);
-            }
-            // An analysis whose root is now imported by another file gives
-            // way to that file's topology.
-            let imported: Vec<PathBuf> = self
-                .analyses
-                .keys()
-                .filter(|root| self.roots_of(root) != BTreeSet::from([(*root).clone()]))
-                .cloned()
-                .collect();
-            for root in imported {
-                if let Some(old) = self.analyses.remove(&root) {
-                    touched.extend(old.keys);
-                }
-                pending.extend(self.roots_of(&root));
-            }
-            // Analyses that no longer hold an open document are dropped.
-            let idle: Vec<PathBuf> = self
-                .analyses
-                .iter()
-                .filter(|(_, a)| !a.keys.iter().any(|k| self.documents.contains_key(k)))
-                .map(|(root, _)| root.clone())
-                .collect();
-            for root in idle {
-                if let Some(old) = self.analyses.remove(&root) {
-                    touched.extend(old.keys);
-                }
-            }
-            // Every open document is checked somewhere.
-            for key in self.documents.keys() {
-                if self.analysis_of(key).is_none() {
-                    pending.extend(self.roots_of(key));
-                }
-            }
-            pending.retain(|root| !done.contains(root));
-            if pending.is_empty() {
-                break;
+                self.analyses.insert(unit, analysis);
             }
         }
         self.publish(touched)
@@ -348,9 +474,10 @@ impl Workspace {
     }
 }
 
-/// The `.topo` files under a folder, in path order, skipping hidden
-/// folders, `target` and `node_modules`, within the scan bounds.
-fn topo_files_bounded(folder: &Path) -> Vec<PathBuf> {
+/// The `.topo` files under a folder, in path order, skipping the folders
+/// `topoc check DIR` skips ([`load::skipped_folder`]), within the scan
+/// bounds; and whether the walk saw every file.
+fn topo_files_bounded(folder: &Path) -> (Vec<PathBuf>, bool) {
     let mut files = Vec::new();
     let mut entries = 0usize;
     let mut stack = vec![folder.to_path_buf()];
@@ -362,7 +489,7 @@ fn topo_files_bounded(folder: &Path) -> Vec<PathBuf> {
             entries += 1;
             if entries > MAX_SCANNED_ENTRIES || files.len() >= MAX_SCANNED_FILES {
                 files.sort();
-                return files;
+                return (files, false);
             }
             let path = entry.path();
             let Ok(kind) = entry.file_type() else {
@@ -371,16 +498,29 @@ fn topo_files_bounded(folder: &Path) -> Vec<PathBuf> {
             let name = entry.file_name();
             let name = name.to_string_lossy();
             if kind.is_dir() {
-                if !name.starts_with('.') && name != "target" && name != "node_modules" {
+                if !load::skipped_folder(&name) {
                     stack.push(path);
                 }
-            } else if kind.is_file() && name.ends_with(".topo") {
+            } else if path.extension().is_some_and(|e| e == "topo") {
                 files.push(path);
             }
         }
     }
     files.sort();
-    files
+    (files, true)
+}
+
+/// How many `topology` blocks a file declares.
+fn topology_blocks(ast: &Ast) -> usize {
+    ast.items
+        .iter()
+        .filter(|item| match item {
+            Item::Block(block) => {
+                BlockKind::from_keyword(&block.kind.name) == Some(BlockKind::Topology)
+            }
+            _ => false,
+        })
+        .count()
 }
 
 /// The files a file imports, as keys (relative to the importing file).
@@ -434,6 +574,49 @@ mod tests {
         let published = ws.set_document(main.clone(), 3, MAIN.into());
         assert_eq!(codes(&published, &site), Some(vec!["E004".to_string()]));
         assert_eq!(ws.analyses.len(), 2);
+    }
+
+    #[test]
+    fn a_root_is_checked_as_its_folder_up_to_the_workspace_folder() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let deploy = dir.path().join("deploy");
+        std::fs::create_dir_all(deploy.join("sites")).expect("mkdir");
+        std::fs::write(deploy.join("topology.topo"), MAIN).expect("write");
+        let site_path = deploy.join("sites/site.topo");
+        std::fs::write(&site_path, SITE).expect("write");
+        let site = convert::path_to_uri(&site_path).expect("uri");
+
+        // Without a workspace folder, only the file's own folder is seen.
+        let mut ws = Workspace::new(SeverityConfig::default());
+        let published = ws.set_document(site.clone(), 1, SITE.into());
+        assert_eq!(codes(&published, &site), Some(vec!["E004".to_string()]));
+
+        // With one, the root looks up to it: `deploy` holds one topology.
+        let mut ws = Workspace::new(SeverityConfig::default());
+        ws.scan_folder(dir.path());
+        let published = ws.set_document(site.clone(), 1, SITE.into());
+        assert_eq!(codes(&published, &site), Some(vec![]));
+        assert_eq!(
+            ws.analyses.keys().collect::<Vec<_>>(),
+            [&load::normalize(&deploy)]
+        );
+
+        // A second topology in the folder: it is no longer one topology,
+        // and the folder's analysis gives way to the file's own.
+        let own = format!("topology other {{\n  version = \"4.2.0\"\n}}\n{SITE}");
+        let published = ws.set_document(site.clone(), 2, own.clone());
+        assert_eq!(codes(&published, &site), Some(vec![]));
+        assert_eq!(
+            ws.analyses.keys().collect::<Vec<_>>(),
+            [&load::normalize(&site_path)]
+        );
+        // And back.
+        let published = ws.set_document(site.clone(), 3, SITE.into());
+        assert_eq!(codes(&published, &site), Some(vec![]));
+        assert_eq!(
+            ws.analyses.keys().collect::<Vec<_>>(),
+            [&load::normalize(&deploy)]
+        );
     }
 
     #[test]

@@ -384,13 +384,14 @@ impl Lowerer<'_> {
                     )),
                 };
                 self.report(d);
-                if let Some(value) = &attribute.value {
-                    if matches!(value.kind, ValueKind::Str(_)) && looks_secret(key) {
-                        self.report(plain_secret(
-                            key,
-                            Span::new(file, value.span.start, value.span.end),
-                        ));
-                    }
+                if let Some(value) = &attribute.value
+                    && matches!(value.kind, ValueKind::Str(_))
+                    && looks_secret(key)
+                {
+                    self.report(plain_secret(
+                        key,
+                        Span::new(file, value.span.start, value.span.end),
+                    ));
                 }
                 continue;
             };
@@ -1162,12 +1163,13 @@ impl Lowerer<'_> {
                     .duration("poll")
                     .map(|p| p.value)
                     .unwrap_or(Duration { millis: 60_000 }),
+                credentials: d.secret("credentials"),
             });
         }
 
         for d in of(BlockKind::Datacenter) {
             let role = d.ident("role", Role::from_name);
-            let dc = Datacenter {
+            let mut dc = Datacenter {
                 name: d.name.clone(),
                 span: d.header,
                 role,
@@ -1187,7 +1189,16 @@ impl Lowerer<'_> {
                 datasources: Vec::new(),
                 file_shares: Vec::new(),
                 load_balancers: Vec::new(),
+                rejected: Vec::new(),
             };
+            dc.rejected = [
+                ("replicates", dc.replicates.is_none()),
+                ("artifact_source", dc.artifact_source.is_none()),
+            ]
+            .into_iter()
+            .filter(|(attr, unresolved)| *unresolved && self.had_error_for(d, attr))
+            .map(|(attr, _)| attr)
+            .collect();
             topology.datacenters.push(dc);
         }
 
@@ -1314,24 +1325,24 @@ impl Lowerer<'_> {
                 }) => Some(Spanned::new(list.clone(), *span)),
                 _ => None,
             };
-            if let (Some(hosts), Some(n)) = (&hosts, &nodes) {
-                if hosts.value.len() != n.value as usize {
-                    self.report(
-                        Diagnostic::new(
-                            &E003,
-                            hosts.span,
-                            format!(
-                                "`hosts` lists {} names for {} nodes in cluster `{}`",
-                                hosts.value.len(),
-                                n.value,
-                                d.name
-                            ),
-                        )
-                        .label("one host per node")
-                        .related(n.span, format!("{} nodes", n.value))
-                        .help("give exactly one host name per node, in node order"),
-                    );
-                }
+            if let (Some(hosts), Some(n)) = (&hosts, &nodes)
+                && hosts.value.len() != n.value as usize
+            {
+                self.report(
+                    Diagnostic::new(
+                        &E003,
+                        hosts.span,
+                        format!(
+                            "`hosts` lists {} names for {} nodes in cluster `{}`",
+                            hosts.value.len(),
+                            n.value,
+                            d.name
+                        ),
+                    )
+                    .label("one host per node")
+                    .related(n.span, format!("{} nodes", n.value))
+                    .help("give exactly one host name per node, in node order"),
+                );
             }
             let datasources = self
                 .resolve_list(d, "datasources", BlockKind::Datasource)

@@ -512,6 +512,13 @@ pub static BLOCKS: &[BlockSchema] = &[
                 Some("1min"),
                 "How often read-only datacenters pull."
             ),
+            attr!(
+                "credentials",
+                Type::Secret,
+                Required::No,
+                None,
+                "The secret holding `user:password` for the server (HTTP basic authentication on every push and pull); without it the server must accept unauthenticated PUT and GET."
+            ),
         ],
     },
     BlockSchema {
@@ -998,6 +1005,87 @@ pub fn reference_markdown() -> String {
             ));
         }
         out.push('\n');
+    }
+    out
+}
+
+/// What each profile runs and needs, from the predicates the lints and the
+/// deployment use (`Profile::needed_purposes` for DS001, `is_writer` for
+/// DC003, `is_paired` for HA007, `runs_gateway` for FS001, `runs_*` for
+/// the key manager and traffic manager a gateway is given).
+pub fn profiles_markdown() -> String {
+    use crate::model::types::{Profile, Purpose};
+    let mut out = String::from(
+        "| profile | runs | datasources it needs (DS001) | where (DC003) | HA nodes (HA007) | also needs |\n|---|---|---|---|---|---|\n",
+    );
+    for &profile in Profile::ALL {
+        let runs = PROFILES
+            .iter()
+            .find(|v| v.name == profile.name())
+            .map(|v| v.doc)
+            .unwrap_or_default();
+        let datasources: Vec<String> = profile
+            .needed_purposes()
+            .iter()
+            .map(|p| match p {
+                Purpose::Apim => "`purpose = apim` (WSO2AM_DB)".to_string(),
+                Purpose::Shared => "`purpose = shared` (WSO2SHARED_DB)".to_string(),
+            })
+            .collect();
+        let place = if profile.is_writer() {
+            "the primary datacenter only"
+        } else {
+            "any datacenter"
+        };
+        let nodes = if profile.is_paired() {
+            "exactly 2 (a pair)"
+        } else {
+            "any number (active-active)"
+        };
+        let mut also: Vec<String> = Vec::new();
+        if profile.runs_gateway() && !profile.runs_key_manager() {
+            also.push("a key manager in its datacenter (`key_manager`, or its datacenter's one cluster that runs one)".into());
+        }
+        if profile.runs_gateway() && !profile.runs_traffic_manager() {
+            also.push("a traffic manager in its datacenter (`traffic_manager`, or its datacenter's one cluster that runs one)".into());
+        }
+        if profile.runs_gateway() {
+            also.push("a `file_share` before APIM 4.0 with more than one node (FS001)".into());
+        }
+        out.push_str(&format!(
+            "| `{}` | {runs} | {} | {place} | {nodes} | {} |\n",
+            profile.name(),
+            datasources.join(", "),
+            if also.is_empty() {
+                "".to_string()
+            } else {
+                also.join("; ")
+            }
+        ));
+    }
+    out
+}
+
+/// Every attribute that has a default: what leaving it out means.
+pub fn defaults_markdown() -> String {
+    let mut out = String::from("| attribute | when left out |\n|---|---|\n");
+    for block in BLOCKS {
+        for attr in block.attrs {
+            if let Some(default) = attr.default {
+                let default = default.replace('|', "\\|");
+                // Values as code, descriptions ("the topology's") as text.
+                let shown = if default.contains('`') || default.contains(' ') {
+                    default
+                } else {
+                    format!("`{default}`")
+                };
+                out.push_str(&format!(
+                    "| `{}.{}` | {shown} |\n",
+                    block.kind.keyword(),
+                    attr.name,
+                ));
+            }
+        }
     }
     out
 }

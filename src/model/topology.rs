@@ -110,6 +110,11 @@ pub struct Datacenter {
     pub datasources: Vec<DsId>,
     pub file_shares: Vec<FsId>,
     pub load_balancers: Vec<LbId>,
+    /// Attributes written but rejected, naming nothing that exists (E005)
+    /// or misspelt (E002): a language error already reports them, so they
+    /// are not also reported missing.
+    #[serde(skip)]
+    pub rejected: Vec<&'static str>,
 }
 
 impl Datacenter {
@@ -185,6 +190,8 @@ pub struct ArtifactServer {
     pub span: Span,
     pub url: Option<String>,
     pub poll: Duration,
+    /// `user:password` for HTTP basic authentication.
+    pub credentials: Option<SecretRef>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -273,7 +273,7 @@ impl Duration {
             (1, "ms"),
         ];
         for (size, unit) in UNITS {
-            if ms >= size && ms % size == 0 {
+            if ms >= size && ms.is_multiple_of(size) {
                 return format!("{}{unit}", ms / size);
             }
         }

@@ -128,10 +128,12 @@ pub(crate) fn run(input: &Input, steps: &[&Draft], mode: Mode) -> Outcome {
     // capacity problem of its own (the HA lints say so): the plan is held
     // to not making it worse.
     for cluster in clusters.values_mut() {
-        if let (Some(now), Some(required)) = (cluster.capacity_now(), cluster.required) {
-            if cluster.live && now < required && !bootstrap {
-                cluster.floor = Some(now);
-            }
+        if let (Some(now), Some(required)) = (cluster.capacity_now(), cluster.required)
+            && cluster.live
+            && now < required
+            && !bootstrap
+        {
+            cluster.floor = Some(now);
         }
     }
     let touched: BTreeSet<(usize, String)> = steps
@@ -150,20 +152,20 @@ pub(crate) fn run(input: &Input, steps: &[&Draft], mode: Mode) -> Outcome {
     for (position, step) in steps.iter().enumerate() {
         let number = position + 1;
         let key = step.site.zip(step.cluster.clone());
-        if let (Some(key), Some(node)) = (&key, &step.node) {
-            if let Some(cluster) = clusters.get_mut(key) {
-                // During the step.
-                if let Effect::Maintain { .. } | Effect::Recreate { .. } = step.effect {
-                    if let Some(n) = cluster.nodes.iter_mut().find(|n| n.name == *node) {
-                        n.up = false;
-                        n.serving = false;
-                    }
-                    if !failover {
-                        check_cluster(cluster, number, "while it runs", &mut violations);
-                    }
+        if let (Some(key), Some(node)) = (&key, &step.node)
+            && let Some(cluster) = clusters.get_mut(key)
+        {
+            // During the step.
+            if let Effect::Maintain { .. } | Effect::Recreate { .. } = step.effect {
+                if let Some(n) = cluster.nodes.iter_mut().find(|n| n.name == *node) {
+                    n.up = false;
+                    n.serving = false;
                 }
-                apply(cluster, node, &step.effect);
+                if !failover {
+                    check_cluster(cluster, number, "while it runs", &mut violations);
+                }
             }
+            apply(cluster, node, &step.effect);
         }
         if !failover {
             if let Some(cluster) = key.as_ref().and_then(|k| clusters.get(k)) {

@@ -265,13 +265,12 @@ impl<'a> Printer<'a> {
     /// Write a value at the current position; a list that does not fit (or
     /// holds comments) continues on the next lines at `depth + 1`.
     fn value(&mut self, value: &Value, depth: usize) {
-        if let Some(text) = self.inline(value) {
-            if self.column() + text.chars().count() <= MAX_WIDTH
-                || !matches!(value.kind, ValueKind::List(_))
-            {
-                self.out.push_str(&text);
-                return;
-            }
+        if let Some(text) = self.inline(value)
+            && (self.column() + text.chars().count() <= MAX_WIDTH
+                || !matches!(value.kind, ValueKind::List(_)))
+        {
+            self.out.push_str(&text);
+            return;
         }
         match &value.kind {
             ValueKind::List(items) => self.spread(value, items, depth, "[", "]", true),

@@ -113,6 +113,6 @@ test('the manifest contributes the language, its configuration and the grammar',
   for (const whole of ['active-active', 'key_manager', '1200rps', '75%', 'dc-3']) {
     assert.match(whole, word);
   }
-  assert.equal(manifest.main, './extension.js');
+  assert.equal(manifest.main, './dist/extension.js', 'the bundle of extension.js (npm run bundle)');
   assert.equal(manifest.contributes.configuration.properties['topoc.path'].default, 'topoc');
 });
