@@ -620,7 +620,7 @@ fn the_ok_line_counts_the_allowed_diagnostics() {
     assert_eq!(code(&allowed_error), 0);
     assert!(
         stderr(&allowed_error).contains(
-            "tests/fixtures/lints/HA001.topo: ok (topology `acme`: 1 datacenter, 2 clusters, 0 upgrades; 1 allowed: HA001)"
+            "tests/fixtures/lints/HA001.topo: ok (topology `acme`: 1 datacenter, 2 clusters, 0 upgrades; 6 allowed: HA001, ST001, ST002 (2), ST003, ST004)"
         ),
         "{}",
         stderr(&allowed_error)
@@ -646,7 +646,7 @@ fn the_ok_line_counts_the_allowed_diagnostics() {
     let folder = topoc(&["check", dir.path().to_str().unwrap(), "--allow", "HA004"]);
     assert!(
         stderr(&folder).contains(&format!("{}: ok (topology", dir.path().display()))
-            && stderr(&folder).contains("; 1 allowed: HA004)"),
+            && stderr(&folder).contains("; 6 allowed: HA004, ST001, ST002 (2), ST003, ST004)"),
         "{}",
         stderr(&folder)
     );

@@ -200,7 +200,7 @@ fn every_upgrade_kind_on_every_ha_mode() {
                 insta::assert_snapshot!(format!("{name}_json"), plan::render::json(&plan));
                 insta::assert_snapshot!(
                     format!("{name}_markdown"),
-                    plan::render::markdown(&plan, &d, &templates).unwrap()
+                    plan::render::markdown(&plan, &checked.topology, &d, &templates).unwrap()
                 );
             }
         }

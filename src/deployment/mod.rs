@@ -1551,6 +1551,7 @@ mod tests {
                 "APIM_ADMIN_PASSWORD",
                 "APIM_DB_PASSWORD",
                 "APIM_KEYSTORE_PASSWORD",
+                "APIM_TRUSTSTORE_PASSWORD",
                 "SHARED_DB_PASSWORD"
             ]
         );

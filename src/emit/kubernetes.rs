@@ -386,6 +386,29 @@ fn read_only_gate(ctx: &Context, site: &Site) -> Result<String, BuildError> {
                         ..PodSecurityContext::default()
                     }),
                     containers: vec![container],
+                    affinity: Some(Affinity {
+                        pod_anti_affinity: Some(PodAntiAffinity {
+                            preferred_during_scheduling_ignored_during_execution: Some(vec![
+                                WeightedPodAffinityTerm {
+                                    weight: 100,
+                                    pod_affinity_term: PodAffinityTerm {
+                                        label_selector: Some(selector(&pods)),
+                                        topology_key: "kubernetes.io/hostname".to_string(),
+                                        ..PodAffinityTerm::default()
+                                    },
+                                },
+                            ]),
+                            ..PodAntiAffinity::default()
+                        }),
+                        ..Affinity::default()
+                    }),
+                    topology_spread_constraints: Some(vec![TopologySpreadConstraint {
+                        max_skew: 1,
+                        topology_key: "topology.kubernetes.io/zone".to_string(),
+                        when_unsatisfiable: "ScheduleAnyway".to_string(),
+                        label_selector: Some(selector(&pods)),
+                        ..TopologySpreadConstraint::default()
+                    }]),
                     image_pull_secrets: d.registry_login.as_ref().map(|login| {
                         vec![LocalObjectReference {
                             name: login.name.clone(),
@@ -426,7 +449,17 @@ fn read_only_gate(ctx: &Context, site: &Site) -> Result<String, BuildError> {
             ..ServicePort::default()
         }],
     )?;
-    Ok(documents(vec![config, deployment, service]))
+    // Its two pods on two nodes, one of them at least while a node drains.
+    let budget = yaml(&PodDisruptionBudget {
+        metadata: meta(READ_ONLY_GATE, Some(&site.namespace), &labels),
+        spec: Some(PodDisruptionBudgetSpec {
+            max_unavailable: Some(IntOrString::Int(1)),
+            selector: Some(selector(&pods)),
+            ..PodDisruptionBudgetSpec::default()
+        }),
+        ..PodDisruptionBudget::default()
+    })?;
+    Ok(documents(vec![config, deployment, service, budget]))
 }
 
 /// The Secret holding the operator's keystore and truststore files (keys

@@ -438,11 +438,11 @@ fn stage(staging: &Path, artifacts: &Artifacts) -> Result<(), OutputError> {
     let mut created: BTreeSet<PathBuf> = BTreeSet::new();
     for (path, content) in artifacts.iter() {
         let target = staging.join(path);
-        if let Some(dir) = target.parent() {
-            if !created.contains(dir) {
-                std::fs::create_dir_all(dir).map_err(io_error(dir))?;
-                created.insert(dir.to_path_buf());
-            }
+        if let Some(dir) = target.parent()
+            && !created.contains(dir)
+        {
+            std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+            created.insert(dir.to_path_buf());
         }
         std::fs::write(&target, content).map_err(io_error(&target))?;
         #[cfg(unix)]

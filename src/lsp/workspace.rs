@@ -603,7 +603,9 @@ mod tests {
 
         // A second topology in the folder: it is no longer one topology,
         // and the folder's analysis gives way to the file's own.
-        let own = format!("topology other {{\n  version = \"4.2.0\"\n}}\n{SITE}");
+        let own = format!(
+            "topology other {{\n  version = \"4.2.0\"\n  update_level = 1\n  keystore = \"k.p12\"\n}}\n{SITE}"
+        );
         let published = ws.set_document(site.clone(), 2, own.clone());
         assert_eq!(codes(&published, &site), Some(vec![]));
         assert_eq!(

@@ -52,12 +52,7 @@ pub(crate) fn drafts(input: &Input) -> Vec<Draft> {
     // datacenter's are replicas of them, set up from the loaded copies.
     let mut schema_steps: Vec<(DsId, usize)> = Vec::new();
     for (index, ds) in t.datasources.iter().enumerate() {
-        if ds.replica_of.is_some()
-            || !t
-                .dc(ds.datacenter)
-                .role()
-                .is_some_and(|r| r == Role::Primary)
-        {
+        if ds.replica_of.is_some() || t.dc(ds.datacenter).role() != Some(Role::Primary) {
             continue;
         }
         let site = d

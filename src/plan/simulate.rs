@@ -176,10 +176,10 @@ pub(crate) fn run(input: &Input, steps: &[&Draft], mode: Mode) -> Outcome {
         // The first deployment: a datacenter opened to traffic serves its
         // floor with every cluster, and keeps it.
         if bootstrap {
-            if let Some(site) = step.site {
-                if step.action == super::Action::OpenTraffic {
-                    opened.insert(site);
-                }
+            if let Some(site) = step.site
+                && step.action == super::Action::OpenTraffic
+            {
+                opened.insert(site);
             }
             let opening = step.action == super::Action::OpenTraffic;
             for (at, cluster) in &clusters {
