@@ -26,6 +26,17 @@ pub struct NodeConfig {
     pub event_hub: Option<EventHubConfig>,
     pub throttling: Option<ThrottlingConfig>,
     pub gateway_environments: Vec<GatewayEnvironment>,
+    /// Where the token revocation listener announces revoked tokens
+    /// (`[[event_listener]] token_revocation`): control planes, all-in-one
+    /// nodes and key managers.
+    pub revocation_notify: Option<String>,
+    /// The self sign-up handler that gives DevPortal users their
+    /// subscriber role (`[[event_handler]] userPostSelfRegistration`).
+    pub self_signup_handler: bool,
+    /// All-in-one 4.x: the `[apim.key_manager]` switch that makes API keys
+    /// honour subscriptions, as WSO2's own all-in-one sets it (its name
+    /// changed in 4.4).
+    pub api_key_setting: Option<String>,
     /// APIM 4.x gateways: which APIs they pull.
     pub gateway_labels: Vec<String>,
     /// APIM 3.x HA pairs: Hazelcast well-known-address clustering.
@@ -185,14 +196,13 @@ pub fn node_config(
         _ => None,
     };
 
-    let event_hub = if d.major >= 4 {
-        let hub = if cluster.serves_portals() {
-            Some(cluster)
-        } else {
-            other(&cluster.event_hub)
-        };
-        hub.map(|hub| {
+    let event_hub = other(&cluster.event_hub)
+        .filter(|_| d.major >= 4)
+        .map(|hub| {
             let own = std::ptr::eq(hub, cluster);
+            // A control plane (or all-in-one) pair is one event hub: each
+            // node hands its events to the other and publishes to both.
+            let portal_pair = own && cluster.serves_portals();
             EventHubConfig {
                 service_url: format!("https://{}:9443/services/", cluster_address(site, hub, net)),
                 listening_endpoints: if own {
@@ -203,14 +213,14 @@ pub fn node_config(
                         .map(|n| format!("tcp://{}:5672", node_address(site, hub, n, net)))
                         .collect()
                 },
-                duplicate_urls: if own {
+                duplicate_urls: if portal_pair {
                     peer_address(&node.peer)
                         .map(|p| vec![format!("tcp://{p}:5672")])
                         .unwrap_or_default()
                 } else {
                     Vec::new()
                 },
-                publish_groups: if own {
+                publish_groups: if portal_pair {
                     hub.nodes
                         .iter()
                         .map(|n| {
@@ -225,10 +235,7 @@ pub fn node_config(
                     Vec::new()
                 },
             }
-        })
-    } else {
-        None
-    };
+        });
 
     let throttling = match cluster.profile {
         Profile::TrafficManager => Some(ThrottlingConfig {
@@ -245,16 +252,22 @@ pub fn node_config(
             } else {
                 other(&cluster.traffic_manager).filter(|tm| !std::ptr::eq(*tm, cluster))
             };
+            // An all-in-one node listens for decisions on its own broker and
+            // hands its events to its peer's.
+            let all_in_one = cluster.profile == Profile::AllInOne;
             tm.map(|tm| ThrottlingConfig {
                 service_url: Some(format!(
                     "https://{}:9443/services/",
                     cluster_address(site, tm, net)
                 )),
-                decision_endpoints: tm
-                    .nodes
-                    .iter()
-                    .map(|n| format!("tcp://{}:5672", node_address(site, tm, n, net)))
-                    .collect(),
+                decision_endpoints: if all_in_one {
+                    vec!["tcp://localhost:5672".to_string()]
+                } else {
+                    tm.nodes
+                        .iter()
+                        .map(|n| format!("tcp://{}:5672", node_address(site, tm, n, net)))
+                        .collect()
+                },
                 url_groups: tm
                     .nodes
                     .iter()
@@ -266,11 +279,38 @@ pub fn node_config(
                         }
                     })
                     .collect(),
-                duplicate_urls: Vec::new(),
+                duplicate_urls: if all_in_one {
+                    peer_address(&node.peer)
+                        .map(|p| vec![format!("tcp://{p}:5672")])
+                        .unwrap_or_default()
+                } else {
+                    Vec::new()
+                },
             })
         }
         _ => None,
     };
+    let revocation_notify = other(&cluster.notifies).map(|target| {
+        if std::ptr::eq(target, cluster) {
+            "https://localhost:${mgt.transport.https.port}/internal/data/v1/notify".to_string()
+        } else {
+            format!(
+                "https://{}:9443/internal/data/v1/notify",
+                cluster_address(site, target, net)
+            )
+        }
+    });
+    let self_signup_handler = matches!(
+        cluster.profile,
+        Profile::AllInOne | Profile::ControlPlane | Profile::KeyManager
+    );
+    let api_key_setting = (cluster.profile == Profile::AllInOne && d.major == 4).then(|| {
+        if d.minor >= 4 {
+            "enable_lightweight_apikey_generation".to_string()
+        } else {
+            "enable_apikey_subscription_validation".to_string()
+        }
+    });
 
     let gateway_clusters: Vec<&ClusterPlan> = if cluster.profile == Profile::AllInOne {
         vec![cluster]
@@ -362,6 +402,9 @@ pub fn node_config(
         event_hub,
         throttling,
         gateway_environments,
+        revocation_notify,
+        self_signup_handler,
+        api_key_setting,
         gateway_labels,
         clustering,
         devportal_url,

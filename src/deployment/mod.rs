@@ -31,6 +31,7 @@ pub struct Deployment {
     pub label: String,
     pub version: String,
     pub major: u32,
+    pub minor: u32,
     pub registry: String,
     pub sites: Vec<Site>,
     /// Every secret any node needs, with the environment variable that
@@ -452,8 +453,13 @@ pub struct ClusterPlan {
     pub manager: Option<u32>,
     pub key_manager: Option<String>,
     pub traffic_manager: Option<String>,
-    /// The control plane whose event hub the nodes listen to (APIM 4.x).
+    /// The cluster whose event hub the nodes listen to (APIM 4.x): a
+    /// control plane or all-in-one cluster is its own, as are a read-only
+    /// site's traffic managers.
     pub event_hub: Option<String>,
+    /// The cluster whose `/internal/data/v1/notify` announces the tokens
+    /// this cluster revokes (its own on a control plane or all-in-one).
+    pub notifies: Option<String>,
     /// Gateway clusters a control plane or all-in-one deploys APIs to.
     pub gateways: Vec<String>,
     /// Clusters of the same site that must be up before this one starts.
@@ -581,7 +587,7 @@ pub fn plan(t: &Topology) -> Deployment {
             ));
             planned.push(cid);
         }
-        link_clusters(t, &mut clusters, &planned);
+        link_clusters(t, &mut clusters, &planned, role, major);
         clusters.sort_by(|a, b| (a.start_rank, &a.label).cmp(&(b.start_rank, &b.label)));
         // A site standing by with copies of the primary's clusters has
         // copies of its load balancers too, under the same host names:
@@ -691,6 +697,7 @@ pub fn plan(t: &Topology) -> Deployment {
         topology: t.name.clone(),
         version: version.to_string(),
         major,
+        minor: version.minor().1,
         registry: t.registry.trim_end_matches('/').to_string(),
         sites,
         admin_password: env_of(&t.admin_password.name),
@@ -944,6 +951,7 @@ fn cluster_plan(
         key_manager: None,
         traffic_manager: None,
         event_hub: None,
+        notifies: None,
         gateways: Vec::new(),
         depends_on: Vec::new(),
         start_rank: profile.start_rank(),
@@ -952,10 +960,18 @@ fn cluster_plan(
     }
 }
 
-/// Who each cluster talks to: its key manager, traffic manager, event hub
-/// and (for control planes) gateways, each the one named in the topology or
-/// else the one cluster of the site that plays the role.
-fn link_clusters(t: &Topology, clusters: &mut [ClusterPlan], ids: &[ClusterId]) {
+/// Who each cluster talks to: its key manager, traffic manager, event hub,
+/// where it announces revocations and (for control planes) the gateways
+/// it deploys to. Each is the cluster named in the topology, or else the
+/// first cluster of the site whose profile plays that role there
+/// ([`providers`]), by what the profile needs ([`Profile::needs`]).
+fn link_clusters(
+    t: &Topology,
+    clusters: &mut [ClusterPlan],
+    ids: &[ClusterId],
+    role: Role,
+    major: u32,
+) {
     let label_of = |id: ClusterId| cluster_label(&t.cluster(id).name);
     let present: Vec<(String, Profile)> = clusters
         .iter()
@@ -966,73 +982,56 @@ fn link_clusters(t: &Topology, clusters: &mut [ClusterPlan], ids: &[ClusterId]) 
         .map(|c| (c.label.clone(), c.start_rank))
         .collect();
     let present_rank = |label: &str| ranks.iter().find(|(l, _)| l == label).map(|(_, r)| *r);
-    let find =
-        |pred: &dyn Fn(Profile) -> bool, prefer: &[Profile], exclude: &str| -> Option<String> {
-            for wanted in prefer {
-                if let Some((label, _)) = present
-                    .iter()
-                    .find(|(l, p)| p == wanted && pred(*p) && l != exclude)
-                {
-                    return Some(label.clone());
-                }
-            }
-            None
-        };
+    let find = |prefer: &[Profile], exclude: &str| -> Option<String> {
+        prefer.iter().find_map(|wanted| {
+            present
+                .iter()
+                .find(|(l, p)| p == wanted && l != exclude)
+                .map(|(l, _)| l.clone())
+        })
+    };
     for (index, plan) in clusters.iter_mut().enumerate() {
         let cluster = ids.get(index).map(|&id| t.cluster(id));
         let named = |get: fn(&Cluster) -> Option<ClusterId>| cluster.and_then(get).map(label_of);
         let profile = plan.profile;
         let own = plan.label.clone();
-        if matches!(profile, Profile::GatewayWorker | Profile::KeyManager) {
-            plan.event_hub = find(
-                &Profile::runs_key_manager,
-                &[Profile::ControlPlane, Profile::AllInOne],
-                &own,
-            );
+        for &need in profile.needs(major) {
+            match need {
+                Need::KeyManager => {
+                    plan.key_manager = named(|c| c.key_manager.as_ref().map(|k| k.value))
+                        .or_else(|| find(providers(need, role), &own));
+                }
+                Need::TrafficManager => {
+                    plan.traffic_manager = named(|c| c.traffic_manager.as_ref().map(|k| k.value))
+                        .or_else(|| find(providers(need, role), &own));
+                }
+                // A read-only site's traffic managers are their own event
+                // hub.
+                Need::EventHub => plan.event_hub = find(providers(need, role), ""),
+            }
         }
-        if profile == Profile::TrafficManager {
-            plan.event_hub = find(
-                &Profile::runs_key_manager,
-                &[Profile::ControlPlane, Profile::AllInOne],
-                &own,
-            );
-        }
-        if profile == Profile::GatewayWorker {
-            plan.key_manager = named(|c| c.key_manager.as_ref().map(|k| k.value)).or_else(|| {
-                find(
-                    &Profile::runs_key_manager,
-                    &[
-                        Profile::KeyManager,
-                        Profile::ControlPlane,
-                        Profile::AllInOne,
-                    ],
-                    &own,
-                )
-            });
-        }
-        if profile == Profile::GatewayWorker {
-            plan.traffic_manager =
-                named(|c| c.traffic_manager.as_ref().map(|k| k.value)).or_else(|| {
-                    find(
-                        &Profile::runs_traffic_manager,
-                        &[
-                            Profile::TrafficManager,
-                            Profile::ControlPlane,
-                            Profile::AllInOne,
-                        ],
-                        &own,
-                    )
-                });
+        if plan.serves_portals() && major >= 4 {
+            plan.event_hub = Some(own.clone());
         }
         // A control plane with key managers or traffic managers of their
         // own beside it hands them key management and throttling (its
         // policies reach them; APIM 3.x also issues keys there).
         if profile == Profile::ControlPlane {
             plan.key_manager = named(|c| c.key_manager.as_ref().map(|k| k.value))
-                .or_else(|| find(&|_| true, &[Profile::KeyManager], &own));
+                .or_else(|| find(&[Profile::KeyManager], &own));
             plan.traffic_manager = named(|c| c.traffic_manager.as_ref().map(|k| k.value))
-                .or_else(|| find(&|_| true, &[Profile::TrafficManager], &own));
+                .or_else(|| find(&[Profile::TrafficManager], &own));
         }
+        // Revoked tokens are announced through `/internal/data/v1/notify`:
+        // on a control plane or all-in-one node its own; a key manager
+        // calls its event hub (4.x) or traffic manager (3.x), whose broker
+        // the gateways listen to.
+        plan.notifies = match profile {
+            Profile::AllInOne | Profile::ControlPlane => Some(own.clone()),
+            Profile::KeyManager if major >= 4 => plan.event_hub.clone(),
+            Profile::KeyManager => plan.traffic_manager.clone(),
+            _ => None,
+        };
         if plan.serves_portals() {
             plan.gateways = present
                 .iter()
