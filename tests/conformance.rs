@@ -202,3 +202,123 @@ fn all_in_one_api_keys_honour_subscriptions() {
     let toml = node_toml(&artifacts, "main", "apim-1");
     assert!(get(&toml, "apim.key_manager").is_none());
 }
+
+fn multi_datacenter_at(version: &str) -> Artifacts {
+    let example = std::fs::read_to_string("examples/multi-datacenter.topo").unwrap();
+    let text = example.replace("version = \"4.2.0\"", &format!("version = \"{version}\""));
+    assert_ne!(text, example);
+    render_text("multi-datacenter.topo", &text)
+}
+
+fn yaml_docs(artifacts: &Artifacts, path: &str) -> Vec<serde_json::Value> {
+    serde_saphyr::from_multiple(artifacts.get(path).unwrap_or_else(|| panic!("no {path}")))
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn hiera(artifacts: &Artifacts, host: &str) -> serde_json::Value {
+    let path = format!("puppet/data/nodes/{host}.yaml");
+    serde_saphyr::from_str(artifacts.get(&path).unwrap_or_else(|| panic!("no {path}")))
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The main container of a Kubernetes Deployment: its environment by name
+/// and its arguments.
+fn container(doc: &serde_json::Value) -> (Vec<(String, String)>, Vec<String>) {
+    let main = &doc["spec"]["template"]["spec"]["containers"][0];
+    let env = main["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_string(),
+                e["value"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let args = main["args"]
+        .as_array()
+        .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
+        .unwrap_or_default();
+    (env, args)
+}
+
+/// The 4.5 split distributions key their settings on `server_role =
+/// "default"` only (their infer.json and shipped deployment.toml files).
+#[test]
+fn the_4_5_distributions_run_as_default() {
+    let artifacts = multi_datacenter_at("4.5.0");
+    for (site, node) in [
+        ("colombo", "control-plane-1"),
+        ("colombo", "gateway-1"),
+        ("colombo", "traffic-manager-1"),
+        ("london", "key-manager-1"),
+    ] {
+        let toml = node_toml(&artifacts, site, node);
+        assert_eq!(
+            get(&toml, "server.server_role").and_then(Value::as_str),
+            Some("default"),
+            "{node}"
+        );
+    }
+    let artifacts = multi_datacenter_at("4.4.0");
+    let toml = node_toml(&artifacts, "london", "key-manager-1");
+    assert_eq!(
+        get(&toml, "server.server_role").and_then(Value::as_str),
+        Some("control-plane")
+    );
+}
+
+/// A 4.5 key manager is the control plane prepared once with
+/// `profileSetup.sh -Dprofile=key-manager` and started with
+/// `key-manager.sh`, never with a runtime `-Dprofile` (the ACP has no such
+/// OSGi profile): `PROFILE_NAME` for WSO2's image, which does both, and a
+/// one-time setup before `bin/key-manager.sh` on Puppet hosts. 4.3 and 4.4
+/// prepare and start `api-key-manager-node`.
+#[test]
+fn key_managers_start_as_wso2_starts_them() {
+    for (version, profile, launcher, profile_arg) in [
+        ("4.5.0", "key-manager", "bin/key-manager.sh", ""),
+        (
+            "4.3.0",
+            "api-key-manager-node",
+            "bin/api-manager.sh",
+            "-Dprofile=api-key-manager-node",
+        ),
+    ] {
+        let artifacts = multi_datacenter_at(version);
+        let docs = yaml_docs(&artifacts, "kubernetes/london/22-key-manager.yaml");
+        let deployment = docs
+            .iter()
+            .find(|d| d["kind"] == "Deployment")
+            .expect("a Deployment");
+        let (env, args) = container(deployment);
+        assert!(
+            env.contains(&("PROFILE_NAME".to_string(), profile.to_string())),
+            "{version}: {env:?}"
+        );
+        assert!(args.is_empty(), "{version}: {args:?}");
+
+        let compose = yaml_docs(&artifacts, "compose/london/compose.yaml");
+        let service = &compose[0]["services"]["key-manager-1"];
+        assert_eq!(service["environment"]["PROFILE_NAME"], profile, "{version}");
+        assert!(
+            service["command"].as_array().is_none_or(|c| c.is_empty()),
+            "{version}: {}",
+            service["command"]
+        );
+
+        let node = hiera(&artifacts, "key-manager-1.london.apim.telco.example");
+        assert_eq!(node["apim::profile_setup"], profile, "{version}");
+        assert_eq!(node["apim::launcher"], launcher, "{version}");
+        assert_eq!(node["apim::profile_arg"], profile_arg, "{version}");
+        let all = artifacts.iter().map(|(_, c)| c).collect::<String>();
+        assert!(!all.contains("-Dprofile=key-manager"), "{version}");
+    }
+    // The other profiles keep their runtime profile (4.2 has no key
+    // manager profile of its own: the control plane's).
+    let artifacts = render("examples/multi-datacenter.topo");
+    let node = hiera(&artifacts, "key-manager-1.london.apim.telco.example");
+    assert_eq!(node["apim::profile_setup"], "");
+    assert_eq!(node["apim::profile_arg"], "-Dprofile=control-plane");
+}

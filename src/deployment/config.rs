@@ -142,7 +142,16 @@ pub fn gateway_environment_name(site: &Site, cluster: &ClusterPlan) -> String {
     }
 }
 
+/// The `server_role` WSO2 keys a node's profile settings on
+/// (`infer.json`). The 4.5 split distributions know `default` only, which
+/// their shipped deployment.toml files carry (product-apim v4.5.0
+/// `api-control-plane`, `gateway`, `traffic-manager`); before 4.5 the
+/// profile names the role, and a 4.x key manager is a control plane
+/// (`api-key-manager-node.toml` of 4.3 and 4.4 says so too).
 fn server_role(cluster: &ClusterPlan, major: u32) -> &'static str {
+    if cluster.split_distribution {
+        return "default";
+    }
     match (cluster.profile, major >= 4) {
         (Profile::AllInOne, _) => "default",
         (Profile::ControlPlane, true) => "control-plane",

@@ -444,6 +444,12 @@ pub struct ClusterPlan {
     /// The `-Dprofile=...` the node starts with, where its product runs
     /// several profiles.
     pub profile_arg: Option<String>,
+    /// The profile `bin/profileSetup.sh` prepares the product for once,
+    /// before its first start ([`Launch::profile_setup`]).
+    pub profile_setup: Option<String>,
+    /// The node runs one of the 4.5 split distributions, whose settings
+    /// are keyed on `server_role = "default"` only.
+    pub split_distribution: bool,
     /// The UID the product runs as.
     pub run_as_user: u32,
     pub ports: Vec<PortSpec>,
@@ -496,10 +502,40 @@ impl ClusterPlan {
         format!("{base}/{}", self.product_dir)
     }
 
+    /// How WSO2's product image starts a node: with `PROFILE_NAME` set its
+    /// entrypoint runs the profile setup and starts the profile's launcher
+    /// itself (docker-apim `apim` 4.3.x/4.4.x, `apim-acp` 4.5.x), so the
+    /// arguments carry no `-Dprofile`; otherwise they carry the runtime
+    /// profile.
+    pub fn image_start(&self) -> ImageStart {
+        match &self.profile_setup {
+            Some(profile) => ImageStart {
+                profile_name: Some(profile.clone()),
+                args: Vec::new(),
+            },
+            None => ImageStart {
+                profile_name: None,
+                args: self
+                    .profile_arg
+                    .iter()
+                    .map(|p| format!("-Dprofile={p}"))
+                    .collect(),
+            },
+        }
+    }
+
     /// The heap for the JVM: three quarters of the memory, in MiB.
     pub fn heap_mib(&self) -> u64 {
         (self.memory_bytes / (1024 * 1024)) * 3 / 4
     }
+}
+
+/// The environment and arguments a node's container starts with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageStart {
+    /// `PROFILE_NAME` for the image's entrypoint.
+    pub profile_name: Option<String>,
+    pub args: Vec<String>,
 }
 
 /// Build the deployment model. The topology must be free of errors (the
@@ -731,34 +767,63 @@ fn assign_env_names(names: &[String]) -> Vec<SecretEnv> {
         .collect()
 }
 
-/// Image (and product folder), launcher and profile argument of a profile.
-/// APIM 4.5 ships separate distributions (API Control Plane, Universal
-/// Gateway, Traffic Manager; a key manager is the control plane on its
-/// `key-manager` profile); before it, one product runs each profile with
-/// `-Dprofile` (4.0 to 4.4: `control-plane`, `gateway-worker`,
-/// `traffic-manager`, a key manager on the control-plane profile; 3.x:
-/// `gateway-worker`, `api-key-manager`, `traffic-manager`).
-fn product(
-    profile: Profile,
-    version: &Version,
-) -> (&'static str, &'static str, Option<&'static str>) {
+/// How the nodes of a profile run their product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Launch {
+    /// The image (and product folder) name, e.g. `wso2am-acp`.
+    pub image: &'static str,
+    /// The start script under the product folder.
+    pub launcher: &'static str,
+    /// The `-Dprofile=...` the server starts with.
+    pub profile_arg: Option<&'static str>,
+    /// The profile `bin/profileSetup.sh` prepares the product for, once,
+    /// before its first start (it removes the webapps the profile does not
+    /// serve). WSO2's images do it when `PROFILE_NAME` names the profile.
+    pub profile_setup: Option<&'static str>,
+}
+
+/// How each version runs a profile. APIM 4.5 ships separate distributions
+/// (API Control Plane, Universal Gateway, Traffic Manager); a key manager
+/// is the control plane prepared once for its `key-manager` profile and
+/// started with `bin/key-manager.sh` (docker-apim 4.5.x `apim-acp`
+/// entrypoint, helm-apim 4.5.x `distributed/key-manager`). Before it, one
+/// product runs each profile with `-Dprofile`: 4.3 and 4.4 prepare a key
+/// manager for `api-key-manager-node` and start it on that profile
+/// (helm-apim 4.3.x/4.4.x); 4.0 to 4.2 have no key manager profile but a
+/// deprecated one, so a key manager runs the control-plane profile; 3.x
+/// runs `gateway-worker`, `api-key-manager`, `traffic-manager`.
+pub fn product(profile: Profile, version: &Version) -> Launch {
     let (major, minor) = version.minor();
+    let launch = |image, launcher, profile_arg, profile_setup| Launch {
+        image,
+        launcher,
+        profile_arg,
+        profile_setup,
+    };
     if major > 4 || (major == 4 && minor >= 5) {
         match profile {
-            Profile::AllInOne => ("wso2am", "bin/api-manager.sh", None),
-            Profile::ControlPlane => ("wso2am-acp", "bin/api-cp.sh", None),
-            Profile::KeyManager => ("wso2am-acp", "bin/api-cp.sh", Some("key-manager")),
-            Profile::GatewayWorker => ("wso2am-universal-gw", "bin/gateway.sh", None),
-            Profile::TrafficManager => ("wso2am-tm", "bin/traffic-manager.sh", None),
+            Profile::AllInOne => launch("wso2am", "bin/api-manager.sh", None, None),
+            Profile::ControlPlane => launch("wso2am-acp", "bin/api-cp.sh", None, None),
+            Profile::KeyManager => launch(
+                "wso2am-acp",
+                "bin/key-manager.sh",
+                None,
+                Some("key-manager"),
+            ),
+            Profile::GatewayWorker => launch("wso2am-universal-gw", "bin/gateway.sh", None, None),
+            Profile::TrafficManager => launch("wso2am-tm", "bin/traffic-manager.sh", None, None),
         }
     } else if major == 4 {
-        let profile_arg = match profile {
-            Profile::AllInOne => None,
-            Profile::ControlPlane | Profile::KeyManager => Some("control-plane"),
-            Profile::GatewayWorker => Some("gateway-worker"),
-            Profile::TrafficManager => Some("traffic-manager"),
+        let (profile_arg, profile_setup) = match profile {
+            Profile::AllInOne => (None, None),
+            Profile::KeyManager if minor >= 3 => {
+                (Some("api-key-manager-node"), Some("api-key-manager-node"))
+            }
+            Profile::ControlPlane | Profile::KeyManager => (Some("control-plane"), None),
+            Profile::GatewayWorker => (Some("gateway-worker"), None),
+            Profile::TrafficManager => (Some("traffic-manager"), None),
         };
-        ("wso2am", "bin/api-manager.sh", profile_arg)
+        launch("wso2am", "bin/api-manager.sh", profile_arg, profile_setup)
     } else {
         let profile_arg = match profile {
             Profile::AllInOne | Profile::ControlPlane => None,
@@ -766,8 +831,14 @@ fn product(
             Profile::KeyManager => Some("api-key-manager"),
             Profile::TrafficManager => Some("traffic-manager"),
         };
-        ("wso2am", "bin/wso2server.sh", profile_arg)
+        launch("wso2am", "bin/wso2server.sh", profile_arg, None)
     }
+}
+
+/// Whether a version ships each profile as its own distribution (4.5 on).
+pub fn split_distributions(version: &Version) -> bool {
+    let (major, minor) = version.minor();
+    major > 4 || (major == 4 && minor >= 5)
 }
 
 fn ports(profile: Profile, major: u32) -> Vec<PortSpec> {
@@ -908,7 +979,7 @@ fn cluster_plan(
         }
         _ => 1,
     };
-    let (image_name, launcher, profile_arg) = product(profile, version);
+    let launch = product(profile, version);
     let surge_name = crate::model::naming::surge_name(&c.name);
     let surge = NodePlan {
         fqdn: format!("{surge_name}.{domain}"),
@@ -937,12 +1008,15 @@ fn cluster_plan(
         cpu: c.cpu.as_ref().map(|v| v.value).unwrap_or(default_cpu),
         memory_bytes: c.memory.as_ref().map(|v| v.value).unwrap_or(default_memory),
         image: format!(
-            "{}/{image_name}:{version}",
-            t.registry.trim_end_matches('/')
+            "{}/{}:{version}",
+            t.registry.trim_end_matches('/'),
+            launch.image
         ),
-        product_dir: format!("{image_name}-{version}"),
-        launcher: launcher.to_string(),
-        profile_arg: profile_arg.map(str::to_string),
+        product_dir: format!("{}-{version}", launch.image),
+        launcher: launch.launcher.to_string(),
+        profile_arg: launch.profile_arg.map(str::to_string),
+        profile_setup: launch.profile_setup.map(str::to_string),
+        split_distribution: split_distributions(version),
         run_as_user: if version.major() >= 4 { 10001 } else { 802 },
         ports: ports(profile, version.major()),
         databases,
@@ -1060,29 +1134,52 @@ mod tests {
     #[test]
     fn each_version_runs_the_distribution_it_ships() {
         let v = |text: &str| Version::parse(text).unwrap();
+        let run = |profile, version| {
+            let l = product(profile, &v(version));
+            (l.image, l.launcher, l.profile_arg, l.profile_setup)
+        };
         assert_eq!(
-            product(Profile::GatewayWorker, &v("4.5.0")),
-            ("wso2am-universal-gw", "bin/gateway.sh", None)
+            run(Profile::GatewayWorker, "4.5.0"),
+            ("wso2am-universal-gw", "bin/gateway.sh", None, None)
+        );
+        // Prepared once, then started without a runtime profile.
+        assert_eq!(
+            run(Profile::KeyManager, "4.5.0"),
+            (
+                "wso2am-acp",
+                "bin/key-manager.sh",
+                None,
+                Some("key-manager")
+            )
         );
         assert_eq!(
-            product(Profile::KeyManager, &v("4.5.0")),
-            ("wso2am-acp", "bin/api-cp.sh", Some("key-manager"))
+            run(Profile::KeyManager, "4.4.0"),
+            (
+                "wso2am",
+                "bin/api-manager.sh",
+                Some("api-key-manager-node"),
+                Some("api-key-manager-node")
+            )
         );
         assert_eq!(
-            product(Profile::GatewayWorker, &v("4.2.0")),
-            ("wso2am", "bin/api-manager.sh", Some("gateway-worker"))
+            run(Profile::KeyManager, "4.2.0"),
+            ("wso2am", "bin/api-manager.sh", Some("control-plane"), None)
         );
         assert_eq!(
-            product(Profile::ControlPlane, &v("4.4.0")),
-            ("wso2am", "bin/api-manager.sh", Some("control-plane"))
+            run(Profile::GatewayWorker, "4.2.0"),
+            ("wso2am", "bin/api-manager.sh", Some("gateway-worker"), None)
         );
         assert_eq!(
-            product(Profile::AllInOne, &v("4.2.0")),
-            ("wso2am", "bin/api-manager.sh", None)
+            run(Profile::ControlPlane, "4.4.0"),
+            ("wso2am", "bin/api-manager.sh", Some("control-plane"), None)
         );
         assert_eq!(
-            product(Profile::KeyManager, &v("3.2.0")),
-            ("wso2am", "bin/wso2server.sh", Some("api-key-manager"))
+            run(Profile::AllInOne, "4.2.0"),
+            ("wso2am", "bin/api-manager.sh", None, None)
+        );
+        assert_eq!(
+            run(Profile::KeyManager, "3.2.0"),
+            ("wso2am", "bin/wso2server.sh", Some("api-key-manager"), None)
         );
     }
 

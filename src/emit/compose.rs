@@ -338,6 +338,10 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                     format!("-Xms{0}m -Xmx{0}m", cluster.heap_mib()),
                 )]);
                 environment.insert("NODE_NAME".to_string(), node.name.clone());
+                let start = cluster.image_start();
+                if let Some(profile) = start.profile_name {
+                    environment.insert("PROFILE_NAME".to_string(), profile);
+                }
                 services.insert(
                     node.name.clone(),
                     ComposeService {
@@ -345,11 +349,7 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                         hostname: node.name.clone(),
                         profiles,
                         entrypoint: entrypoint(&cluster_secrets),
-                        command: cluster
-                            .profile_arg
-                            .as_ref()
-                            .map(|p| vec![format!("-Dprofile={p}")])
-                            .unwrap_or_default(),
+                        command: start.args,
                         environment,
                         secrets: cluster_secrets.iter().map(|s| s.name.clone()).collect(),
                         ports: Vec::new(),

@@ -630,6 +630,7 @@ fn workload(
         }
     }
 
+    let start = cluster.image_start();
     let mut env = vec![
         EnvVar {
             name: "NODE_IP".to_string(),
@@ -648,6 +649,13 @@ fn workload(
             ..EnvVar::default()
         },
     ];
+    if let Some(profile) = &start.profile_name {
+        env.push(EnvVar {
+            name: "PROFILE_NAME".to_string(),
+            value: Some(profile.clone()),
+            ..EnvVar::default()
+        });
+    }
     for secret in site_cluster_secrets(d, cluster) {
         env.push(EnvVar {
             name: secret.env.clone(),
@@ -677,10 +685,7 @@ fn workload(
         name: "wso2am".to_string(),
         image: Some(cluster.image.clone()),
         image_pull_policy: Some("IfNotPresent".to_string()),
-        args: cluster
-            .profile_arg
-            .as_ref()
-            .map(|p| vec![format!("-Dprofile={p}")]),
+        args: (!start.args.is_empty()).then_some(start.args),
         env: Some(env),
         ports: Some(
             cluster

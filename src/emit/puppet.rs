@@ -50,6 +50,8 @@ struct NodeData {
     launcher: String,
     #[serde(rename = "apim::profile_arg")]
     profile_arg: String,
+    #[serde(rename = "apim::profile_setup")]
+    profile_setup: String,
     #[serde(rename = "apim::uid")]
     uid: u32,
     #[serde(rename = "apim::heap_mib")]
@@ -192,6 +194,7 @@ pub fn emit_site(
                         .as_ref()
                         .map(|p| format!("-Dprofile={p}"))
                         .unwrap_or_default(),
+                    profile_setup: cluster.profile_setup.clone().unwrap_or_default(),
                     uid: cluster.run_as_user,
                     heap_mib: cluster.heap_mib(),
                     running: site.running(),
