@@ -322,3 +322,34 @@ fn key_managers_start_as_wso2_starts_them() {
     assert_eq!(node["apim::profile_setup"], "");
     assert_eq!(node["apim::profile_arg"], "-Dprofile=control-plane");
 }
+
+/// APIM 3.x with rsync: the manager's `rsync --delete` removes what the
+/// other nodes wrote, so throttling policies (Siddhi execution plans) are
+/// deployed on the manager, like APIs.
+#[test]
+fn policies_are_deployed_on_the_rsync_manager() {
+    let artifacts = render("examples/all-in-one-3.2.topo");
+    for host in [
+        "apim-1.apim.bookshop.example",
+        "apim-2.apim.bookshop.example",
+        "apim-surge.apim.bookshop.example",
+    ] {
+        let node = hiera(&artifacts, host);
+        assert_eq!(node["apim::share_method"], "rsync");
+        let toml: toml::Table = node["apim::deployment_toml"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let manager = "https://apim-1.apim.bookshop.example:9443/services/";
+        assert_eq!(
+            get(&toml, "apim.throttling.service_url").and_then(Value::as_str),
+            Some(manager),
+            "{host}"
+        );
+        let environments = get(&toml, "apim.gateway.environment")
+            .and_then(Value::as_array)
+            .unwrap();
+        assert_eq!(environments[0]["service_url"].as_str(), Some(manager));
+    }
+}

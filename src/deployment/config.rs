@@ -127,6 +127,15 @@ pub fn cluster_address(site: &Site, cluster: &ClusterPlan, net: Network) -> Stri
     }
 }
 
+/// Where artifacts (APIs, throttling policies) are deployed to a cluster:
+/// its rsync manager on hosts that share files by rsync, else the cluster.
+fn deploy_address(d: &Deployment, site: &Site, cluster: &ClusterPlan, net: Network) -> String {
+    match cluster.rsync_manager(site, d.major) {
+        Some(manager) if net == Network::Hosts => node_address(site, cluster, manager, net),
+        _ => cluster_address(site, cluster, net),
+    }
+}
+
 /// The gateway environment name of a gateway cluster: `Default` when the
 /// site has one gateway cluster, else the cluster's label.
 pub fn gateway_environment_name(site: &Site, cluster: &ClusterPlan) -> String {
@@ -264,10 +273,11 @@ pub fn node_config(
             // An all-in-one node listens for decisions on its own broker and
             // hands its events to its peer's.
             let all_in_one = cluster.profile == Profile::AllInOne;
+            // The policy deployer writes execution plans through this URL.
             tm.map(|tm| ThrottlingConfig {
                 service_url: Some(format!(
                     "https://{}:9443/services/",
-                    cluster_address(site, tm, net)
+                    deploy_address(d, site, tm, net)
                 )),
                 decision_endpoints: if all_in_one {
                     vec!["tcp://localhost:5672".to_string()]
@@ -335,22 +345,9 @@ pub fn node_config(
     let gateway_environments = gateway_clusters
         .iter()
         .map(|gw| {
-            // APIM 3.x deploys an API through this URL; with rsync only the
-            // manager's files reach the others (its sync deletes the rest),
-            // so the API must land on the manager.
-            let rsync_manager = (d.major < 4 && net == Network::Hosts)
-                .then(|| {
-                    let share = gw.share.as_ref()?;
-                    site.shares
-                        .iter()
-                        .find(|s| s.label == *share && s.method == ShareMethod::Rsync)?;
-                    gw.nodes.iter().find(|n| n.manager)
-                })
-                .flatten();
+            // APIM 3.x deploys an API through this URL.
             let internal = cluster_address(site, gw, net);
-            let deploy_to = rsync_manager
-                .map(|n| node_address(site, gw, n, net))
-                .unwrap_or_else(|| internal.clone());
+            let deploy_to = deploy_address(d, site, gw, net);
             // Behind a load balancer, API traffic takes its standard ports
             // (80 and 443) and WebSocket traffic the gateways' own ports,
             // where the load balancer listens too; without one, clients

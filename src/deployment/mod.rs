@@ -502,6 +502,21 @@ impl ClusterPlan {
         format!("{base}/{}", self.product_dir)
     }
 
+    /// The node artifacts must be deployed on: with APIM 3.x nodes that
+    /// share their files by rsync, only the manager's files reach the
+    /// others (its `rsync --delete` removes the rest), so APIs and
+    /// throttling policies (Siddhi execution plans) land on the manager.
+    pub fn rsync_manager<'a>(&'a self, site: &Site, major: u32) -> Option<&'a NodePlan> {
+        if major >= 4 {
+            return None;
+        }
+        let share = self.share.as_ref()?;
+        site.shares
+            .iter()
+            .find(|s| s.label == *share && s.method == ShareMethod::Rsync)?;
+        self.nodes.iter().find(|n| n.manager)
+    }
+
     /// How WSO2's product image starts a node: with `PROFILE_NAME` set its
     /// entrypoint runs the profile setup and starts the profile's launcher
     /// itself (docker-apim `apim` 4.3.x/4.4.x, `apim-acp` 4.5.x), so the
