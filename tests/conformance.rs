@@ -353,3 +353,51 @@ fn policies_are_deployed_on_the_rsync_manager() {
         assert_eq!(environments[0]["service_url"].as_str(), Some(manager));
     }
 }
+
+/// The temporary traffic manager of a runbook is every URL group's
+/// failover receiver and the last decision endpoint where it is a node of
+/// its own (Compose, Puppet), so it counts requests and decides while it
+/// stands in; on Kubernetes the surge pod sits behind the node's Service.
+#[test]
+fn the_temporary_traffic_manager_stands_in_for_throttling() {
+    let artifacts = render("examples/distributed-4.x.topo");
+    let surge = "traffic-manager-surge.apim.payments.example";
+    let toml = node_toml(&artifacts, "frankfurt", "gateway-1");
+    let groups = get(&toml, "apim.throttling.url_group")
+        .and_then(Value::as_array)
+        .unwrap();
+    assert_eq!(groups.len(), 2);
+    for (i, group) in groups.iter().enumerate() {
+        assert_eq!(group["type"].as_str(), Some("failover"));
+        assert_eq!(
+            strings(group.get("traffic_manager_urls")),
+            [
+                format!("tcp://traffic-manager-{}.apim.payments.example:9611", i + 1),
+                format!("tcp://{surge}:9611")
+            ]
+        );
+        assert_eq!(
+            strings(group.get("traffic_manager_auth_urls")).last(),
+            Some(&format!("ssl://{surge}:9711"))
+        );
+    }
+    assert_eq!(
+        strings(get(&toml, "apim.throttling.throttle_decision_endpoints")).last(),
+        Some(&format!("tcp://{surge}:5672"))
+    );
+
+    let docs = yaml_docs(&artifacts, "kubernetes/frankfurt/24-gateway.yaml");
+    let config = docs
+        .iter()
+        .find_map(|d| d["data"]["deployment.toml"].as_str())
+        .unwrap();
+    let toml: toml::Table = config.parse().unwrap();
+    let groups = get(&toml, "apim.throttling.url_group")
+        .and_then(Value::as_array)
+        .unwrap();
+    for group in groups {
+        assert_eq!(group["type"].as_str(), Some("loadbalance"));
+        assert_eq!(strings(group.get("traffic_manager_urls")).len(), 1);
+    }
+    assert!(!config.contains("surge"), "{config}");
+}

@@ -89,6 +89,8 @@ pub struct ThrottlingConfig {
 pub struct UrlGroup {
     pub urls: Vec<String>,
     pub auth_urls: Vec<String>,
+    #[serde(rename = "type")]
+    pub kind: UrlGroupKind,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -246,6 +248,7 @@ pub fn node_config(
                             UrlGroup {
                                 urls: vec![format!("tcp://{address}:9611")],
                                 auth_urls: vec![format!("ssl://{address}:9711")],
+                                kind: UrlGroupKind::Loadbalance,
                             }
                         })
                         .collect()
@@ -282,19 +285,30 @@ pub fn node_config(
                 decision_endpoints: if all_in_one {
                     vec!["tcp://localhost:5672".to_string()]
                 } else {
-                    tm.nodes
-                        .iter()
+                    tm.decision_nodes(net)
+                        .into_iter()
                         .map(|n| format!("tcp://{}:5672", node_address(site, tm, n, net)))
                         .collect()
                 },
                 url_groups: tm
-                    .nodes
-                    .iter()
-                    .map(|n| {
-                        let address = node_address(site, tm, n, net);
+                    .throttle_groups(net)
+                    .into_iter()
+                    .map(|group| {
+                        let addresses: Vec<String> = group
+                            .nodes
+                            .iter()
+                            .map(|n| node_address(site, tm, n, net))
+                            .collect();
                         UrlGroup {
-                            urls: vec![format!("tcp://{address}:9611")],
-                            auth_urls: vec![format!("ssl://{address}:9711")],
+                            urls: addresses
+                                .iter()
+                                .map(|a| format!("tcp://{a}:9611"))
+                                .collect(),
+                            auth_urls: addresses
+                                .iter()
+                                .map(|a| format!("ssl://{a}:9711"))
+                                .collect(),
+                            kind: group.kind,
                         }
                     })
                     .collect(),

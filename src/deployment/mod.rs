@@ -517,6 +517,36 @@ impl ClusterPlan {
         self.nodes.iter().find(|n| n.manager)
     }
 
+    /// Who receives the throttle events of the clusters this traffic
+    /// manager (or all-in-one) cluster serves: one group per node, so
+    /// that every node counts every request. Where the temporary node of
+    /// an upgrade is a node of its own (a Compose service, a Puppet host),
+    /// it is every group's failover receiver: it counts in place of a node
+    /// that is down, while it stands in. On Kubernetes it is the rolling
+    /// update's surge pod, behind the Service of the node it replaces.
+    pub fn throttle_groups(&self, net: Network) -> Vec<ThrottleGroup<'_>> {
+        let surge = (net == Network::Hosts).then_some(&self.surge);
+        self.nodes
+            .iter()
+            .map(|node| ThrottleGroup {
+                nodes: std::iter::once(node).chain(surge).collect(),
+                kind: if surge.is_some() {
+                    UrlGroupKind::Failover
+                } else {
+                    UrlGroupKind::Loadbalance
+                },
+            })
+            .collect()
+    }
+
+    /// Where gateways listen for this traffic manager cluster's throttle
+    /// decisions, in failover order: every node, then the temporary node
+    /// where it is a node of its own.
+    pub fn decision_nodes(&self, net: Network) -> Vec<&NodePlan> {
+        let surge = (net == Network::Hosts).then_some(&self.surge);
+        self.nodes.iter().chain(surge).collect()
+    }
+
     /// How WSO2's product image starts a node: with `PROFILE_NAME` set its
     /// entrypoint runs the profile setup and starts the profile's launcher
     /// itself (docker-apim `apim` 4.3.x/4.4.x, `apim-acp` 4.5.x), so the
@@ -543,6 +573,24 @@ impl ClusterPlan {
     pub fn heap_mib(&self) -> u64 {
         (self.memory_bytes / (1024 * 1024)) * 3 / 4
     }
+}
+
+/// How the receivers of one URL group share its events (WSO2's
+/// `url_group` `type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UrlGroupKind {
+    /// Each event goes to one of them, in turn.
+    Loadbalance,
+    /// Each event goes to the first one that is up.
+    Failover,
+}
+
+/// The traffic manager nodes of one throttle URL group.
+#[derive(Debug, Clone)]
+pub struct ThrottleGroup<'a> {
+    pub nodes: Vec<&'a NodePlan>,
+    pub kind: UrlGroupKind,
 }
 
 /// The environment and arguments a node's container starts with.
