@@ -401,3 +401,256 @@ fn the_temporary_traffic_manager_stands_in_for_throttling() {
     }
     assert!(!config.contains("surge"), "{config}");
 }
+
+const LONDON_HUB: [&str; 2] = [
+    "traffic-manager-london-1.london.apim.telco.example",
+    "traffic-manager-london-2.london.apim.telco.example",
+];
+
+/// What a relay's files say: for each event hub node, the broker of its
+/// JNDI connection (a config mapper template that takes the admin's
+/// credentials from deployment.toml) and the streams relayed to it.
+fn relay_wiring(files: &[(String, String)]) -> Vec<(String, Vec<String>)> {
+    let mut wiring = Vec::new();
+    for (path, content) in files {
+        let Some(name) = path
+            .strip_prefix("repository/resources/conf/templates/repository/conf/")
+            .and_then(|n| n.strip_suffix(".properties.j2"))
+        else {
+            continue;
+        };
+        let line = content
+            .lines()
+            .find_map(|l| l.strip_prefix("connectionfactory.TopicConnectionFactory = "))
+            .unwrap_or_else(|| panic!("{path}: no connection factory"));
+        assert!(
+            line.starts_with("amqp://{{super_admin.username}}:{{super_admin.password}}@"),
+            "{path}: {line}"
+        );
+        let broker = line
+            .split("brokerlist='")
+            .nth(1)
+            .and_then(|b| b.split('?').next())
+            .unwrap()
+            .to_string();
+        // Every publisher that names this connection, read from its XML.
+        let jndi = format!("repository/conf/{name}.properties");
+        let mut topics = Vec::new();
+        for (path, content) in files {
+            if !path.starts_with("repository/deployment/server/eventpublishers/") {
+                continue;
+            }
+            let property = |key: &str| {
+                let open = format!("<property name=\"{key}\">");
+                let start = content.find(&open).map(|i| i + open.len())?;
+                let end = content[start..].find("</property>")? + start;
+                Some(content[start..end].to_string())
+            };
+            assert!(content.starts_with("<?xml version=\"1.0\""), "{path}");
+            if property("java.naming.provider.url").as_deref() == Some(jndi.as_str()) {
+                topics.push(property("transport.jms.Destination").unwrap());
+            }
+        }
+        topics.sort();
+        wiring.push((broker, topics));
+    }
+    wiring.sort();
+    wiring
+}
+
+fn relayed_topics() -> Vec<String> {
+    let mut topics: Vec<String> = [
+        "notification",
+        "tokenRevocation",
+        "keyManager",
+        "throttleData",
+        "asyncWebhooksData",
+    ]
+    .iter()
+    .map(|t| t.to_string())
+    .collect();
+    topics.sort();
+    topics
+}
+
+fn expected_relay() -> Vec<(String, Vec<String>)> {
+    LONDON_HUB
+        .iter()
+        .map(|h| (format!("tcp://{h}:5672"), relayed_topics()))
+        .collect()
+}
+
+/// A read-only datacenter's traffic managers are its event hub: its
+/// gateways and key managers listen to their brokers and the traffic
+/// managers to their own; every node waits `replication_lag` before
+/// acting on an event.
+#[test]
+fn a_read_only_datacenter_listens_to_its_own_event_hub() {
+    let artifacts = render("examples/multi-datacenter.topo");
+    let hub = "https://traffic-manager-london.london.apim.telco.example:9443/services/";
+    let brokers: Vec<String> = LONDON_HUB
+        .iter()
+        .map(|h| format!("tcp://{h}:5672"))
+        .collect();
+    for node in ["gateway-london-1", "key-manager-1"] {
+        let toml = node_toml(&artifacts, "london", node);
+        assert_eq!(
+            get(&toml, "apim.event_hub.service_url").and_then(Value::as_str),
+            Some(hub),
+            "{node}"
+        );
+        assert_eq!(
+            strings(get(&toml, "apim.event_hub.event_listening_endpoints")),
+            brokers,
+            "{node}"
+        );
+        assert_eq!(
+            get(&toml, "apim.event_hub.event_waiting_time").and_then(Value::as_integer),
+            Some(10_000)
+        );
+    }
+    let toml = node_toml(&artifacts, "london", "traffic-manager-london-1");
+    assert_eq!(
+        strings(get(&toml, "apim.event_hub.event_listening_endpoints")),
+        ["tcp://localhost:5672"]
+    );
+    assert!(get(&toml, "apim.event_hub.event_duplicate_url").is_none());
+    // The primary's own nodes act on events at once.
+    let toml = node_toml(&artifacts, "colombo", "gateway-1");
+    assert!(get(&toml, "apim.event_hub.event_waiting_time").is_none());
+}
+
+/// The primary's control planes (and their copies on the
+/// disaster-recovery site) relay every event stream to each broker of
+/// london's event hub: Compose mounts the files into the config volume.
+#[test]
+fn compose_relays_from_the_primary_control_planes() {
+    let artifacts = render("examples/multi-datacenter.topo");
+    for (site, node) in [
+        ("colombo", "control-plane-1"),
+        ("colombo", "control-plane-2"),
+        ("singapore", "control-plane-1"),
+    ] {
+        let prefix = format!("compose/{site}/config/{node}/");
+        let files: Vec<(String, String)> = artifacts
+            .iter()
+            .filter_map(|(path, content)| {
+                let rest = path.strip_prefix(&prefix)?;
+                (rest != "deployment.toml").then(|| (rest.to_string(), content.to_string()))
+            })
+            .collect();
+        assert_eq!(relay_wiring(&files), expected_relay(), "{site}/{node}");
+        let compose = yaml_docs(&artifacts, &format!("compose/{site}/compose.yaml"));
+        let mounts = compose[0]["services"][node]["volumes"].as_array().unwrap();
+        for (path, _) in &files {
+            assert!(
+                mounts.iter().any(|m| {
+                    m["source"] == format!("./config/{node}/{path}")
+                        && m["target"] == format!("/home/wso2carbon/wso2-config-volume/{path}")
+                        && m["read_only"] == true
+                }),
+                "{site}/{node}: {path} is not mounted"
+            );
+        }
+    }
+    // Nothing else relays.
+    for (path, _) in artifacts.iter() {
+        if path.contains("/eventpublishers/") {
+            assert!(path.contains("/control-plane-"), "{path}");
+        }
+    }
+}
+
+/// Kubernetes: the relay's files are keys of the control plane's
+/// ConfigMap, each mounted at its path in the config volume.
+#[test]
+fn kubernetes_relays_from_the_primary_control_planes() {
+    let artifacts = render("examples/multi-datacenter.topo");
+    let docs = yaml_docs(&artifacts, "kubernetes/colombo/21-control-plane.yaml");
+    for node in ["control-plane-1", "control-plane-2"] {
+        let config = docs
+            .iter()
+            .find(|d| d["kind"] == "ConfigMap" && d["metadata"]["name"] == format!("{node}-config"))
+            .unwrap();
+        let deployment = docs
+            .iter()
+            .find(|d| d["kind"] == "Deployment" && d["metadata"]["name"] == node)
+            .unwrap();
+        let pod = &deployment["spec"]["template"]["spec"];
+        let items = pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == "config")
+            .unwrap()["configMap"]["items"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let mounts = pod["containers"][0]["volumeMounts"].as_array().unwrap();
+        let mut files = Vec::new();
+        for (key, content) in config["data"].as_object().unwrap() {
+            if key == "deployment.toml" {
+                continue;
+            }
+            assert!(items.iter().any(|i| i["key"] == *key && i["path"] == *key));
+            let mount = mounts
+                .iter()
+                .find(|m| m["subPath"] == *key)
+                .unwrap_or_else(|| panic!("{node}: {key} is not mounted"));
+            let path = mount["mountPath"]
+                .as_str()
+                .unwrap()
+                .strip_prefix("/home/wso2carbon/wso2-config-volume/")
+                .unwrap()
+                .to_string();
+            files.push((path, content.as_str().unwrap().to_string()));
+        }
+        assert_eq!(relay_wiring(&files), expected_relay(), "{node}");
+    }
+}
+
+/// Puppet: the relay's files are Hiera data of the control plane's host,
+/// written under the product folder.
+#[test]
+fn puppet_relays_from_the_primary_control_planes() {
+    let artifacts = render("examples/multi-datacenter.topo");
+    for host in [
+        "control-plane-1.colombo.apim.telco.example",
+        "control-plane-2.colombo.apim.telco.example",
+        "control-plane-1.singapore.apim.telco.example",
+    ] {
+        let node = hiera(&artifacts, host);
+        let files: Vec<(String, String)> = node["apim::product_files"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect();
+        assert_eq!(relay_wiring(&files), expected_relay(), "{host}");
+    }
+    let gateway = hiera(&artifacts, "gateway-1.colombo.apim.telco.example");
+    assert_eq!(gateway["apim::product_files"], serde_json::json!({}));
+    let config = artifacts
+        .get("puppet/modules/apim/manifests/config.pp")
+        .unwrap();
+    assert!(config.contains("$apim::product_files.each |$path, $content|"));
+}
+
+/// The bound is stated where the operator reads it.
+#[test]
+fn the_staleness_bound_is_stated() {
+    let artifacts = render("examples/multi-datacenter.topo");
+    let readme = artifacts.get("README.md").unwrap();
+    assert!(
+        readme.contains("`london` serves a change made in `colombo`"),
+        "{readme}"
+    );
+    for host in LONDON_HUB {
+        assert!(readme.contains(&format!("`{host}:5672`")), "{host}");
+    }
+    let runbook = artifacts.get("runbooks/quarterly_patch.md").unwrap();
+    assert!(runbook.contains("## Read-only datacenters"));
+    assert!(runbook.contains("about 10s after it is made"));
+    let failover = artifacts.get("runbooks/failover/singapore.md").unwrap();
+    assert!(failover.contains("the control planes of `singapore` relay in place of `colombo`'s"));
+}

@@ -72,6 +72,10 @@ pub struct EventHubConfig {
     pub duplicate_urls: Vec<String>,
     /// A control plane publishes events to every control plane node.
     pub publish_groups: Vec<UrlGroup>,
+    /// A read-only site: how long after an event was sent the node acts on
+    /// it (milliseconds), so that the replicas have the change it
+    /// announces.
+    pub waiting_time_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -255,6 +259,11 @@ pub fn node_config(
                 } else {
                     Vec::new()
                 },
+                waiting_time_ms: site
+                    .freshness
+                    .as_ref()
+                    .filter(|f| matches!(f.kind, FreshnessKind::Relayed { .. }))
+                    .map(|f| f.lag_millis),
             }
         });
 

@@ -97,6 +97,149 @@ pub struct Site {
     pub artifact_push: Option<ArtifactSync>,
     /// Secrets the nodes of this site need.
     pub secrets: Vec<SecretEnv>,
+    /// A read-only site (APIM 4.x): how it learns of the changes made in
+    /// the primary.
+    pub freshness: Option<Freshness>,
+}
+
+/// How a read-only site learns of the changes made in the primary (new
+/// APIs, subscriptions, application keys, revocations, throttling
+/// policies) without calling it on any request.
+#[derive(Debug, Clone, Serialize)]
+pub struct Freshness {
+    /// The primary datacenter.
+    pub primary: String,
+    pub kind: FreshnessKind,
+    /// The replicas' lag the nodes wait for before acting on an event.
+    pub lag_millis: u64,
+    /// How often its gateways pull API artifacts.
+    pub artifact_poll_seconds: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum FreshnessKind {
+    /// The control planes of the primary relay every event they announce
+    /// to this site's event hub, which reads the replicas.
+    Relayed {
+        /// The cluster that is the site's event hub.
+        hub: String,
+    },
+    /// No cluster here can be its event hub: nothing announces the
+    /// primary's changes.
+    AtRestart,
+}
+
+impl Freshness {
+    /// How long after a change in the primary the site serves it: stated
+    /// in `out/README.md` and in the runbooks.
+    pub fn bound(&self, site: &str) -> String {
+        let lag = crate::model::Duration {
+            millis: self.lag_millis,
+        }
+        .human();
+        match &self.kind {
+            FreshnessKind::Relayed { hub } => {
+                let artifacts = self
+                    .artifact_poll_seconds
+                    .map(|s| {
+                        format!(
+                            " API artifacts also arrive through the artifact server, pulled every {}.",
+                            crate::model::Duration { millis: s * 1000 }.human()
+                        )
+                    })
+                    .unwrap_or_default();
+                format!(
+                    "`{site}` serves a change made in `{primary}` (an API, subscription, application key, token revocation or throttling policy) about {lag} after it is made: the control planes of `{primary}` relay every event they announce to the event hub of `{site}` (`{hub}`, which reads the replicas), and the nodes of `{site}` act on an event {lag} (its `replication_lag`) after it was sent, once the replicas have the change, or as soon as it arrives if the link is slower.{artifacts} An event sent while the link or the event hub is down is lost: that change is served only after the nodes of `{site}` restart.",
+                    primary = self.primary
+                )
+            }
+            FreshnessKind::AtRestart => format!(
+                "`{site}` has no traffic manager to be its event hub, so nothing announces the changes made in `{}` there: {}.",
+                self.primary,
+                crate::model::UNRELAYED
+            ),
+        }
+    }
+}
+
+/// One event hub node of a read-only site that a control plane of the
+/// primary relays its events to (reached by its host name from the other
+/// datacenter, on the broker port 5672).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RelayTarget {
+    pub datacenter: String,
+    pub node: String,
+    pub host: String,
+}
+
+impl RelayTarget {
+    /// The stem of the relay's files: `relay-<datacenter>-<node>`.
+    pub fn stem(&self) -> String {
+        format!("relay-{}-{}", dns_label(&self.datacenter), self.node)
+    }
+
+    /// The node's broker, as WSO2's JNDI broker lists name one.
+    pub fn broker(&self) -> String {
+        if self.host.contains(':') && !self.host.starts_with('[') {
+            format!("tcp://[{}]:5672", self.host)
+        } else {
+            format!("tcp://{}:5672", self.host)
+        }
+    }
+}
+
+/// The event streams a control plane relays, each with the JMS topic its
+/// own publishers announce it on (product-apim's `eventpublishers/`, and
+/// docs-apim's multi-DC pattern 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RelayedStream {
+    Notification,
+    TokenRevocation,
+    KeyManager,
+    Blocking,
+    AsyncWebhooks,
+}
+
+impl RelayedStream {
+    pub const ALL: [RelayedStream; 5] = [
+        RelayedStream::Notification,
+        RelayedStream::TokenRevocation,
+        RelayedStream::KeyManager,
+        RelayedStream::Blocking,
+        RelayedStream::AsyncWebhooks,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RelayedStream::Notification => "notification",
+            RelayedStream::TokenRevocation => "token-revocation",
+            RelayedStream::KeyManager => "key-manager",
+            RelayedStream::Blocking => "blocking",
+            RelayedStream::AsyncWebhooks => "async-webhooks",
+        }
+    }
+
+    pub fn stream(self) -> &'static str {
+        match self {
+            RelayedStream::Notification => "org.wso2.apimgt.notification.stream",
+            RelayedStream::TokenRevocation => "org.wso2.apimgt.token.revocation.stream",
+            RelayedStream::KeyManager => "org.wso2.apimgt.keymgt.stream",
+            RelayedStream::Blocking => "org.wso2.blocking.request.stream",
+            RelayedStream::AsyncWebhooks => "org.wso2.apimgt.webhooks.request.stream",
+        }
+    }
+
+    pub fn topic(self) -> &'static str {
+        match self {
+            RelayedStream::Notification => "notification",
+            RelayedStream::TokenRevocation => "tokenRevocation",
+            RelayedStream::KeyManager => "keyManager",
+            RelayedStream::Blocking => "throttleData",
+            RelayedStream::AsyncWebhooks => "asyncWebhooksData",
+        }
+    }
 }
 
 impl Site {
@@ -468,6 +611,10 @@ pub struct ClusterPlan {
     pub notifies: Option<String>,
     /// Gateway clusters a control plane or all-in-one deploys APIs to.
     pub gateways: Vec<String>,
+    /// A control plane (or all-in-one) of the primary, or a copy of one on
+    /// a disaster-recovery site: the event hub nodes of read-only sites it
+    /// relays its events to.
+    pub relay_to: Vec<RelayTarget>,
     /// Clusters of the same site that must be up before this one starts.
     pub depends_on: Vec<String>,
     pub start_rank: u8,
@@ -790,8 +937,10 @@ pub fn plan(t: &Topology) -> Deployment {
             artifact_pull,
             artifact_push,
             secrets: site_secrets,
+            freshness: None,
         });
     }
+    keep_read_only_sites_in_step(t, &mut sites, major);
     Deployment {
         topology: t.name.clone(),
         version: version.to_string(),
@@ -805,6 +954,61 @@ pub fn plan(t: &Topology) -> Deployment {
         secrets,
         operator_files: format!("{}/{label}", crate::emit::output::OPERATOR_FILES),
         label,
+    }
+}
+
+/// A read-only site (APIM 4.x) has its own event hub, which reads its
+/// replicas and which the primary's control planes (and their copies on a
+/// disaster-recovery site, which take over on failover) relay their events
+/// to, one way: nothing in the read-only site calls the primary. Its nodes
+/// wait for the replicas before acting on an event.
+fn keep_read_only_sites_in_step(t: &Topology, sites: &mut [Site], major: u32) {
+    if major < 4 {
+        return;
+    }
+    let Some(primary) = t.primary().map(|p| t.dc(p).name.clone()) else {
+        return;
+    };
+    let mut targets = Vec::new();
+    for site in sites.iter_mut().filter(|s| s.role == Role::ReadOnly) {
+        let lag_millis = t
+            .datacenters
+            .iter()
+            .find(|d| d.name == site.name)
+            .map(|d| d.replication_lag.millis)
+            .unwrap_or(10_000);
+        // Every cluster of the site names the same event hub.
+        let hub = site
+            .clusters
+            .iter()
+            .find_map(|c| c.event_hub.as_ref())
+            .and_then(|label| site.cluster(label));
+        if let Some(hub) = hub {
+            targets.extend(hub.nodes.iter().map(|n| RelayTarget {
+                datacenter: site.name.clone(),
+                node: n.name.clone(),
+                host: n.fqdn.clone(),
+            }));
+        }
+        site.freshness = Some(Freshness {
+            primary: primary.clone(),
+            kind: match hub {
+                Some(hub) => FreshnessKind::Relayed {
+                    hub: hub.name.clone(),
+                },
+                None => FreshnessKind::AtRestart,
+            },
+            lag_millis,
+            artifact_poll_seconds: site.artifact_pull.as_ref().map(|a| a.interval_seconds),
+        });
+    }
+    for site in sites
+        .iter_mut()
+        .filter(|s| s.role == Role::Primary || s.copies.is_some())
+    {
+        for cluster in site.clusters.iter_mut().filter(|c| c.serves_portals()) {
+            cluster.relay_to = targets.clone();
+        }
     }
 }
 
@@ -1090,6 +1294,7 @@ fn cluster_plan(
         event_hub: None,
         notifies: None,
         gateways: Vec::new(),
+        relay_to: Vec::new(),
         depends_on: Vec::new(),
         start_rank: profile.start_rank(),
         public_hostname: None,

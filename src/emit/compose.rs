@@ -253,6 +253,7 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
             if let Some(share) = share {
                 volumes.insert(share.label.clone(), share_volume(share));
             }
+            let files = ctx.product_files(cluster)?;
             // The nodes, then the temporary node the upgrade runbooks start
             // (profile `surge`: `docker compose up` leaves it alone).
             for node in cluster.nodes.iter().chain([&cluster.surge]) {
@@ -274,6 +275,20 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                     target: format!("{HOME}/wso2-config-volume/repository/conf/deployment.toml"),
                     read_only: true,
                 }];
+                // The image's entrypoint copies the config volume over the
+                // product.
+                for file in &files {
+                    out.insert(
+                        format!("{dir}/config/{}/{}", node.name, file.path),
+                        file.content.clone(),
+                    );
+                    mounts.push(Mount {
+                        kind: "bind".to_string(),
+                        source: format!("./config/{}/{}", node.name, file.path),
+                        target: format!("{HOME}/wso2-config-volume/{}", file.path),
+                        read_only: true,
+                    });
+                }
                 if let Some(share) = share {
                     mounts.push(Mount {
                         kind: "volume".to_string(),

@@ -36,7 +36,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 
-use super::{Artifacts, BuildError, Context, checksum};
+use super::{Artifacts, BuildError, Context, ProductFile, checksum};
 use crate::deployment::*;
 use crate::model::Profile;
 
@@ -359,6 +359,7 @@ fn cluster_objects(
         })
         .collect();
     let replicas_when_running = |n: i32| if site.running() { n } else { 0 };
+    let files = ctx.product_files(cluster)?;
     match cluster.shape {
         Shape::Paired => {
             for node in &cluster.nodes {
@@ -367,7 +368,13 @@ fn cluster_objects(
                 node_labels.insert("topoc/role".to_string(), node_role(node).to_string());
                 let config = ctx.render_config(site, cluster, node, Network::Kubernetes)?;
                 let config_name = format!("{}-config", node.name);
-                docs.push(config_map(&config_name, site, &node_labels, &config)?);
+                docs.push(config_map(
+                    &config_name,
+                    site,
+                    &node_labels,
+                    &config,
+                    &files,
+                )?);
                 let pod_selector = BTreeMap::from([
                     ("topoc/cluster".to_string(), cluster.label.clone()),
                     ("topoc/node".to_string(), node.name.clone()),
@@ -382,6 +389,7 @@ fn cluster_objects(
                     &pod_selector,
                     &config_name,
                     &config,
+                    &files,
                     replicas_when_running(1),
                 )?);
                 docs.push(service(
@@ -413,7 +421,7 @@ fn cluster_objects(
             let node = &cluster.nodes[0];
             let config = ctx.render_config(site, cluster, node, Network::Kubernetes)?;
             let config_name = format!("{}-config", cluster.label);
-            docs.push(config_map(&config_name, site, &labels, &config)?);
+            docs.push(config_map(&config_name, site, &labels, &config, &files)?);
             docs.push(workload(
                 ctx,
                 site,
@@ -424,6 +432,7 @@ fn cluster_objects(
                 &selector_labels,
                 &config_name,
                 &config,
+                &files,
                 replicas_when_running(cluster.nodes.len() as i32),
             )?);
             docs.push(service(
@@ -454,18 +463,22 @@ fn node_role(node: &NodePlan) -> &'static str {
     }
 }
 
+/// A node's deployment.toml and the other files it needs
+/// ([`Context::product_files`]), one key each.
 fn config_map(
     name: &str,
     site: &Site,
     labels: &Labels,
     config: &str,
+    files: &[ProductFile],
 ) -> Result<String, BuildError> {
+    let mut data = BTreeMap::from([("deployment.toml".to_string(), config.to_string())]);
+    for file in files {
+        data.insert(file.name.clone(), file.content.clone());
+    }
     yaml(&ConfigMap {
         metadata: meta(name, Some(&site.namespace), labels),
-        data: Some(BTreeMap::from([(
-            "deployment.toml".to_string(),
-            config.to_string(),
-        )])),
+        data: Some(data),
         ..ConfigMap::default()
     })
 }
@@ -519,23 +532,16 @@ fn workload(
     pod_selector: &Labels,
     config_name: &str,
     config: &str,
+    files: &[ProductFile],
     replicas: i32,
 ) -> Result<String, BuildError> {
     let d = ctx.deployment;
     let uid = cluster.run_as_user;
     let product_home = cluster.product_home(HOME);
-    let mut volumes = vec![Volume {
-        name: "config".to_string(),
-        config_map: Some(ConfigMapVolumeSource {
-            name: config_name.to_string(),
-            items: Some(vec![KeyToPath {
-                key: "deployment.toml".to_string(),
-                path: "deployment.toml".to_string(),
-                ..KeyToPath::default()
-            }]),
-            ..ConfigMapVolumeSource::default()
-        }),
-        ..Volume::default()
+    let mut items = vec![KeyToPath {
+        key: "deployment.toml".to_string(),
+        path: "deployment.toml".to_string(),
+        ..KeyToPath::default()
     }];
     let mut mounts = vec![VolumeMount {
         name: "config".to_string(),
@@ -543,6 +549,30 @@ fn workload(
         sub_path: Some("deployment.toml".to_string()),
         read_only: Some(true),
         ..VolumeMount::default()
+    }];
+    // The image's entrypoint copies the config volume over the product.
+    for file in files {
+        items.push(KeyToPath {
+            key: file.name.clone(),
+            path: file.name.clone(),
+            ..KeyToPath::default()
+        });
+        mounts.push(VolumeMount {
+            name: "config".to_string(),
+            mount_path: format!("{CONFIG_VOLUME}/{}", file.path),
+            sub_path: Some(file.name.clone()),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        });
+    }
+    let mut volumes = vec![Volume {
+        name: "config".to_string(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: config_name.to_string(),
+            items: Some(items),
+            ..ConfigMapVolumeSource::default()
+        }),
+        ..Volume::default()
     }];
     let mut init = Vec::new();
     // Start order: databases first, then the clusters this one calls.
@@ -771,7 +801,10 @@ fn workload(
         volumes: Some(volumes),
         ..PodSpec::default()
     };
-    let mut annotations = BTreeMap::from([("checksum/config".to_string(), checksum(config))]);
+    let config_text: String = std::iter::once(config)
+        .chain(files.iter().map(|f| f.content.as_str()))
+        .collect();
+    let mut annotations = BTreeMap::from([("checksum/config".to_string(), checksum(&config_text))]);
     if sync.is_some() {
         annotations.insert(
             "checksum/artifact-sync".to_string(),

@@ -1120,6 +1120,10 @@ impl Lowerer<'_> {
                     .map(|s| Spanned::new(ArtifactId(s.value), s.span)),
                 standby: d.ident("standby", DcStandby::from_name),
                 recovery_time: d.duration("recovery_time"),
+                replication_lag: d
+                    .duration("replication_lag")
+                    .map(|l| l.value)
+                    .unwrap_or(Duration { millis: 10_000 }),
                 clusters: Vec::new(),
                 datasources: Vec::new(),
                 file_shares: Vec::new(),

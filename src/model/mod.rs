@@ -8,7 +8,7 @@ pub mod schema;
 pub mod topology;
 pub mod types;
 
-pub use needs::{Need, providers};
+pub use needs::{Need, UNRELAYED, providers, runs_in};
 pub use schema::{BLOCKS, BlockKind};
 pub use topology::*;
 pub use types::*;

@@ -32,6 +32,17 @@ impl Need {
         }
     }
 
+    /// "a key manager", "an event hub".
+    pub fn with_article(self) -> String {
+        let name = self.name();
+        let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        format!("{article} {name}")
+    }
+
     /// The cluster attribute that names the cluster playing it, where the
     /// topology can name one.
     pub fn attribute(self) -> Option<&'static str> {
@@ -42,12 +53,15 @@ impl Need {
         }
     }
 
-    /// What a cluster without it loses.
-    pub fn without(self) -> &'static str {
-        match self {
-            Need::KeyManager => "no token or subscription is validated",
-            Need::TrafficManager => "no throttling limit is enforced",
-            Need::EventHub => {
+    /// What a cluster of `profile` without it loses.
+    pub fn without(self, profile: Profile) -> &'static str {
+        match (self, profile) {
+            (Need::KeyManager, _) => "no token or subscription is validated",
+            (Need::TrafficManager, Profile::KeyManager) => {
+                "the tokens it revokes are announced to no gateway"
+            }
+            (Need::TrafficManager, _) => "no throttling limit is enforced",
+            (Need::EventHub, _) => {
                 "new APIs, subscriptions, keys, revocations and policies never reach it"
             }
         }
@@ -102,9 +116,23 @@ pub fn providers(need: Need, role: Role) -> &'static [Profile] {
     }
 }
 
-fn profile_list(profiles: &[Profile]) -> String {
+/// What a read-only datacenter without an event hub serves of the changes
+/// made in the primary (APIM 4.x gateways load subscriptions, keys and
+/// policies once at start and then learn of changes only through events;
+/// only a missing subscription or key is looked up again, on the request
+/// that needs it).
+pub const UNRELAYED: &str = "its nodes see the primary's changes only when they restart: until then a new subscription or key is found once replicated, on the request that needs it, but changed or removed subscriptions, keys, APIs and policies are never seen, and revoked JWT access tokens stay valid until they expire (1h by default)";
+
+/// The profiles that may run in a datacenter of `role` (DC003 keeps the
+/// writers in the primary).
+pub fn runs_in(profile: Profile, role: Role) -> bool {
+    role == Role::Primary || !profile.is_writer()
+}
+
+fn profile_list(profiles: &[Profile], role: Role) -> String {
     profiles
         .iter()
+        .filter(|p| runs_in(**p, role))
         .map(|p| format!("`{p}`"))
         .collect::<Vec<_>>()
         .join(", ")
@@ -114,7 +142,7 @@ fn profile_list(profiles: &[Profile]) -> String {
 /// README embeds it; a test keeps the two in step).
 pub fn needs_markdown() -> String {
     let mut out = String::from(
-        "| profile | needs | in a primary datacenter, from | in a read-only datacenter, from | if missing |\n|---|---|---|---|---|\n",
+        "| profile | needs | in a primary datacenter, from | in a read-only datacenter, from | if missing (DC008) |\n|---|---|---|---|---|\n",
     );
     for profile in Profile::ALL {
         let v4 = profile.needs(4);
@@ -132,12 +160,17 @@ pub fn needs_markdown() -> String {
                 .attribute()
                 .map(|a| format!(" (or the one its `{a}` names)"))
                 .unwrap_or_default();
+            let read_only = if need == Need::EventHub {
+                " (DC009 in a read-only datacenter)"
+            } else {
+                ""
+            };
             out.push_str(&format!(
-                "| `{profile}` | {}{versions} | {}{named} | {}{named} | {} |\n",
+                "| `{profile}` | {}{versions} | {}{named} | {}{named} | {}{read_only} |\n",
                 need.name(),
-                profile_list(providers(need, Role::Primary)),
-                profile_list(providers(need, Role::ReadOnly)),
-                need.without()
+                profile_list(providers(need, Role::Primary), Role::Primary),
+                profile_list(providers(need, Role::ReadOnly), Role::ReadOnly),
+                need.without(*profile)
             ));
         }
         let purposes: Vec<String> = profile
@@ -146,7 +179,7 @@ pub fn needs_markdown() -> String {
             .map(|p: &Purpose| format!("`{p}`"))
             .collect();
         out.push_str(&format!(
-            "| `{profile}` | datasources {} | its own datacenter's | replicas in its datacenter | DS001 |\n",
+            "| `{profile}` | datasources {} | its own datacenter's | replicas in its datacenter | it falls back to an unshared H2 database (DS001) |\n",
             purposes.join(" and ")
         ));
     }

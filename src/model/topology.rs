@@ -94,6 +94,8 @@ pub struct Datacenter {
     pub artifact_source: Option<Spanned<ArtifactId>>,
     pub standby: Option<Spanned<DcStandby>>,
     pub recovery_time: Option<Spanned<Duration>>,
+    /// How far its replicas may lag the primary.
+    pub replication_lag: Duration,
     pub clusters: Vec<ClusterId>,
     pub datasources: Vec<DsId>,
     pub file_shares: Vec<FsId>,

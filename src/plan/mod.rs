@@ -153,6 +153,9 @@ pub struct Plan {
     pub summary: Summary,
     pub steps: Vec<Step>,
     pub violations: Vec<Violation>,
+    /// The disaster-recovery datacenter a failover runbook moves to.
+    #[serde(skip)]
+    pub failover_to: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -344,14 +347,16 @@ pub fn plan_failover(
             )
         }
     });
-    Some(finish(
+    let mut plan = finish(
         &input,
         format!("failover-{}", site.name),
         "failover".to_string(),
         None,
         unavailability,
         drafts,
-    ))
+    );
+    plan.failover_to = Some(site.name.clone());
+    Some(plan)
 }
 
 fn finish(
@@ -433,6 +438,7 @@ fn finish(
         summary,
         steps,
         violations: outcome.violations,
+        failover_to: None,
     }
 }
 
