@@ -654,3 +654,29 @@ fn the_staleness_bound_is_stated() {
     let failover = artifacts.get("runbooks/failover/singapore.md").unwrap();
     assert!(failover.contains("the control planes of `singapore` relay in place of `colombo`'s"));
 }
+
+/// WSO2 pastes a datasource's user into master-datasources.xml unescaped:
+/// its XML characters are written as entities, which the XML parser reads
+/// back as they were.
+#[test]
+fn datasource_users_reach_the_xml_as_wso2_reads_them() {
+    let example = std::fs::read_to_string("examples/distributed-4.x.topo").unwrap();
+    let text = example.replacen("user = \"apim\"", "user = \"apim&<ops>\"", 1);
+    assert_ne!(text, example);
+    let artifacts = render_text("users.topo", &text);
+    let toml = node_toml(&artifacts, "frankfurt", "control-plane-1");
+    let databases = get(&toml, "database").and_then(Value::as_table).unwrap();
+    let users: Vec<&str> = databases
+        .values()
+        .filter_map(|db| db["username"].as_str())
+        .collect();
+    assert!(users.contains(&"apim&amp;&lt;ops&gt;"), "{users:?}");
+}
+
+/// The secrets' alphabet is stated where the secrets are listed.
+#[test]
+fn the_secret_alphabet_is_stated() {
+    let artifacts = render("examples/all-in-one-3.2.topo");
+    let readme = artifacts.get("README.md").unwrap();
+    assert!(readme.contains("(`[A-Za-z0-9._~-]`)"), "{readme}");
+}

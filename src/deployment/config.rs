@@ -56,6 +56,9 @@ pub struct DatabaseConfig {
     pub section: String,
     #[serde(rename = "type")]
     pub kind: String,
+    /// As WSO2 reads it: its config mapper pastes `url` and `username`
+    /// unescaped into master-datasources.xml, so their XML characters are
+    /// written as entities (DS004 refuses what no escaping carries).
     pub url: String,
     pub username: String,
     /// `$env{...}`: never the password itself.
@@ -198,8 +201,8 @@ pub fn node_config(
         .map(|db| DatabaseConfig {
             section: db.section().to_string(),
             kind: db.wso2_type().to_string(),
-            url: db.jdbc_url(),
-            username: db.user.clone(),
+            url: crate::emit::escape::xml_entities(&db.jdbc_url()),
+            username: crate::emit::escape::xml_entities(&db.user),
             password: db.password.reference(),
             driver: db.driver().to_string(),
             validation_query: db.validation_query().to_string(),

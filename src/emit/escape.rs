@@ -113,6 +113,19 @@ pub fn markdown_code(value: &str) -> String {
 /// carries into XML is written escaped). Control characters XML 1.0 cannot
 /// hold are refused.
 pub fn xml_text(value: &str) -> Result<String, String> {
+    if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err(format!(
+            "{value:?} holds a control character XML cannot carry"
+        ));
+    }
+    Ok(xml_entities(value))
+}
+
+/// `&`, `<`, `>` and quotes as XML's predefined entities.
+pub fn xml_entities(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {
@@ -121,16 +134,10 @@ pub fn xml_text(value: &str) -> Result<String, String> {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if c.is_control() => {
-                return Err(format!(
-                    "{value:?} holds a control character XML cannot carry"
-                ));
-            }
             c => out.push(c),
         }
     }
-    Ok(out)
+    out
 }
 
 /// A value of a Java properties file that is also a template of WSO2's

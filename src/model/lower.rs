@@ -61,6 +61,11 @@ impl Declared<'_> {
         self.attrs.get(name)
     }
 
+    /// Where `key = value` is written, if it is.
+    fn span_of(&self, name: &str) -> Option<Span> {
+        self.get(name).map(|a| a.span)
+    }
+
     fn string(&self, name: &str) -> Option<String> {
         match self.get(name).map(|a| &a.value) {
             Some(Lowered::Str(s)) => Some(s.clone()),
@@ -1169,7 +1174,9 @@ impl Lowerer<'_> {
                 host: d.string("host"),
                 port: d.int("port").map(|p| p.value as u16).unwrap_or(0),
                 database: d.string("database"),
+                database_span: d.span_of("database"),
                 user: String::new(),
+                user_span: d.span_of("user"),
                 password: d.secret("password").unwrap_or_else(|| SecretRef {
                     name: String::new(),
                     span: None,

@@ -134,7 +134,13 @@ pub struct Datasource {
     pub host: Option<String>,
     pub port: u16,
     pub database: Option<String>,
+    /// Where its own `database` is written (not inherited).
+    #[serde(skip)]
+    pub database_span: Option<Span>,
     pub user: String,
+    /// Where its own `user` is written (not inherited).
+    #[serde(skip)]
+    pub user_span: Option<Span>,
     pub password: SecretRef,
     pub access: Spanned<Access>,
     pub replica_of: Option<Spanned<DsId>>,
