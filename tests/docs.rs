@@ -49,6 +49,11 @@ fn readme_says_what_each_profile_needs_and_every_default() {
 }
 
 #[test]
+fn readme_says_what_each_profile_needs() {
+    check_section("needs", &topoc::model::needs::needs_markdown());
+}
+
+#[test]
 fn readme_lists_every_diagnostic_code() {
     check_section("codes", &topoc::lints::catalog_markdown());
 }

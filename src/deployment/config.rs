@@ -31,6 +31,17 @@ pub struct NodeConfig {
     pub event_hub: Option<EventHubConfig>,
     pub throttling: Option<ThrottlingConfig>,
     pub gateway_environments: Vec<GatewayEnvironment>,
+    /// Where the token revocation listener announces revoked tokens
+    /// (`[[event_listener]] token_revocation`): control planes, all-in-one
+    /// nodes and key managers.
+    pub revocation_notify: Option<String>,
+    /// The self sign-up handler that gives DevPortal users their
+    /// subscriber role (`[[event_handler]] userPostSelfRegistration`).
+    pub self_signup_handler: bool,
+    /// All-in-one 4.x: the `[apim.key_manager]` switch that makes API keys
+    /// honour subscriptions, as WSO2's own all-in-one sets it (its name
+    /// changed in 4.4).
+    pub api_key_setting: Option<String>,
     /// APIM 4.x gateways: which APIs they pull.
     pub gateway_labels: Vec<String>,
     /// APIM 3.x HA pairs: Hazelcast well-known-address clustering.
@@ -70,6 +81,9 @@ pub struct DatabaseConfig {
     pub section: String,
     #[serde(rename = "type")]
     pub kind: String,
+    /// As WSO2 reads it: its config mapper pastes `url` and `username`
+    /// unescaped into master-datasources.xml, so their XML characters are
+    /// written as entities (DS004 refuses what no escaping carries).
     pub url: String,
     pub username: String,
     /// `$env{...}`: never the password itself.
@@ -86,6 +100,10 @@ pub struct EventHubConfig {
     pub duplicate_urls: Vec<String>,
     /// A control plane publishes events to every control plane node.
     pub publish_groups: Vec<UrlGroup>,
+    /// A read-only site: how long after an event was sent the node acts on
+    /// it (milliseconds), so that the replicas have the change it
+    /// announces.
+    pub waiting_time_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -103,6 +121,8 @@ pub struct ThrottlingConfig {
 pub struct UrlGroup {
     pub urls: Vec<String>,
     pub auth_urls: Vec<String>,
+    #[serde(rename = "type")]
+    pub kind: UrlGroupKind,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -141,6 +161,15 @@ pub fn cluster_address(site: &Site, cluster: &ClusterPlan, net: Network) -> Stri
     }
 }
 
+/// Where artifacts (APIs, throttling policies) are deployed to a cluster:
+/// its rsync manager on hosts that share files by rsync, else the cluster.
+fn deploy_address(d: &Deployment, site: &Site, cluster: &ClusterPlan, net: Network) -> String {
+    match cluster.rsync_manager(site, d.major) {
+        Some(manager) if net == Network::Hosts => node_address(site, cluster, manager, net),
+        _ => cluster_address(site, cluster, net),
+    }
+}
+
 /// The gateway environment name of a gateway cluster: `Default` when the
 /// site has one gateway cluster, else the cluster's label.
 pub fn gateway_environment_name(site: &Site, cluster: &ClusterPlan) -> String {
@@ -156,7 +185,16 @@ pub fn gateway_environment_name(site: &Site, cluster: &ClusterPlan) -> String {
     }
 }
 
+/// The `server_role` WSO2 keys a node's profile settings on
+/// (`infer.json`). The 4.5 split distributions know `default` only, which
+/// their shipped deployment.toml files carry (product-apim v4.5.0
+/// `api-control-plane`, `gateway`, `traffic-manager`); before 4.5 the
+/// profile names the role, and a 4.x key manager is a control plane
+/// (`api-key-manager-node.toml` of 4.3 and 4.4 says so too).
 fn server_role(cluster: &ClusterPlan, major: u32) -> &'static str {
+    if cluster.split_distribution {
+        return "default";
+    }
     match (cluster.profile, major >= 4) {
         (Profile::AllInOne, _) => "default",
         (Profile::ControlPlane, true) => "control-plane",
@@ -188,8 +226,8 @@ pub fn node_config(
         .map(|db| DatabaseConfig {
             section: db.section().to_string(),
             kind: db.wso2_type().to_string(),
-            url: db.jdbc_url(),
-            username: db.user.clone(),
+            url: crate::emit::escape::xml_entities(&db.jdbc_url()),
+            username: crate::emit::escape::xml_entities(&db.user),
             password: db.password.reference(),
             driver: db.driver().to_string(),
             validation_query: db.validation_query().to_string(),
@@ -210,14 +248,13 @@ pub fn node_config(
         _ => None,
     };
 
-    let event_hub = if d.major >= 4 {
-        let hub = if cluster.serves_portals() {
-            Some(cluster)
-        } else {
-            other(&cluster.event_hub)
-        };
-        hub.map(|hub| {
+    let event_hub = other(&cluster.event_hub)
+        .filter(|_| d.major >= 4)
+        .map(|hub| {
             let own = std::ptr::eq(hub, cluster);
+            // A control plane (or all-in-one) pair is one event hub: each
+            // node hands its events to the other and publishes to both.
+            let portal_pair = own && cluster.serves_portals();
             EventHubConfig {
                 service_url: format!("https://{}:9443/services/", cluster_address(site, hub, net)),
                 listening_endpoints: if own {
@@ -228,14 +265,14 @@ pub fn node_config(
                         .map(|n| format!("tcp://{}:5672", node_address(site, hub, n, net)))
                         .collect()
                 },
-                duplicate_urls: if own {
+                duplicate_urls: if portal_pair {
                     peer_address(&node.peer)
                         .map(|p| vec![format!("tcp://{p}:5672")])
                         .unwrap_or_default()
                 } else {
                     Vec::new()
                 },
-                publish_groups: if own {
+                publish_groups: if portal_pair {
                     hub.nodes
                         .iter()
                         .map(|n| {
@@ -243,17 +280,20 @@ pub fn node_config(
                             UrlGroup {
                                 urls: vec![format!("tcp://{address}:9611")],
                                 auth_urls: vec![format!("ssl://{address}:9711")],
+                                kind: UrlGroupKind::Loadbalance,
                             }
                         })
                         .collect()
                 } else {
                     Vec::new()
                 },
+                waiting_time_ms: site
+                    .freshness
+                    .as_ref()
+                    .filter(|f| matches!(f.kind, FreshnessKind::Relayed { .. }))
+                    .map(|f| f.lag_millis),
             }
-        })
-    } else {
-        None
-    };
+        });
 
     let throttling = match cluster.profile {
         Profile::TrafficManager => Some(ThrottlingConfig {
@@ -270,32 +310,77 @@ pub fn node_config(
             } else {
                 other(&cluster.traffic_manager).filter(|tm| !std::ptr::eq(*tm, cluster))
             };
+            // An all-in-one node listens for decisions on its own broker and
+            // hands its events to its peer's.
+            let all_in_one = cluster.profile == Profile::AllInOne;
+            // The policy deployer writes execution plans through this URL.
             tm.map(|tm| ThrottlingConfig {
                 service_url: Some(format!(
                     "https://{}:9443/services/",
-                    cluster_address(site, tm, net)
+                    deploy_address(d, site, tm, net)
                 )),
-                decision_endpoints: tm
-                    .nodes
-                    .iter()
-                    .map(|n| format!("tcp://{}:5672", node_address(site, tm, n, net)))
-                    .collect(),
+                decision_endpoints: if all_in_one {
+                    vec!["tcp://localhost:5672".to_string()]
+                } else {
+                    tm.decision_nodes(net)
+                        .into_iter()
+                        .map(|n| format!("tcp://{}:5672", node_address(site, tm, n, net)))
+                        .collect()
+                },
                 url_groups: tm
-                    .nodes
-                    .iter()
-                    .map(|n| {
-                        let address = node_address(site, tm, n, net);
+                    .throttle_groups(net)
+                    .into_iter()
+                    .map(|group| {
+                        let addresses: Vec<String> = group
+                            .nodes
+                            .iter()
+                            .map(|n| node_address(site, tm, n, net))
+                            .collect();
                         UrlGroup {
-                            urls: vec![format!("tcp://{address}:9611")],
-                            auth_urls: vec![format!("ssl://{address}:9711")],
+                            urls: addresses
+                                .iter()
+                                .map(|a| format!("tcp://{a}:9611"))
+                                .collect(),
+                            auth_urls: addresses
+                                .iter()
+                                .map(|a| format!("ssl://{a}:9711"))
+                                .collect(),
+                            kind: group.kind,
                         }
                     })
                     .collect(),
-                duplicate_urls: Vec::new(),
+                duplicate_urls: if all_in_one {
+                    peer_address(&node.peer)
+                        .map(|p| vec![format!("tcp://{p}:5672")])
+                        .unwrap_or_default()
+                } else {
+                    Vec::new()
+                },
             })
         }
         _ => None,
     };
+    let revocation_notify = other(&cluster.notifies).map(|target| {
+        if std::ptr::eq(target, cluster) {
+            "https://localhost:${mgt.transport.https.port}/internal/data/v1/notify".to_string()
+        } else {
+            format!(
+                "https://{}:9443/internal/data/v1/notify",
+                cluster_address(site, target, net)
+            )
+        }
+    });
+    let self_signup_handler = matches!(
+        cluster.profile,
+        Profile::AllInOne | Profile::ControlPlane | Profile::KeyManager
+    );
+    let api_key_setting = (cluster.profile == Profile::AllInOne && d.major == 4).then(|| {
+        if d.minor >= 4 {
+            "enable_lightweight_apikey_generation".to_string()
+        } else {
+            "enable_apikey_subscription_validation".to_string()
+        }
+    });
 
     let gateway_clusters: Vec<&ClusterPlan> = if cluster.profile == Profile::AllInOne {
         vec![cluster]
@@ -311,22 +396,9 @@ pub fn node_config(
     let gateway_environments = gateway_clusters
         .iter()
         .map(|gw| {
-            // APIM 3.x deploys an API through this URL; with rsync only the
-            // manager's files reach the others (its sync deletes the rest),
-            // so the API must land on the manager.
-            let rsync_manager = (d.major < 4 && net == Network::Hosts)
-                .then(|| {
-                    let share = gw.share.as_ref()?;
-                    site.shares
-                        .iter()
-                        .find(|s| s.label == *share && s.method == ShareMethod::Rsync)?;
-                    gw.nodes.iter().find(|n| n.manager)
-                })
-                .flatten();
+            // APIM 3.x deploys an API through this URL.
             let internal = cluster_address(site, gw, net);
-            let deploy_to = rsync_manager
-                .map(|n| node_address(site, gw, n, net))
-                .unwrap_or_else(|| internal.clone());
+            let deploy_to = deploy_address(d, site, gw, net);
             // Behind a load balancer, API traffic takes its standard ports
             // (80 and 443) and WebSocket traffic the gateways' own ports,
             // where the load balancer listens too; without one, clients
@@ -390,6 +462,9 @@ pub fn node_config(
         event_hub,
         throttling,
         gateway_environments,
+        revocation_notify,
+        self_signup_handler,
+        api_key_setting,
         gateway_labels,
         clustering,
         devportal_url,

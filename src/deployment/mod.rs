@@ -31,6 +31,7 @@ pub struct Deployment {
     pub label: String,
     pub version: String,
     pub major: u32,
+    pub minor: u32,
     pub registry: String,
     pub sites: Vec<Site>,
     /// Every secret any node needs, with the environment variable that
@@ -221,6 +222,149 @@ pub struct Site {
     pub artifact_push: Option<ArtifactSync>,
     /// Secrets the nodes of this site need.
     pub secrets: Vec<SecretEnv>,
+    /// A read-only site (APIM 4.x): how it learns of the changes made in
+    /// the primary.
+    pub freshness: Option<Freshness>,
+}
+
+/// How a read-only site learns of the changes made in the primary (new
+/// APIs, subscriptions, application keys, revocations, throttling
+/// policies) without calling it on any request.
+#[derive(Debug, Clone, Serialize)]
+pub struct Freshness {
+    /// The primary datacenter.
+    pub primary: String,
+    pub kind: FreshnessKind,
+    /// The replicas' lag the nodes wait for before acting on an event.
+    pub lag_millis: u64,
+    /// How often its gateways pull API artifacts.
+    pub artifact_poll_seconds: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum FreshnessKind {
+    /// The control planes of the primary relay every event they announce
+    /// to this site's event hub, which reads the replicas.
+    Relayed {
+        /// The cluster that is the site's event hub.
+        hub: String,
+    },
+    /// No cluster here can be its event hub: nothing announces the
+    /// primary's changes.
+    AtRestart,
+}
+
+impl Freshness {
+    /// How long after a change in the primary the site serves it: stated
+    /// in `out/README.md` and in the runbooks.
+    pub fn bound(&self, site: &str) -> String {
+        let lag = crate::model::Duration {
+            millis: self.lag_millis,
+        }
+        .human();
+        match &self.kind {
+            FreshnessKind::Relayed { hub } => {
+                let artifacts = self
+                    .artifact_poll_seconds
+                    .map(|s| {
+                        format!(
+                            " API artifacts also arrive through the artifact server, pulled every {}.",
+                            crate::model::Duration { millis: s * 1000 }.human()
+                        )
+                    })
+                    .unwrap_or_default();
+                format!(
+                    "`{site}` serves a change made in `{primary}` (an API, subscription, application key, token revocation or throttling policy) about {lag} after it is made: the control planes of `{primary}` relay every event they announce to the event hub of `{site}` (`{hub}`, which reads the replicas), and the nodes of `{site}` act on an event {lag} (its `replication_lag`) after it was sent, once the replicas have the change, or as soon as it arrives if the link is slower.{artifacts} An event sent while the link or the event hub is down is lost: that change is served only after the nodes of `{site}` restart.",
+                    primary = self.primary
+                )
+            }
+            FreshnessKind::AtRestart => format!(
+                "`{site}` has no traffic manager to be its event hub, so nothing announces the changes made in `{}` there: {}.",
+                self.primary,
+                crate::model::UNRELAYED
+            ),
+        }
+    }
+}
+
+/// One event hub node of a read-only site that a control plane of the
+/// primary relays its events to (reached by its host name from the other
+/// datacenter, on the broker port 5672).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RelayTarget {
+    pub datacenter: String,
+    pub node: String,
+    pub host: String,
+}
+
+impl RelayTarget {
+    /// The stem of the relay's files: `relay-<datacenter>-<node>`.
+    pub fn stem(&self) -> String {
+        format!("relay-{}-{}", dns_label(&self.datacenter), self.node)
+    }
+
+    /// The node's broker, as WSO2's JNDI broker lists name one.
+    pub fn broker(&self) -> String {
+        if self.host.contains(':') && !self.host.starts_with('[') {
+            format!("tcp://[{}]:5672", self.host)
+        } else {
+            format!("tcp://{}:5672", self.host)
+        }
+    }
+}
+
+/// The event streams a control plane relays, each with the JMS topic its
+/// own publishers announce it on (product-apim's `eventpublishers/`, and
+/// docs-apim's multi-DC pattern 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RelayedStream {
+    Notification,
+    TokenRevocation,
+    KeyManager,
+    Blocking,
+    AsyncWebhooks,
+}
+
+impl RelayedStream {
+    pub const ALL: [RelayedStream; 5] = [
+        RelayedStream::Notification,
+        RelayedStream::TokenRevocation,
+        RelayedStream::KeyManager,
+        RelayedStream::Blocking,
+        RelayedStream::AsyncWebhooks,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RelayedStream::Notification => "notification",
+            RelayedStream::TokenRevocation => "token-revocation",
+            RelayedStream::KeyManager => "key-manager",
+            RelayedStream::Blocking => "blocking",
+            RelayedStream::AsyncWebhooks => "async-webhooks",
+        }
+    }
+
+    pub fn stream(self) -> &'static str {
+        match self {
+            RelayedStream::Notification => "org.wso2.apimgt.notification.stream",
+            RelayedStream::TokenRevocation => "org.wso2.apimgt.token.revocation.stream",
+            RelayedStream::KeyManager => "org.wso2.apimgt.keymgt.stream",
+            RelayedStream::Blocking => "org.wso2.blocking.request.stream",
+            RelayedStream::AsyncWebhooks => "org.wso2.apimgt.webhooks.request.stream",
+        }
+    }
+
+    pub fn topic(self) -> &'static str {
+        match self {
+            RelayedStream::Notification => "notification",
+            RelayedStream::TokenRevocation => "tokenRevocation",
+            RelayedStream::KeyManager => "keyManager",
+            RelayedStream::Blocking => "throttleData",
+            RelayedStream::AsyncWebhooks => "asyncWebhooksData",
+        }
+    }
 }
 
 impl Site {
@@ -608,6 +752,12 @@ pub struct ClusterPlan {
     /// The `-Dprofile=...` the node starts with, where its product runs
     /// several profiles.
     pub profile_arg: Option<String>,
+    /// The profile `bin/profileSetup.sh` prepares the product for once,
+    /// before its first start ([`Launch::profile_setup`]).
+    pub profile_setup: Option<String>,
+    /// The node runs one of the 4.5 split distributions, whose settings
+    /// are keyed on `server_role = "default"` only.
+    pub split_distribution: bool,
     pub ports: Vec<PortSpec>,
     pub databases: Vec<DatabasePlan>,
     pub share: Option<String>,
@@ -615,10 +765,19 @@ pub struct ClusterPlan {
     pub manager: Option<u32>,
     pub key_manager: Option<String>,
     pub traffic_manager: Option<String>,
-    /// The control plane whose event hub the nodes listen to (APIM 4.x).
+    /// The cluster whose event hub the nodes listen to (APIM 4.x): a
+    /// control plane or all-in-one cluster is its own, as are a read-only
+    /// site's traffic managers.
     pub event_hub: Option<String>,
+    /// The cluster whose `/internal/data/v1/notify` announces the tokens
+    /// this cluster revokes (its own on a control plane or all-in-one).
+    pub notifies: Option<String>,
     /// Gateway clusters a control plane or all-in-one deploys APIs to.
     pub gateways: Vec<String>,
+    /// A control plane (or all-in-one) of the primary, or a copy of one on
+    /// a disaster-recovery site: the event hub nodes of read-only sites it
+    /// relays its events to.
+    pub relay_to: Vec<RelayTarget>,
     /// Clusters of the same site that must be up before this one starts.
     pub depends_on: Vec<String>,
     pub start_rank: u8,
@@ -653,6 +812,13 @@ impl ClusterPlan {
         format!("{base}/{}", self.product_dir)
     }
 
+    /// Whether the temporary node of a runbook has an address of its own:
+    /// a Compose service or Puppet host, or on Kubernetes the Deployment
+    /// and Service of a pair's temporary node.
+    pub fn surge_is_a_node(&self, net: Network) -> bool {
+        net == Network::Hosts || self.shape == Shape::Paired
+    }
+
     /// How Kubernetes pulls the image: once per node when it is pinned,
     /// at every start when the tag may move.
     pub fn pull_policy(&self) -> &'static str {
@@ -663,10 +829,104 @@ impl ClusterPlan {
         }
     }
 
+    /// The node artifacts must be deployed on: with APIM 3.x nodes that
+    /// share their files by rsync, only the manager's files reach the
+    /// others (its `rsync --delete` removes the rest), so APIs and
+    /// throttling policies (Siddhi execution plans) land on the manager.
+    pub fn rsync_manager<'a>(&'a self, site: &Site, major: u32) -> Option<&'a NodePlan> {
+        if major >= 4 {
+            return None;
+        }
+        let share = self.share.as_ref()?;
+        site.shares
+            .iter()
+            .find(|s| s.label == *share && s.method == ShareMethod::Rsync)?;
+        self.nodes.iter().find(|n| n.manager)
+    }
+
+    /// Who receives the throttle events of the clusters this traffic
+    /// manager (or all-in-one) cluster serves: one group per node, so
+    /// that every node counts every request. Where the temporary node of
+    /// an upgrade is a node of its own (a Compose service, a Puppet host),
+    /// it is every group's failover receiver: it counts in place of a node
+    /// that is down, while it stands in. The nodes of a pair have it on
+    /// Kubernetes too (a Deployment and Service of its own); replicas have
+    /// the rolling update's surge pod, behind the cluster's Service.
+    pub fn throttle_groups(&self, net: Network) -> Vec<ThrottleGroup<'_>> {
+        let surge = self.surge_is_a_node(net).then_some(&self.surge);
+        self.nodes
+            .iter()
+            .map(|node| ThrottleGroup {
+                nodes: std::iter::once(node).chain(surge).collect(),
+                kind: if surge.is_some() {
+                    UrlGroupKind::Failover
+                } else {
+                    UrlGroupKind::Loadbalance
+                },
+            })
+            .collect()
+    }
+
+    /// Where gateways listen for this traffic manager cluster's throttle
+    /// decisions, in failover order: every node, then the temporary node
+    /// where it is a node of its own.
+    pub fn decision_nodes(&self, net: Network) -> Vec<&NodePlan> {
+        let surge = self.surge_is_a_node(net).then_some(&self.surge);
+        self.nodes.iter().chain(surge).collect()
+    }
+
+    /// How WSO2's product image starts a node: with `PROFILE_NAME` set its
+    /// entrypoint runs the profile setup and starts the profile's launcher
+    /// itself (docker-apim `apim` 4.3.x/4.4.x, `apim-acp` 4.5.x), so the
+    /// arguments carry no `-Dprofile`; otherwise they carry the runtime
+    /// profile.
+    pub fn image_start(&self) -> ImageStart {
+        match &self.profile_setup {
+            Some(profile) => ImageStart {
+                profile_name: Some(profile.clone()),
+                args: Vec::new(),
+            },
+            None => ImageStart {
+                profile_name: None,
+                args: self
+                    .profile_arg
+                    .iter()
+                    .map(|p| format!("-Dprofile={p}"))
+                    .collect(),
+            },
+        }
+    }
+
     /// The heap for the JVM: three quarters of the memory, in MiB.
     pub fn heap_mib(&self) -> u64 {
         (self.memory_bytes / (1024 * 1024)) * 3 / 4
     }
+}
+
+/// How the receivers of one URL group share its events (WSO2's
+/// `url_group` `type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UrlGroupKind {
+    /// Each event goes to one of them, in turn.
+    Loadbalance,
+    /// Each event goes to the first one that is up.
+    Failover,
+}
+
+/// The traffic manager nodes of one throttle URL group.
+#[derive(Debug, Clone)]
+pub struct ThrottleGroup<'a> {
+    pub nodes: Vec<&'a NodePlan>,
+    pub kind: UrlGroupKind,
+}
+
+/// The environment and arguments a node's container starts with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageStart {
+    /// `PROFILE_NAME` for the image's entrypoint.
+    pub profile_name: Option<String>,
+    pub args: Vec<String>,
 }
 
 /// Build the deployment model. The topology must be free of errors (the
@@ -756,7 +1016,7 @@ pub fn plan(t: &Topology) -> Deployment {
             ));
             planned.push(cid);
         }
-        link_clusters(t, &mut clusters, &planned);
+        link_clusters(t, &mut clusters, &planned, role, major);
         clusters.sort_by(|a, b| (a.start_rank, &a.label).cmp(&(b.start_rank, &b.label)));
         // A site standing by with copies of the primary's clusters has
         // copies of its load balancers too, under the same host names:
@@ -850,8 +1110,10 @@ pub fn plan(t: &Topology) -> Deployment {
             artifact_pull,
             artifact_push,
             secrets: site_secrets,
+            freshness: None,
         });
     }
+    keep_read_only_sites_in_step(t, &mut sites, major);
     let run_as = RunAs::of_version(&version);
     let run_as = RunAs {
         user: t.run_as_user.as_ref().map_or(run_as.user, |u| u.value),
@@ -930,6 +1192,7 @@ pub fn plan(t: &Topology) -> Deployment {
         topology: t.name.clone(),
         version: version.to_string(),
         major,
+        minor: version.minor().1,
         registry: t.registry.trim_end_matches('/').to_string(),
         sites,
         admin_password,
@@ -938,6 +1201,61 @@ pub fn plan(t: &Topology) -> Deployment {
         secrets,
         operator_files: format!("{}/{label}", crate::emit::output::OPERATOR_FILES),
         label,
+    }
+}
+
+/// A read-only site (APIM 4.x) has its own event hub, which reads its
+/// replicas and which the primary's control planes (and their copies on a
+/// disaster-recovery site, which take over on failover) relay their events
+/// to, one way: nothing in the read-only site calls the primary. Its nodes
+/// wait for the replicas before acting on an event.
+fn keep_read_only_sites_in_step(t: &Topology, sites: &mut [Site], major: u32) {
+    if major < 4 {
+        return;
+    }
+    let Some(primary) = t.primary().map(|p| t.dc(p).name.clone()) else {
+        return;
+    };
+    let mut targets = Vec::new();
+    for site in sites.iter_mut().filter(|s| s.role == Role::ReadOnly) {
+        let lag_millis = t
+            .datacenters
+            .iter()
+            .find(|d| d.name == site.name)
+            .map(|d| d.replication_lag.millis)
+            .unwrap_or(10_000);
+        // Every cluster of the site names the same event hub.
+        let hub = site
+            .clusters
+            .iter()
+            .find_map(|c| c.event_hub.as_ref())
+            .and_then(|label| site.cluster(label));
+        if let Some(hub) = hub {
+            targets.extend(hub.nodes.iter().map(|n| RelayTarget {
+                datacenter: site.name.clone(),
+                node: n.name.clone(),
+                host: n.fqdn.clone(),
+            }));
+        }
+        site.freshness = Some(Freshness {
+            primary: primary.clone(),
+            kind: match hub {
+                Some(hub) => FreshnessKind::Relayed {
+                    hub: hub.name.clone(),
+                },
+                None => FreshnessKind::AtRestart,
+            },
+            lag_millis,
+            artifact_poll_seconds: site.artifact_pull.as_ref().map(|a| a.interval_seconds),
+        });
+    }
+    for site in sites
+        .iter_mut()
+        .filter(|s| s.role == Role::Primary || s.copies.is_some())
+    {
+        for cluster in site.clusters.iter_mut().filter(|c| c.serves_portals()) {
+            cluster.relay_to = targets.clone();
+        }
     }
 }
 
@@ -963,34 +1281,63 @@ fn assign_env_names(names: &[String]) -> Vec<SecretEnv> {
         .collect()
 }
 
-/// Image (and product folder), launcher and profile argument of a profile.
-/// APIM 4.5 ships separate distributions (API Control Plane, Universal
-/// Gateway, Traffic Manager; a key manager is the control plane on its
-/// `key-manager` profile); before it, one product runs each profile with
-/// `-Dprofile` (4.0 to 4.4: `control-plane`, `gateway-worker`,
-/// `traffic-manager`, a key manager on the control-plane profile; 3.x:
-/// `gateway-worker`, `api-key-manager`, `traffic-manager`).
-fn product(
-    profile: Profile,
-    version: &Version,
-) -> (&'static str, &'static str, Option<&'static str>) {
+/// How the nodes of a profile run their product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Launch {
+    /// The image (and product folder) name, e.g. `wso2am-acp`.
+    pub image: &'static str,
+    /// The start script under the product folder.
+    pub launcher: &'static str,
+    /// The `-Dprofile=...` the server starts with.
+    pub profile_arg: Option<&'static str>,
+    /// The profile `bin/profileSetup.sh` prepares the product for, once,
+    /// before its first start (it removes the webapps the profile does not
+    /// serve). WSO2's images do it when `PROFILE_NAME` names the profile.
+    pub profile_setup: Option<&'static str>,
+}
+
+/// How each version runs a profile. APIM 4.5 ships separate distributions
+/// (API Control Plane, Universal Gateway, Traffic Manager); a key manager
+/// is the control plane prepared once for its `key-manager` profile and
+/// started with `bin/key-manager.sh` (docker-apim 4.5.x `apim-acp`
+/// entrypoint, helm-apim 4.5.x `distributed/key-manager`). Before it, one
+/// product runs each profile with `-Dprofile`: 4.3 and 4.4 prepare a key
+/// manager for `api-key-manager-node` and start it on that profile
+/// (helm-apim 4.3.x/4.4.x); 4.0 to 4.2 have no key manager profile but a
+/// deprecated one, so a key manager runs the control-plane profile; 3.x
+/// runs `gateway-worker`, `api-key-manager`, `traffic-manager`.
+pub fn product(profile: Profile, version: &Version) -> Launch {
     let (major, minor) = version.minor();
+    let launch = |image, launcher, profile_arg, profile_setup| Launch {
+        image,
+        launcher,
+        profile_arg,
+        profile_setup,
+    };
     if major > 4 || (major == 4 && minor >= 5) {
         match profile {
-            Profile::AllInOne => ("wso2am", "bin/api-manager.sh", None),
-            Profile::ControlPlane => ("wso2am-acp", "bin/api-cp.sh", None),
-            Profile::KeyManager => ("wso2am-acp", "bin/api-cp.sh", Some("key-manager")),
-            Profile::GatewayWorker => ("wso2am-universal-gw", "bin/gateway.sh", None),
-            Profile::TrafficManager => ("wso2am-tm", "bin/traffic-manager.sh", None),
+            Profile::AllInOne => launch("wso2am", "bin/api-manager.sh", None, None),
+            Profile::ControlPlane => launch("wso2am-acp", "bin/api-cp.sh", None, None),
+            Profile::KeyManager => launch(
+                "wso2am-acp",
+                "bin/key-manager.sh",
+                None,
+                Some("key-manager"),
+            ),
+            Profile::GatewayWorker => launch("wso2am-universal-gw", "bin/gateway.sh", None, None),
+            Profile::TrafficManager => launch("wso2am-tm", "bin/traffic-manager.sh", None, None),
         }
     } else if major == 4 {
-        let profile_arg = match profile {
-            Profile::AllInOne => None,
-            Profile::ControlPlane | Profile::KeyManager => Some("control-plane"),
-            Profile::GatewayWorker => Some("gateway-worker"),
-            Profile::TrafficManager => Some("traffic-manager"),
+        let (profile_arg, profile_setup) = match profile {
+            Profile::AllInOne => (None, None),
+            Profile::KeyManager if minor >= 3 => {
+                (Some("api-key-manager-node"), Some("api-key-manager-node"))
+            }
+            Profile::ControlPlane | Profile::KeyManager => (Some("control-plane"), None),
+            Profile::GatewayWorker => (Some("gateway-worker"), None),
+            Profile::TrafficManager => (Some("traffic-manager"), None),
         };
-        ("wso2am", "bin/api-manager.sh", profile_arg)
+        launch("wso2am", "bin/api-manager.sh", profile_arg, profile_setup)
     } else {
         let profile_arg = match profile {
             Profile::AllInOne | Profile::ControlPlane => None,
@@ -998,8 +1345,14 @@ fn product(
             Profile::KeyManager => Some("api-key-manager"),
             Profile::TrafficManager => Some("traffic-manager"),
         };
-        ("wso2am", "bin/wso2server.sh", profile_arg)
+        launch("wso2am", "bin/wso2server.sh", profile_arg, None)
     }
+}
+
+/// Whether a version ships each profile as its own distribution (4.5 on).
+pub fn split_distributions(version: &Version) -> bool {
+    let (major, minor) = version.minor();
+    major > 4 || (major == 4 && minor >= 5)
 }
 
 fn ports(profile: Profile, major: u32) -> Vec<PortSpec> {
@@ -1188,7 +1541,8 @@ fn cluster_plan(
         }
         _ => 1,
     };
-    let (image_name, launcher, profile_arg) = product(profile, version);
+    let launch = product(profile, version);
+    let image_name = launch.image;
     let images = ClusterImages::of(t, c, image_name, version);
     let mut drivers: Vec<String> = databases
         .iter()
@@ -1229,8 +1583,10 @@ fn cluster_plan(
         custom_image: images.custom,
         drivers,
         product_dir: format!("{image_name}-{version}"),
-        launcher: launcher.to_string(),
-        profile_arg: profile_arg.map(str::to_string),
+        launcher: launch.launcher.to_string(),
+        profile_arg: launch.profile_arg.map(str::to_string),
+        profile_setup: launch.profile_setup.map(str::to_string),
+        split_distribution: split_distributions(version),
         ports: ports(profile, version.major()),
         databases,
         share,
@@ -1238,7 +1594,9 @@ fn cluster_plan(
         key_manager: None,
         traffic_manager: None,
         event_hub: None,
+        notifies: None,
         gateways: Vec::new(),
+        relay_to: Vec::new(),
         depends_on: Vec::new(),
         start_rank: profile.start_rank(),
         public_hostname: None,
@@ -1246,10 +1604,18 @@ fn cluster_plan(
     }
 }
 
-/// Who each cluster talks to: its key manager, traffic manager, event hub
-/// and (for control planes) gateways, each the one named in the topology or
-/// else the one cluster of the site that plays the role.
-fn link_clusters(t: &Topology, clusters: &mut [ClusterPlan], ids: &[ClusterId]) {
+/// Who each cluster talks to: its key manager, traffic manager, event hub,
+/// where it announces revocations and (for control planes) the gateways
+/// it deploys to. Each is the cluster named in the topology, or else the
+/// first cluster of the site whose profile plays that role there
+/// ([`providers`]), by what the profile needs ([`Profile::needs`]).
+fn link_clusters(
+    t: &Topology,
+    clusters: &mut [ClusterPlan],
+    ids: &[ClusterId],
+    role: Role,
+    major: u32,
+) {
     let label_of = |id: ClusterId| cluster_label(&t.cluster(id).name);
     let present: Vec<(String, Profile)> = clusters
         .iter()
@@ -1260,73 +1626,56 @@ fn link_clusters(t: &Topology, clusters: &mut [ClusterPlan], ids: &[ClusterId]) 
         .map(|c| (c.label.clone(), c.start_rank))
         .collect();
     let present_rank = |label: &str| ranks.iter().find(|(l, _)| l == label).map(|(_, r)| *r);
-    let find =
-        |pred: &dyn Fn(Profile) -> bool, prefer: &[Profile], exclude: &str| -> Option<String> {
-            for wanted in prefer {
-                if let Some((label, _)) = present
-                    .iter()
-                    .find(|(l, p)| p == wanted && pred(*p) && l != exclude)
-                {
-                    return Some(label.clone());
-                }
-            }
-            None
-        };
+    let find = |prefer: &[Profile], exclude: &str| -> Option<String> {
+        prefer.iter().find_map(|wanted| {
+            present
+                .iter()
+                .find(|(l, p)| p == wanted && l != exclude)
+                .map(|(l, _)| l.clone())
+        })
+    };
     for (index, plan) in clusters.iter_mut().enumerate() {
         let cluster = ids.get(index).map(|&id| t.cluster(id));
         let named = |get: fn(&Cluster) -> Option<ClusterId>| cluster.and_then(get).map(label_of);
         let profile = plan.profile;
         let own = plan.label.clone();
-        if matches!(profile, Profile::GatewayWorker | Profile::KeyManager) {
-            plan.event_hub = find(
-                &Profile::runs_key_manager,
-                &[Profile::ControlPlane, Profile::AllInOne],
-                &own,
-            );
+        for &need in profile.needs(major) {
+            match need {
+                Need::KeyManager => {
+                    plan.key_manager = named(|c| c.key_manager.as_ref().map(|k| k.value))
+                        .or_else(|| find(providers(need, role), &own));
+                }
+                Need::TrafficManager => {
+                    plan.traffic_manager = named(|c| c.traffic_manager.as_ref().map(|k| k.value))
+                        .or_else(|| find(providers(need, role), &own));
+                }
+                // A read-only site's traffic managers are their own event
+                // hub.
+                Need::EventHub => plan.event_hub = find(providers(need, role), ""),
+            }
         }
-        if profile == Profile::TrafficManager {
-            plan.event_hub = find(
-                &Profile::runs_key_manager,
-                &[Profile::ControlPlane, Profile::AllInOne],
-                &own,
-            );
-        }
-        if profile == Profile::GatewayWorker {
-            plan.key_manager = named(|c| c.key_manager.as_ref().map(|k| k.value)).or_else(|| {
-                find(
-                    &Profile::runs_key_manager,
-                    &[
-                        Profile::KeyManager,
-                        Profile::ControlPlane,
-                        Profile::AllInOne,
-                    ],
-                    &own,
-                )
-            });
-        }
-        if profile == Profile::GatewayWorker {
-            plan.traffic_manager =
-                named(|c| c.traffic_manager.as_ref().map(|k| k.value)).or_else(|| {
-                    find(
-                        &Profile::runs_traffic_manager,
-                        &[
-                            Profile::TrafficManager,
-                            Profile::ControlPlane,
-                            Profile::AllInOne,
-                        ],
-                        &own,
-                    )
-                });
+        if plan.serves_portals() && major >= 4 {
+            plan.event_hub = Some(own.clone());
         }
         // A control plane with key managers or traffic managers of their
         // own beside it hands them key management and throttling (its
         // policies reach them; APIM 3.x also issues keys there).
         if profile == Profile::ControlPlane {
             plan.key_manager = named(|c| c.key_manager.as_ref().map(|k| k.value))
-                .or_else(|| find(&|_| true, &[Profile::KeyManager], &own));
+                .or_else(|| find(&[Profile::KeyManager], &own));
             plan.traffic_manager = named(|c| c.traffic_manager.as_ref().map(|k| k.value))
-                .or_else(|| find(&|_| true, &[Profile::TrafficManager], &own));
+                .or_else(|| find(&[Profile::TrafficManager], &own));
         }
+        // Revoked tokens are announced through `/internal/data/v1/notify`:
+        // on a control plane or all-in-one node its own; a key manager
+        // calls its event hub (4.x) or traffic manager (3.x), whose broker
+        // the gateways listen to.
+        plan.notifies = match profile {
+            Profile::AllInOne | Profile::ControlPlane => Some(own.clone()),
+            Profile::KeyManager if major >= 4 => plan.event_hub.clone(),
+            Profile::KeyManager => plan.traffic_manager.clone(),
+            _ => None,
+        };
         if plan.serves_portals() {
             plan.gateways = present
                 .iter()
@@ -1355,29 +1704,52 @@ mod tests {
     #[test]
     fn each_version_runs_the_distribution_it_ships() {
         let v = |text: &str| Version::parse(text).unwrap();
+        let run = |profile, version| {
+            let l = product(profile, &v(version));
+            (l.image, l.launcher, l.profile_arg, l.profile_setup)
+        };
         assert_eq!(
-            product(Profile::GatewayWorker, &v("4.5.0")),
-            ("wso2am-universal-gw", "bin/gateway.sh", None)
+            run(Profile::GatewayWorker, "4.5.0"),
+            ("wso2am-universal-gw", "bin/gateway.sh", None, None)
+        );
+        // Prepared once, then started without a runtime profile.
+        assert_eq!(
+            run(Profile::KeyManager, "4.5.0"),
+            (
+                "wso2am-acp",
+                "bin/key-manager.sh",
+                None,
+                Some("key-manager")
+            )
         );
         assert_eq!(
-            product(Profile::KeyManager, &v("4.5.0")),
-            ("wso2am-acp", "bin/api-cp.sh", Some("key-manager"))
+            run(Profile::KeyManager, "4.4.0"),
+            (
+                "wso2am",
+                "bin/api-manager.sh",
+                Some("api-key-manager-node"),
+                Some("api-key-manager-node")
+            )
         );
         assert_eq!(
-            product(Profile::GatewayWorker, &v("4.2.0")),
-            ("wso2am", "bin/api-manager.sh", Some("gateway-worker"))
+            run(Profile::KeyManager, "4.2.0"),
+            ("wso2am", "bin/api-manager.sh", Some("control-plane"), None)
         );
         assert_eq!(
-            product(Profile::ControlPlane, &v("4.4.0")),
-            ("wso2am", "bin/api-manager.sh", Some("control-plane"))
+            run(Profile::GatewayWorker, "4.2.0"),
+            ("wso2am", "bin/api-manager.sh", Some("gateway-worker"), None)
         );
         assert_eq!(
-            product(Profile::AllInOne, &v("4.2.0")),
-            ("wso2am", "bin/api-manager.sh", None)
+            run(Profile::ControlPlane, "4.4.0"),
+            ("wso2am", "bin/api-manager.sh", Some("control-plane"), None)
         );
         assert_eq!(
-            product(Profile::KeyManager, &v("3.2.0")),
-            ("wso2am", "bin/wso2server.sh", Some("api-key-manager"))
+            run(Profile::AllInOne, "4.2.0"),
+            ("wso2am", "bin/api-manager.sh", None, None)
+        );
+        assert_eq!(
+            run(Profile::KeyManager, "3.2.0"),
+            ("wso2am", "bin/wso2server.sh", Some("api-key-manager"), None)
         );
     }
 

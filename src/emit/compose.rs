@@ -267,6 +267,7 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
             if let Some(share) = share {
                 volumes.insert(share.label.clone(), share_volume(share));
             }
+            let files = ctx.product_files(cluster)?;
             // The nodes, then the temporary node the upgrade runbooks start
             // (profile `surge`: `docker compose up` leaves it alone).
             for node in cluster.nodes.iter().chain([&cluster.surge]) {
@@ -289,6 +290,21 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                     read_only: true,
                     volume: None,
                 }];
+                // The image's entrypoint copies the config volume over the
+                // product.
+                for file in &files {
+                    out.insert(
+                        format!("{dir}/config/{}/{}", node.name, file.path),
+                        file.content.clone(),
+                    );
+                    mounts.push(Mount {
+                        kind: "bind".to_string(),
+                        source: format!("./config/{}/{}", node.name, file.path),
+                        target: format!("{HOME}/wso2-config-volume/{}", file.path),
+                        read_only: true,
+                        volume: None,
+                    });
+                }
                 // The operator's keystore and truststore, the same files
                 // on every node.
                 for store in d.keystores.supplied() {
@@ -407,6 +423,10 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                     format!("-Xms{0}m -Xmx{0}m", cluster.heap_mib()),
                 )]);
                 environment.insert("NODE_NAME".to_string(), node.name.clone());
+                let start = cluster.image_start();
+                if let Some(profile) = start.profile_name {
+                    environment.insert("PROFILE_NAME".to_string(), profile);
+                }
                 services.insert(
                     node.name.clone(),
                     ComposeService {
@@ -416,11 +436,7 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                         hostname: node.name.clone(),
                         profiles,
                         entrypoint: entrypoint(&cluster_secrets),
-                        command: cluster
-                            .profile_arg
-                            .as_ref()
-                            .map(|p| vec![format!("-Dprofile={p}")])
-                            .unwrap_or_default(),
+                        command: start.args,
                         environment,
                         secrets: cluster_secrets.iter().map(|s| s.name.clone()).collect(),
                         ports: Vec::new(),

@@ -107,6 +107,54 @@ pub fn markdown_code(value: &str) -> String {
     )
 }
 
+/// Text in an XML element or attribute value: the five predefined
+/// entities, which every XML parser decodes (WSO2's config mapper pastes
+/// deployment.toml values into its XML files unescaped, so a value it
+/// carries into XML is written escaped). Control characters XML 1.0 cannot
+/// hold are refused.
+pub fn xml_text(value: &str) -> Result<String, String> {
+    if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err(format!(
+            "{value:?} holds a control character XML cannot carry"
+        ));
+    }
+    Ok(xml_entities(value))
+}
+
+/// `&`, `<`, `>` and quotes as XML's predefined entities.
+pub fn xml_entities(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A value of a Java properties file that is also a template of WSO2's
+/// config mapper (Jinja): only characters that neither reads specially.
+pub fn properties_value(value: &str) -> Result<String, String> {
+    if value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._:/[]_-".contains(c))
+    {
+        Ok(value.to_string())
+    } else {
+        Err(format!(
+            "{value:?} cannot be written into a properties template"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +197,15 @@ mod tests {
         assert_eq!(hiera_text("100%{x}"), "100%{literal('%')}{x}");
         assert_eq!(markdown_code("a`b"), "``a`b``");
         assert_eq!(markdown_text("*x*"), "\\*x\\*");
+        assert_eq!(
+            xml_text("a&b<c>\"d'").unwrap(),
+            "a&amp;b&lt;c&gt;&quot;d&apos;"
+        );
+        assert!(xml_text("\u{1}").is_err());
+        assert_eq!(
+            properties_value("tcp://h-1.example:5672").unwrap(),
+            "tcp://h-1.example:5672"
+        );
+        assert!(properties_value("a{{b}}").is_err());
     }
 }

@@ -37,7 +37,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 
-use super::{Artifacts, BuildError, Context, checksum};
+use super::{Artifacts, BuildError, Context, ProductFile, checksum};
 use crate::deployment::*;
 use crate::model::Profile;
 
@@ -642,6 +642,7 @@ fn cluster_objects(
         })
         .collect();
     let replicas_when_running = |n: i32| if site.running() { n } else { 0 };
+    let files = ctx.product_files(cluster)?;
     match cluster.shape {
         Shape::Paired => {
             let standby = cluster.ha == crate::model::HaMode::ActivePassive;
@@ -664,7 +665,13 @@ fn cluster_objects(
                 node_labels.insert("topoc/role".to_string(), node_role(node).to_string());
                 let config = ctx.render_config(site, cluster, node, Network::Kubernetes)?;
                 let config_name = format!("{}-config", node.name);
-                docs.push(config_map(&config_name, site, &node_labels, &config)?);
+                docs.push(config_map(
+                    &config_name,
+                    site,
+                    &node_labels,
+                    &config,
+                    &files,
+                )?);
                 let pod_selector = BTreeMap::from([
                     ("topoc/cluster".to_string(), cluster.label.clone()),
                     ("topoc/node".to_string(), node.name.clone()),
@@ -679,6 +686,7 @@ fn cluster_objects(
                     &pod_selector,
                     &config_name,
                     &config,
+                    &files,
                     if surge { 0 } else { replicas_when_running(1) },
                     serving.as_deref(),
                 )?);
@@ -708,7 +716,7 @@ fn cluster_objects(
             let node = &cluster.nodes[0];
             let config = ctx.render_config(site, cluster, node, Network::Kubernetes)?;
             let config_name = format!("{}-config", cluster.label);
-            docs.push(config_map(&config_name, site, &labels, &config)?);
+            docs.push(config_map(&config_name, site, &labels, &config, &files)?);
             docs.push(workload(
                 ctx,
                 site,
@@ -719,6 +727,7 @@ fn cluster_objects(
                 &selector_labels,
                 &config_name,
                 &config,
+                &files,
                 replicas_when_running(cluster.nodes.len() as i32),
                 None,
             )?);
@@ -795,18 +804,22 @@ fn node_role(node: &NodePlan) -> &'static str {
     }
 }
 
+/// A node's deployment.toml and the other files it needs
+/// ([`Context::product_files`]), one key each.
 fn config_map(
     name: &str,
     site: &Site,
     labels: &Labels,
     config: &str,
+    files: &[ProductFile],
 ) -> Result<String, BuildError> {
+    let mut data = BTreeMap::from([("deployment.toml".to_string(), config.to_string())]);
+    for file in files {
+        data.insert(file.name.clone(), file.content.clone());
+    }
     yaml(&ConfigMap {
         metadata: meta(name, Some(&site.namespace), labels),
-        data: Some(BTreeMap::from([(
-            "deployment.toml".to_string(),
-            config.to_string(),
-        )])),
+        data: Some(data),
         ..ConfigMap::default()
     })
 }
@@ -902,24 +915,17 @@ fn workload(
     pod_selector: &Labels,
     config_name: &str,
     config: &str,
+    files: &[ProductFile],
     replicas: i32,
     serving: Option<&str>,
 ) -> Result<String, BuildError> {
     let d = ctx.deployment;
     let uid = d.run_as;
     let product_home = cluster.product_home(HOME);
-    let mut volumes = vec![Volume {
-        name: "config".to_string(),
-        config_map: Some(ConfigMapVolumeSource {
-            name: config_name.to_string(),
-            items: Some(vec![KeyToPath {
-                key: "deployment.toml".to_string(),
-                path: "deployment.toml".to_string(),
-                ..KeyToPath::default()
-            }]),
-            ..ConfigMapVolumeSource::default()
-        }),
-        ..Volume::default()
+    let mut items = vec![KeyToPath {
+        key: "deployment.toml".to_string(),
+        path: "deployment.toml".to_string(),
+        ..KeyToPath::default()
     }];
     let mut mounts = vec![VolumeMount {
         name: "config".to_string(),
@@ -927,6 +933,30 @@ fn workload(
         sub_path: Some("deployment.toml".to_string()),
         read_only: Some(true),
         ..VolumeMount::default()
+    }];
+    // The image's entrypoint copies the config volume over the product.
+    for file in files {
+        items.push(KeyToPath {
+            key: file.name.clone(),
+            path: file.name.clone(),
+            ..KeyToPath::default()
+        });
+        mounts.push(VolumeMount {
+            name: "config".to_string(),
+            mount_path: format!("{CONFIG_VOLUME}/{}", file.path),
+            sub_path: Some(file.name.clone()),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        });
+    }
+    let mut volumes = vec![Volume {
+        name: "config".to_string(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: config_name.to_string(),
+            items: Some(items),
+            ..ConfigMapVolumeSource::default()
+        }),
+        ..Volume::default()
     }];
     // The operator's keystore and truststore, file by file into the config
     // volume, which the image copies over the product at start.
@@ -1100,6 +1130,7 @@ fn workload(
         }
     }
 
+    let start = cluster.image_start();
     let mut env = vec![
         EnvVar {
             name: "NODE_IP".to_string(),
@@ -1118,6 +1149,13 @@ fn workload(
             ..EnvVar::default()
         },
     ];
+    if let Some(profile) = &start.profile_name {
+        env.push(EnvVar {
+            name: "PROFILE_NAME".to_string(),
+            value: Some(profile.clone()),
+            ..EnvVar::default()
+        });
+    }
     for secret in site_cluster_secrets(d, cluster) {
         env.push(EnvVar {
             name: secret.env.clone(),
@@ -1170,10 +1208,7 @@ fn workload(
         name: "wso2am".to_string(),
         image: Some(cluster.k8s_image.clone()),
         image_pull_policy: Some(cluster.pull_policy().to_string()),
-        args: cluster
-            .profile_arg
-            .as_ref()
-            .map(|p| vec![format!("-Dprofile={p}")]),
+        args: (!start.args.is_empty()).then_some(start.args),
         env: Some(env),
         ports: Some(
             cluster
@@ -1264,7 +1299,10 @@ fn workload(
         volumes: Some(volumes),
         ..PodSpec::default()
     };
-    let mut annotations = BTreeMap::from([("checksum/config".to_string(), checksum(config))]);
+    let config_text: String = std::iter::once(config)
+        .chain(files.iter().map(|f| f.content.as_str()))
+        .collect();
+    let mut annotations = BTreeMap::from([("checksum/config".to_string(), checksum(&config_text))]);
     if sync.is_some() {
         annotations.insert(
             "checksum/artifact-sync".to_string(),

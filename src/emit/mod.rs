@@ -166,6 +166,73 @@ impl Context<'_> {
     }
 }
 
+/// A file a node needs besides deployment.toml, by its path under the
+/// product folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductFile {
+    /// E.g. `repository/deployment/server/eventpublishers/x.xml`.
+    pub path: String,
+    /// Its file name: unique among a node's files (a ConfigMap key).
+    pub name: String,
+    pub content: String,
+}
+
+#[derive(Serialize)]
+struct RelayJndi<'a> {
+    target: &'a crate::deployment::RelayTarget,
+    broker: String,
+}
+
+#[derive(Serialize)]
+struct RelayPublisher {
+    name: String,
+    stream: &'static str,
+    topic: &'static str,
+    jndi: String,
+}
+
+impl Context<'_> {
+    /// The files a node of `cluster` needs besides deployment.toml: for
+    /// each event hub node it relays to, the connection to its broker (a
+    /// template WSO2's config mapper renders with the node's credentials)
+    /// and one event publisher per relayed stream.
+    pub fn product_files(&self, cluster: &ClusterPlan) -> Result<Vec<ProductFile>, BuildError> {
+        let mut files = Vec::new();
+        for target in &cluster.relay_to {
+            let stem = target.stem();
+            let jndi_name = format!("jndi-{stem}.properties");
+            files.push(ProductFile {
+                path: format!("repository/resources/conf/templates/repository/conf/{jndi_name}.j2"),
+                name: format!("{jndi_name}.j2"),
+                content: self.templates.render(
+                    "wso2/relay-jndi.properties.j2",
+                    &RelayJndi {
+                        target,
+                        broker: target.broker(),
+                    },
+                )?,
+            });
+            for stream in crate::deployment::RelayedStream::ALL {
+                let name = format!("{stem}-{}", stream.name());
+                files.push(ProductFile {
+                    path: format!("repository/deployment/server/eventpublishers/{name}.xml"),
+                    name: format!("{name}.xml"),
+                    content: self.templates.render(
+                        "wso2/relay-publisher.xml.j2",
+                        &RelayPublisher {
+                            name,
+                            stream: stream.stream(),
+                            topic: stream.topic(),
+                            jndi: format!("repository/conf/{jndi_name}"),
+                        },
+                    )?,
+                });
+            }
+        }
+        Ok(files)
+    }
+}
+
 /// Everything one datacenter contributes.
 struct SiteOutput {
     index: usize,
@@ -253,6 +320,14 @@ struct ReadmeSite<'a> {
     namespace: &'a str,
     running: bool,
     records: Vec<(String, String)>,
+    /// A read-only site: how long after a change in the primary it serves
+    /// it (Markdown).
+    freshness: Option<String>,
+    /// Its event hub nodes the control planes of other sites relay to:
+    /// node, broker address.
+    relay_endpoints: Vec<(String, String)>,
+    /// The datacenters whose control planes relay to it (Markdown).
+    relayed_from: Vec<String>,
 }
 
 /// Render every artifact of the chosen targets (nothing is written).
@@ -337,11 +412,41 @@ pub fn render(
         sites: deployment
             .sites
             .iter()
-            .map(|site| ReadmeSite {
-                name: &site.name,
-                namespace: &site.namespace,
-                running: site.running(),
-                records: dns_records(site),
+            .map(|site| {
+                let targets: Vec<&crate::deployment::RelayTarget> = deployment
+                    .sites
+                    .iter()
+                    .flat_map(|s| s.clusters.iter())
+                    .flat_map(|c| c.relay_to.iter())
+                    .filter(|t| t.datacenter == site.name)
+                    .collect();
+                let mut relay_endpoints: Vec<(String, String)> = targets
+                    .iter()
+                    .map(|t| (t.node.clone(), format!("{}:5672", t.host)))
+                    .collect();
+                relay_endpoints.sort();
+                relay_endpoints.dedup();
+                ReadmeSite {
+                    name: &site.name,
+                    namespace: &site.namespace,
+                    running: site.running(),
+                    records: dns_records(site),
+                    freshness: site.freshness.as_ref().map(|f| f.bound(&site.name)),
+                    relay_endpoints,
+                    relayed_from: deployment
+                        .sites
+                        .iter()
+                        .filter(|s| {
+                            s.clusters
+                                .iter()
+                                .any(|c| c.relay_to.iter().any(|t| t.datacenter == site.name))
+                        })
+                        .map(|s| match s.role {
+                            crate::model::Role::Primary => format!("`{}`", s.name),
+                            _ => format!("`{}` (once it takes over on failover)", s.name),
+                        })
+                        .collect(),
+                }
             })
             .collect(),
     };

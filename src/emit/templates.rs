@@ -25,6 +25,8 @@ macro_rules! embedded {
 /// Every template, by its path under `targets/`.
 pub static EMBEDDED: &[(&str, &str)] = embedded![
     "wso2/deployment.toml.j2",
+    "wso2/relay-jndi.properties.j2",
+    "wso2/relay-publisher.xml.j2",
     "compose/nginx.conf.j2",
     "scripts/artifact-sync.sh.j2",
     "puppet/site.pp.j2",
@@ -79,6 +81,8 @@ fn mode(name: &str) -> &'static str {
         "sh" => "shell",
         "md" => "markdown",
         "yaml" => "yaml",
+        "xml" => "xml",
+        "properties" => "properties",
         _ => "text",
     }
 }
@@ -104,6 +108,8 @@ fn format_value(mode: &str, value: &Value) -> Result<String, Error> {
                 "shell" => Ok(escape::shell_word(text)),
                 "nginx" => escape::nginx_string(text).map_err(render_error),
                 "markdown" => Ok(escape::markdown_text(text)),
+                "xml" => escape::xml_text(text).map_err(render_error),
+                "properties" => escape::properties_value(text).map_err(render_error),
                 // A JSON string is a YAML double-quoted scalar.
                 "yaml" => Ok(serde_json::Value::from(text).to_string()),
                 _ => Err(render_error(format!(

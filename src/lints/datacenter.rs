@@ -216,6 +216,88 @@ datacenter london {
 "#
 );
 
+declare_lint!(
+    DC008,
+    Error,
+    "a cluster lacks a cluster its profile needs in its datacenter: a key manager or traffic manager of a gateway, an event hub (APIM 4.x)",
+    r#"## What it does
+Checks that every cluster finds, in its own datacenter, the clusters its
+profile needs (the README's table "What each profile needs"): a gateway a
+key manager and a traffic manager (named by `key_manager` and
+`traffic_manager`, or else a cluster whose profile plays the role there),
+and on APIM 4.x gateways, key managers and traffic managers an event hub
+(in the primary, a control-plane or all-in-one cluster). A read-only
+datacenter's event hub is its traffic managers, reported by DC009.
+
+## Why is this bad?
+Nothing in a datacenter may call another one, so a role missing there is
+missing altogether: a gateway without a key manager validates no token or
+subscription, without a traffic manager enforces no throttling limit, and
+a node without an event hub never learns of new APIs, subscriptions,
+keys, revocations or policies. The generated configuration would simply
+leave the section out.
+
+## Example
+```topo
+datacenter london {
+  role = read-only
+  cluster traffic_manager { profile = traffic-manager  nodes = 2 }
+  cluster gateway { profile = gateway-worker  nodes = 2 }   # no key manager
+}
+```
+
+## Use instead
+```topo
+datacenter london {
+  role = read-only
+  cluster key_manager { profile = key-manager  nodes = 2 }
+  cluster traffic_manager { profile = traffic-manager  nodes = 2 }
+  cluster gateway { profile = gateway-worker  nodes = 2  key_manager = key_manager }
+}
+```
+"#
+);
+
+declare_lint!(
+    DC009,
+    Warning,
+    "a read-only datacenter (APIM 4.x) has no traffic manager to be its event hub: it sees the primary's changes only when its nodes restart",
+    r#"## What it does
+Reports a read-only datacenter on APIM 4.x whose gateways or key managers
+have no event hub: it has no traffic-manager cluster. The message states
+how stale the datacenter then is.
+
+## Why is this bad?
+A 4.x gateway loads subscriptions, application keys, APIs and policies
+once when it starts, and learns of every later change through the events
+its event hub announces. A read-only datacenter's event hub is its traffic
+managers, which read its replicas and receive the events the primary's
+control planes relay to them (one way: nothing in the datacenter calls the
+primary). Without one, nothing announces the primary's changes there:
+until its nodes restart, a new subscription or key is found only once
+replicated, on the request that needs it; changed or removed
+subscriptions, keys, APIs and policies are never seen, and revoked JWT
+access tokens stay valid until they expire (1h by default).
+
+## Example
+```topo
+datacenter london {
+  role = read-only
+  cluster key_manager { profile = key-manager  nodes = 2 }
+}
+```
+
+## Use instead
+```topo
+datacenter london {
+  role = read-only
+  cluster key_manager { profile = key-manager  nodes = 2 }
+  cluster traffic_manager { profile = traffic-manager  nodes = 2 }
+}
+```
+"#
+);
+
 pub fn check(t: &Topology, complete: bool, out: &mut Vec<Diagnostic>) {
     cross_datacenter_calls(t, out);
     writers_outside_primary(t, out);
@@ -223,6 +305,118 @@ pub fn check(t: &Topology, complete: bool, out: &mut Vec<Diagnostic>) {
     replication(t, out);
     primaries(t, complete, out);
     serving(t, out);
+    if complete {
+        profile_needs(t, out);
+    }
+}
+
+fn profile_names(profiles: &[Profile], role: Role) -> String {
+    let names: Vec<String> = profiles
+        .iter()
+        .filter(|p| runs_in(**p, role))
+        .map(|p| format!("`{p}`"))
+        .collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => names.join(""),
+    }
+}
+
+/// DC008 and DC009: every cluster finds in its datacenter the clusters its
+/// profile needs ([`Profile::needs`], [`providers`]). Silent when the
+/// topology has language errors, which may be why a cluster is missing.
+fn profile_needs(t: &Topology, out: &mut Vec<Diagnostic>) {
+    let Some(major) = t.version.as_ref().map(|v| v.value.major()) else {
+        return;
+    };
+    for dc in &t.datacenters {
+        let Some(role) = dc.role() else { continue };
+        let present: Vec<Profile> = dc
+            .clusters
+            .iter()
+            .filter_map(|&c| t.cluster(c).profile())
+            .collect();
+        let has = |need: Need| {
+            providers(need, role)
+                .iter()
+                .any(|p| present.contains(p) && runs_in(*p, role))
+        };
+        let mut without_hub: Vec<&Cluster> = Vec::new();
+        for &id in &dc.clusters {
+            let c = t.cluster(id);
+            let Some(profile) = c.profile() else { continue };
+            for &need in profile.needs(major) {
+                let named = match need {
+                    Need::KeyManager => c.key_manager.is_some(),
+                    Need::TrafficManager => c.traffic_manager.is_some(),
+                    Need::EventHub => false,
+                };
+                if named || has(need) {
+                    continue;
+                }
+                if need == Need::EventHub && role == Role::ReadOnly {
+                    without_hub.push(c);
+                    continue;
+                }
+                let span = c.profile.as_ref().map(|p| p.span).unwrap_or(c.span);
+                let help = match need.attribute() {
+                    Some(attr) => format!(
+                        "add a {} cluster to `{}` (or name one of its clusters in `{attr}`)",
+                        profile_names(providers(need, role), role),
+                        dc.name
+                    ),
+                    None => format!(
+                        "add a {} cluster to `{}`",
+                        profile_names(providers(need, role), role),
+                        dc.name
+                    ),
+                };
+                out.push(
+                    Diagnostic::new(
+                        &DC008,
+                        span,
+                        format!(
+                            "cluster `{}` ({profile}) has no {} in datacenter `{}`: {}",
+                            c.name,
+                            need.name(),
+                            dc.name,
+                            need.without(profile)
+                        ),
+                    )
+                    .label(format!("needs {}", need.with_article()))
+                    .help(help),
+                );
+            }
+        }
+        if !without_hub.is_empty() {
+            let primary = t
+                .primary()
+                .map(|p| format!("`{}`", t.dc(p).name))
+                .unwrap_or_else(|| "the primary".to_string());
+            let role_span = dc.role.as_ref().map(|r| r.span).unwrap_or(dc.span);
+            let mut d = Diagnostic::new(
+                &DC009,
+                role_span,
+                format!(
+                    "read-only datacenter `{}` has no traffic manager to be its event hub, so nothing announces the changes made in {primary} there: {}",
+                    dc.name,
+                    crate::model::UNRELAYED
+                ),
+            )
+            .label("not kept in step with the primary")
+            .help(format!(
+                "add a `traffic-manager` cluster to `{}`: it becomes the event hub the primary's control planes relay their events to",
+                dc.name
+            ));
+            for c in &without_hub {
+                d = d.related(
+                    c.profile.as_ref().map(|p| p.span).unwrap_or(c.span),
+                    format!("`{}` has no event hub", c.name),
+                );
+            }
+            out.push(d);
+        }
+    }
 }
 
 fn cross_datacenter_calls(t: &Topology, out: &mut Vec<Diagnostic>) {

@@ -183,6 +183,46 @@ file_share old_share { method = nfs  server = "nfs"  path = "/old" }
 );
 
 declare_lint!(
+    DS004,
+    Error,
+    "a datasource's database or user holds characters WSO2 cannot carry into its JDBC URL or datasource XML",
+    r#"## What it does
+Checks the `database` and `user` of every datasource. WSO2's config mapper
+pastes them, unescaped, into `master-datasources.xml` (the database inside
+the JDBC URL). topoc writes the XML characters of a user name (`&`, `<`,
+`>`, quotes) as XML entities, which the XML parser reads back as they
+were; what no escaping carries is refused:
+
+- a database name with anything but letters, digits, `_`, `.` and `-`: in
+  a JDBC URL `/`, `?`, `;`, `&`, `=`, `#`, `%`, `:`, `@`, spaces and quotes
+  start another part of the URL or another driver property;
+- a user with `${...}`, `$env{...}`, `$ref{...}`, `$sys{...}` or
+  `$secret{...}` (placeholders the config mapper or the server would
+  replace), or control characters.
+
+## Why is this bad?
+The node connects to another database than the one named, passes driver
+properties nobody meant, or fails to start on a malformed XML file.
+
+## Example
+```topo
+datasource apim_db {
+  database = "apim;encrypt=false"
+  user = "${user.name}"
+}
+```
+
+## Use instead
+```topo
+datasource apim_db {
+  database = "apim_db"
+  user = "apim"
+}
+```
+"#
+);
+
+declare_lint!(
     FS004,
     Warning,
     "a file share with neither an NFS server nor a `storage_class`: on Kubernetes its ReadWriteMany claim stays Pending",
@@ -220,6 +260,7 @@ pub fn check(t: &Topology, complete: bool, out: &mut Vec<Diagnostic>) {
         unused(t, out);
     }
     replicas(t, out);
+    carried_strings(t, out);
     file_shares(t, out);
     if complete {
         kubernetes_storage(t, out);
@@ -596,5 +637,97 @@ fn kubernetes_storage(t: &Topology, out: &mut Vec<Diagnostic>) {
                 .help("add `storage_class = \"<a ReadWriteMany StorageClass>\"` (for example an EFS, Azure Files, Filestore or NFS provisioner class), or make it an NFS share with `server` and `path`"),
             );
         }
+    }
+}
+
+/// What in a database name a JDBC URL cannot carry, if anything.
+pub fn database_unsafe(name: &str) -> Option<char> {
+    name.chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "_.-".contains(*c)))
+}
+
+/// What in a user name WSO2 cannot carry into its XML even escaped: a
+/// placeholder the config mapper or the server would replace, or a
+/// control character.
+pub fn user_unsafe(name: &str) -> Option<String> {
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Some(format!(
+            "the control character {c:?}, which XML cannot carry"
+        ));
+    }
+    for (i, _) in name.match_indices('$') {
+        let rest = &name[i + 1..];
+        let word = rest
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .map(|end| &rest[..end])
+            .unwrap_or(rest);
+        if rest[word.len()..].starts_with('{')
+            && matches!(word, "" | "env" | "ref" | "sys" | "secret")
+        {
+            return Some(format!(
+                "`${word}{{`, a placeholder WSO2 replaces before connecting: the node would connect as another user"
+            ));
+        }
+    }
+    None
+}
+
+/// DS004: the strings of a datasource that reach WSO2's XML and JDBC URLs.
+/// A replica inherits them: the datasource that declares them reports.
+fn carried_strings(t: &Topology, out: &mut Vec<Diagnostic>) {
+    for ds in t.datasources.iter().filter(|d| d.replica_of.is_none()) {
+        if let Some(database) = &ds.database {
+            let found = if database.is_empty() {
+                Some("nothing".to_string())
+            } else {
+                database_unsafe(database).map(|c| format!("{c:?}"))
+            };
+            if let Some(found) = found {
+                out.push(
+                    Diagnostic::new(
+                        &DS004,
+                        ds.database_span.unwrap_or(ds.span),
+                        format!(
+                            "the database of datasource `{}` holds {found}, which WSO2 cannot carry into its JDBC URL",
+                            ds.name
+                        ),
+                    )
+                    .label("not carried safely")
+                    .help("name the database with letters, digits, `_`, `.` and `-` only"),
+                );
+            }
+        }
+        if let Some(found) = user_unsafe(&ds.user) {
+            out.push(
+                Diagnostic::new(
+                    &DS004,
+                    ds.user_span.unwrap_or(ds.span),
+                    format!("the user of datasource `{}` holds {found}", ds.name),
+                )
+                .label("not carried safely")
+                .help("choose a user name without `${`-style placeholders or control characters"),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_wso2_cannot_carry() {
+        assert_eq!(database_unsafe("WSO2AM_DB"), None);
+        assert_eq!(database_unsafe("orcl.example-1"), None);
+        assert_eq!(database_unsafe("a;b"), Some(';'));
+        assert_eq!(database_unsafe("a?b"), Some('?'));
+        assert_eq!(user_unsafe("apim@server"), None);
+        assert_eq!(user_unsafe("a&b<c>'\""), None);
+        assert_eq!(user_unsafe("$(touch x)"), None);
+        assert_eq!(user_unsafe("a$b{c}"), None);
+        assert!(user_unsafe("${user.name}").is_some());
+        assert!(user_unsafe("x$env{U}").is_some());
+        assert!(user_unsafe("$secret{u}").is_some());
+        assert!(user_unsafe("a\u{1}").is_some());
     }
 }

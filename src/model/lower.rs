@@ -61,6 +61,11 @@ impl Declared<'_> {
         self.attrs.get(name)
     }
 
+    /// Where `key = value` is written, if it is.
+    fn span_of(&self, name: &str) -> Option<Span> {
+        self.get(name).map(|a| a.span)
+    }
+
     fn string(&self, name: &str) -> Option<String> {
         match self.get(name).map(|a| &a.value) {
             Some(Lowered::Str(s)) => Some(s.clone()),
@@ -1185,6 +1190,10 @@ impl Lowerer<'_> {
                     .map(|s| Spanned::new(ArtifactId(s.value), s.span)),
                 standby: d.ident("standby", DcStandby::from_name),
                 recovery_time: d.duration("recovery_time"),
+                replication_lag: d
+                    .duration("replication_lag")
+                    .map(|l| l.value)
+                    .unwrap_or(Duration { millis: 10_000 }),
                 clusters: Vec::new(),
                 datasources: Vec::new(),
                 file_shares: Vec::new(),
@@ -1239,7 +1248,9 @@ impl Lowerer<'_> {
                 host: d.string("host"),
                 port: d.int("port").map(|p| p.value as u16).unwrap_or(0),
                 database: d.string("database"),
+                database_span: d.span_of("database"),
                 user: String::new(),
+                user_span: d.span_of("user"),
                 password: d.secret("password").unwrap_or_else(|| SecretRef {
                     name: String::new(),
                     span: None,

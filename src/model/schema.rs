@@ -575,6 +575,13 @@ pub static BLOCKS: &[BlockSchema] = &[
                 None,
                 "How long a failover to this datacenter takes."
             ),
+            attr!(
+                "replication_lag",
+                Type::Duration,
+                Required::No,
+                Some("10s"),
+                "How far its database replicas may lag the primary (read-only datacenters): its nodes wait this long before acting on an event relayed from the primary."
+            ),
         ],
     },
     BlockSchema {

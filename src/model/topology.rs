@@ -106,6 +106,8 @@ pub struct Datacenter {
     pub artifact_source: Option<Spanned<ArtifactId>>,
     pub standby: Option<Spanned<DcStandby>>,
     pub recovery_time: Option<Spanned<Duration>>,
+    /// How far its replicas may lag the primary.
+    pub replication_lag: Duration,
     pub clusters: Vec<ClusterId>,
     pub datasources: Vec<DsId>,
     pub file_shares: Vec<FsId>,
@@ -149,7 +151,13 @@ pub struct Datasource {
     pub host: Option<String>,
     pub port: u16,
     pub database: Option<String>,
+    /// Where its own `database` is written (not inherited).
+    #[serde(skip)]
+    pub database_span: Option<Span>,
     pub user: String,
+    /// Where its own `user` is written (not inherited).
+    #[serde(skip)]
+    pub user_span: Option<Span>,
     pub password: SecretRef,
     pub access: Spanned<Access>,
     pub replica_of: Option<Spanned<DsId>>,

@@ -174,6 +174,9 @@ pub struct Plan {
     pub summary: Summary,
     pub steps: Vec<Step>,
     pub violations: Vec<Violation>,
+    /// The disaster-recovery datacenter a failover runbook moves to.
+    #[serde(skip)]
+    pub failover_to: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -372,14 +375,16 @@ pub fn plan_failover(
             )
         }
     });
-    Some(finish(
+    let mut plan = finish(
         &input,
         format!("failover-{}", site.name),
         "failover".to_string(),
         None,
         unavailability,
         drafts,
-    ))
+    );
+    plan.failover_to = Some(site.name.clone());
+    Some(plan)
 }
 
 /// The runbook of the first deployment: files, databases, schema,
@@ -488,6 +493,7 @@ fn finish(
         summary,
         steps,
         violations: outcome.violations,
+        failover_to: None,
     }
 }
 

@@ -28,6 +28,9 @@ struct View<'a> {
     /// Set when the expected duration exceeds the maintenance window.
     overrun: Option<String>,
     variables: Vec<(String, String)>,
+    /// How long after a change in the primary each read-only datacenter
+    /// serves it, during and after this runbook (Markdown).
+    freshness: Vec<String>,
     mermaid: String,
     steps: Vec<StepView<'a>>,
 }
@@ -179,6 +182,7 @@ pub fn markdown(
         })
         .collect();
     let view = View {
+        freshness: freshness(plan, deployment),
         plan,
         target: plan.target.name(),
         topology: &deployment.topology,
@@ -202,6 +206,51 @@ pub fn markdown(
         steps,
     };
     templates.render("runbook/runbook.md.j2", &view)
+}
+
+/// The staleness bound of every read-only site, as it stands during the
+/// runbook; after a failover the site's copies of the control planes relay
+/// (their configuration carries the relay from the start).
+fn freshness(plan: &Plan, deployment: &Deployment) -> Vec<String> {
+    let successor = plan
+        .failover_to
+        .as_ref()
+        .and_then(|name| deployment.sites.iter().find(|s| s.name == *name));
+    deployment
+        .sites
+        .iter()
+        .filter_map(|site| {
+            let freshness = site.freshness.as_ref()?;
+            Some(match successor {
+                None => freshness.bound(&site.name),
+                Some(successor) => {
+                    let after = if site_relays_from(successor, &site.name) {
+                        format!(
+                            "after it the control planes of `{}` relay in place of `{}`'s, with the same bound.",
+                            successor.name, freshness.primary
+                        )
+                    } else {
+                        format!(
+                            "after it nothing in `{}` relays events to `{}`: {}.",
+                            successor.name,
+                            site.name,
+                            crate::model::UNRELAYED
+                        )
+                    };
+                    format!("Until the failover: {} And {after}", freshness.bound(&site.name))
+                }
+            })
+        })
+        .collect()
+}
+
+/// Whether a control plane of `source` relays its events to `datacenter`.
+fn site_relays_from(source: &crate::deployment::Site, datacenter: &str) -> bool {
+    source
+        .clusters
+        .iter()
+        .flat_map(|c| c.relay_to.iter())
+        .any(|t| t.datacenter == datacenter)
 }
 
 /// The length of a window written as `... HH:MM-HH:MM ...` (past midnight
