@@ -23,11 +23,11 @@ fn build(c: &mut Criterion) {
     group.sample_size(10);
     for target in [Target::Kubernetes, Target::Compose, Target::Puppet] {
         group.bench_function(format!("render {} 100x50", target.name()), |b| {
-            b.iter(|| emit::render(black_box(&checked), &[target], None).expect("renders"))
+            b.iter(|| topoc::build::render(black_box(&checked), &[target], None).expect("renders"))
         });
     }
     group.bench_function("render all targets 100x50", |b| {
-        b.iter(|| emit::render(black_box(&checked), &Target::ALL, None).expect("renders"))
+        b.iter(|| topoc::build::render(black_box(&checked), &Target::ALL, None).expect("renders"))
     });
     let dir = tempfile::tempdir().expect("temporary folder");
     let out = dir.path().join("out");
@@ -39,7 +39,7 @@ fn build(c: &mut Criterion) {
                 &DiskFs,
                 &SeverityConfig::default(),
             );
-            let artifacts = emit::render(&checked, &Target::ALL, None).expect("renders");
+            let artifacts = topoc::build::render(&checked, &Target::ALL, None).expect("renders");
             emit::write(&out, &artifacts, &[], false).expect("writes");
         })
     });

@@ -6,6 +6,7 @@
 //! ([`graph::to_dot`]) and the language server ([`lsp`]) are built on the
 //! same calls.
 
+pub mod build;
 pub mod deployment;
 pub mod diagnostics;
 pub mod emit;
@@ -18,6 +19,7 @@ pub mod model;
 pub mod plan;
 pub mod source;
 pub mod syntax;
+pub mod text;
 
 use std::path::Path;
 

@@ -415,7 +415,7 @@ fn build(
     } else {
         targets.iter().map(|t| t.target()).collect()
     };
-    let artifacts = match emit::render(&checked, &targets, templates) {
+    let artifacts = match topoc::build::render(&checked, &targets, templates) {
         Ok(artifacts) => artifacts,
         Err(error @ BuildError::Invalid { .. }) | Err(error @ BuildError::Emit(_)) => {
             eprintln!("error: {error}");
@@ -525,7 +525,7 @@ fn plan_command(
     let text = match format {
         PlanFormat::Json => plan::render::json(&plan),
         PlanFormat::Markdown => {
-            let templates = match emit::templates::Templates::new(None) {
+            let templates = match topoc::text::templates::Templates::new(None) {
                 Ok(templates) => templates,
                 Err(error) => return usage_error(error),
             };
@@ -698,7 +698,7 @@ fn graph(path: &Path, format: GraphFormat) -> u8 {
 /// an installed binary's templates can be edited and given back with
 /// `build --templates DIR`. Existing files are kept unless `force`.
 fn export_templates(dir: &Path, force: bool) -> u8 {
-    let templates = emit::templates::EMBEDDED;
+    let templates = topoc::text::templates::EMBEDDED;
     if !force {
         let existing: Vec<String> = templates
             .iter()

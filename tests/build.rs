@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 use topoc::diagnostics::SeverityConfig;
-use topoc::emit::{self, Artifacts, Target};
+use topoc::emit::{Artifacts, Target};
 use topoc::load::DiskFs;
 
 fn topoc(args: &[&str]) -> Output {
@@ -73,7 +73,7 @@ fn examples() -> Vec<PathBuf> {
 
 fn render(path: &Path) -> Artifacts {
     let checked = topoc::check_path(path, &DiskFs, &SeverityConfig::default()).expect("loads");
-    emit::render(&checked, &Target::ALL, None).expect("builds")
+    topoc::build::render(&checked, &Target::ALL, None).expect("builds")
 }
 
 #[test]
@@ -92,7 +92,7 @@ fn full_output_of_every_example() {
         settings.bind(|| {
             for (path, content) in artifacts.iter() {
                 // The manifest is the hashes of the rest: checked on its own.
-                if path == emit::output::MANIFEST {
+                if path == topoc::emit::output::MANIFEST {
                     continue;
                 }
                 insta::assert_snapshot!(path.replace('/', "__"), content);
@@ -472,14 +472,14 @@ fn template_overrides_replace_one_file_and_unknown_ones_are_refused() {
         &SeverityConfig::default(),
     )
     .unwrap();
-    let artifacts = emit::render(&checked, &[Target::Compose], Some(&templates)).unwrap();
+    let artifacts = topoc::build::render(&checked, &[Target::Compose], Some(&templates)).unwrap();
     let config = artifacts
         .get("compose/frankfurt/config/gateway-1/deployment.toml")
         .unwrap();
     assert!(config.contains("[apim.analytics]"));
     config.parse::<toml::Table>().unwrap();
     std::fs::write(templates.join("unknown.j2"), "x").unwrap();
-    assert!(emit::render(&checked, &[Target::Compose], Some(&templates)).is_err());
+    assert!(topoc::build::render(&checked, &[Target::Compose], Some(&templates)).is_err());
 }
 
 #[test]
@@ -490,7 +490,7 @@ fn targets_can_be_chosen() {
         &SeverityConfig::default(),
     )
     .unwrap();
-    let artifacts = emit::render(&checked, &[Target::Kubernetes], None).unwrap();
+    let artifacts = topoc::build::render(&checked, &[Target::Kubernetes], None).unwrap();
     // The manifests and the Dockerfiles of the images they run.
     assert!(
         artifacts

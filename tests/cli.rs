@@ -744,7 +744,7 @@ fn templates_export_writes_what_build_templates_reads() {
     let templates_arg = templates.to_str().unwrap();
     let export = topoc(&["templates", "export", templates_arg]);
     assert_eq!(code(&export), 0, "{}", stderr(&export));
-    for (name, text) in topoc::emit::templates::EMBEDDED {
+    for (name, text) in topoc::text::templates::EMBEDDED {
         assert_eq!(
             std::fs::read_to_string(templates.join(name)).unwrap(),
             *text,

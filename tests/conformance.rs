@@ -6,20 +6,20 @@ use std::path::Path;
 
 use toml::Value;
 use topoc::diagnostics::SeverityConfig;
-use topoc::emit::{self, Artifacts, Target};
+use topoc::emit::{Artifacts, Target};
 use topoc::load::DiskFs;
 
 fn render(path: &str) -> Artifacts {
     let checked =
         topoc::check_path(Path::new(path), &DiskFs, &SeverityConfig::default()).expect("loads");
     assert!(!checked.has_errors(), "{path} has errors");
-    emit::render(&checked, &Target::ALL, None).expect("builds")
+    topoc::build::render(&checked, &Target::ALL, None).expect("builds")
 }
 
 fn render_text(name: &str, text: &str) -> Artifacts {
     let checked = topoc::check_text(Path::new(name), text, &DiskFs, &SeverityConfig::default());
     assert!(!checked.has_errors(), "{name}: {:#?}", checked.diagnostics);
-    emit::render(&checked, &Target::ALL, None).expect("builds")
+    topoc::build::render(&checked, &Target::ALL, None).expect("builds")
 }
 
 /// The Compose deployment.toml of a node, parsed.

@@ -8,9 +8,9 @@ use std::process::Command;
 
 use proptest::prelude::*;
 use topoc::diagnostics::SeverityConfig;
-use topoc::emit::escape::{puppet_string, shell_word, toml_string};
-use topoc::emit::{self, Target};
+use topoc::emit::Target;
 use topoc::load::DiskFs;
+use topoc::text::escape::{puppet_string, shell_word, toml_string};
 
 /// Undo Puppet's single-quoted string escapes (`\\` and `\'`).
 fn puppet_unquote(text: &str) -> String {
@@ -107,7 +107,7 @@ proptest! {
         let text = topology(&names, &database, &user, &region, &window);
         let checked = topoc::check_text(Path::new("p.topo"), &text, &DiskFs, &SeverityConfig::default());
         prop_assume!(!checked.has_errors());
-        let artifacts = emit::render(&checked, &Target::ALL, None).expect("builds");
+        let artifacts = topoc::build::render(&checked, &Target::ALL, None).expect("builds");
         let parsed = common::parse_back(&artifacts);
         prop_assert!(!parsed.is_empty());
         // The user name comes back intact from every deployment.toml, as

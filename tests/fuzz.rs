@@ -228,7 +228,7 @@ fn check_one(input: &[u8], other: &[u8]) {
                 topoc::plan::Target::Puppet,
             );
         }
-        let _ = topoc::emit::render(&checked, &topoc::emit::Target::ALL, None);
+        let _ = topoc::build::render(&checked, &topoc::emit::Target::ALL, None);
     }
 }
 

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde_json::Value;
 use topoc::diagnostics::SeverityConfig;
-use topoc::emit::{self, Target};
+use topoc::emit::Target;
 use topoc::load::DiskFs;
 
 fn selects(selector: &Value, labels: &Value) -> bool {
@@ -183,7 +183,7 @@ fn every_datacenter_of_every_example_passes_the_audit() {
     for topology in topologies {
         let checked =
             topoc::check_path(Path::new(&topology), &DiskFs, &SeverityConfig::default()).unwrap();
-        let artifacts = emit::render(&checked, &[Target::Kubernetes], None).unwrap();
+        let artifacts = topoc::build::render(&checked, &[Target::Kubernetes], None).unwrap();
         let mut by_datacenter: BTreeMap<String, Vec<Value>> = BTreeMap::new();
         for (path, doc) in common::parse_back(&artifacts) {
             if let Some(dc) = path

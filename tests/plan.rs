@@ -9,10 +9,10 @@ use std::process::{Command, Output};
 use proptest::prelude::*;
 use serde_json::Value;
 use topoc::diagnostics::{Severity, SeverityConfig};
-use topoc::emit::templates::Templates;
 use topoc::load::DiskFs;
 use topoc::model::UpgradeId;
 use topoc::plan::{self, Target};
+use topoc::text::templates::Templates;
 
 const KINDS: &[&str] = &["service-update", "patch", "version-upgrade", "migration"];
 const MODES: &[&str] = &["active-active", "active-passive", "none"];

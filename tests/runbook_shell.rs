@@ -56,7 +56,7 @@ fn run(command: &str, dir: &Path) -> Vec<Run> {
     }
     let script = format!(
         "command_not_found_handle() {{ {{ printf '%s\\x1f' \"$@\"; printf '\\x1e'; }} >>{log}; return 0; }}\n{command}\n",
-        log = topoc::emit::escape::shell_word(&log.to_string_lossy()),
+        log = topoc::text::escape::shell_word(&log.to_string_lossy()),
     );
     let mut bash = Command::new(if Path::new("/bin/bash").exists() {
         "/bin/bash"

@@ -12,7 +12,7 @@ use std::process::Command;
 
 use serde_json::Value;
 use topoc::diagnostics::SeverityConfig;
-use topoc::emit::{self, Artifacts, Target};
+use topoc::emit::{Artifacts, Target};
 use topoc::load::DiskFs;
 use topoc::plan;
 
@@ -32,7 +32,7 @@ fn example(name: &str) -> String {
 }
 
 fn build(text: &str) -> Artifacts {
-    emit::render(&checked(text), &Target::ALL, None).expect("builds")
+    topoc::build::render(&checked(text), &Target::ALL, None).expect("builds")
 }
 
 /// Every YAML document of a file.
@@ -152,7 +152,7 @@ fn no_floating_tag_is_pulled_once_and_every_image_comes_from_the_registry() {
         &SeverityConfig::default(),
     );
     assert!(c.diagnostics.iter().any(|d| d.code == "ST001"));
-    let a = emit::render(&c, &[Target::Kubernetes], None).unwrap();
+    let a = topoc::build::render(&c, &[Target::Kubernetes], None).unwrap();
     let k8s = docs(&a, "kubernetes/dublin/24-gateway.yaml");
     let pod = &named(&k8s, "Deployment", "gateway")["spec"]["template"]["spec"];
     assert_eq!(pod["containers"][0]["imagePullPolicy"], "Always");
@@ -308,7 +308,7 @@ fn the_operators_keystores_are_placed_on_every_node() {
         &SeverityConfig::default(),
     );
     assert!(c.diagnostics.iter().any(|d| d.code == "ST003"));
-    let a = emit::render(&c, &[Target::Compose], None).unwrap();
+    let a = topoc::build::render(&c, &[Target::Compose], None).unwrap();
     let toml: toml::Table = a
         .get("compose/london/config/gateway-london-1/deployment.toml")
         .unwrap()
@@ -407,7 +407,7 @@ fn readiness(script: &str, serving_file: &Path, me: &str, healthy: &[&str]) -> b
         std::fs::set_permissions(&curl_path, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     let script = script.replace(
-        topoc::emit::kubernetes::SERVING_DIR,
+        topoc::deployment::layout::SERVING_DIR,
         &serving_file.parent().unwrap().to_string_lossy(),
     );
     Command::new("bash")

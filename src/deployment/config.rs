@@ -226,8 +226,8 @@ pub fn node_config(
         .map(|db| DatabaseConfig {
             section: db.section().to_string(),
             kind: db.wso2_type().to_string(),
-            url: crate::emit::escape::xml_entities(&db.jdbc_url()),
-            username: crate::emit::escape::xml_entities(&db.user),
+            url: crate::text::escape::xml_entities(&db.jdbc_url()),
+            username: crate::text::escape::xml_entities(&db.user),
             password: db.password.reference(),
             driver: db.driver().to_string(),
             validation_query: db.validation_query().to_string(),

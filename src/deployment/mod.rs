@@ -6,6 +6,7 @@
 //! facts.
 
 pub mod config;
+pub mod layout;
 
 use std::collections::BTreeMap;
 
@@ -540,9 +541,6 @@ pub struct SharePlan {
     pub storage_class: Option<String>,
 }
 
-/// Where the product images install the product: the home of their user.
-pub const PRODUCT_BASE: &str = "/home/wso2carbon";
-
 /// The gateways' secure WebSocket port (`wss_endpoint`).
 pub const WSS_PORT: u16 = 8099;
 /// The gateways' plain WebSocket port (`ws_endpoint`).
@@ -557,11 +555,36 @@ pub struct LoadBalancerPlan {
     pub fronts: Vec<String>,
 }
 
+/// What a load balancer route carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RouteKind {
+    /// API traffic, to the gateways.
+    Api,
+    /// The portals, the management console and their APIs.
+    Portal,
+    /// A key manager's token and key manager paths.
+    KeyManager,
+    /// Anything else a cluster serves on its main port.
+    Service,
+}
+
+impl RouteKind {
+    /// Names the route's upstream and Ingress.
+    pub fn name(self) -> &'static str {
+        match self {
+            RouteKind::Api => "api",
+            RouteKind::Portal => "portal",
+            RouteKind::KeyManager => "key-manager",
+            RouteKind::Service => "service",
+        }
+    }
+}
+
 /// Where a load balancer sends requests: the clusters behind some paths.
 #[derive(Debug, Clone)]
 pub struct LbRoute<'a> {
-    /// `api`, `portal` or `key-manager`: names the route's upstream.
-    pub kind: &'static str,
+    pub kind: RouteKind,
     /// The name of its nginx upstream and Ingress: the load balancer's
     /// own for the catch-all first route, `<load balancer>-<kind>` for
     /// the others.
@@ -630,7 +653,7 @@ impl LoadBalancerPlan {
         if !gateways.is_empty() {
             routes.push(LbRoute {
                 name: String::new(),
-                kind: "api",
+                kind: RouteKind::Api,
                 paths: &["/"],
                 port: 8243,
                 clusters: gateways,
@@ -640,7 +663,7 @@ impl LoadBalancerPlan {
         if !portals.is_empty() {
             routes.push(LbRoute {
                 name: String::new(),
-                kind: "portal",
+                kind: RouteKind::Portal,
                 paths: PORTAL_PATHS,
                 port: 9443,
                 clusters: portals,
@@ -650,7 +673,7 @@ impl LoadBalancerPlan {
         if !key_managers.is_empty() {
             routes.push(LbRoute {
                 name: String::new(),
-                kind: "key-manager",
+                kind: RouteKind::KeyManager,
                 paths: KEY_MANAGER_PATHS,
                 port: 9443,
                 clusters: key_managers,
@@ -661,7 +684,7 @@ impl LoadBalancerPlan {
             let port = others[0].main_port();
             routes.push(LbRoute {
                 name: String::new(),
-                kind: "service",
+                kind: RouteKind::Service,
                 paths: &["/"],
                 port,
                 clusters: others,
@@ -675,7 +698,7 @@ impl LoadBalancerPlan {
         }
         let key_manager_paths = routes
             .iter()
-            .any(|r| r.kind == "key-manager" && r.paths != ["/"]);
+            .any(|r| r.kind == RouteKind::KeyManager && r.paths != ["/"]);
         let mut seen_default = false;
         routes.retain(|r| {
             let default = r.paths == ["/"];
@@ -685,7 +708,7 @@ impl LoadBalancerPlan {
         });
         if key_manager_paths {
             for route in &mut routes {
-                if route.kind == "portal" && route.paths != ["/"] {
+                if route.kind == RouteKind::Portal && route.paths != ["/"] {
                     route.paths = PORTAL_ONLY_PATHS;
                 }
             }
@@ -694,7 +717,7 @@ impl LoadBalancerPlan {
             route.name = if i == 0 {
                 self.label.clone()
             } else {
-                format!("{}-{}", self.label, route.kind)
+                format!("{}-{}", self.label, route.kind.name())
             };
         }
         routes
@@ -1156,7 +1179,7 @@ pub fn plan(t: &Topology) -> Deployment {
             tag: cluster.k8s_image.clone(),
             lib: format!(
                 "{}/repository/components/lib",
-                cluster.product_home(PRODUCT_BASE)
+                cluster.product_home(layout::IMAGE_BASE)
             ),
             drivers: drivers.clone(),
             run_as,
@@ -1199,7 +1222,7 @@ pub fn plan(t: &Topology) -> Deployment {
         keystore_password,
         encryption_key,
         secrets,
-        operator_files: format!("{}/{label}", crate::emit::output::OPERATOR_FILES),
+        operator_files: format!("{}/{label}", layout::OPERATOR_FILES),
         label,
     }
 }

@@ -8,13 +8,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::kubernetes::{site_cluster_secrets, sync_mode};
 use super::{Artifacts, BuildError, Context};
 use crate::deployment::config::cluster_address;
 use crate::deployment::*;
-use crate::model::{HaMode, ShareMethod};
+use crate::model::ShareMethod;
 
-const HOME: &str = "/home/wso2carbon";
+use crate::deployment::layout::IMAGE_BASE as HOME;
 
 const NETWORK: &str = "apim";
 
@@ -137,65 +136,6 @@ struct SecretDef {
     file: String,
 }
 
-/// The nginx.conf template's view of a load balancer.
-#[derive(Serialize)]
-struct NginxServer {
-    name: String,
-    hostname: String,
-    /// Names the TLS certificate files.
-    label: String,
-    upstreams: Vec<NginxUpstreamGroup>,
-    locations: Vec<NginxLocation>,
-    /// The gateways' WebSocket listeners, on the gateways' own ports so
-    /// that the `ws_endpoint` and `wss_endpoint` the gateways advertise
-    /// reach them.
-    websockets: Vec<NginxWebsocket>,
-}
-
-#[derive(Serialize)]
-struct NginxWebsocket {
-    /// The gateways' port, which the load balancer listens on too.
-    port: u16,
-    /// TLS on both sides (wss) or on neither (ws).
-    tls: bool,
-    upstream: String,
-}
-
-#[derive(Serialize)]
-struct NginxUpstreamGroup {
-    name: String,
-    affinity: bool,
-    backups: bool,
-    servers: Vec<NginxUpstream>,
-}
-
-#[derive(Serialize)]
-struct NginxLocation {
-    path: &'static str,
-    upstream: String,
-    affinity: bool,
-    /// The Publisher's, DevPortal's and console's: `lb.sh read-only`
-    /// refuses writes here (and only here: API calls and token requests
-    /// go on).
-    portal: bool,
-}
-
-#[derive(Serialize, Clone)]
-struct NginxUpstream {
-    address: String,
-    port: u16,
-    backup: bool,
-    /// The temporary node of the upgrade runbooks: written commented out
-    /// (its host exists only during a runbook), `lb.sh add` enables it.
-    surge: bool,
-}
-
-#[derive(Serialize)]
-struct NginxContext {
-    describes: String,
-    servers: Vec<NginxServer>,
-}
-
 /// The operator's folder as the project at `compose/<datacenter>/` reaches
 /// it: beside the output folder.
 fn operator_files(d: &Deployment) -> String {
@@ -251,7 +191,7 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
         let mut secrets = BTreeMap::new();
         let mut needs_script = false;
         for cluster in site.start_order() {
-            let cluster_secrets = site_cluster_secrets(d, cluster);
+            let cluster_secrets = d.node_secrets(cluster);
             for secret in &cluster_secrets {
                 secrets.insert(
                     secret.name.clone(),
@@ -333,7 +273,7 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                     });
                 }
                 if let Some(share) = share {
-                    let target = super::kubernetes::share_mount(ctx, cluster);
+                    let target = cluster.share_mount(HOME, d.major);
                     if d.major >= 4 {
                         mounts.push(Mount {
                             kind: "volume".to_string(),
@@ -345,7 +285,7 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                     } else {
                         // APIM 3.x shares what WSO2 shares; the image keeps
                         // the rest of its deployment folder (webapps).
-                        for folder in super::kubernetes::SHARED_FOLDERS_3X {
+                        for folder in crate::deployment::layout::SHARED_FOLDERS_3X {
                             mounts.push(Mount {
                                 kind: "volume".to_string(),
                                 source: share.label.clone(),
@@ -358,7 +298,7 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                         }
                     }
                 }
-                let sync = sync_mode(site, cluster).filter(|_| {
+                let sync = site.artifact_sync(cluster).filter(|_| {
                     cluster.shape == Shape::Scaled || node.manager || cluster.pulls_artifacts
                 });
                 if let Some((mode, source)) = sync {
@@ -368,7 +308,7 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                     );
                     // A share that holds the API folder (APIM 3.x shares the
                     // deployment folder) is what the sync reads and writes.
-                    let share_target = super::kubernetes::share_mount(ctx, cluster);
+                    let share_target = cluster.share_mount(HOME, d.major);
                     let in_share = share.and_then(|share| {
                         let rest = target.strip_prefix(&format!("{share_target}/"))?;
                         Some((share.label.clone(), format!("/artifacts/{rest}")))
@@ -398,7 +338,16 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                     }
                     services.insert(
                         format!("{}-artifact-sync", node.name),
-                        sync_service(d, cluster, node, mode, source, &volume, &dir, &profiles),
+                        sync_service(
+                            d,
+                            cluster,
+                            node,
+                            mode.name(),
+                            source,
+                            &volume,
+                            &dir,
+                            &profiles,
+                        ),
                     );
                 }
                 let mut aliases = vec![node.fqdn.clone()];
@@ -491,7 +440,7 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
             );
         }
         if !site.load_balancers.is_empty() {
-            let nginx = nginx_config(ctx, site)?;
+            let nginx = super::nginx::config(ctx, site)?;
             out.insert(format!("{dir}/nginx/nginx.conf"), nginx);
             out.insert(format!("{dir}/scripts/lb.sh"), ctx.lb_script.clone());
             let mut depends_on = BTreeMap::new();
@@ -508,10 +457,11 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                 }
             }
             let mut ports = vec!["80:80".to_string(), "443:443".to_string()];
-            let fronts_gateways = site
-                .load_balancers
-                .iter()
-                .any(|lb| lb.routes(site).iter().any(|route| route.kind == "api"));
+            let fronts_gateways = site.load_balancers.iter().any(|lb| {
+                lb.routes(site)
+                    .iter()
+                    .any(|route| route.kind == RouteKind::Api)
+            });
             if fronts_gateways {
                 ports.extend([WSS_PORT, WS_PORT].map(|p| format!("{p}:{p}")));
             }
@@ -719,90 +669,7 @@ fn sync_service(
     }
 }
 
-/// The nginx.conf of a site's load balancers (shared with the Puppet target).
-pub fn nginx_config(ctx: &Context, site: &Site) -> Result<String, BuildError> {
-    let servers = site
-        .load_balancers
-        .iter()
-        .map(|lb| {
-            let routes = lb.routes(site);
-            let mut upstreams = Vec::new();
-            let mut locations = Vec::new();
-            let mut websockets = Vec::new();
-            for route in &routes {
-                let name = route.name.clone();
-                let mut servers = Vec::new();
-                for cluster in &route.clusters {
-                    for node in cluster.nodes.iter().chain([&cluster.surge]) {
-                        servers.push(NginxUpstream {
-                            address: node.fqdn.clone(),
-                            port: route.port,
-                            backup: cluster.ha == HaMode::ActivePassive
-                                && node.role == NodeRole::Passive,
-                            surge: node.name == cluster.surge.name,
-                        });
-                    }
-                }
-                locations.extend(route.paths.iter().map(|&path| NginxLocation {
-                    path,
-                    upstream: name.clone(),
-                    affinity: route.affinity,
-                    portal: route.kind == "portal",
-                }));
-                let mut websocket_upstreams = Vec::new();
-                if route.kind == "api" {
-                    for (suffix, tls, port) in [("wss", true, WSS_PORT), ("ws", false, WS_PORT)] {
-                        let upstream = format!("{}-{suffix}", lb.label);
-                        websocket_upstreams.push(NginxUpstreamGroup {
-                            name: upstream.clone(),
-                            affinity: false,
-                            backups: false,
-                            servers: servers
-                                .iter()
-                                .map(|s| NginxUpstream { port, ..s.clone() })
-                                .collect(),
-                        });
-                        websockets.push(NginxWebsocket {
-                            port,
-                            tls,
-                            upstream,
-                        });
-                    }
-                }
-                upstreams.push(NginxUpstreamGroup {
-                    name,
-                    affinity: route.affinity,
-                    backups: servers.iter().any(|u| u.backup && !u.surge),
-                    servers,
-                });
-                upstreams.extend(websocket_upstreams);
-            }
-            // nginx picks the longest matching prefix; `/` last reads best.
-            locations.sort_by_key(|l| l.path == "/");
-            NginxServer {
-                name: lb.name.clone(),
-                hostname: lb.hostname.clone(),
-                label: lb.label.clone(),
-                upstreams,
-                locations,
-                websockets,
-            }
-        })
-        .collect();
-    Ok(ctx.templates.render(
-        "compose/nginx.conf.j2",
-        &NginxContext {
-            describes: format!(
-                "datacenter `{}` of topology `{}`",
-                site.name, ctx.deployment.topology
-            ),
-            servers,
-        },
-    )?)
-}
-
-/// The environment variable that overrides the product image's tag.
-pub const TAG_VARIABLE: &str = "WSO2AM_TAG";
+use crate::deployment::layout::TAG_VARIABLE;
 
 /// `repository:${WSO2AM_TAG:-tag}`, the rest escaped for interpolation.
 fn tagged_image(image: &str) -> String {

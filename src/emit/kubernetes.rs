@@ -41,9 +41,10 @@ use super::{Artifacts, BuildError, Context, ProductFile, checksum};
 use crate::deployment::*;
 use crate::model::Profile;
 
-/// Where WSO2's images copy configuration from at start-up.
-const CONFIG_VOLUME: &str = "/home/wso2carbon/wso2-config-volume";
-const HOME: &str = "/home/wso2carbon";
+use crate::deployment::layout::{
+    CONFIG_VOLUME, GATE_PORT, IMAGE_BASE as HOME, READ_ONLY_GATE, SERVING_DIR, SHARED_FOLDERS_3X,
+    labels,
+};
 
 type Labels = BTreeMap<String, String>;
 
@@ -179,8 +180,8 @@ fn cluster_labels(ctx: &Context, site: &Site, cluster: &ClusterPlan) -> Labels {
             "app.kubernetes.io/managed-by".to_string(),
             "topoc".to_string(),
         ),
-        ("topoc/datacenter".to_string(), site.label.clone()),
-        ("topoc/cluster".to_string(), cluster.label.clone()),
+        (labels::DATACENTER.to_string(), site.label.clone()),
+        (labels::CLUSTER.to_string(), cluster.label.clone()),
     ])
 }
 
@@ -226,19 +227,11 @@ pub fn dockerfile(d: &Deployment, image: &BuiltImage) -> String {
     out
 }
 
-/// The read-only gate of a datacenter's portals: what the runbooks' portal
-/// step asks, through ingress-nginx's `auth-url` annotation (allowed on a
-/// default install, unlike snippets), whether a request may pass.
-pub const READ_ONLY_GATE: &str = "read-only-gate";
-
-/// The gate's port.
-const GATE_PORT: u16 = 8080;
-
 /// Does a load balancer of the site route to the portals?
 fn has_portal_route(site: &Site) -> bool {
     site.load_balancers
         .iter()
-        .any(|lb| lb.routes(site).iter().any(|r| r.kind == "portal"))
+        .any(|lb| lb.routes(site).iter().any(|r| r.kind == RouteKind::Portal))
 }
 
 /// The gate's nginx.conf: writes are refused (403), except logins and token
@@ -288,14 +281,6 @@ http {
 }
 "#;
 
-/// The gate's address, for the `auth-url` annotation.
-pub fn read_only_gate_url(site: &Site) -> String {
-    format!(
-        "http://{READ_ONLY_GATE}.{}.svc.cluster.local:{GATE_PORT}/",
-        site.namespace
-    )
-}
-
 /// The gate: its configuration, a Deployment (no replicas until a runbook
 /// needs it) and a Service.
 fn read_only_gate(ctx: &Context, site: &Site) -> Result<String, BuildError> {
@@ -306,10 +291,10 @@ fn read_only_gate(ctx: &Context, site: &Site) -> Result<String, BuildError> {
             "topoc".to_string(),
         ),
         ("app.kubernetes.io/instance".to_string(), d.label.clone()),
-        ("topoc/datacenter".to_string(), site.label.clone()),
-        ("topoc/gate".to_string(), READ_ONLY_GATE.to_string()),
+        (labels::DATACENTER.to_string(), site.label.clone()),
+        (labels::GATE.to_string(), READ_ONLY_GATE.to_string()),
     ]);
-    let pods = BTreeMap::from([("topoc/gate".to_string(), READ_ONLY_GATE.to_string())]);
+    let pods = BTreeMap::from([(labels::GATE.to_string(), READ_ONLY_GATE.to_string())]);
     // The nginx image's own unprivileged user.
     let nginx = RunAs {
         user: 101,
@@ -462,17 +447,6 @@ fn read_only_gate(ctx: &Context, site: &Site) -> Result<String, BuildError> {
     Ok(documents(vec![config, deployment, service, budget]))
 }
 
-/// The Secret holding the operator's keystore and truststore files (keys
-/// are the file names), created by the operator in every namespace.
-pub fn keystore_secret_name(d: &Deployment) -> String {
-    format!("{}-keystores", d.label)
-}
-
-/// The Secret every password comes from (created by the operator).
-pub fn secret_name(d: &Deployment) -> String {
-    format!("{}-secrets", d.label)
-}
-
 /// The manifests of one datacenter.
 pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), BuildError> {
     {
@@ -488,7 +462,7 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
             );
         }
         for cluster in site.start_order() {
-            let file = format!("{dir}/2{}-{}.yaml", cluster.start_rank, cluster.label);
+            let file = site.kubernetes_manifest(cluster);
             out.insert(file, cluster_objects(ctx, site, cluster)?);
         }
         if let Some(ingress) = ingresses(site)? {
@@ -510,8 +484,8 @@ fn namespace(ctx: &Context, site: &Site) -> Result<String, BuildError> {
             "app.kubernetes.io/part-of".to_string(),
             ctx.deployment.label.clone(),
         ),
-        ("topoc/datacenter".to_string(), site.label.clone()),
-        ("topoc/role".to_string(), site.role.name().to_string()),
+        (labels::DATACENTER.to_string(), site.label.clone()),
+        (labels::ROLE.to_string(), site.role.name().to_string()),
         (
             "pod-security.kubernetes.io/enforce".to_string(),
             "restricted".to_string(),
@@ -537,8 +511,8 @@ fn storage(site: &Site) -> Result<Option<String>, BuildError> {
             continue;
         }
         let labels = BTreeMap::from([
-            ("topoc/datacenter".to_string(), site.label.clone()),
-            ("topoc/share".to_string(), share.label.clone()),
+            (labels::DATACENTER.to_string(), site.label.clone()),
+            (labels::SHARE.to_string(), share.label.clone()),
         ]);
         let size = BTreeMap::from([("storage".to_string(), Quantity("10Gi".to_string()))]);
         let mut claim = PersistentVolumeClaimSpec {
@@ -584,24 +558,9 @@ fn storage(site: &Site) -> Result<Option<String>, BuildError> {
 
 /// Does any workload of the site pull or push artifacts?
 fn needs_sync_script(site: &Site) -> bool {
-    site.clusters.iter().any(|c| sync_mode(site, c).is_some())
-}
-
-/// `pull` for read-only gateways, `push` for the primary's first
-/// gateway-capable cluster when read-only sites pull.
-pub fn sync_mode<'a>(
-    site: &'a Site,
-    cluster: &ClusterPlan,
-) -> Option<(&'static str, &'a ArtifactSync)> {
-    if cluster.pulls_artifacts {
-        return site.artifact_pull.as_ref().map(|s| ("pull", s));
-    }
-    let push = site.artifact_push.as_ref()?;
-    let pusher = site
-        .start_order()
-        .into_iter()
-        .find(|c| c.profile.runs_gateway())?;
-    (pusher.label == cluster.label).then_some(("push", push))
+    site.clusters
+        .iter()
+        .any(|c| site.artifact_sync(c).is_some())
 }
 
 fn sync_script(ctx: &Context, site: &Site) -> Result<String, BuildError> {
@@ -610,7 +569,7 @@ fn sync_script(ctx: &Context, site: &Site) -> Result<String, BuildError> {
             "app.kubernetes.io/managed-by".to_string(),
             "topoc".to_string(),
         ),
-        ("topoc/datacenter".to_string(), site.label.clone()),
+        (labels::DATACENTER.to_string(), site.label.clone()),
     ]);
     yaml(&ConfigMap {
         metadata: meta("artifact-sync", Some(&site.namespace), &labels),
@@ -628,7 +587,7 @@ fn cluster_objects(
     cluster: &ClusterPlan,
 ) -> Result<String, BuildError> {
     let labels = cluster_labels(ctx, site, cluster);
-    let selector_labels = BTreeMap::from([("topoc/cluster".to_string(), cluster.label.clone())]);
+    let selector_labels = BTreeMap::from([(labels::CLUSTER.to_string(), cluster.label.clone())]);
     let mut docs = Vec::new();
     let service_ports: Vec<ServicePort> = cluster
         .ports
@@ -648,7 +607,7 @@ fn cluster_objects(
             let standby = cluster.ha == crate::model::HaMode::ActivePassive;
             // Which node of an active-passive pair serves: the standby's
             // readiness follows it (see `standby_readiness`).
-            let serving = standby.then(|| serving_config_name(cluster));
+            let serving = standby.then(|| cluster.serving_config());
             if let (Some(name), Some(active)) = (&serving, cluster.active_nodes().next()) {
                 docs.push(yaml(&ConfigMap {
                     metadata: meta(name, Some(&site.namespace), &labels),
@@ -661,8 +620,8 @@ fn cluster_objects(
             for node in cluster.nodes.iter().chain([&cluster.surge]) {
                 let surge = node.name == cluster.surge.name;
                 let mut node_labels = labels.clone();
-                node_labels.insert("topoc/node".to_string(), node.name.clone());
-                node_labels.insert("topoc/role".to_string(), node_role(node).to_string());
+                node_labels.insert(labels::NODE.to_string(), node.name.clone());
+                node_labels.insert(labels::ROLE.to_string(), node_role(node).to_string());
                 let config = ctx.render_config(site, cluster, node, Network::Kubernetes)?;
                 let config_name = format!("{}-config", node.name);
                 docs.push(config_map(
@@ -673,8 +632,8 @@ fn cluster_objects(
                     &files,
                 )?);
                 let pod_selector = BTreeMap::from([
-                    ("topoc/cluster".to_string(), cluster.label.clone()),
-                    ("topoc/node".to_string(), node.name.clone()),
+                    (labels::CLUSTER.to_string(), cluster.label.clone()),
+                    (labels::NODE.to_string(), node.name.clone()),
                 ]);
                 docs.push(workload(
                     ctx,
@@ -824,16 +783,6 @@ fn config_map(
     })
 }
 
-/// The name of the ConfigMap that says which node of an active-passive
-/// pair serves.
-pub fn serving_config_name(cluster: &ClusterPlan) -> String {
-    format!("{}-serving", cluster.label)
-}
-
-/// Where the serving ConfigMap is mounted in a node of an active-passive
-/// pair.
-pub const SERVING_DIR: &str = "/etc/topoc/serving";
-
 /// A node's own Service, published whether its pod is ready or not.
 fn node_service(
     name: &str,
@@ -965,7 +914,7 @@ fn workload(
         volumes.push(Volume {
             name: "keystores".to_string(),
             secret: Some(SecretVolumeSource {
-                secret_name: Some(keystore_secret_name(d)),
+                secret_name: Some(d.keystore_secret_name()),
                 items: Some(
                     stores
                         .iter()
@@ -1017,7 +966,7 @@ fn workload(
         }
     }
     if let Some(share) = &cluster.share {
-        let target = share_mount(ctx, cluster);
+        let target = cluster.share_mount(HOME, d.major);
         let volume = Volume {
             name: "share".to_string(),
             persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
@@ -1069,7 +1018,7 @@ fn workload(
         }
     }
     let mut containers = Vec::new();
-    let sync = sync_mode(site, cluster).filter(|_| {
+    let sync = site.artifact_sync(cluster).filter(|_| {
         // A paired cluster pushes from its manager node only.
         node.is_none_or(|n| n.manager || cluster.pulls_artifacts)
     });
@@ -1079,7 +1028,7 @@ fn workload(
         // the deployment folder) is what the sync reads and writes: a
         // volume of its own would hide the share's copy from the product.
         let in_share = cluster.share.as_ref().and_then(|_| {
-            let share_target = share_mount(ctx, cluster);
+            let share_target = cluster.share_mount(HOME, d.major);
             target
                 .strip_prefix(&format!("{share_target}/"))
                 .map(str::to_string)
@@ -1095,13 +1044,13 @@ fn workload(
         });
         if let Some(sub_path) = in_share {
             containers.push(sync_container(
-                mode,
+                mode.name(),
                 source,
                 cluster,
                 uid,
                 "share",
                 Some(sub_path),
-                &secret_name(d),
+                &d.secret_name(),
             ));
         } else {
             let volume = Volume {
@@ -1119,13 +1068,13 @@ fn workload(
                 uid,
             );
             containers.push(sync_container(
-                mode,
+                mode.name(),
                 source,
                 cluster,
                 uid,
                 "artifacts",
                 None,
-                &secret_name(d),
+                &d.secret_name(),
             ));
         }
     }
@@ -1156,12 +1105,12 @@ fn workload(
             ..EnvVar::default()
         });
     }
-    for secret in site_cluster_secrets(d, cluster) {
+    for secret in d.node_secrets(cluster) {
         env.push(EnvVar {
             name: secret.env.clone(),
             value_from: Some(EnvVarSource {
                 secret_key_ref: Some(SecretKeySelector {
-                    name: secret_name(d),
+                    name: d.secret_name(),
                     key: secret.name.clone(),
                     ..SecretKeySelector::default()
                 }),
@@ -1250,7 +1199,7 @@ fn workload(
     containers.insert(0, main);
 
     let spread_selector = selector(&BTreeMap::from([(
-        "topoc/cluster".to_string(),
+        labels::CLUSTER.to_string(),
         cluster.label.clone(),
     )]));
     let pod = PodSpec {
@@ -1310,7 +1259,7 @@ fn workload(
         );
     }
     let mut deployment_labels = labels.clone();
-    deployment_labels.remove("topoc/role");
+    deployment_labels.remove(labels::ROLE);
     yaml(&K8sDeployment {
         metadata: meta(name, Some(&site.namespace), &deployment_labels),
         spec: DeploymentSpec {
@@ -1344,36 +1293,6 @@ fn workload(
         },
         ..K8sDeployment::default()
     })
-}
-
-/// The secrets a cluster's nodes read.
-pub fn site_cluster_secrets(d: &Deployment, cluster: &ClusterPlan) -> Vec<SecretEnv> {
-    let mut out = vec![
-        d.admin_password.clone(),
-        d.keystore_password.clone(),
-        d.keystores.truststore.password.clone(),
-    ];
-    out.extend(d.encryption_key.clone());
-    out.extend(cluster.databases.iter().map(|db| db.password.clone()));
-    out.sort();
-    out.dedup();
-    out
-}
-
-/// The folders of the deployment folder that APIM 3.x nodes share (as
-/// WSO2's charts do): the gateways' APIs and the traffic managers'
-/// throttling policies.
-pub const SHARED_FOLDERS_3X: [&str; 2] = ["synapse-configs", "executionplans"];
-
-/// Where a file share is mounted in the product: the deployment folder in
-/// APIM 3.x (artifacts live on the file system), tenants in 4.x.
-pub fn share_mount(ctx: &Context, cluster: &ClusterPlan) -> String {
-    let home = cluster.product_home(HOME);
-    if ctx.deployment.major >= 4 {
-        format!("{home}/repository/tenants")
-    } else {
-        format!("{home}/repository/deployment/server")
-    }
 }
 
 /// Copy the image's own content of `source` into an empty volume, so that
@@ -1533,8 +1452,8 @@ fn ingresses(site: &Site) -> Result<Option<String>, BuildError> {
                     "app.kubernetes.io/managed-by".to_string(),
                     "topoc".to_string(),
                 ),
-                ("topoc/datacenter".to_string(), site.label.clone()),
-                ("topoc/load-balancer".to_string(), lb.label.clone()),
+                (labels::DATACENTER.to_string(), site.label.clone()),
+                (labels::LOAD_BALANCER.to_string(), lb.label.clone()),
             ]);
             let mut metadata = meta(&route.name, Some(&site.namespace), &labels);
             metadata.annotations = Some(annotations);

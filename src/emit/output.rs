@@ -32,9 +32,7 @@ use super::Artifacts;
 /// The list of the files a build wrote, in the output folder.
 pub const MANIFEST: &str = ".topoc-manifest";
 
-/// The folder beside the output folder where the operator keeps the files
-/// the build references but never writes, one subfolder per topology.
-pub const OPERATOR_FILES: &str = "operator-files";
+pub use crate::deployment::layout::OPERATOR_FILES;
 
 /// Why an output folder cannot be written.
 #[derive(Debug)]

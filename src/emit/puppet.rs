@@ -11,11 +11,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::escape::hiera_text;
-use super::kubernetes::{site_cluster_secrets, sync_mode};
 use super::{Artifacts, BuildError, Context};
 use crate::deployment::*;
 use crate::model::{Profile, schema};
+use crate::text::escape::hiera_text;
 
 const INSTALL_BASE: &str = "/opt/wso2";
 
@@ -184,7 +183,7 @@ pub fn emit_site(
     let mut site_nodes = Vec::new();
     {
         for cluster in site.start_order() {
-            let secrets = site_cluster_secrets(d, cluster);
+            let secrets = d.node_secrets(cluster);
             let product_files: BTreeMap<String, String> = ctx
                 .product_files(cluster)?
                 .into_iter()
@@ -201,7 +200,7 @@ pub fn emit_site(
                     .and_then(|s| site.shares.iter().find(|sh| sh.label == *s));
                 let subdir = share.map(|_| share_subdir(d.major)).unwrap_or("");
                 let mount = format!("{INSTALL_BASE}/{}/{subdir}", cluster.product_dir);
-                let sync = sync_mode(site, cluster).filter(|_| {
+                let sync = site.artifact_sync(cluster).filter(|_| {
                     cluster.shape == Shape::Scaled || node.manager || cluster.pulls_artifacts
                 });
                 let data = NodeData {
@@ -270,7 +269,7 @@ pub fn emit_site(
                     },
                     rsync_interval: share.map(|s| s.interval_minutes).unwrap_or(1),
                     artifact_sync: sync
-                        .map(|(mode, _)| mode.to_string())
+                        .map(|(mode, _)| mode.name().to_string())
                         .unwrap_or_else(|| "none".into()),
                     artifact_env: sync
                         .map(|(_, source)| {
@@ -322,7 +321,7 @@ pub fn emit_site(
         if !site.load_balancers.is_empty() {
             let certname = format!("load-balancer.{}", site.domain);
             let data = LoadBalancerData {
-                config: super::compose::nginx_config(ctx, site)?,
+                config: super::nginx::config(ctx, site)?,
                 running: site.running(),
             };
             let header = format!(

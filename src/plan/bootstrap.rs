@@ -9,8 +9,8 @@
 
 use super::{Action, Draft, Effect, Input};
 use crate::deployment::{ClusterPlan, DatabasePlan, Site};
-use crate::emit::escape::shell_word as q;
 use crate::model::{DsId, Engine, Purpose, Role};
+use crate::text::escape::shell_word as q;
 
 /// A draft of a step on no cluster.
 fn general(
@@ -580,7 +580,7 @@ fn prepare(step: &Step) -> super::commands::Commands {
                         )
                     })
                     .collect();
-                let secret = crate::emit::kubernetes::secret_name(d);
+                let secret = d.secret_name();
                 out.commands.push(format!(
                     "kubectl -n {ns} create secret generic {} {} --dry-run=client -o yaml | kubectl apply -f -",
                     q(&secret),
@@ -590,7 +590,7 @@ fn prepare(step: &Step) -> super::commands::Commands {
                     .push(format!("kubectl -n {ns} get secret {}", q(&secret)));
                 let stores = d.keystores.supplied();
                 if !stores.is_empty() {
-                    let keystores = crate::emit::kubernetes::keystore_secret_name(d);
+                    let keystores = d.keystore_secret_name();
                     let from: Vec<String> = stores
                         .iter()
                         .map(|s| {

@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use super::{Action, Draft, Input};
 use crate::deployment::{ClusterPlan, DatabasePlan, Shape, Site};
-use crate::emit::escape::shell_word as q;
 use crate::model::{Engine, Profile, UpgradeKind};
+use crate::text::escape::shell_word as q;
 
 /// The platform a runbook drives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -522,7 +522,7 @@ fn offline(ctx: &StepContext, action: Action) -> Commands {
                 ),
                 Action::Patch => (
                     sh(&[
-                        &format!("{}={tag}", crate::emit::compose::TAG_VARIABLE),
+                        &format!("{}={tag}", crate::deployment::layout::TAG_VARIABLE),
                         "docker compose -f",
                         &file,
                         "--profile failover pull",
@@ -530,7 +530,7 @@ fn offline(ctx: &StepContext, action: Action) -> Commands {
                     ]),
                     format!(
                         "on failover, start it with {} set to the patched tag",
-                        crate::emit::compose::TAG_VARIABLE
+                        crate::deployment::layout::TAG_VARIABLE
                     ),
                 ),
                 _ => {
@@ -1145,7 +1145,7 @@ fn compose(ctx: &StepContext, action: Action) -> Commands {
                 .unwrap_or_default();
             Commands {
                 commands: vec![sh(&[
-                    &format!("{}={tag}", crate::emit::compose::TAG_VARIABLE),
+                    &format!("{}={tag}", crate::deployment::layout::TAG_VARIABLE),
                     "docker compose -f",
                     &file,
                     "up -d --wait --no-deps --force-recreate",
@@ -1153,7 +1153,11 @@ fn compose(ctx: &StepContext, action: Action) -> Commands {
                 ])],
                 verify: health,
                 rollback: vec![sh(&[
-                    &format!("{}={}", crate::emit::compose::TAG_VARIABLE, q(&current)),
+                    &format!(
+                        "{}={}",
+                        crate::deployment::layout::TAG_VARIABLE,
+                        q(&current)
+                    ),
                     "docker compose -f",
                     &file,
                     "up -d --wait --no-deps --force-recreate",
@@ -1766,7 +1770,10 @@ fn portal_hosts(ctx: &StepContext) -> Vec<(String, String)> {
     site.load_balancers
         .iter()
         .filter_map(|lb| {
-            let route = lb.routes(site).into_iter().find(|r| r.kind == "portal")?;
+            let route = lb
+                .routes(site)
+                .into_iter()
+                .find(|r| r.kind == crate::deployment::RouteKind::Portal)?;
             Some((route.name, lb.hostname.clone()))
         })
         .collect()
@@ -1859,12 +1866,9 @@ fn portals(ctx: &StepContext, read_only: bool) -> Commands {
             Target::Kubernetes => {
                 let gate = q(&format!(
                     "deployment/{}",
-                    crate::emit::kubernetes::READ_ONLY_GATE
+                    crate::deployment::layout::READ_ONLY_GATE
                 ));
-                let url = ctx
-                    .site
-                    .map(crate::emit::kubernetes::read_only_gate_url)
-                    .unwrap_or_default();
+                let url = ctx.site.map(Site::read_only_gate_url).unwrap_or_default();
                 let set = format!(
                     "{} && {} && {}",
                     sh(&["kubectl -n", &ns, "scale", &gate, "--replicas=2"]),

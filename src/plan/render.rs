@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use super::{Plan, Step};
 use crate::deployment::Deployment;
-use crate::emit::templates::{TemplateError, Templates};
 use crate::model::format_number;
+use crate::text::templates::{TemplateError, Templates};
 
 /// The plan as the JSON of the CLI contract.
 pub fn json(plan: &Plan) -> String {
