@@ -44,6 +44,9 @@ pub mod labels {
     pub const SHARE: &str = "topoc/share";
     pub const GATE: &str = "topoc/gate";
     pub const LOAD_BALANCER: &str = "topoc/load-balancer";
+    /// Set by a runbook on the pods that keep serving while one node of a
+    /// pair is drained: the cluster's Service then selects only them.
+    pub const ROUTE: &str = "topoc/route";
 }
 
 /// The read-only gate of a datacenter's portals (Kubernetes): what the
@@ -53,6 +56,34 @@ pub const READ_ONLY_GATE: &str = "read-only-gate";
 
 /// The gate's port.
 pub const GATE_PORT: u16 = 8080;
+
+/// The name of the product's container, in a pod and as a Compose
+/// service's main process.
+pub const PRODUCT_CONTAINER: &str = "wso2am";
+
+/// A datacenter's Kubernetes manifests other than its clusters', by file
+/// name, in the order they are applied.
+pub mod manifests {
+    pub const NAMESPACE: &str = "00-namespace.yaml";
+    pub const STORAGE: &str = "10-storage.yaml";
+    pub const ARTIFACT_SYNC: &str = "15-artifact-sync.yaml";
+    pub const INGRESS: &str = "30-ingress.yaml";
+    pub const READ_ONLY_GATE: &str = "31-read-only-gate.yaml";
+}
+
+/// The systemd unit a Puppet host runs the product as.
+pub const PRODUCT_UNIT: &str = "wso2am";
+
+/// The folder on a Puppet host where the operator puts the packs, drivers
+/// and keystores the agent installs.
+pub const HOST_PACKS: &str = "/opt/wso2/packs";
+
+/// The load balancer controls a Puppet-managed load balancer host holds
+/// (the Compose projects' `scripts/lb.sh`).
+pub const HOST_LB_SCRIPT: &str = "/usr/local/bin/apim-lb";
+
+/// The Compose service of a datacenter's load balancer.
+pub const LB_SERVICE: &str = "load-balancer";
 
 /// Where the serving ConfigMap is mounted in a node of an active-passive
 /// pair (Kubernetes).
@@ -217,6 +248,13 @@ impl Deployment {
 }
 
 impl Site {
+    /// Whether one of the datacenter's load balancers fronts the cluster.
+    pub fn fronts(&self, cluster: &ClusterPlan) -> bool {
+        self.load_balancers
+            .iter()
+            .any(|lb| lb.fronts.contains(&cluster.label))
+    }
+
     /// A datacenter's Kubernetes manifests.
     pub fn kubernetes_dir(&self) -> String {
         format!("kubernetes/{}", self.name)
@@ -263,6 +301,20 @@ impl Site {
             self.namespace
         )
     }
+}
+
+/// The Puppet environment a topology's build at `version` is staged in
+/// for an upgrade: `<topology>_<version>` with `_` for every other
+/// character (Puppet's environment names are `[a-z0-9_]+`).
+pub fn puppet_environment(topology_label: &str, version: &str) -> String {
+    format!("{topology_label}_{version}")
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | '0'..='9' | '_' => c,
+            'A'..='Z' => c.to_ascii_lowercase(),
+            _ => '_',
+        })
+        .collect()
 }
 
 /// A Puppet node's Hiera data.

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{Action, Draft, Effect, Generation, Input};
+use super::{Action, Detail, Draft, Effect, Generation, Input, Target};
 use crate::deployment::{ClusterPlan, NodeRole, Shape};
 use crate::model::naming::cluster_label;
 use crate::model::*;
@@ -30,6 +30,18 @@ impl Builder {
         title: String,
         after: Vec<usize>,
     ) -> usize {
+        self.detailed(action, site, title, after, Detail::None)
+    }
+
+    /// A step that concerns no single cluster, with its detail.
+    fn detailed(
+        &mut self,
+        action: Action,
+        site: Option<usize>,
+        title: String,
+        after: Vec<usize>,
+        detail: Detail,
+    ) -> usize {
         self.push(Draft {
             action,
             site,
@@ -40,6 +52,7 @@ impl Builder {
             after,
             note: None,
             databases: Vec::new(),
+            detail,
         })
     }
 
@@ -80,6 +93,7 @@ fn node_step(
         after: std::mem::take(after),
         note: None,
         databases: Vec::new(),
+        detail: Detail::None,
     });
     *after = vec![index];
     index
@@ -119,16 +133,109 @@ impl Change {
         }
     }
 
-    fn effect(self) -> Effect {
-        if self.restart {
-            Effect::Maintain {
+    /// What the change does to a node: where something routes the
+    /// cluster's traffic the node comes back drained (it is tested before
+    /// it takes traffic again); elsewhere its clients come back to it as
+    /// soon as it runs.
+    fn effect(self, routed: bool) -> Effect {
+        match (self.restart, routed) {
+            (false, _) => Effect::None,
+            (true, true) => Effect::Maintain {
                 version: self.version,
                 database: self.database,
-            }
-        } else {
-            Effect::None
+            },
+            (true, false) => Effect::Recreate {
+                version: self.version,
+                database: self.database,
+            },
         }
     }
+}
+
+/// Why a cluster no load balancer fronts has no drain steps.
+fn unrouted_note(cluster: &ClusterPlan) -> String {
+    format!(
+        "No load balancer fronts `{}`: its clients are given the address of every node, so stopping this node is what moves them to the others, and they come back once it runs again.",
+        cluster.name
+    )
+}
+
+/// A node's change: the step, with why it has no drain around it where
+/// nothing routes the cluster's traffic.
+fn change_step(
+    b: &mut Builder,
+    site: usize,
+    cluster: &ClusterPlan,
+    node: &str,
+    change: Change,
+    routed: bool,
+    after: &mut Vec<usize>,
+) -> usize {
+    let index = node_step(
+        b,
+        site,
+        cluster,
+        node,
+        change.action,
+        format!("{} {node}", change.verb()),
+        change.effect(routed),
+        after,
+    );
+    if !routed && change.restart {
+        b.drafts[index].note = Some(unrouted_note(cluster));
+    }
+    index
+}
+
+/// A node's test after its change: before it takes traffic where that is
+/// the load balancer's to give.
+fn test_step(
+    b: &mut Builder,
+    site: usize,
+    cluster: &ClusterPlan,
+    node: &str,
+    routed: bool,
+    after: &mut Vec<usize>,
+) -> usize {
+    node_step(
+        b,
+        site,
+        cluster,
+        node,
+        Action::Test,
+        if routed {
+            format!("Test {node} before it takes traffic")
+        } else {
+            format!("Test {node}")
+        },
+        Effect::None,
+        after,
+    )
+}
+
+/// Stop (`undrain` false) or send traffic to a node, where something
+/// routes the cluster's traffic (a Kubernetes Service, a load balancer):
+/// elsewhere there is nothing to switch, the node's clients follow it.
+#[allow(clippy::too_many_arguments)]
+fn traffic_step(
+    b: &mut Builder,
+    routed: bool,
+    site: usize,
+    cluster: &ClusterPlan,
+    node: &str,
+    undrain: bool,
+    title: String,
+    after: &mut Vec<usize>,
+) {
+    if !routed {
+        return;
+    }
+    let (action, effect) = if undrain {
+        (Action::Undrain, Effect::Undrain)
+    } else {
+        (Action::Drain, Effect::Drain)
+    };
+    node_step(b, site, cluster, node, action, title, effect, after);
 }
 
 /// Roll a change through a cluster, keeping it available: returns the last
@@ -145,7 +252,14 @@ fn roll(
     let mut after = after;
     let s = input.site(site);
     if !s.running() {
-        // A cold or warm standby site: nothing runs, nothing to keep available.
+        // A cold or warm standby site: nothing runs, nothing to keep
+        // available. A fixed service reaches its nodes with the artifacts
+        // when they start, but for the pods of a scaled cluster, which run
+        // the image that carries it.
+        let in_image = input.target == Target::Kubernetes && cluster.shape == Shape::Scaled;
+        if change.action == Action::Deploy && !in_image {
+            return after;
+        }
         for node in &cluster.nodes {
             node_step(
                 b,
@@ -174,7 +288,7 @@ fn roll(
     // before starting the new one (Recreate: its identity never runs
     // twice), so it goes the way of a Compose service or a Puppet host:
     // drained, changed, tested, given traffic again.
-    if input.target == super::Target::Kubernetes && change.restart && scaled {
+    if input.target == Target::Kubernetes && change.restart && scaled {
         // With surge, every workload rolls with maxSurge 1 and
         // maxUnavailable 0: the surge pod is the temporary node of rules
         // 6-8, started before the pod it replaces stops, so the node never
@@ -265,10 +379,11 @@ fn roll(
         }
         return after;
     }
+    let routed = input.routed(s, cluster);
     if cluster.ha == HaMode::ActivePassive && cluster.nodes.len() == 2 {
-        active_passive(b, site, cluster, change, surge, after)
+        active_passive(b, site, cluster, change, surge, routed, after)
     } else {
-        one_at_a_time(b, site, cluster, change, surge, after)
+        one_at_a_time(b, site, cluster, change, surge, routed, after)
     }
 }
 
@@ -281,6 +396,7 @@ fn active_passive(
     cluster: &ClusterPlan,
     change: Change,
     surge: bool,
+    routed: bool,
     mut after: Vec<usize>,
 ) -> Vec<usize> {
     let active = cluster
@@ -322,49 +438,26 @@ fn active_passive(
         );
     }
     for (changed, other) in [(&passive, &active), (&active, &passive)] {
-        node_step(
-            b,
-            site,
-            cluster,
-            changed,
-            change.action,
-            format!("{} {changed}", change.verb()),
-            change.effect(),
-            &mut after,
-        );
-        node_step(
-            b,
-            site,
-            cluster,
-            changed,
-            Action::Test,
-            format!("Test {changed} before it takes traffic"),
-            Effect::None,
-            &mut after,
-        );
-        node_step(
-            b,
-            site,
-            cluster,
-            changed,
-            Action::Undrain,
-            format!("Send traffic to {changed}"),
-            Effect::Undrain,
-            &mut after,
-        );
-        node_step(
-            b,
-            site,
-            cluster,
-            other,
-            Action::Drain,
-            format!("Stop traffic to {other}"),
-            Effect::Drain,
-            &mut after,
-        );
+        change_step(b, site, cluster, changed, change, routed, &mut after);
+        test_step(b, site, cluster, changed, routed, &mut after);
+        if routed {
+            node_step(
+                b,
+                site,
+                cluster,
+                changed,
+                Action::Undrain,
+                format!("Send traffic to {changed} instead of {other}"),
+                Effect::Switch {
+                    from: other.clone(),
+                },
+                &mut after,
+            );
+        }
     }
     // The loop moved traffic to the passive node and back: the active node
-    // serves again, the passive node stands by.
+    // serves again, the passive node stands by (where nothing routes the
+    // pair's traffic, its clients stay with the node they failed over to).
     if surge {
         node_step(
             b,
@@ -389,6 +482,7 @@ fn one_at_a_time(
     cluster: &ClusterPlan,
     change: Change,
     surge: bool,
+    routed: bool,
     mut after: Vec<usize>,
 ) -> Vec<usize> {
     let spare = cluster.nodes.len().saturating_sub(needed(cluster));
@@ -418,16 +512,6 @@ fn one_at_a_time(
             Effect::None,
             &mut after,
         );
-        node_step(
-            b,
-            site,
-            cluster,
-            &temp,
-            Action::Undrain,
-            format!("Send traffic to {temp}"),
-            Effect::Undrain,
-            &mut after,
-        );
     }
     // Rule 4: a service is deployed from the manager node first.
     let mut order: Vec<_> = cluster.nodes.iter().collect();
@@ -436,56 +520,38 @@ fn one_at_a_time(
     }
     for node in order {
         let name = &node.name;
-        node_step(
+        traffic_step(
             b,
+            routed,
             site,
             cluster,
             name,
-            Action::Drain,
+            false,
             format!("Stop traffic to {name}"),
-            Effect::Drain,
             &mut after,
         );
-        node_step(
+        change_step(b, site, cluster, name, change, routed, &mut after);
+        test_step(b, site, cluster, name, routed, &mut after);
+        traffic_step(
             b,
+            routed,
             site,
             cluster,
             name,
-            change.action,
-            format!("{} {name}", change.verb()),
-            change.effect(),
-            &mut after,
-        );
-        node_step(
-            b,
-            site,
-            cluster,
-            name,
-            Action::Test,
-            format!("Test {name} before it takes traffic"),
-            Effect::None,
-            &mut after,
-        );
-        node_step(
-            b,
-            site,
-            cluster,
-            name,
-            Action::Undrain,
+            true,
             format!("Send traffic to {name}"),
-            Effect::Undrain,
             &mut after,
         );
     }
     if add {
-        node_step(
+        traffic_step(
             b,
+            routed,
             site,
             cluster,
             &temp,
-            Action::Drain,
+            false,
             format!("Stop traffic to {temp}"),
-            Effect::Drain,
             &mut after,
         );
         node_step(
@@ -510,6 +576,7 @@ fn service_update_by_sync(
     site: usize,
     cluster: &ClusterPlan,
     surge: bool,
+    routed: bool,
     mut after: Vec<usize>,
 ) -> Vec<usize> {
     let ap = cluster.ha == HaMode::ActivePassive && cluster.nodes.len() == 2;
@@ -556,28 +623,16 @@ fn service_update_by_sync(
             Effect::None,
             &mut after,
         );
-        if !ap {
-            node_step(
-                b,
-                site,
-                cluster,
-                &temp,
-                Action::Undrain,
-                format!("Send traffic to {temp}"),
-                Effect::Undrain,
-                &mut after,
-            );
-        }
     }
     if !ap {
-        node_step(
+        traffic_step(
             b,
+            routed,
             site,
             cluster,
             &first,
-            Action::Drain,
+            false,
             format!("Stop traffic to {first}"),
-            Effect::Drain,
             &mut after,
         );
     }
@@ -611,35 +666,40 @@ fn service_update_by_sync(
         Effect::None,
         &mut after,
     );
-    node_step(
-        b,
-        site,
-        cluster,
-        &first,
-        Action::Undrain,
-        format!("Send traffic to {first}"),
-        Effect::Undrain,
-        &mut after,
-    );
     let others: Vec<String> = cluster
         .nodes
         .iter()
         .map(|n| n.name.clone())
         .filter(|n| *n != first)
         .collect();
-    if ap {
-        for other in &others {
+    // The fixed node takes traffic: in a pair, instead of the active node.
+    let active = others.first().filter(|_| ap);
+    match active {
+        Some(active) if routed => {
             node_step(
                 b,
                 site,
                 cluster,
-                other,
-                Action::Drain,
-                format!("Stop traffic to {other}"),
-                Effect::Drain,
+                &first,
+                Action::Undrain,
+                format!("Send traffic to {first} instead of {active}"),
+                Effect::Switch {
+                    from: active.clone(),
+                },
                 &mut after,
             );
         }
+        Some(_) => {}
+        None => traffic_step(
+            b,
+            routed,
+            site,
+            cluster,
+            &first,
+            true,
+            format!("Send traffic to {first}"),
+            &mut after,
+        ),
     }
     node_step(
         b,
@@ -662,39 +722,31 @@ fn service_update_by_sync(
             Effect::None,
             &mut after,
         );
-        if ap {
-            node_step(
-                b,
-                site,
-                cluster,
-                other,
-                Action::Undrain,
-                format!("Send traffic back to {other}"),
-                Effect::Undrain,
-                &mut after,
-            );
-            node_step(
-                b,
-                site,
-                cluster,
-                &first,
-                Action::Drain,
-                format!("Stop traffic to {first} (it stands by again)"),
-                Effect::Drain,
-                &mut after,
-            );
-        }
+    }
+    if let Some(active) = active.filter(|_| routed) {
+        node_step(
+            b,
+            site,
+            cluster,
+            active,
+            Action::Undrain,
+            format!("Send traffic back to {active} ({first} stands by again)"),
+            Effect::Switch {
+                from: first.clone(),
+            },
+            &mut after,
+        );
     }
     if add {
         if !ap {
-            node_step(
+            traffic_step(
                 b,
+                routed,
                 site,
                 cluster,
                 &temp,
-                Action::Drain,
+                false,
                 format!("Stop traffic to {temp}"),
-                Effect::Drain,
                 &mut after,
             );
         }
@@ -726,9 +778,7 @@ pub(crate) fn shared_deployment_folder(
         .as_ref()
         .and_then(|label| s.shares.iter().find(|sh| sh.label == *label));
     input.deployment.major < 4
-        && share.is_some_and(|sh| {
-            sh.method == ShareMethod::Nfs || input.target != super::Target::Puppet
-        })
+        && share.is_some_and(|sh| sh.method == ShareMethod::Nfs || input.target != Target::Puppet)
 }
 
 /// Rule 6 on a shared deployment folder: there is no sync to stop, the fix
@@ -848,7 +898,7 @@ pub(crate) fn upgrade(input: &Input, u: &Upgrade) -> Vec<Draft> {
                 version: Current,
                 database: Current,
                 // A container changes its image only by restarting.
-                restart: u.restarts() || input.target != super::Target::Puppet,
+                restart: u.restarts() || input.target != Target::Puppet,
             };
             over_clusters(
                 &mut b,
@@ -880,11 +930,18 @@ pub(crate) fn upgrade(input: &Input, u: &Upgrade) -> Vec<Draft> {
                     if shared_deployment_folder(input, s, cluster) && s.running() {
                         deploy_once(b, site, cluster, after)
                     } else if rsync
-                        && input.target == super::Target::Puppet
+                        && input.target == Target::Puppet
                         && s.running()
                         && cluster.nodes.len() > 1
                     {
-                        service_update_by_sync(b, site, cluster, u.surge, after)
+                        service_update_by_sync(
+                            b,
+                            site,
+                            cluster,
+                            u.surge,
+                            input.routed(s, cluster),
+                            after,
+                        )
                     } else {
                         roll(b, input, site, cluster, change, u.surge, after)
                     }
@@ -945,6 +1002,7 @@ fn version_upgrade(
         .as_ref()
         .map(|v| v.value.to_string())
         .unwrap_or_default();
+    let staged = stage_build(b, input, primary, &to);
     let read_only = b.general(
         Action::ReadOnly,
         primary,
@@ -1009,6 +1067,7 @@ fn version_upgrade(
             }
         }
     }
+    prepared.extend(staged);
     let change = Change {
         action: Action::Upgrade,
         version: Next,
@@ -1024,6 +1083,27 @@ fn version_upgrade(
         "Make the Publisher and DevPortal read-write again".to_string(),
         ends,
     );
+}
+
+/// On Puppet, the new version's build goes to the Puppet server first, as
+/// an environment of its own beside the current one: nodes move to it one
+/// at a time, the others keep the current build. None elsewhere.
+fn stage_build(b: &mut Builder, input: &Input, primary: Option<usize>, to: &str) -> Vec<usize> {
+    if input.target != Target::Puppet {
+        return Vec::new();
+    }
+    let environment = crate::deployment::layout::puppet_environment(&input.deployment.label, to);
+    let index = b.detailed(
+        Action::Prepare,
+        primary,
+        format!("Put the {to} build on the Puppet server as environment {environment}"),
+        Vec::new(),
+        Detail::StageBuild,
+    );
+    b.drafts[index].note = Some(format!(
+        "Each node moves to `{environment}` in its own step; the others keep the current environment until then. Once the runbook is done, `{environment}` is the environment of the topology (PUPPET_ENVIRONMENT from then on)."
+    ));
+    vec![index]
 }
 
 /// Rule 9: a zero-downtime migration to a new deployment.
@@ -1054,11 +1134,13 @@ fn migration(
         effect: Effect::None,
         after: Vec::new(),
         databases: Vec::new(),
+        detail: Detail::Rehearsal,
         note: Some(
             "Restore a recent backup into a staging deployment and run every step below against it, until the steps are exact; pick the window with the least traffic."
                 .to_string(),
         ),
     });
+    let staged = stage_build(b, input, primary, &to);
     let read_only = b.general(
         Action::ReadOnly,
         primary,
@@ -1087,13 +1169,13 @@ fn migration(
     }
     // The migration client migrates every database of the product at once.
     let migrated = if names.is_empty() {
-        vec![read_only]
+        std::iter::once(read_only).chain(staged).collect()
     } else {
         vec![b.database(
             Action::MigrateDb,
             primary,
             format!("Migrate {} to {to} in the new deployment", names.join(", ")),
-            restored,
+            restored.into_iter().chain(staged).collect(),
             names,
         )]
     };
@@ -1128,6 +1210,7 @@ fn migration(
                 effect: Effect::None,
                 after,
                 databases: Vec::new(),
+                detail: Detail::NewDeployment(cluster.label.clone()),
                 note: Some(format!(
                     "The new deployment runs {} in parallel; the current one keeps serving.",
                     cluster.label
@@ -1167,11 +1250,12 @@ fn migration(
         }
         Cutover::Gradual => {
             for percent in [10, 50, 100] {
-                last = b.general(
+                last = b.detailed(
                     Action::DnsSwitch,
                     primary,
                     format!("Shift {percent}% of the traffic to the new deployment"),
                     vec![last],
+                    Detail::Shift(percent),
                 );
             }
         }
@@ -1292,11 +1376,12 @@ pub(crate) fn failover(input: &Input, site: usize) -> Vec<Draft> {
         after = finished.into_iter().flat_map(|(_, e)| e).collect();
     }
     if !s.running() && !s.load_balancers.is_empty() {
-        after = vec![b.general(
+        after = vec![b.detailed(
             Action::StartNode,
             Some(site),
             format!("Start the load balancers of {}", s.name),
             after,
+            Detail::LoadBalancers,
         )];
     }
     b.general(

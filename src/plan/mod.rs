@@ -139,6 +139,19 @@ pub struct Step {
     /// Why the step exists, when it is not obvious from the title.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The datasources a database step acts on (see [`Draft::databases`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub databases: Vec<String>,
+    /// A gradual cutover: the share of the traffic (in percent) the new
+    /// deployment has after the step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub percent: Option<u8>,
+    /// The cluster of the new deployment the step starts (a migration).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub starts: Option<String>,
+    /// The step rehearses the runbook; it changes nothing that serves.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub rehearsal: bool,
 }
 
 /// Rates as whole numbers when they are (`1600`, not `1600.0`).
@@ -190,6 +203,9 @@ pub struct Summary {
     pub minutes: u32,
     pub datacenters: Vec<String>,
     pub clusters: Vec<String>,
+    /// The steps (by number) done by hand.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub manual_steps: Vec<usize>,
 }
 
 /// A step before ordering: its effect on the simulated deployment and the
@@ -209,13 +225,38 @@ pub(crate) struct Draft {
     /// replica, then the database it copies; the migration names every
     /// database it migrates.
     pub databases: Vec<String>,
+    /// What else the step needs to know, beyond its action and subject.
+    pub detail: Detail,
+}
+
+/// The data of a step that its action, datacenter, cluster and node do not
+/// say.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) enum Detail {
+    #[default]
+    None,
+    /// A gradual cutover: the share of the traffic (percent) the new
+    /// deployment gets.
+    Shift(u8),
+    /// A cluster (by label) of the new deployment starts (a migration).
+    NewDeployment(String),
+    /// The runbook is rehearsed on a restored backup.
+    Rehearsal,
+    /// A standby datacenter's load balancers start (a failover).
+    LoadBalancers,
+    /// The new version's build reaches the Puppet server as an
+    /// environment of its own, which nodes then move to one at a time.
+    StageBuild,
 }
 
 /// How a step changes the simulated deployment.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Effect {
     None,
-    /// A temporary node joins the cluster, standing by (not serving).
+    /// A temporary node joins the cluster: it takes traffic once it runs
+    /// (a Service selects it, the load balancer adds it, or its cluster's
+    /// clients have its address), but in an active-passive pair, where it
+    /// stands by.
     AddNode {
         version: Generation,
         database: Generation,
@@ -223,6 +264,11 @@ pub(crate) enum Effect {
     RemoveNode,
     Drain,
     Undrain,
+    /// An active-passive pair's traffic moves to the step's node from
+    /// this one, which stands by.
+    Switch {
+        from: String,
+    },
     /// The node is down while the step runs, then comes back in this
     /// version on this database generation (not serving).
     Maintain {
@@ -274,6 +320,14 @@ pub(crate) struct Input<'a> {
 impl Input<'_> {
     pub fn site(&self, index: usize) -> &Site {
         &self.deployment.sites[index]
+    }
+
+    /// Whether something routes a cluster's traffic, so a node can be
+    /// drained while it runs: a Service on Kubernetes, a load balancer in
+    /// front of it on Compose and Puppet. Elsewhere the clients are given
+    /// every node's address and leave a node when it stops.
+    pub fn routed(&self, site: &Site, cluster: &crate::deployment::ClusterPlan) -> bool {
+        self.target == Target::Kubernetes || site.fronts(cluster)
     }
 }
 
@@ -427,11 +481,17 @@ fn finish(
         "bootstrap" => simulate::Mode::Bootstrap,
         _ => simulate::Mode::Upgrade,
     };
-    let outcome = simulate::run(input, &ordered, mode);
+    let mut outcome = simulate::run(input, &ordered, mode);
     let mut steps = Vec::with_capacity(ordered.len());
     for (position, draft) in ordered.iter().enumerate() {
         let state = &outcome.states[position];
-        let commands = commands::for_step(input, draft);
+        let commands = commands::for_step(input, draft).unwrap_or_else(|unresolved| {
+            outcome.violations.push(Violation {
+                step: position + 1,
+                message: format!("has no commands: {unresolved}"),
+            });
+            commands::Commands::default()
+        });
         let mut after: Vec<usize> = draft
             .after
             .iter()
@@ -439,17 +499,22 @@ fn finish(
             .collect();
         after.sort_unstable();
         after.dedup();
+        let cluster_name = |label: &String| {
+            draft
+                .site
+                .and_then(|s| input.deployment.sites.get(s))
+                .and_then(|s| s.cluster(label))
+                .map(|p| p.name.clone())
+                .unwrap_or_else(|| label.clone())
+        };
         steps.push(Step {
             n: position + 1,
             action: draft.action,
-            datacenter: draft.site.map(|s| input.site(s).name.clone()),
-            cluster: draft.cluster.as_ref().map(|c| {
-                draft
-                    .site
-                    .and_then(|s| input.site(s).cluster(c))
-                    .map(|p| p.name.clone())
-                    .unwrap_or_else(|| c.clone())
-            }),
+            datacenter: draft
+                .site
+                .and_then(|s| input.deployment.sites.get(s))
+                .map(|s| s.name.clone()),
+            cluster: draft.cluster.as_ref().map(cluster_name),
             node: draft.node.clone(),
             title: draft.title.clone(),
             manual: commands.manual,
@@ -462,8 +527,19 @@ fn finish(
             after,
             minutes: draft.action.minutes(),
             note: draft.note.clone(),
+            databases: draft.databases.clone(),
+            percent: match draft.detail {
+                Detail::Shift(percent) => Some(percent),
+                _ => None,
+            },
+            starts: match &draft.detail {
+                Detail::NewDeployment(label) => Some(cluster_name(label)),
+                _ => None,
+            },
+            rehearsal: draft.detail == Detail::Rehearsal,
         });
     }
+    outcome.violations.sort_by_key(|v| v.step);
     let lowest_margin_rps = steps
         .iter()
         .filter_map(|s| Some(s.capacity_rps? - s.required_rps?))
@@ -482,6 +558,7 @@ fn finish(
         minutes: steps.iter().map(|s| s.minutes).sum(),
         datacenters,
         clusters,
+        manual_steps: steps.iter().filter(|s| s.manual).map(|s| s.n).collect(),
     };
     Plan {
         upgrade: name,

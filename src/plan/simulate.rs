@@ -27,6 +27,12 @@ struct ClusterState {
     ha: HaMode,
     /// The site runs (a cold standby site is not checked).
     live: bool,
+    /// Something routes the cluster's traffic (a Service, a load
+    /// balancer). Otherwise its clients hold every node's address: an
+    /// active-active cluster's clients use every node that runs, an
+    /// active-passive pair's stay with the node they use until it stops,
+    /// then move to the next that runs (the active node first).
+    routed: bool,
     capacity: Option<f64>,
     required: Option<f64>,
     /// What the plan is held to: `required`, or what the cluster serves
@@ -44,6 +50,35 @@ impl ClusterState {
 
     fn capacity_now(&self) -> Option<f64> {
         self.capacity.map(|c| c * self.serving().len() as f64)
+    }
+
+    /// Where nothing routes the traffic, the clients decide who serves.
+    fn settle(&mut self) {
+        if self.routed {
+            return;
+        }
+        for n in &mut self.nodes {
+            n.serving &= n.up;
+        }
+        match self.ha {
+            HaMode::ActiveActive | HaMode::None => {
+                for n in &mut self.nodes {
+                    n.serving = n.up;
+                }
+            }
+            HaMode::ActivePassive => {
+                if !self.nodes.iter().any(|n| n.serving) {
+                    let next = self
+                        .nodes
+                        .iter()
+                        .position(|n| n.up && !n.passive)
+                        .or_else(|| self.nodes.iter().position(|n| n.up));
+                    if let Some(i) = next {
+                        self.nodes[i].serving = true;
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -102,6 +137,7 @@ pub(crate) fn run(input: &Input, steps: &[&Draft], mode: Mode) -> Outcome {
                     name: cluster.name.clone(),
                     ha: cluster.ha,
                     live: site.running(),
+                    routed: input.routed(site, cluster),
                     capacity: cluster.node_capacity,
                     required: cluster.required_rps,
                     floor: cluster.required_rps,
@@ -161,11 +197,13 @@ pub(crate) fn run(input: &Input, steps: &[&Draft], mode: Mode) -> Outcome {
                     n.up = false;
                     n.serving = false;
                 }
+                cluster.settle();
                 if !failover {
                     check_cluster(cluster, number, "while it runs", &mut violations);
                 }
             }
             apply(cluster, node, &step.effect);
+            cluster.settle();
         }
         if !failover {
             if let Some(cluster) = key.as_ref().and_then(|k| clusters.get(k)) {
@@ -217,7 +255,7 @@ fn apply(cluster: &mut ClusterState, node: &str, effect: &Effect) {
             name: node.to_string(),
             passive: cluster.ha == HaMode::ActivePassive,
             up: true,
-            serving: false,
+            serving: cluster.ha != HaMode::ActivePassive,
             version: *version,
             database: *database,
         }),
@@ -226,6 +264,12 @@ fn apply(cluster: &mut ClusterState, node: &str, effect: &Effect) {
         }
         (Effect::Drain, Some(i)) => cluster.nodes[i].serving = false,
         (Effect::Undrain, Some(i)) => cluster.nodes[i].serving = cluster.nodes[i].up,
+        (Effect::Switch { from }, Some(i)) => {
+            cluster.nodes[i].serving = cluster.nodes[i].up;
+            if let Some(other) = cluster.nodes.iter_mut().find(|n| n.name == *from) {
+                other.serving = false;
+            }
+        }
         (Effect::Maintain { version, database }, Some(i)) => {
             let n = &mut cluster.nodes[i];
             n.up = true;
@@ -343,6 +387,7 @@ mod tests {
             name: "c".into(),
             ha,
             live: true,
+            routed: true,
             capacity: Some(capacity),
             required: Some(required),
             floor: Some(required),

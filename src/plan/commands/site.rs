@@ -1,0 +1,252 @@
+//! The steps on a whole datacenter or deployment: the portals made
+//! read-only and read-write again, the DNS switch, the end-to-end test of
+//! a new deployment, the rehearsal, and the checks shared by the targets'
+//! first-deployment steps.
+
+use super::{Commands, Ctx, Target, Unresolved, compose, kubernetes, puppet, q, until};
+use crate::deployment::config::cluster_address;
+use crate::deployment::{Network, RouteKind, Site};
+use crate::model::{Role, UpgradeKind};
+
+/// A write to the Publisher through a load balancer host name is refused
+/// (403) while the portals are read-only, answered otherwise.
+fn writes(hostname: &str, refused: bool) -> String {
+    let code = format!(
+        "curl -s -o /dev/null -w '%{{http_code}}' -X POST {}",
+        q(&format!("https://{hostname}/publisher/"))
+    );
+    if refused {
+        format!("test \"$({code})\" = 403")
+    } else {
+        format!("code=$({code}); [ \"$code\" != 403 ] && [ \"$code\" != 000 ]")
+    }
+}
+
+/// The load balancers in front of the portals of a site: for each, the
+/// name of its portal route (the Ingress) and its host name.
+fn portal_hosts(site: &Site) -> Vec<(String, String)> {
+    site.load_balancers
+        .iter()
+        .filter_map(|lb| {
+            let route = lb
+                .routes(site)
+                .into_iter()
+                .find(|r| r.kind == RouteKind::Portal)?;
+            Some((route.name, lb.hostname.clone()))
+        })
+        .collect()
+}
+
+/// The Publisher and DevPortal made read-only (or read-write again) at
+/// each load balancer in front of them. Without one, the operator does it
+/// at whatever entry point the portals have.
+pub(super) fn portals(ctx: &Ctx, read_only: bool) -> Result<Commands, Unresolved> {
+    let site = ctx.site()?;
+    let hosts = portal_hosts(site);
+    let verb = if read_only { "read-only" } else { "read-write" };
+    if hosts.is_empty() {
+        return Ok(Commands::by_hand(
+            &format!(
+                "no load balancer fronts the portals of {}: make the Publisher and DevPortal {verb} at their entry point",
+                site.name
+            ),
+            Vec::new(),
+        ));
+    }
+    // After a migration the portals open on the new deployment; the
+    // current one stays read-only (its databases are no longer the ones in
+    // use).
+    let next = !read_only && ctx.kind() == Some(UpgradeKind::Migration);
+    let undo = if read_only { "read-write" } else { "read-only" };
+    let mut out = Commands::default();
+    for (route, hostname) in hosts {
+        out.verify.push(writes(&hostname, read_only));
+        if next {
+            match ctx.target() {
+                Target::Kubernetes => out.commands.push(kubernetes::open_next_portals(site)),
+                Target::Compose => {
+                    for command in compose::open_next_portals(site, &hostname) {
+                        if !out.commands.contains(&command) {
+                            out.commands.push(command);
+                        }
+                    }
+                }
+                // The new deployment's load balancer host was never made
+                // read-only: its agent set it up as built. Only the check
+                // remains.
+                Target::Puppet => {}
+            }
+            continue;
+        }
+        let (command, rollback) = match ctx.target() {
+            Target::Kubernetes => kubernetes::portal_mode(site, &route, read_only),
+            Target::Compose => (
+                compose::lb(site, verb, &hostname),
+                compose::lb(site, undo, &hostname),
+            ),
+            Target::Puppet => (
+                puppet::lb(site, verb, &hostname),
+                puppet::lb(site, undo, &hostname),
+            ),
+        };
+        out.commands.push(command);
+        out.rollback.push(rollback);
+    }
+    Ok(out)
+}
+
+/// The host names clients use: the primary's load balancers', or its
+/// clusters' when it has none.
+fn public_hosts(ctx: &Ctx) -> Vec<String> {
+    let Some(primary) = ctx
+        .input
+        .deployment
+        .sites
+        .iter()
+        .find(|s| s.role == Role::Primary)
+    else {
+        return Vec::new();
+    };
+    let hosts: Vec<String> = primary
+        .load_balancers
+        .iter()
+        .map(|lb| lb.hostname.clone())
+        .collect();
+    if !hosts.is_empty() {
+        return hosts;
+    }
+    primary
+        .clusters
+        .iter()
+        .map(|c| cluster_address(primary, c, Network::Hosts))
+        .collect()
+}
+
+/// The first address a host name resolves to.
+fn address(name: &str) -> String {
+    format!("getent ahosts {name} | awk 'NR == 1 {{ print $1 }}'")
+}
+
+/// Every public host name pointed at the new deployment (or, on failover,
+/// at the datacenter taking over), by the operator's `TRAFFIC_SWITCH`;
+/// `percent` for a share of the traffic. A whole switch is checked by
+/// resolving the name (within ten minutes: its TTL), a share by the
+/// switch's own check.
+pub(super) fn dns(ctx: &Ctx, percent: Option<u8>) -> Result<Commands, Unresolved> {
+    let failover = ctx.kind().is_none();
+    let targets: Vec<String> = if failover {
+        ctx.site()?
+            .load_balancers
+            .iter()
+            .map(|lb| q(&lb.hostname))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let hosts = public_hosts(ctx);
+    if hosts.is_empty() {
+        return Err(Unresolved(
+            "the primary datacenter has no host name to switch".to_string(),
+        ));
+    }
+    let mut out = Commands::default();
+    for (i, host) in hosts.iter().enumerate() {
+        // A site with copies of the primary's load balancers uses the same
+        // host names: the switch points them at the site's own address.
+        let target = targets
+            .get(i)
+            .filter(|target| **target != q(host))
+            .cloned()
+            .unwrap_or_else(|| "\"${NEW_ENDPOINT:?host name to switch to}\"".to_string());
+        let share = percent.map(|p| format!(" {p}")).unwrap_or_default();
+        out.commands.push(format!(
+            "\"${{TRAFFIC_SWITCH:?command that points a host name at a target}}\" {} {target}{share}",
+            q(host)
+        ));
+        out.verify.push(match percent {
+            Some(p) if p < 100 => {
+                format!("\"${{TRAFFIC_SWITCH:?}}\" --check {} {target} {p}", q(host))
+            }
+            _ => until(
+                &format!(
+                    "test \"$({})\" = \"$({})\"",
+                    address(&q(host)),
+                    address(&target)
+                ),
+                60,
+                10,
+                &format!("{host} does not resolve to the new address yet"),
+            ),
+        });
+        out.rollback.push(format!(
+            "\"${{TRAFFIC_SWITCH:?}}\" {} \"${{OLD_ENDPOINT:?host name to switch back to}}\"",
+            q(host)
+        ));
+    }
+    Ok(out)
+}
+
+/// The new deployment answers under every public host name, reached at
+/// its own address.
+pub(super) fn end_to_end(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let hosts = public_hosts(ctx);
+    if hosts.is_empty() {
+        return Err(Unresolved(
+            "the primary datacenter has no host name to test".to_string(),
+        ));
+    }
+    let checks: Vec<String> = hosts
+        .iter()
+        .map(|h| {
+            format!(
+                "curl -fsS -o /dev/null --resolve {}:443:\"$({})\" {}",
+                q(h),
+                address("\"${NEW_ENDPOINT:?}\""),
+                q(&format!("https://{h}/services/Version"))
+            )
+        })
+        .collect();
+    Ok(Commands::run(checks.clone(), checks, Vec::new()))
+}
+
+/// The migration rehearsed on a restored backup first: the operator's to
+/// do, with the runbook in hand.
+pub(super) fn rehearsal() -> Commands {
+    Commands::by_hand(
+        "restore a recent backup into a staging deployment and run every step below against it",
+        Vec::new(),
+    )
+}
+
+/// The new deployment must not take over the current namespace or
+/// Compose project: the key line of `file` differs in the new build.
+pub(super) fn apart(file: &str, key: &str) -> String {
+    format!(
+        "test \"$(grep -m1 {key} {current})\" != \"$(grep -m1 {key} {next})\" || {{ echo {} >&2; false; }}",
+        q(
+            "the new deployment must not reuse the current namespace or project: give the new topology another name"
+        ),
+        key = q(key),
+        current = q(file),
+        next = super::next_build(file),
+    )
+}
+
+/// Traffic reaches a datacenter: every load balancer host name answers
+/// (not with a server error). Without a load balancer, the operator
+/// points the clients' names at the nodes.
+pub(super) fn open_traffic_checks(site: &Site) -> Commands {
+    let mut out = Commands::default();
+    for lb in &site.load_balancers {
+        out.verify.push(until(
+            &format!(
+                "code=$(curl -sk -o /dev/null -w '%{{http_code}}' {}); [ \"$code\" != 000 ] && [ \"${{code#5}}\" = \"$code\" ]",
+                q(&format!("https://{}/", lb.hostname))
+            ),
+            30,
+            10,
+            &format!("{} does not answer", lb.hostname),
+        ));
+    }
+    out
+}
