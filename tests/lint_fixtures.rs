@@ -2,14 +2,23 @@
 //!
 //! - `tests/fixtures/lints/CODE.topo` fails: it produces CODE, and its
 //!   rendered human report and JSON are snapshots (`snapshots/lints/`).
+//! - `tests/fixtures/lints/pass/CODE.topo` is its near miss: a topology just
+//!   on the right side of the rule (exactly two nodes where a pair is
+//!   needed, a capacity exactly at the floor, the exception the rule makes),
+//!   which must not produce CODE. Its first lines say what the near miss is.
+//!   It produces nothing at all: a code it would raise besides (a warning
+//!   that is not the point) is named in the topology's `allow`, as the
+//!   failing fixtures do, but CODE itself never is. Files it imports live in
+//!   `pass/CODE/`.
 //! - the explanation `topoc explain CODE` prints: its `## Example` is a
 //!   complete topology that produces CODE and no other code, and its
 //!   `## Use instead` one that produces nothing. Both are checked as
 //!   `topoc check` checks a file. An example of several files begins each
 //!   at a `# name.topo` line, the first file being the one checked.
 //!
-//! Every code of [`lints::all`] has both; a missing one fails.
+//! Every code of [`lints::all`] has all three; a missing one fails.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use topoc::diagnostics::{SeverityConfig, human, json};
@@ -76,6 +85,54 @@ fn every_code_has_a_failing_fixture_with_snapshots() {
             insta::assert_snapshot!(format!("{}_json", lint.code), json);
         }
     });
+}
+
+#[test]
+fn every_code_has_a_near_miss_that_does_not_fire() {
+    let mut problems = Vec::new();
+    for lint in lints::all() {
+        let path = format!("tests/fixtures/lints/pass/{}.topo", lint.code);
+        if !Path::new(&path).exists() {
+            problems.push(format!("{}: no near miss ({path})", lint.code));
+            continue;
+        }
+        let checked = check_file(Path::new(&path));
+        if !checked.diagnostics.is_empty() {
+            problems.push(format!(
+                "{path} produces {:?}; a near miss produces nothing (allow what is not its point)",
+                codes(&checked)
+            ));
+        }
+        if checked.allowed.contains_key(lint.code)
+            || checked.topology.allow.iter().any(|c| c.value == lint.code)
+        {
+            problems.push(format!("{path} allows {} itself", lint.code));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_near_miss_names_a_code() {
+    let known: BTreeSet<&str> = lints::all().iter().map(|l| l.code).collect();
+    for entry in std::fs::read_dir("tests/fixtures/lints/pass").expect("pass fixtures") {
+        let path = entry.expect("entry").path();
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        assert!(
+            known.contains(stem),
+            "{} is named after no diagnostic code",
+            path.display()
+        );
+        if path.is_dir() {
+            continue; // the files a near miss imports
+        }
+        assert_eq!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("topo"),
+            "{}",
+            path.display()
+        );
+    }
 }
 
 /// The files of an example: one `example.topo`, or, when the first line is
