@@ -21,7 +21,8 @@ pub struct Lint {
     pub severity: Severity,
     /// One line: when it fires.
     pub summary: &'static str,
-    /// Markdown: what it does, why, a failing and a fixed snippet.
+    /// Markdown: what it does, why, a failing example and the fixed one,
+    /// each a complete topology (`tests/lint_fixtures.rs` checks both).
     pub explanation: &'static str,
 }
 
@@ -29,6 +30,18 @@ impl Lint {
     /// Language errors and plain-text secrets cannot be silenced.
     pub fn allowable(&self) -> bool {
         !(self.code.starts_with('E') || self.code.starts_with("SEC"))
+    }
+
+    /// The failing example of the explanation (the `topo` block under
+    /// `## Example`): a complete topology that produces this code.
+    pub fn example(&self) -> Option<&'static str> {
+        code_block(self.explanation, "## Example")
+    }
+
+    /// The fixed example (the `topo` block under `## Use instead`): the
+    /// same topology with the fix, which produces nothing.
+    pub fn fixed_example(&self) -> Option<&'static str> {
+        code_block(self.explanation, "## Use instead")
     }
 
     /// The family the code belongs to, for the README's grouping.
@@ -42,6 +55,21 @@ impl Lint {
             _ => "Upgrades",
         }
     }
+}
+
+/// The first ```` ```topo ```` block of the section that `heading` opens
+/// (before the next heading).
+fn code_block(text: &'static str, heading: &str) -> Option<&'static str> {
+    let section = text
+        .match_indices(heading)
+        .find(|(i, _)| text[i + heading.len()..].starts_with('\n'))
+        .map(|(i, _)| &text[i + heading.len()..])?;
+    let section = &section[..section.find("\n## ").unwrap_or(section.len())];
+    let open = "```topo\n";
+    let start = section.find(open)? + open.len();
+    let body = &section[start..];
+    let end = body.find("```")?;
+    Some(&body[..end])
 }
 
 /// Declare a lint: `declare_lint!(NAME, Severity, "summary", "explanation")`.
@@ -131,6 +159,12 @@ mod tests {
                     lint.code
                 );
             }
+            assert!(lint.example().is_some(), "{}: no example", lint.code);
+            assert!(
+                lint.fixed_example().is_some(),
+                "{}: no fixed example",
+                lint.code
+            );
         }
         assert_eq!(find("ha001").map(|l| l.code), Some("HA001"));
     }
