@@ -548,6 +548,115 @@ upgrade next {
 "#
 );
 
+declare_lint!(
+    UP007,
+    Warning,
+    "the upgrade's runbook takes longer than its maintenance window (the message suggests a split)",
+    r#"## What it does
+Plans the upgrade for every target and compares the runbook's expected
+duration (the sum of its steps' estimates) with the length of the
+upgrade's `window` (its `HH:MM-HH:MM`). When the runbook does not fit, the
+message says by how much and how to split the upgrade: its clusters, in
+start order, grouped into upgrades that each fit the window. A version
+upgrade or a migration cannot be split (the portals stay read-only from its
+first step to its last): the message gives the window it needs.
+
+## Why is this bad?
+A runbook that overruns its window leaves the deployment half changed when
+the window closes: nodes of two versions, a temporary node still running,
+or portals still read-only.
+
+## Example
+```topo
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  key_manager = control_plane
+    datasources = [shared_db]
+  }
+}
+
+upgrade monthly_patch {
+  kind = patch
+  window = "Sun 01:00-02:00 UTC"
+}
+```
+
+## Use instead
+```topo
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  key_manager = control_plane
+    datasources = [shared_db]
+  }
+}
+
+upgrade patch_control_plane {
+  kind = patch
+  clusters = [control_plane]
+  window = "Sun 01:00-02:00 UTC"
+}
+
+upgrade patch_gateway {
+  kind = patch
+  clusters = [gateway]
+  window = "Sun 01:00-02:00 UTC"
+}
+```
+"#
+);
+
 /// `complete` is false when the topology has language errors: a
 /// `to_version` that was given but rejected is then not reported missing.
 pub fn check(t: &Topology, complete: bool, out: &mut Vec<Diagnostic>) {

@@ -585,8 +585,15 @@ pub fn check(t: &Topology, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let mut reported: Vec<String> = Vec::new();
+        let mut longest: Option<Plan> = None;
         for target in Target::ALL {
             let plan = plan_upgrade(t, &d, UpgradeId(i), target);
+            if longest
+                .as_ref()
+                .is_none_or(|l| plan.summary.minutes > l.summary.minutes)
+            {
+                longest = Some(plan.clone());
+            }
             if let Some(first) = plan.violations.first() {
                 let step = &plan.steps[first.step - 1];
                 let message = format!(
@@ -610,5 +617,97 @@ pub fn check(t: &Topology, out: &mut Vec<Diagnostic>) {
                 out.push(d);
             }
         }
+        if let Some(plan) = longest {
+            overrun(u, &plan, out);
+        }
     }
+}
+
+/// UP007 when the longest of an upgrade's runbooks does not fit its
+/// window: the clusters, in the runbook's order, grouped into upgrades
+/// that each fit, where the kind allows a split.
+fn overrun(u: &crate::model::Upgrade, plan: &Plan, out: &mut Vec<Diagnostic>) {
+    use crate::lints::upgrade::UP007;
+    use crate::model::UpgradeKind;
+    let Some(window) = u.window_minutes() else {
+        return;
+    };
+    let minutes = plan.summary.minutes;
+    if minutes <= window {
+        return;
+    }
+    let took = render::duration(minutes);
+    let fits = render::duration(window);
+    let target = if plan.target == Target::Kubernetes {
+        String::new()
+    } else {
+        format!(" (with {})", plan.target.name())
+    };
+    let message = format!(
+        "upgrade `{}` takes about {took}{target}, longer than its window of {fits}",
+        u.name
+    );
+    let splits = matches!(
+        u.kind(),
+        Some(UpgradeKind::Patch | UpgradeKind::ServiceUpdate)
+    );
+    let help = if !splits {
+        format!(
+            "a {} cannot be split (the portals stay read-only from its first step to its last): give it a window of at least {took}",
+            u.kind().map(|k| k.name()).unwrap_or("runbook")
+        )
+    } else {
+        split_help(plan, window)
+    };
+    out.push(
+        Diagnostic::new(&UP007, u.span, message)
+            .label("does not fit its window")
+            .help(help),
+    );
+}
+
+/// How to split a rolling runbook into windows: its clusters, in the
+/// order it changes them, grouped while their steps fit.
+fn split_help(plan: &Plan, window: u32) -> String {
+    let mut clusters: Vec<(String, u32)> = Vec::new();
+    for step in &plan.steps {
+        let Some(cluster) = &step.cluster else {
+            continue;
+        };
+        match clusters.iter_mut().find(|(c, _)| c == cluster) {
+            Some((_, minutes)) => *minutes += step.minutes,
+            None => clusters.push((cluster.clone(), step.minutes)),
+        }
+    }
+    if let Some((cluster, minutes)) = clusters.iter().find(|(_, m)| *m > window) {
+        return format!(
+            "cluster `{cluster}` alone takes about {}: give the upgrade a longer window, or split the cluster's datacenters into upgrades of their own",
+            render::duration(*minutes)
+        );
+    }
+    let mut groups: Vec<(Vec<String>, u32)> = Vec::new();
+    for (cluster, minutes) in clusters {
+        match groups.last_mut() {
+            Some((names, total)) if *total + minutes <= window => {
+                names.push(cluster);
+                *total += minutes;
+            }
+            _ => groups.push((vec![cluster], minutes)),
+        }
+    }
+    let lists: Vec<String> = groups
+        .iter()
+        .map(|(names, total)| {
+            format!(
+                "`clusters = [{}]` ({})",
+                names.join(", "),
+                render::duration(*total)
+            )
+        })
+        .collect();
+    format!(
+        "split it into {} upgrades, one per window: {}",
+        groups.len(),
+        lists.join(", ")
+    )
 }

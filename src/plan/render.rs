@@ -193,7 +193,7 @@ pub fn markdown(
         overrun: plan
             .window
             .as_deref()
-            .and_then(window_minutes)
+            .and_then(crate::model::window_minutes)
             .filter(|&window| plan.summary.minutes > window)
             .map(|window| {
                 format!(
@@ -251,53 +251,4 @@ fn site_relays_from(source: &crate::deployment::Site, datacenter: &str) -> bool 
         .iter()
         .flat_map(|c| c.relay_to.iter())
         .any(|t| t.datacenter == datacenter)
-}
-
-/// The length of a window written as `... HH:MM-HH:MM ...` (past midnight
-/// when the end comes before the start), in minutes.
-fn window_minutes(window: &str) -> Option<u32> {
-    let bytes = window.as_bytes();
-    let time = |at: usize| -> Option<(u32, usize)> {
-        let rest = &window[at..];
-        let colon = rest.find(':')?;
-        let hours: u32 = rest[..colon].parse().ok()?;
-        let minutes: u32 = rest.get(colon + 1..colon + 3)?.parse().ok()?;
-        (hours < 24 && minutes < 60).then_some((hours * 60 + minutes, at + colon + 3))
-    };
-    for start in 0..bytes.len() {
-        if !bytes[start].is_ascii_digit() || (start > 0 && bytes[start - 1].is_ascii_digit()) {
-            continue;
-        }
-        let Some((from, end)) = time(start) else {
-            continue;
-        };
-        let rest = window[end..].trim_start();
-        let Some(rest) = rest.strip_prefix('-') else {
-            continue;
-        };
-        let at = window.len() - rest.trim_start().len();
-        if let Some((to, _)) = time(at) {
-            let length = if to > from {
-                to - from
-            } else {
-                to + 24 * 60 - from
-            };
-            return Some(length);
-        }
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::window_minutes;
-
-    #[test]
-    fn windows_are_measured() {
-        assert_eq!(window_minutes("Sun 01:00-04:00 UTC"), Some(180));
-        assert_eq!(window_minutes("Sat 22:00 - 02:30 UTC"), Some(270));
-        assert_eq!(window_minutes("2:00-3:15"), Some(75));
-        assert_eq!(window_minutes("whenever"), None);
-        assert_eq!(window_minutes("25:00-26:00"), None);
-    }
 }
