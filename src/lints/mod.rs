@@ -2,6 +2,7 @@
 //! explanation, declared beside the function that checks it, and the
 //! registry that lists them all.
 
+pub mod change;
 pub mod datacenter;
 pub mod ha;
 pub mod language;
@@ -50,6 +51,7 @@ impl Lint {
             Some(b'S') if self.code.starts_with("ST") => "Starting",
             Some(b'E') | Some(b'S') => "Language",
             Some(b'H') => "HA",
+            Some(b'C') => "Changes",
             Some(b'D') if self.code.starts_with("DC") => "Datacenters",
             Some(b'D') | Some(b'F') => "Datasources and file sharing",
             _ => "Upgrades",
@@ -87,6 +89,7 @@ pub(crate) use declare_lint;
 
 /// Every code, in catalog order.
 pub fn all() -> &'static [&'static Lint] {
+    use change::*;
     use datacenter::*;
     use ha::*;
     use language::*;
@@ -97,8 +100,8 @@ pub fn all() -> &'static [&'static Lint] {
         &E001, &E002, &E003, &E004, &E005, &E006, &E007, &E008, &SEC001, &HA001, &HA002, &HA003,
         &HA004, &HA005, &HA006, &HA007, &HA008, &HA009, &DC001, &DC002, &DC003, &DC004, &DC005,
         &DC006, &DC007, &DC008, &DC009, &DS001, &DS002, &DS003, &DS004, &FS001, &FS002, &FS003,
-        &FS004, &UP001, &UP002, &UP003, &UP004, &UP005, &UP006, &UP007, &ST001, &ST002, &ST003,
-        &ST004,
+        &FS004, &UP001, &UP002, &UP003, &UP004, &UP005, &UP006, &UP007, &CH001, &ST001, &ST002,
+        &ST003, &ST004,
     ];
     ALL
 }

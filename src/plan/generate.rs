@@ -12,12 +12,13 @@ use crate::model::*;
 use Generation::{Current, Next};
 
 /// Collects drafts; `push` returns the draft's index.
-struct Builder {
-    drafts: Vec<Draft>,
+#[derive(Default)]
+pub(crate) struct Builder {
+    pub drafts: Vec<Draft>,
 }
 
 impl Builder {
-    fn push(&mut self, draft: Draft) -> usize {
+    pub fn push(&mut self, draft: Draft) -> usize {
         self.drafts.push(draft);
         self.drafts.len() - 1
     }
@@ -116,12 +117,12 @@ fn needed(cluster: &ClusterPlan) -> usize {
 
 /// What the rolling part of an upgrade does to each node.
 #[derive(Clone, Copy)]
-struct Change {
-    action: Action,
-    version: Generation,
-    database: Generation,
+pub(crate) struct Change {
+    pub action: Action,
+    pub version: Generation,
+    pub database: Generation,
     /// The node goes down while it changes (a restart).
-    restart: bool,
+    pub restart: bool,
 }
 
 impl Change {
@@ -129,6 +130,7 @@ impl Change {
         match self.action {
             Action::Patch => "Patch",
             Action::Upgrade => "Upgrade",
+            Action::Reconfigure => "Reconfigure",
             _ => "Deploy the fixed service on",
         }
     }
@@ -288,7 +290,7 @@ impl On<'_> {
 
 /// Roll a change through a cluster, keeping it available: returns the last
 /// step.
-fn roll(
+pub(crate) fn roll(
     b: &mut Builder,
     input: &Input,
     site: usize,

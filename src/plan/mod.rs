@@ -5,6 +5,7 @@
 //! naming the step.
 
 mod bootstrap;
+mod change;
 pub mod commands;
 mod generate;
 pub mod render;
@@ -20,6 +21,7 @@ use crate::diagnostics::Diagnostic;
 use crate::lints::upgrade::UP001;
 use crate::model::{Topology, UpgradeId};
 
+pub use change::plan_change;
 pub use commands::Target;
 
 /// What a step does (the action vocabulary of the plan JSON).
@@ -53,6 +55,8 @@ pub enum Action {
     LoadSchema,
     /// A datacenter's load balancers start taking traffic.
     OpenTraffic,
+    /// A node moves to the configuration of a commit's build.
+    Reconfigure,
 }
 
 impl Action {
@@ -81,6 +85,7 @@ impl Action {
             Action::CreateDb => "create-db",
             Action::LoadSchema => "load-schema",
             Action::OpenTraffic => "open-traffic",
+            Action::Reconfigure => "reconfigure",
         }
     }
 
@@ -104,6 +109,7 @@ impl Action {
             Action::CreateDb => 5,
             Action::LoadSchema => 10,
             Action::OpenTraffic => 5,
+            Action::Reconfigure => 10,
         }
     }
 }
@@ -247,6 +253,15 @@ pub(crate) enum Detail {
     /// The new version's build reaches the Puppet server as an
     /// environment of its own, which nodes then move to one at a time.
     StageBuild,
+    /// A datacenter's load balancers and Services take the routes of a
+    /// commit's build: its new nodes in, its removed ones out.
+    Route,
+    /// A datacenter new in a commit is prepared or opened.
+    NewSite,
+    /// A datacenter a commit removes leaves DNS.
+    Retire,
+    /// The hosts a commit does not change move to its build (Puppet).
+    Settle,
 }
 
 /// How a step changes the simulated deployment.
@@ -296,6 +311,11 @@ pub(crate) enum Effect {
     /// Every node of the cluster starts; its active nodes take traffic, a
     /// passive one stands by (the first deployment).
     StartAll,
+    /// A node new in a commit starts; it takes traffic once its
+    /// datacenter's routes are the commit's.
+    Join,
+    /// A node a commit removes stops, for good.
+    Leave,
 }
 
 /// Old or new: of a node's software, or of the database it uses.
@@ -315,6 +335,8 @@ pub(crate) struct Input<'a> {
     pub upgrade: Option<&'a crate::model::Upgrade>,
     /// The first deployment (`plan --bootstrap`).
     pub bootstrap: bool,
+    /// The change a commit makes (`plan --since`).
+    pub change: Option<&'a change::ChangeContext>,
 }
 
 impl Input<'_> {
@@ -377,13 +399,24 @@ fn order(drafts: &[Draft]) -> Vec<usize> {
 
 /// The runbook of an upgrade block for a target.
 pub fn plan_upgrade(t: &Topology, d: &Deployment, upgrade: UpgradeId, target: Target) -> Plan {
-    let u = &t.upgrades[upgrade.0];
+    plan_upgrade_block(t, d, &t.upgrades[upgrade.0], target)
+}
+
+/// The runbook of an upgrade, given as a block (of the topology, or one a
+/// change stands for).
+pub(crate) fn plan_upgrade_block(
+    t: &Topology,
+    d: &Deployment,
+    u: &crate::model::Upgrade,
+    target: Target,
+) -> Plan {
     let input = Input {
         topology: t,
         deployment: d,
         target,
         upgrade: Some(u),
         bootstrap: false,
+        change: None,
     };
     let drafts = generate::upgrade(&input, u);
     let kind = u.kind().map(|k| k.name().to_string()).unwrap_or_default();
@@ -403,6 +436,7 @@ pub fn plan_failover(
         target,
         upgrade: None,
         bootstrap: false,
+        change: None,
     };
     let index = d
         .sites
@@ -450,6 +484,7 @@ pub fn plan_bootstrap(t: &Topology, d: &Deployment, target: Target) -> Plan {
         target,
         upgrade: None,
         bootstrap: true,
+        change: None,
     };
     let drafts = bootstrap::drafts(&input);
     finish(
@@ -462,7 +497,7 @@ pub fn plan_bootstrap(t: &Topology, d: &Deployment, target: Target) -> Plan {
     )
 }
 
-fn finish(
+pub(crate) fn finish(
     input: &Input,
     name: String,
     kind: String,

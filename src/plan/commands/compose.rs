@@ -73,13 +73,22 @@ struct Service<'a> {
 impl<'a> Service<'a> {
     fn new(ctx: &'a Ctx<'a>) -> Result<Self, Unresolved> {
         let (site, cluster, node) = (ctx.site()?, ctx.cluster()?, ctx.node()?);
+        // A node a commit adds is a service of the commit's project only.
+        let new = ctx
+            .input
+            .change
+            .is_some_and(|c| c.is_new(&site.name, &node.name));
         Ok(Service {
             ctx,
             site,
             cluster,
             name: &node.name,
             host: &node.fqdn,
-            file: q(&site.compose_file()),
+            file: if new {
+                next_build(&site.compose_file())
+            } else {
+                q(&site.compose_file())
+            },
             svc: q(&node.name),
         })
     }
@@ -200,7 +209,9 @@ pub(super) fn node(ctx: &Ctx, action: Action) -> Result<Commands, Unresolved> {
                 vec![s.recreate_with(&q(current))],
             )
         }
-        Action::Upgrade => {
+        // The new build's service: a new version, or a commit's
+        // configuration.
+        Action::Upgrade | Action::Reconfigure => {
             let next = next_build(&s.site.compose_file());
             Commands::run(
                 vec![compose(
@@ -275,7 +286,9 @@ pub(super) fn offline(ctx: &Ctx, action: Action) -> Result<Commands, Unresolved>
     let s = Service::new(ctx)?;
     let down = stopped(&s.file, Some("failover"), &s.svc);
     Ok(match action {
-        Action::Upgrade => {
+        // The new build's service: a new version, or a commit's
+        // configuration.
+        Action::Upgrade | Action::Reconfigure => {
             let next = next_build(&s.site.compose_file());
             Commands::run(
                 vec![compose(&next, &["--profile failover pull", &s.svc])],
@@ -404,4 +417,94 @@ pub(super) fn open_next_portals(site: &Site, hostname: &str) -> Vec<String> {
         ),
         sh(&[&next_build(&site.lb_script()), "read-write", &q(hostname)]),
     ]
+}
+
+/// A node a commit adds starts from the commit's project, before the load
+/// balancer knows it.
+pub(super) fn join(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let s = Service::new(ctx)?;
+    let next = next_build(&s.site.compose_file());
+    Ok(Commands::run(
+        vec![compose(&next, &["up -d --wait --no-deps", &s.svc])],
+        std::iter::once(running(&next, None, &s.svc))
+            .chain(
+                probes(s.cluster, ctx.major())
+                    .iter()
+                    .map(|p| compose(&next, &["exec -T", &s.svc, p])),
+            )
+            .collect(),
+        vec![compose(&next, &["rm -f -s", &s.svc])],
+    ))
+}
+
+/// A node a commit removes stops, from the current project (the commit's
+/// has no such service), once the load balancer no longer routes to it.
+pub(super) fn leave(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let s = Service::new(ctx)?;
+    Ok(Commands::run(
+        vec![s.compose(&["rm -f -s", &s.svc])],
+        vec![stopped(&s.file, None, &s.svc)],
+        vec![s.compose(&["up -d --wait --no-deps", &s.svc])],
+    ))
+}
+
+/// A datacenter takes the commit's routes: its load balancer's
+/// configuration becomes the new build's, in place (the running container
+/// reads the same file), and is reloaded.
+pub(super) fn route(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let site = ctx.site()?;
+    let change = ctx.input.change;
+    let current = format!("{}/nginx/nginx.conf", site.compose_dir());
+    let next = next_build(&current);
+    let mut verify = vec![format!("cmp -s {next} {}", q(&current))];
+    for cluster in site.clusters.iter().filter(|c| site.fronts(c)) {
+        for node in &cluster.nodes {
+            let state = match change {
+                Some(c) if c.is_removed(&site.name, &node.name) => "absent",
+                Some(c) if c.is_new(&site.name, &node.name) => {
+                    if node.role == NodeRole::Passive {
+                        "standby"
+                    } else {
+                        "serving"
+                    }
+                }
+                _ => continue,
+            };
+            verify.push(lb_state(site, &node.fqdn, state));
+        }
+    }
+    Ok(Commands::run(
+        vec![sh(&[&q(&site.lb_script()), "adopt", &next])],
+        verify,
+        Vec::new(),
+    ))
+}
+
+/// A datacenter new in a commit: the operator's files, and its images.
+pub(super) fn prepare_site(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let site = ctx.site()?;
+    let check = super::operator_files_check(ctx);
+    let next = next_build(&site.compose_file());
+    Ok(Commands::run(
+        vec![check.clone(), compose(&next, &["pull"])],
+        vec![
+            check,
+            format!(
+                "docker image inspect $({}) >/dev/null",
+                compose(&next, &["config --images"])
+            ),
+        ],
+        Vec::new(),
+    ))
+}
+
+/// A datacenter new in a commit opens: its load balancer starts.
+pub(super) fn open_new_site(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let site = ctx.site()?;
+    let mut out = super::site::open_traffic_checks(site);
+    let next = next_build(&site.compose_file());
+    out.commands
+        .push(compose(&next, &["up -d --wait --no-deps", LB_SERVICE]));
+    out.rollback.push(compose(&next, &["stop", LB_SERVICE]));
+    Ok(out)
 }

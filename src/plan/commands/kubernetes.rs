@@ -401,7 +401,9 @@ pub(super) fn node(ctx: &Ctx, action: Action) -> Result<Commands, Unresolved> {
             vec![w.serves(w.node, true)],
             w.route_around(w.node),
         ),
-        Action::Patch | Action::Upgrade | Action::Deploy if w.scaled => rollout_step(&w, action),
+        Action::Patch | Action::Upgrade | Action::Reconfigure | Action::Deploy if w.scaled => {
+            rollout_step(&w, action)
+        }
         // A shared deployment folder (APIM 3.x): one copy reaches every
         // node.
         Action::Deploy
@@ -426,7 +428,9 @@ pub(super) fn node(ctx: &Ctx, action: Action) -> Result<Commands, Unresolved> {
                 vec![w.rollout_undo()],
             )
         }
-        Action::Upgrade => Commands::run(
+        // A node moves to the new build's manifest: a new version, or a
+        // commit's configuration.
+        Action::Upgrade | Action::Reconfigure => Commands::run(
             vec![w.apply_next()],
             std::iter::once(w.matches_next())
                 .chain(w.healthy(&w.deployment))
@@ -503,7 +507,7 @@ fn rollout_step(w: &Workload, action: Action) -> Commands {
             commands.push(w.strategy(0, 1));
         }
         commands.push(match action {
-            Action::Upgrade => w.apply_next(),
+            Action::Upgrade | Action::Reconfigure => w.apply_next(),
             _ => w.kubectl(&[
                 "set image",
                 &w.dep(),
@@ -518,7 +522,7 @@ fn rollout_step(w: &Workload, action: Action) -> Commands {
         commands.push(w.replaced(position + 1));
     }
     let mut verify = vec![match action {
-        Action::Upgrade => w.matches_next(),
+        Action::Upgrade | Action::Reconfigure => w.matches_next(),
         _ => w.image_is(&w.image_with(&w.ctx.new_tag(action))),
     }];
     verify.push(w.replaced(position + 1));
@@ -575,7 +579,7 @@ pub(super) fn offline(ctx: &Ctx, action: Action) -> Result<Commands, Unresolved>
     let w = Workload::new(ctx)?;
     let stopped = output_is(&w.field("{.spec.replicas}"), "0");
     Ok(match action {
-        Action::Upgrade => Commands::run(
+        Action::Upgrade | Action::Reconfigure => Commands::run(
             vec![w.apply_next()],
             vec![w.matches_next(), stopped],
             vec![w.rollout_undo()],
@@ -843,6 +847,275 @@ pub(super) fn open_traffic(ctx: &Ctx) -> Result<Commands, Unresolved> {
         out.commands.push(format!(
             "if [ -f {0} ]; then kubectl apply -f {0}; fi",
             q(&site.kubernetes_file(file))
+        ));
+    }
+    Ok(out)
+}
+
+/// The nodes of the step's cluster a commit adds, before the step's node
+/// (by name), and the replica count before the commit.
+fn joined_before(ctx: &Ctx, w: &Workload) -> (usize, usize) {
+    let Some(change) = ctx.input.change else {
+        return (0, w.cluster.nodes.len());
+    };
+    let site = &w.site.name;
+    let old = w
+        .cluster
+        .nodes
+        .iter()
+        .filter(|n| !change.is_new(site, &n.name))
+        .count();
+    let earlier = w
+        .cluster
+        .nodes
+        .iter()
+        .take_while(|n| n.name != w.node)
+        .filter(|n| change.is_new(site, &n.name))
+        .count();
+    (earlier, old)
+}
+
+/// The cluster's Service routes only to the pods that run now: they are
+/// labelled, and the Service selects the label (new pods stay out until
+/// the commit's routes).
+fn route_existing(w: &Workload) -> Vec<String> {
+    vec![
+        w.kubectl(&[
+            "label pod -l",
+            &q(&format!("{}={}", labels::CLUSTER, w.cluster.label)),
+            &q(&format!("{}=on", labels::ROUTE)),
+            "--overwrite",
+        ]),
+        w.kubectl(&[
+            "patch service",
+            &q(&w.cluster.label),
+            "-p",
+            &q(&format!(
+                "{{\"spec\":{{\"selector\":{{\"{}\":\"on\"}}}}}}",
+                labels::ROUTE
+            )),
+        ]),
+    ]
+}
+
+/// A node a commit adds starts: a pod more for a cluster of replicas (the
+/// pods that ran before keep the traffic), the new build's manifest for a
+/// new pair.
+pub(super) fn join(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let w = Workload::new(ctx)?;
+    let (earlier, old) = joined_before(ctx, &w);
+    if w.scaled {
+        let replicas = old + earlier + 1;
+        let mut commands = if earlier == 0 && old > 0 {
+            route_existing(&w)
+        } else {
+            Vec::new()
+        };
+        commands.push(w.scale(replicas));
+        return Ok(Commands::run(
+            commands,
+            vec![w.field_becomes(
+                "{.status.readyReplicas}",
+                &replicas.to_string(),
+                &format!("{} did not get its new pod ready", w.deployment),
+            )],
+            vec![w.scale(replicas - 1)],
+        ));
+    }
+    let manifest = next_build(&w.site.kubernetes_manifest(w.cluster));
+    let first = earlier == 0;
+    let mut commands = Vec::new();
+    if first {
+        commands.push(sh(&["kubectl apply -f", &manifest]));
+    }
+    Ok(Commands::run(
+        commands,
+        std::iter::once(sh(&["kubectl diff -f", &manifest, ">/dev/null"]))
+            .chain(w.healthy(&w.deployment))
+            .collect(),
+        if first {
+            vec![sh(&["kubectl delete -f", &manifest])]
+        } else {
+            Vec::new()
+        },
+    ))
+}
+
+/// A node a commit removes stops: a pod less for a cluster of replicas,
+/// its Deployment for a node of a pair; the cluster's last node takes the
+/// cluster's objects with it when the commit removes the cluster.
+pub(super) fn leave(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let w = Workload::new(ctx)?;
+    let change = ctx
+        .input
+        .change
+        .ok_or_else(|| unsupported(ctx, Action::RemoveNode))?;
+    let site = &w.site.name;
+    let kept = w
+        .cluster
+        .nodes
+        .iter()
+        .filter(|n| !change.is_removed(site, &n.name))
+        .count();
+    let removed_before = w
+        .cluster
+        .nodes
+        .iter()
+        .take_while(|n| n.name != w.node)
+        .filter(|n| change.is_removed(site, &n.name))
+        .count();
+    let removed = w
+        .cluster
+        .nodes
+        .iter()
+        .filter(|n| change.is_removed(site, &n.name))
+        .count();
+    let last = removed_before + 1 == removed;
+    let manifest = q(&w.site.kubernetes_manifest(w.cluster));
+    if w.scaled {
+        let replicas = w.cluster.nodes.len() - removed_before - 1;
+        let mut commands = vec![w.scale(replicas)];
+        let mut verify = vec![w.field_becomes(
+            "{.status.replicas}",
+            &replicas.to_string(),
+            &format!("{} still runs the pod it gives up", w.deployment),
+        )];
+        if kept == 0 && last {
+            commands.push(sh(&["kubectl delete -f", &manifest]));
+            verify = vec![format!(
+                "test -z \"$({})\"",
+                w.kubectl(&["get", &w.dep(), "--ignore-not-found -o name"])
+            )];
+        }
+        return Ok(Commands::run(commands, verify, vec![w.scale(replicas + 1)]));
+    }
+    let mut commands = vec![w.kubectl(&["delete", &w.dep()])];
+    if kept == 0 && last {
+        commands.push(sh(&["kubectl delete --ignore-not-found -f", &manifest]));
+    }
+    Ok(Commands::run(
+        commands,
+        vec![format!(
+            "test -z \"$({})\"",
+            w.kubectl(&["get", &w.dep(), "--ignore-not-found -o name"])
+        )],
+        vec![sh(&["kubectl apply -f", &manifest])],
+    ))
+}
+
+/// A datacenter takes the commit's routes: the Services of clusters that
+/// gained pods route to all of them again, and its Ingresses are the new
+/// build's.
+pub(super) fn route(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let site = ctx.site()?;
+    let change = ctx.input.change;
+    let ns = q(&site.namespace);
+    let mut out = Commands::default();
+    for cluster in &site.clusters {
+        let grew = cluster.shape == Shape::Scaled
+            && change.is_some_and(|c| {
+                cluster.nodes.iter().any(|n| c.is_new(&site.name, &n.name))
+                    && cluster.nodes.iter().any(|n| !c.is_new(&site.name, &n.name))
+            });
+        if !grew {
+            continue;
+        }
+        out.commands.extend([
+            kubectl(
+                &ns,
+                &[
+                    "patch service",
+                    &q(&cluster.label),
+                    "--type=json -p",
+                    &q(&format!(
+                        "[{{\"op\":\"remove\",\"path\":\"/spec/selector/{}\"}}]",
+                        labels::ROUTE.replace('/', "~1")
+                    )),
+                ],
+            ),
+            kubectl(
+                &ns,
+                &[
+                    "label pod -l",
+                    &q(&format!("{}={}", labels::CLUSTER, cluster.label)),
+                    &format!("{}-", q(labels::ROUTE)),
+                ],
+            ),
+        ]);
+        out.verify.push(format!(
+            "! {} | grep -qF {}",
+            kubectl(
+                &ns,
+                &[
+                    "get service",
+                    &q(&cluster.label),
+                    "-o",
+                    &q("jsonpath={.spec.selector}")
+                ]
+            ),
+            q(labels::ROUTE)
+        ));
+    }
+    let ingress = next_build(&site.kubernetes_file(manifests::INGRESS));
+    out.commands.push(format!(
+        "if [ -f {ingress} ]; then kubectl apply -f {ingress}; fi"
+    ));
+    out.verify.push(format!(
+        "if [ -f {ingress} ]; then kubectl diff -f {ingress} >/dev/null; fi"
+    ));
+    Ok(out)
+}
+
+/// A datacenter new in a commit: its namespace, Secrets, storage and
+/// artifact sync, from the commit's build.
+pub(super) fn prepare_site(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let site = ctx.site()?;
+    let d = ctx.input.deployment;
+    let files = d.operator_files_from_output();
+    let ns = q(&site.namespace);
+    let mut out = Commands::run(
+        vec![super::operator_files_check(ctx)],
+        Vec::new(),
+        Vec::new(),
+    );
+    out.commands.push(sh(&[
+        "kubectl apply -f",
+        &next_build(&site.kubernetes_file(manifests::NAMESPACE)),
+    ]));
+    let secrets: Vec<String> = site
+        .secrets
+        .iter()
+        .map(|s| {
+            format!(
+                "--from-file={}",
+                q(&format!("{}={files}/secrets/{}", s.name, s.name))
+            )
+        })
+        .collect();
+    let secret = d.secret_name();
+    out.commands.push(format!(
+        "kubectl -n {ns} create secret generic {} {} --dry-run=client -o yaml | kubectl apply -f -",
+        q(&secret),
+        secrets.join(" ")
+    ));
+    out.verify.push(kubectl(&ns, &["get secret", &q(&secret)]));
+    for file in [manifests::STORAGE, manifests::ARTIFACT_SYNC] {
+        let path = next_build(&site.kubernetes_file(file));
+        out.commands.push(format!(
+            "if [ -f {path} ]; then kubectl apply -f {path}; fi"
+        ));
+    }
+    Ok(out)
+}
+
+/// A datacenter new in a commit opens: its Ingresses and read-only gate.
+pub(super) fn open_new_site(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let site = ctx.site()?;
+    let mut out = super::site::open_traffic_checks(site);
+    for file in [manifests::INGRESS, manifests::READ_ONLY_GATE] {
+        let path = next_build(&site.kubernetes_file(file));
+        out.commands.push(format!(
+            "if [ -f {path} ]; then kubectl apply -f {path}; fi"
         ));
     }
     Ok(out)

@@ -381,7 +381,50 @@ pub(crate) fn for_step(input: &Input, draft: &Draft) -> Result<Commands, Unresol
             };
         }
         Detail::StageBuild => return puppet::stage_build(&ctx),
+        Detail::Route => {
+            return match input.target {
+                Target::Kubernetes => kubernetes::route(&ctx),
+                Target::Compose => compose::route(&ctx),
+                Target::Puppet => puppet::route(&ctx),
+            };
+        }
+        Detail::Retire => return site::retire(&ctx),
+        Detail::Settle => return puppet::settle(&ctx),
+        Detail::NewSite if draft.action == Action::Prepare => {
+            return match input.target {
+                Target::Kubernetes => kubernetes::prepare_site(&ctx),
+                Target::Compose => compose::prepare_site(&ctx),
+                Target::Puppet => puppet::prepare_site(&ctx),
+            };
+        }
+        Detail::NewSite if ctx.site()?.load_balancers.is_empty() => {
+            return Ok(Commands::by_hand(
+                &format!(
+                    "point the DNS names clients use at the nodes of {} (the new build's README lists them)",
+                    ctx.site()?.name
+                ),
+                Vec::new(),
+            ));
+        }
+        Detail::NewSite => {
+            return match input.target {
+                Target::Kubernetes => kubernetes::open_new_site(&ctx),
+                Target::Compose => compose::open_new_site(&ctx),
+                Target::Puppet => puppet::open_new_site(&ctx),
+            };
+        }
         Detail::None => {}
+    }
+    if matches!(draft.effect, Effect::Join | Effect::Leave) {
+        let join = draft.effect == Effect::Join;
+        return match (input.target, join) {
+            (Target::Kubernetes, true) => kubernetes::join(&ctx),
+            (Target::Kubernetes, false) => kubernetes::leave(&ctx),
+            (Target::Compose, true) => compose::join(&ctx),
+            (Target::Compose, false) => compose::leave(&ctx),
+            (Target::Puppet, true) => puppet::join(&ctx),
+            (Target::Puppet, false) => puppet::leave(&ctx),
+        };
     }
     if draft.effect == Effect::Offline {
         return match input.target {

@@ -250,3 +250,32 @@ pub(super) fn open_traffic_checks(site: &Site) -> Commands {
     }
     out
 }
+
+/// A datacenter a commit removes leaves DNS first: each of its load
+/// balancers' host names is pointed at the deployment that takes over.
+pub(super) fn retire(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let site = ctx.site()?;
+    if site.load_balancers.is_empty() {
+        return Ok(Commands::by_hand(
+            &format!(
+                "move the clients of datacenter {} to the datacenters that stay (no load balancer names them here)",
+                site.name
+            ),
+            Vec::new(),
+        ));
+    }
+    let mut out = Commands::default();
+    for lb in &site.load_balancers {
+        let host = q(&lb.hostname);
+        out.commands.push(format!(
+            "\"${{TRAFFIC_SWITCH:?command that points a host name at a target}}\" {host} \"${{NEW_ENDPOINT:?host name that takes over}}\""
+        ));
+        out.verify.push(format!(
+            "\"${{TRAFFIC_SWITCH:?}}\" --check {host} \"${{NEW_ENDPOINT:?}}\""
+        ));
+        out.rollback.push(format!(
+            "\"${{TRAFFIC_SWITCH:?}}\" {host} \"${{OLD_ENDPOINT:?host name to switch back to}}\""
+        ));
+    }
+    Ok(out)
+}
