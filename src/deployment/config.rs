@@ -5,7 +5,28 @@
 
 use serde::Serialize;
 
+use super::layout::ports;
 use super::*;
+
+/// A node's admin services: `https://<address>:9443/services/`.
+fn services_url(address: &str) -> String {
+    format!("https://{address}:{}/services/", ports::HTTPS)
+}
+
+/// An event hub's (or traffic manager's) JMS broker: `tcp://<address>:5672`.
+fn broker_url(address: &str) -> String {
+    format!("tcp://{address}:{}", ports::JMS)
+}
+
+/// A traffic manager's binary event receiver: `tcp://<address>:9611`.
+fn receiver_url(address: &str) -> String {
+    format!("tcp://{address}:{}", ports::BINARY)
+}
+
+/// A traffic manager's binary receiver's authentication: `ssl://<address>:9711`.
+fn receiver_auth_url(address: &str) -> String {
+    format!("ssl://{address}:{}", ports::BINARY_SSL)
+}
 
 /// Everything deployment.toml says about one node.
 #[derive(Debug, Clone, Serialize)]
@@ -156,7 +177,7 @@ pub fn node_address(site: &Site, cluster: &ClusterPlan, node: &NodePlan, net: Ne
 /// cluster, the active node of an active-passive pair).
 pub fn cluster_address(site: &Site, cluster: &ClusterPlan, net: Network) -> String {
     match net {
-        Network::Hosts => format!("{}.{}", cluster.label, site.domain),
+        Network::Hosts => site.cluster_host(cluster),
         Network::Kubernetes => site.service_address(&cluster.label),
     }
 }
@@ -244,7 +265,7 @@ pub fn node_config(
     let key_manager_url = match cluster.profile {
         Profile::GatewayWorker | Profile::ControlPlane => other(&cluster.key_manager)
             .filter(|km| !std::ptr::eq(*km, cluster))
-            .map(|km| format!("https://{}:9443/services/", cluster_address(site, km, net))),
+            .map(|km| services_url(&cluster_address(site, km, net))),
         _ => None,
     };
 
@@ -256,18 +277,18 @@ pub fn node_config(
             // node hands its events to the other and publishes to both.
             let portal_pair = own && cluster.serves_portals();
             EventHubConfig {
-                service_url: format!("https://{}:9443/services/", cluster_address(site, hub, net)),
+                service_url: services_url(&cluster_address(site, hub, net)),
                 listening_endpoints: if own {
-                    vec!["tcp://localhost:5672".to_string()]
+                    vec![broker_url("localhost")]
                 } else {
                     hub.nodes
                         .iter()
-                        .map(|n| format!("tcp://{}:5672", node_address(site, hub, n, net)))
+                        .map(|n| broker_url(&node_address(site, hub, n, net)))
                         .collect()
                 },
                 duplicate_urls: if portal_pair {
                     peer_address(&node.peer)
-                        .map(|p| vec![format!("tcp://{p}:5672")])
+                        .map(|p| vec![broker_url(&p)])
                         .unwrap_or_default()
                 } else {
                     Vec::new()
@@ -278,8 +299,8 @@ pub fn node_config(
                         .map(|n| {
                             let address = node_address(site, hub, n, net);
                             UrlGroup {
-                                urls: vec![format!("tcp://{address}:9611")],
-                                auth_urls: vec![format!("ssl://{address}:9711")],
+                                urls: vec![receiver_url(&address)],
+                                auth_urls: vec![receiver_auth_url(&address)],
                                 kind: UrlGroupKind::Loadbalance,
                             }
                         })
@@ -301,7 +322,7 @@ pub fn node_config(
             decision_endpoints: Vec::new(),
             url_groups: Vec::new(),
             duplicate_urls: peer_address(&node.peer)
-                .map(|p| vec![format!("tcp://{p}:5672")])
+                .map(|p| vec![broker_url(&p)])
                 .unwrap_or_default(),
         }),
         Profile::GatewayWorker | Profile::AllInOne | Profile::ControlPlane => {
@@ -315,16 +336,13 @@ pub fn node_config(
             let all_in_one = cluster.profile == Profile::AllInOne;
             // The policy deployer writes execution plans through this URL.
             tm.map(|tm| ThrottlingConfig {
-                service_url: Some(format!(
-                    "https://{}:9443/services/",
-                    deploy_address(d, site, tm, net)
-                )),
+                service_url: Some(services_url(&deploy_address(d, site, tm, net))),
                 decision_endpoints: if all_in_one {
-                    vec!["tcp://localhost:5672".to_string()]
+                    vec![broker_url("localhost")]
                 } else {
                     tm.decision_nodes(net)
                         .into_iter()
-                        .map(|n| format!("tcp://{}:5672", node_address(site, tm, n, net)))
+                        .map(|n| broker_url(&node_address(site, tm, n, net)))
                         .collect()
                 },
                 url_groups: tm
@@ -337,21 +355,15 @@ pub fn node_config(
                             .map(|n| node_address(site, tm, n, net))
                             .collect();
                         UrlGroup {
-                            urls: addresses
-                                .iter()
-                                .map(|a| format!("tcp://{a}:9611"))
-                                .collect(),
-                            auth_urls: addresses
-                                .iter()
-                                .map(|a| format!("ssl://{a}:9711"))
-                                .collect(),
+                            urls: addresses.iter().map(|a| receiver_url(a)).collect(),
+                            auth_urls: addresses.iter().map(|a| receiver_auth_url(a)).collect(),
                             kind: group.kind,
                         }
                     })
                     .collect(),
                 duplicate_urls: if all_in_one {
                     peer_address(&node.peer)
-                        .map(|p| vec![format!("tcp://{p}:5672")])
+                        .map(|p| vec![broker_url(&p)])
                         .unwrap_or_default()
                 } else {
                     Vec::new()
@@ -365,8 +377,9 @@ pub fn node_config(
             "https://localhost:${mgt.transport.https.port}/internal/data/v1/notify".to_string()
         } else {
             format!(
-                "https://{}:9443/internal/data/v1/notify",
-                cluster_address(site, target, net)
+                "https://{}:{}/internal/data/v1/notify",
+                cluster_address(site, target, net),
+                ports::HTTPS
             )
         }
     });
@@ -405,11 +418,15 @@ pub fn node_config(
             // reach the gateways' ports directly.
             let (public, http, https) = match &gw.public_hostname {
                 Some(host) => (host.clone(), String::new(), String::new()),
-                None => (internal.clone(), ":8280".to_string(), ":8243".to_string()),
+                None => (
+                    internal.clone(),
+                    format!(":{}", ports::GATEWAY_HTTP),
+                    format!(":{}", ports::GATEWAY_HTTPS),
+                ),
             };
             GatewayEnvironment {
                 name: gateway_environment_name(site, gw),
-                service_url: format!("https://{deploy_to}:9443/services/"),
+                service_url: services_url(&deploy_to),
                 http_endpoint: format!("http://{public}{http}"),
                 https_endpoint: format!("https://{public}{https}"),
                 ws_endpoint: format!("ws://{public}:{WS_PORT}"),
@@ -428,7 +445,13 @@ pub fn node_config(
             members: cluster
                 .nodes
                 .iter()
-                .map(|n| format!("{}:4000", node_address(site, cluster, n, net)))
+                .map(|n| {
+                    format!(
+                        "{}:{}",
+                        node_address(site, cluster, n, net),
+                        ports::HAZELCAST
+                    )
+                })
                 .collect(),
         });
     let devportal_url = cluster

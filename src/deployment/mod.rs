@@ -307,11 +307,10 @@ impl RelayTarget {
 
     /// The node's broker, as WSO2's JNDI broker lists name one.
     pub fn broker(&self) -> String {
-        if self.host.contains(':') && !self.host.starts_with('[') {
-            format!("tcp://[{}]:5672", self.host)
-        } else {
-            format!("tcp://{}:5672", self.host)
-        }
+        format!(
+            "tcp://{}",
+            layout::host_port(&self.host, layout::ports::JMS)
+        )
     }
 }
 
@@ -440,6 +439,16 @@ pub enum NodeRole {
     Passive,
 }
 
+impl NodeRole {
+    /// As the `topoc/role` label and the Puppet node descriptions say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            NodeRole::Active => "active",
+            NodeRole::Passive => "passive",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct NodePlan {
     /// `gateway-2`: the stable instance name.
@@ -514,17 +523,13 @@ impl DatabasePlan {
     }
 
     pub fn jdbc_url(&self) -> String {
-        let host = if self.host.contains(':') && !self.host.starts_with('[') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
-        let (port, db) = (self.port, &self.database);
+        let address = layout::host_port(&self.host, self.port);
+        let db = &self.database;
         match self.engine {
-            Engine::Mysql => format!("jdbc:mysql://{host}:{port}/{db}"),
-            Engine::Postgres => format!("jdbc:postgresql://{host}:{port}/{db}"),
-            Engine::Mssql => format!("jdbc:sqlserver://{host}:{port};databaseName={db}"),
-            Engine::Oracle => format!("jdbc:oracle:thin:@//{host}:{port}/{db}"),
+            Engine::Mysql => format!("jdbc:mysql://{address}/{db}"),
+            Engine::Postgres => format!("jdbc:postgresql://{address}/{db}"),
+            Engine::Mssql => format!("jdbc:sqlserver://{address};databaseName={db}"),
+            Engine::Oracle => format!("jdbc:oracle:thin:@//{address}/{db}"),
         }
     }
 }
@@ -542,9 +547,9 @@ pub struct SharePlan {
 }
 
 /// The gateways' secure WebSocket port (`wss_endpoint`).
-pub const WSS_PORT: u16 = 8099;
+pub const WSS_PORT: u16 = layout::ports::WSS;
 /// The gateways' plain WebSocket port (`ws_endpoint`).
-pub const WS_PORT: u16 = 9099;
+pub const WS_PORT: u16 = layout::ports::WS;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LoadBalancerPlan {
@@ -655,7 +660,7 @@ impl LoadBalancerPlan {
                 name: String::new(),
                 kind: RouteKind::Api,
                 paths: &["/"],
-                port: 8243,
+                port: layout::ports::GATEWAY_HTTPS,
                 clusters: gateways,
                 affinity: false,
             });
@@ -665,7 +670,7 @@ impl LoadBalancerPlan {
                 name: String::new(),
                 kind: RouteKind::Portal,
                 paths: PORTAL_PATHS,
-                port: 9443,
+                port: layout::ports::HTTPS,
                 clusters: portals,
                 affinity: true,
             });
@@ -675,7 +680,7 @@ impl LoadBalancerPlan {
                 name: String::new(),
                 kind: RouteKind::KeyManager,
                 paths: KEY_MANAGER_PATHS,
-                port: 9443,
+                port: layout::ports::HTTPS,
                 clusters: key_managers,
                 affinity: false,
             });
@@ -814,9 +819,9 @@ impl ClusterPlan {
     /// The port clients use (the gateway's HTTPS port, else management).
     pub fn main_port(&self) -> u16 {
         match self.profile {
-            Profile::GatewayWorker => 8243,
-            Profile::TrafficManager => 9611,
-            _ => 9443,
+            Profile::GatewayWorker => layout::ports::GATEWAY_HTTPS,
+            Profile::TrafficManager => layout::ports::BINARY,
+            _ => layout::ports::HTTPS,
         }
     }
 
@@ -833,6 +838,17 @@ impl ClusterPlan {
     /// The directory of the product installation under `base`.
     pub fn product_home(&self, base: &str) -> String {
         format!("{base}/{}", self.product_dir)
+    }
+
+    /// The product image (what Compose runs, and what the Kubernetes
+    /// image is built from), parsed ([`ClusterPlan::image`]).
+    pub fn image_ref(&self) -> crate::model::naming::ImageRef<'_> {
+        crate::model::naming::ImageRef::parse(&self.image)
+    }
+
+    /// The image the Kubernetes pods run, parsed ([`ClusterPlan::k8s_image`]).
+    pub fn k8s_image_ref(&self) -> crate::model::naming::ImageRef<'_> {
+        crate::model::naming::ImageRef::parse(&self.k8s_image)
     }
 
     /// Whether the temporary node of a runbook has an address of its own:
@@ -1052,13 +1068,13 @@ pub fn plan(t: &Topology) -> Deployment {
             .iter()
             .map(|&lb| {
                 let lb = &t.load_balancers[lb.0];
-                let label = format!("{}-lb", dns_label(&lb.name));
+                let label = crate::model::naming::load_balancer_label(&lb.name);
                 LoadBalancerPlan {
                     name: lb.name.clone(),
                     hostname: lb
                         .hostname
                         .clone()
-                        .unwrap_or_else(|| format!("{label}.{domain}")),
+                        .unwrap_or_else(|| crate::model::naming::host_name(&label, &domain)),
                     label,
                     fronts: lb
                         .fronts
@@ -1167,19 +1183,15 @@ pub fn plan(t: &Topology) -> Deployment {
         if cluster.custom_image || built_images.iter().any(|b| b.tag == cluster.k8s_image) {
             continue;
         }
-        let name = cluster
-            .image
-            .rsplit('/')
-            .next()
-            .and_then(|n| n.split(':').next())
-            .unwrap_or("wso2am");
+        let name = cluster.image_ref().name();
         built_images.push(BuiltImage {
             dockerfile: format!("docker/{name}/Dockerfile"),
             from: cluster.image.clone(),
             tag: cluster.k8s_image.clone(),
             lib: format!(
-                "{}/repository/components/lib",
-                cluster.product_home(layout::IMAGE_BASE)
+                "{}/{}",
+                cluster.product_home(layout::IMAGE_BASE),
+                layout::LIB_FOLDER
             ),
             drivers: drivers.clone(),
             run_as,
@@ -1383,31 +1395,32 @@ fn ports(profile: Profile, major: u32) -> Vec<PortSpec> {
         name: name.to_string(),
         port,
     };
-    let mut out = vec![port("https", 9443), port("http", 9763)];
+    use layout::ports::*;
+    let mut out = vec![port("https", HTTPS), port("http", HTTP)];
     if profile.runs_gateway() {
         out.extend([
-            port("gw-https", 8243),
-            port("gw-http", 8280),
-            port("wss", WSS_PORT),
-            port("ws", WS_PORT),
-            port("websub-https", 8021),
-            port("websub-http", 9021),
+            port("gw-https", GATEWAY_HTTPS),
+            port("gw-http", GATEWAY_HTTP),
+            port("wss", WSS),
+            port("ws", WS),
+            port("websub-https", WEBSUB_HTTPS),
+            port("websub-http", WEBSUB_HTTP),
         ]);
     }
+    // The event receivers and the broker of the traffic managers (and of
+    // the nodes that are their own).
     if matches!(
         profile,
         Profile::AllInOne | Profile::ControlPlane | Profile::TrafficManager
     ) {
-        out.extend([port("binary", 9611), port("binary-ssl", 9711)]);
-    }
-    if matches!(
-        profile,
-        Profile::AllInOne | Profile::ControlPlane | Profile::TrafficManager
-    ) {
-        out.push(port("jms", 5672));
+        out.extend([
+            port("binary", BINARY),
+            port("binary-ssl", BINARY_SSL),
+            port("jms", JMS),
+        ]);
     }
     if major < 4 && profile.is_paired() {
-        out.push(port("hazelcast", 4000));
+        out.push(port("hazelcast", HAZELCAST));
     }
     out
 }
@@ -1435,8 +1448,7 @@ struct ClusterImages {
 impl ClusterImages {
     fn of(t: &Topology, c: &Cluster, image_name: &str, version: &Version) -> ClusterImages {
         if let Some(image) = &c.image {
-            let pinned = image.value.contains("@sha256:")
-                || !matches!(image.value.rsplit_once(':'), Some((_, "latest")));
+            let pinned = crate::model::naming::ImageRef::parse(&image.value).pinned();
             return ClusterImages {
                 product: image.value.clone(),
                 kubernetes: image.value.clone(),
@@ -1508,7 +1520,7 @@ fn cluster_plan(
             let peer = (shape == Shape::Paired && count == 2)
                 .then(|| names[if i == 1 { 1 } else { 0 }].clone());
             NodePlan {
-                fqdn: given.unwrap_or_else(|| format!("{name}.{domain}")),
+                fqdn: given.unwrap_or_else(|| crate::model::naming::node_host(&c.name, i, domain)),
                 name,
                 index: i,
                 role,
@@ -1575,7 +1587,7 @@ fn cluster_plan(
     drivers.dedup();
     let surge_name = crate::model::naming::surge_name(&c.name);
     let surge = NodePlan {
-        fqdn: format!("{surge_name}.{domain}"),
+        fqdn: crate::model::naming::surge_host(&c.name, domain),
         name: surge_name,
         index: count + 1,
         role: if ha == HaMode::ActivePassive {

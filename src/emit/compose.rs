@@ -13,7 +13,11 @@ use crate::deployment::config::cluster_address;
 use crate::deployment::*;
 use crate::model::ShareMethod;
 
-use crate::deployment::layout::IMAGE_BASE as HOME;
+use crate::deployment::layout::{
+    DEPLOYMENT_TOML, IMAGE_BASE as HOME, IMAGE_ENTRYPOINT, LIB_FOLDER, SECURITY_FOLDER, compose,
+    compose_config_source, in_config_volume, sync,
+};
+use crate::model::naming::{ImageRef, LOAD_BALANCER};
 
 const NETWORK: &str = "apim";
 
@@ -67,7 +71,7 @@ struct ComposeService {
 #[derive(Serialize)]
 struct Mount {
     #[serde(rename = "type")]
-    kind: String,
+    kind: MountKind,
     source: String,
     target: String,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -77,6 +81,15 @@ struct Mount {
     volume: Option<VolumeOptions>,
 }
 
+#[derive(Serialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum MountKind {
+    /// A file or folder of the project (or the operator's folder).
+    Bind,
+    /// A named volume.
+    Volume,
+}
+
 #[derive(Serialize)]
 struct VolumeOptions {
     subpath: String,
@@ -84,7 +97,17 @@ struct VolumeOptions {
 
 #[derive(Serialize)]
 struct DependsOn {
-    condition: String,
+    condition: Condition,
+}
+
+/// When a service that another depends on is far enough along.
+#[derive(Serialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum Condition {
+    /// Its health check passes.
+    ServiceHealthy,
+    /// It has started.
+    ServiceStarted,
 }
 
 #[derive(Serialize)]
@@ -167,7 +190,7 @@ fn entrypoint(secrets: &[SecretEnv]) -> Vec<String> {
             secret.env, secret.name, secret.env
         ));
     }
-    script.push_str("exec /home/wso2carbon/docker-entrypoint.sh \"$@\"");
+    script.push_str(&format!("exec {IMAGE_ENTRYPOINT} \"$@\""));
     vec![
         "/bin/sh".to_string(),
         "-c".to_string(),
@@ -180,7 +203,6 @@ fn entrypoint(secrets: &[SecretEnv]) -> Vec<String> {
 pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), BuildError> {
     let d = ctx.deployment;
     {
-        let dir = format!("compose/{}", site.name);
         let standby: Vec<String> = if site.running() {
             Vec::new()
         } else {
@@ -218,15 +240,11 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                     standby.clone()
                 };
                 let config = ctx.render_config(site, cluster, node, Network::Hosts)?;
-                out.insert(
-                    format!("{dir}/config/{}/deployment.toml", node.name),
-                    config,
-                );
-                let product_home = cluster.product_home(HOME);
+                out.insert(site.compose_config(&node.name, "deployment.toml"), config);
                 let mut mounts = vec![Mount {
-                    kind: "bind".to_string(),
-                    source: format!("./config/{}/deployment.toml", node.name),
-                    target: format!("{HOME}/wso2-config-volume/repository/conf/deployment.toml"),
+                    kind: MountKind::Bind,
+                    source: compose_config_source(&node.name, "deployment.toml"),
+                    target: in_config_volume(DEPLOYMENT_TOML),
                     read_only: true,
                     volume: None,
                 }];
@@ -234,13 +252,13 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                 // product.
                 for file in &files {
                     out.insert(
-                        format!("{dir}/config/{}/{}", node.name, file.path),
+                        site.compose_config(&node.name, &file.path),
                         file.content.clone(),
                     );
                     mounts.push(Mount {
-                        kind: "bind".to_string(),
-                        source: format!("./config/{}/{}", node.name, file.path),
-                        target: format!("{HOME}/wso2-config-volume/{}", file.path),
+                        kind: MountKind::Bind,
+                        source: compose_config_source(&node.name, &file.path),
+                        target: in_config_volume(&file.path),
                         read_only: true,
                         volume: None,
                     });
@@ -249,12 +267,9 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                 // on every node.
                 for store in d.keystores.supplied() {
                     mounts.push(Mount {
-                        kind: "bind".to_string(),
+                        kind: MountKind::Bind,
                         source: format!("{}/security/{}", operator_files(d), store.file),
-                        target: format!(
-                            "{HOME}/wso2-config-volume/repository/resources/security/{}",
-                            store.file
-                        ),
+                        target: in_config_volume(&format!("{SECURITY_FOLDER}/{}", store.file)),
                         read_only: true,
                         volume: None,
                     });
@@ -263,11 +278,9 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                 // WSO2 image ships one).
                 for driver in &cluster.drivers {
                     mounts.push(Mount {
-                        kind: "bind".to_string(),
+                        kind: MountKind::Bind,
                         source: format!("{}/lib/{driver}", operator_files(d)),
-                        target: format!(
-                            "{HOME}/wso2-config-volume/repository/components/lib/{driver}"
-                        ),
+                        target: in_config_volume(&format!("{LIB_FOLDER}/{driver}")),
                         read_only: true,
                         volume: None,
                     });
@@ -276,7 +289,7 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                     let target = cluster.share_mount(HOME, d.major);
                     if d.major >= 4 {
                         mounts.push(Mount {
-                            kind: "volume".to_string(),
+                            kind: MountKind::Volume,
                             source: share.label.clone(),
                             target,
                             read_only: false,
@@ -287,7 +300,7 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                         // the rest of its deployment folder (webapps).
                         for folder in crate::deployment::layout::SHARED_FOLDERS_3X {
                             mounts.push(Mount {
-                                kind: "volume".to_string(),
+                                kind: MountKind::Volume,
                                 source: share.label.clone(),
                                 target: format!("{target}/{folder}"),
                                 read_only: false,
@@ -298,20 +311,15 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                         }
                     }
                 }
-                let sync = site.artifact_sync(cluster).filter(|_| {
-                    cluster.shape == Shape::Scaled || node.manager || cluster.pulls_artifacts
-                });
-                if let Some((mode, source)) = sync {
+                if let Some((mode, source)) = site.node_artifact_sync(cluster, Some(node)) {
                     needs_script = true;
-                    let target = format!(
-                        "{product_home}/repository/deployment/server/synapse-configs/default"
-                    );
+                    let target = cluster.api_folder(HOME);
                     // A share that holds the API folder (APIM 3.x shares the
                     // deployment folder) is what the sync reads and writes.
                     let share_target = cluster.share_mount(HOME, d.major);
                     let in_share = share.and_then(|share| {
                         let rest = target.strip_prefix(&format!("{share_target}/"))?;
-                        Some((share.label.clone(), format!("/artifacts/{rest}")))
+                        Some((share.label.clone(), format!("{}/{rest}", sync::ARTIFACTS)))
                     });
                     let (volume, dir) = match in_share {
                         Some(found) => found,
@@ -319,13 +327,13 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                             let volume = format!("{}-synapse", node.name);
                             volumes.insert(volume.clone(), VolumeDef::default());
                             mounts.push(Mount {
-                                kind: "volume".to_string(),
+                                kind: MountKind::Volume,
                                 source: volume.clone(),
                                 target,
                                 read_only: false,
                                 volume: None,
                             });
-                            (volume, "/artifacts".to_string())
+                            (volume, sync::ARTIFACTS.to_string())
                         }
                     };
                     if let Some(credentials) = &source.credentials {
@@ -361,7 +369,7 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                             depends_on.insert(
                                 dep_node.name.clone(),
                                 DependsOn {
-                                    condition: "service_healthy".to_string(),
+                                    condition: Condition::ServiceHealthy,
                                 },
                             );
                         }
@@ -401,14 +409,7 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                                 "-fsSk".into(),
                                 "-o".into(),
                                 "/dev/null".into(),
-                                if cluster.profile == crate::model::Profile::GatewayWorker
-                                    && ctx.deployment.major >= 4
-                                {
-                                    "https://localhost:9443/api/am/gateway/v2/server-startup-healthcheck"
-                                        .into()
-                                } else {
-                                    "http://localhost:9763/services/Version".into()
-                                },
+                                cluster.readiness(d.major).local_url(),
                             ],
                             interval: "10s".to_string(),
                             timeout: "5s".to_string(),
@@ -435,14 +436,14 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
         }
         if needs_script {
             out.insert(
-                format!("{dir}/scripts/artifact-sync.sh"),
+                site.compose_path(compose::SYNC_SCRIPT),
                 ctx.sync_script.clone(),
             );
         }
         if !site.load_balancers.is_empty() {
             let nginx = super::nginx::config(ctx, site)?;
-            out.insert(format!("{dir}/nginx/nginx.conf"), nginx);
-            out.insert(format!("{dir}/scripts/lb.sh"), ctx.lb_script.clone());
+            out.insert(site.compose_path(compose::NGINX), nginx);
+            out.insert(site.lb_script(), ctx.lb_script.clone());
             let mut depends_on = BTreeMap::new();
             for lb in &site.load_balancers {
                 for cluster in lb.fronts.iter().filter_map(|f| site.cluster(f)) {
@@ -450,7 +451,7 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                         depends_on.insert(
                             node.name.clone(),
                             DependsOn {
-                                condition: "service_healthy".to_string(),
+                                condition: Condition::ServiceHealthy,
                             },
                         );
                     }
@@ -466,22 +467,22 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
                 ports.extend([WSS_PORT, WS_PORT].map(|p| format!("{p}:{p}")));
             }
             services.insert(
-                "load-balancer".to_string(),
+                LOAD_BALANCER.to_string(),
                 ComposeService {
                     image: d.nginx_image(),
-                    hostname: "load-balancer".to_string(),
+                    hostname: LOAD_BALANCER.to_string(),
                     profiles: standby.clone(),
                     ports,
                     volumes: vec![
                         Mount {
-                            kind: "bind".to_string(),
-                            source: "./nginx/nginx.conf".to_string(),
+                            kind: MountKind::Bind,
+                            source: format!("./{}", compose::NGINX),
                             target: "/etc/nginx/nginx.conf".to_string(),
                             read_only: true,
                             volume: None,
                         },
                         Mount {
-                            kind: "bind".to_string(),
+                            kind: MountKind::Bind,
                             source: format!("{}/tls", operator_files(d)),
                             target: "/etc/nginx/tls".to_string(),
                             read_only: true,
@@ -543,7 +544,7 @@ pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), 
         }
         let yaml = serde_saphyr::to_string(&value)
             .map_err(|e| BuildError::Emit(format!("compose YAML: {e}")))?;
-        out.insert(format!("{dir}/compose.yaml"), yaml);
+        out.insert(site.compose_file(), yaml);
     }
     Ok(())
 }
@@ -599,7 +600,7 @@ fn sync_service(
         entrypoint: vec!["sh".to_string()],
         hostname: format!("{}-artifact-sync", node.name),
         profiles: profiles.to_vec(),
-        command: vec!["/opt/topoc/artifact-sync.sh".to_string(), mode.to_string()],
+        command: vec![sync::SCRIPT.to_string(), mode.to_string()],
         environment: {
             let mut environment = BTreeMap::from([
                 ("ARTIFACT_URL".to_string(), source.url.clone()),
@@ -608,10 +609,7 @@ fn sync_service(
                     "ARTIFACT_INTERVAL".to_string(),
                     source.interval_seconds.to_string(),
                 ),
-                (
-                    "ARTIFACT_STATE".to_string(),
-                    "/tmp/artifact-sync".to_string(),
-                ),
+                ("ARTIFACT_STATE".to_string(), sync::STATE.to_string()),
             ]);
             // The credentials are a Compose secret: a file, never a value.
             if let Some(credentials) = &source.credentials {
@@ -625,16 +623,16 @@ fn sync_service(
         secrets: source.credentials.iter().map(|c| c.name.clone()).collect(),
         volumes: vec![
             Mount {
-                kind: "volume".to_string(),
+                kind: MountKind::Volume,
                 source: volume.to_string(),
-                target: "/artifacts".to_string(),
+                target: sync::ARTIFACTS.to_string(),
                 read_only: false,
                 volume: None,
             },
             Mount {
-                kind: "bind".to_string(),
-                source: "./scripts/artifact-sync.sh".to_string(),
-                target: "/opt/topoc/artifact-sync.sh".to_string(),
+                kind: MountKind::Bind,
+                source: format!("./{}", compose::SYNC_SCRIPT),
+                target: sync::SCRIPT.to_string(),
                 read_only: true,
                 volume: None,
             },
@@ -643,14 +641,14 @@ fn sync_service(
         depends_on: BTreeMap::from([(
             node.name.clone(),
             DependsOn {
-                condition: "service_started".to_string(),
+                condition: Condition::ServiceStarted,
             },
         )]),
         healthcheck: Some(Healthcheck {
             test: vec![
                 "CMD".into(),
                 "sh".into(),
-                "/opt/topoc/artifact-sync.sh".into(),
+                sync::SCRIPT.into(),
                 "health".into(),
             ],
             interval: "30s".to_string(),
@@ -673,18 +671,15 @@ use crate::deployment::layout::TAG_VARIABLE;
 
 /// `repository:${WSO2AM_TAG:-tag}`, the rest escaped for interpolation.
 fn tagged_image(image: &str) -> String {
+    let image = ImageRef::parse(image);
     // A digest names one image: nothing to override.
-    if image.contains('@') {
-        return image.replace('$', "$$");
+    if image.digest.is_some() {
+        return image.to_string().replace('$', "$$");
     }
-    let (repository, tag) = image
-        .rsplit_once(':')
-        .filter(|(_, t)| !t.contains('/'))
-        .unwrap_or((image, "latest"));
     format!(
         "{}:${{{TAG_VARIABLE}:-{}}}",
-        repository.replace('$', "$$"),
-        tag.replace('$', "$$").replace('}', "")
+        image.repository.replace('$', "$$"),
+        image.tag_or_latest().replace('$', "$$").replace('}', "")
     )
 }
 

@@ -39,11 +39,11 @@ use serde::Serialize;
 
 use super::{Artifacts, BuildError, Context, ProductFile, checksum};
 use crate::deployment::*;
-use crate::model::Profile;
 
 use crate::deployment::layout::{
-    CONFIG_VOLUME, GATE_PORT, IMAGE_BASE as HOME, READ_ONLY_GATE, SERVING_DIR, SHARED_FOLDERS_3X,
-    labels,
+    DEPLOYMENT_TOML, GATE_HEALTH, GATE_PORT, Health, IMAGE_BASE as HOME, LIVENESS, PRODUCT_SERVICE,
+    READ_ONLY_GATE, SECURITY_FOLDER, SERVING_DIR, SHARED_FOLDERS_3X, in_config_volume, labels,
+    manifests, ports, sync,
 };
 
 type Labels = BTreeMap<String, String>;
@@ -133,12 +133,12 @@ fn container_security(uid: RunAs) -> SecurityContext {
     }
 }
 
-fn http_probe(path: &str, port: u16, https: bool, period: i32, failures: i32) -> Probe {
+fn http_probe(health: Health, period: i32, failures: i32) -> Probe {
     Probe {
         http_get: Some(HTTPGetAction {
-            path: Some(path.to_string()),
-            port: IntOrString::Int(i32::from(port)),
-            scheme: Some(if https { "HTTPS" } else { "HTTP" }.to_string()),
+            path: Some(health.path.to_string()),
+            port: IntOrString::Int(i32::from(health.port)),
+            scheme: Some(if health.https { "HTTPS" } else { "HTTP" }.to_string()),
             ..HTTPGetAction::default()
         }),
         period_seconds: Some(period),
@@ -328,8 +328,8 @@ fn read_only_gate(ctx: &Context, site: &Site) -> Result<String, BuildError> {
         }]),
         resources: Some(resources(0.2, 64 << 20, 0.5)),
         security_context: Some(container_security(nginx)),
-        readiness_probe: Some(http_probe("/healthz", GATE_PORT, false, 5, 3)),
-        liveness_probe: Some(http_probe("/healthz", GATE_PORT, false, 10, 3)),
+        readiness_probe: Some(http_probe(GATE_HEALTH, 5, 3)),
+        liveness_probe: Some(http_probe(GATE_HEALTH, 10, 3)),
         volume_mounts: Some(vec![
             VolumeMount {
                 name: "config".to_string(),
@@ -449,31 +449,31 @@ fn read_only_gate(ctx: &Context, site: &Site) -> Result<String, BuildError> {
 
 /// The manifests of one datacenter.
 pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), BuildError> {
-    {
-        let dir = format!("kubernetes/{}", site.name);
-        out.insert(format!("{dir}/00-namespace.yaml"), namespace(ctx, site)?);
-        if let Some(storage) = storage(site)? {
-            out.insert(format!("{dir}/10-storage.yaml"), storage);
-        }
-        if needs_sync_script(site) {
-            out.insert(
-                format!("{dir}/15-artifact-sync.yaml"),
-                sync_script(ctx, site)?,
-            );
-        }
-        for cluster in site.start_order() {
-            let file = site.kubernetes_manifest(cluster);
-            out.insert(file, cluster_objects(ctx, site, cluster)?);
-        }
-        if let Some(ingress) = ingresses(site)? {
-            out.insert(format!("{dir}/30-ingress.yaml"), ingress);
-        }
-        if has_portal_route(site) {
-            out.insert(
-                format!("{dir}/31-read-only-gate.yaml"),
-                read_only_gate(ctx, site)?,
-            );
-        }
+    out.insert(
+        site.kubernetes_file(manifests::NAMESPACE),
+        namespace(ctx, site)?,
+    );
+    if let Some(storage) = storage(site)? {
+        out.insert(site.kubernetes_file(manifests::STORAGE), storage);
+    }
+    if needs_sync_script(site) {
+        out.insert(
+            site.kubernetes_file(manifests::ARTIFACT_SYNC),
+            sync_script(ctx, site)?,
+        );
+    }
+    for cluster in site.start_order() {
+        let file = site.kubernetes_manifest(cluster);
+        out.insert(file, cluster_objects(ctx, site, cluster)?);
+    }
+    if let Some(ingress) = ingresses(site)? {
+        out.insert(site.kubernetes_file(manifests::INGRESS), ingress);
+    }
+    if has_portal_route(site) {
+        out.insert(
+            site.kubernetes_file(manifests::READ_ONLY_GATE),
+            read_only_gate(ctx, site)?,
+        );
     }
     Ok(())
 }
@@ -572,9 +572,9 @@ fn sync_script(ctx: &Context, site: &Site) -> Result<String, BuildError> {
         (labels::DATACENTER.to_string(), site.label.clone()),
     ]);
     yaml(&ConfigMap {
-        metadata: meta("artifact-sync", Some(&site.namespace), &labels),
+        metadata: meta(sync::CONFIG, Some(&site.namespace), &labels),
         data: Some(BTreeMap::from([(
-            "artifact-sync.sh".to_string(),
+            sync::SCRIPT_FILE.to_string(),
             ctx.sync_script.clone(),
         )])),
         ..ConfigMap::default()
@@ -621,9 +621,9 @@ fn cluster_objects(
                 let surge = node.name == cluster.surge.name;
                 let mut node_labels = labels.clone();
                 node_labels.insert(labels::NODE.to_string(), node.name.clone());
-                node_labels.insert(labels::ROLE.to_string(), node_role(node).to_string());
+                node_labels.insert(labels::ROLE.to_string(), node.role.name().to_string());
                 let config = ctx.render_config(site, cluster, node, Network::Kubernetes)?;
-                let config_name = format!("{}-config", node.name);
+                let config_name = ClusterPlan::config_map_name(&node.name);
                 docs.push(config_map(
                     &config_name,
                     site,
@@ -674,7 +674,7 @@ fn cluster_objects(
         Shape::Scaled => {
             let node = &cluster.nodes[0];
             let config = ctx.render_config(site, cluster, node, Network::Kubernetes)?;
-            let config_name = format!("{}-config", cluster.label);
+            let config_name = ClusterPlan::config_map_name(&cluster.label);
             docs.push(config_map(&config_name, site, &labels, &config, &files)?);
             docs.push(workload(
                 ctx,
@@ -731,18 +731,14 @@ fn cluster_objects(
 /// serving node, and to its standbys the moment it is lost; when it is
 /// back, the traffic returns to it. The serving node's health is asked of
 /// its own Service, which publishes it ready or not.
-fn standby_readiness(site: &Site, cluster: &ClusterPlan) -> Probe {
-    let own = if cluster.profile == Profile::GatewayWorker {
-        "https://localhost:9443/api/am/gateway/v2/server-startup-healthcheck"
-    } else {
-        "http://localhost:9763/services/Version"
-    };
+fn standby_readiness(site: &Site, cluster: &ClusterPlan, major: u32) -> Probe {
+    let own = cluster.readiness(major).local_url();
+    let serving = LIVENESS.url(&site.service_address("$serving"));
     let script = format!(
         "curl -fsk -o /dev/null --max-time 3 {own} || exit 1; \
          read -r serving < {SERVING_DIR}/node || [ -n \"$serving\" ] || exit 1; \
          [ \"$serving\" = \"$TOPOC_NODE\" ] && exit 0; \
-         ! curl -fsk -o /dev/null --max-time 3 \"http://$serving.{}.svc:9763/services/Version\"",
-        site.namespace
+         ! curl -fsk -o /dev/null --max-time 3 \"{serving}\""
     );
     Probe {
         exec: Some(ExecAction {
@@ -753,13 +749,6 @@ fn standby_readiness(site: &Site, cluster: &ClusterPlan) -> Probe {
         failure_threshold: Some(1),
         success_threshold: Some(1),
         ..Probe::default()
-    }
-}
-
-fn node_role(node: &NodePlan) -> &'static str {
-    match node.role {
-        NodeRole::Active => "active",
-        NodeRole::Passive => "passive",
     }
 }
 
@@ -870,7 +859,6 @@ fn workload(
 ) -> Result<String, BuildError> {
     let d = ctx.deployment;
     let uid = d.run_as;
-    let product_home = cluster.product_home(HOME);
     let mut items = vec![KeyToPath {
         key: "deployment.toml".to_string(),
         path: "deployment.toml".to_string(),
@@ -878,7 +866,7 @@ fn workload(
     }];
     let mut mounts = vec![VolumeMount {
         name: "config".to_string(),
-        mount_path: format!("{CONFIG_VOLUME}/repository/conf/deployment.toml"),
+        mount_path: in_config_volume(DEPLOYMENT_TOML),
         sub_path: Some("deployment.toml".to_string()),
         read_only: Some(true),
         ..VolumeMount::default()
@@ -892,7 +880,7 @@ fn workload(
         });
         mounts.push(VolumeMount {
             name: "config".to_string(),
-            mount_path: format!("{CONFIG_VOLUME}/{}", file.path),
+            mount_path: in_config_volume(&file.path),
             sub_path: Some(file.name.clone()),
             read_only: Some(true),
             ..VolumeMount::default()
@@ -933,10 +921,7 @@ fn workload(
         for store in &stores {
             mounts.push(VolumeMount {
                 name: "keystores".to_string(),
-                mount_path: format!(
-                    "{CONFIG_VOLUME}/repository/resources/security/{}",
-                    store.file
-                ),
+                mount_path: in_config_volume(&format!("{SECURITY_FOLDER}/{}", store.file)),
                 sub_path: Some(store.file.clone()),
                 read_only: Some(true),
                 ..VolumeMount::default()
@@ -995,9 +980,10 @@ fn workload(
             seed.command = Some(vec![
                 "sh".to_string(),
                 "-c".to_string(),
-                literal(
-                    "for folder in synapse-configs executionplans; do mkdir -p \"$1/$folder\" && if [ -d \"$0/$folder\" ] && [ -z \"$(ls -A \"$1/$folder\")\" ]; then cp -R \"$0/$folder\"/. \"$1/$folder\"/; fi || exit 1; done",
-                ),
+                literal(&format!(
+                    "for folder in {}; do mkdir -p \"$1/$folder\" && if [ -d \"$0/$folder\" ] && [ -z \"$(ls -A \"$1/$folder\")\" ]; then cp -R \"$0/$folder\"/. \"$1/$folder\"/; fi || exit 1; done",
+                    SHARED_FOLDERS_3X.join(" ")
+                )),
                 literal(&target),
                 "/seed".to_string(),
             ]);
@@ -1018,12 +1004,10 @@ fn workload(
         }
     }
     let mut containers = Vec::new();
-    let sync = site.artifact_sync(cluster).filter(|_| {
-        // A paired cluster pushes from its manager node only.
-        node.is_none_or(|n| n.manager || cluster.pulls_artifacts)
-    });
+    // A paired cluster pushes from its manager node only.
+    let sync = site.node_artifact_sync(cluster, node);
     if let Some((mode, source)) = sync {
-        let target = format!("{product_home}/repository/deployment/server/synapse-configs/default");
+        let target = cluster.api_folder(HOME);
         // A file share that holds the API folder already (APIM 3.x shares
         // the deployment folder) is what the sync reads and writes: a
         // volume of its own would hide the share's copy from the product.
@@ -1034,9 +1018,9 @@ fn workload(
                 .map(str::to_string)
         });
         volumes.push(Volume {
-            name: "artifact-sync".to_string(),
+            name: sync::CONFIG.to_string(),
             config_map: Some(ConfigMapVolumeSource {
-                name: "artifact-sync".to_string(),
+                name: sync::CONFIG.to_string(),
                 default_mode: Some(0o555),
                 ..ConfigMapVolumeSource::default()
             }),
@@ -1120,15 +1104,8 @@ fn workload(
         });
     }
     let readiness = match serving {
-        Some(_) => standby_readiness(site, cluster),
-        None if cluster.profile == Profile::GatewayWorker && d.major >= 4 => http_probe(
-            "/api/am/gateway/v2/server-startup-healthcheck",
-            9443,
-            true,
-            10,
-            3,
-        ),
-        None => http_probe("/services/Version", 9763, false, 10, 3),
+        Some(_) => standby_readiness(site, cluster, d.major),
+        None => http_probe(cluster.readiness(d.major), 10, 3),
     };
     if let Some(name) = serving {
         volumes.push(Volume {
@@ -1154,7 +1131,7 @@ fn workload(
         });
     }
     let main = Container {
-        name: "wso2am".to_string(),
+        name: PRODUCT_SERVICE.to_string(),
         image: Some(cluster.k8s_image.clone()),
         image_pull_policy: Some(cluster.pull_policy().to_string()),
         args: (!start.args.is_empty()).then_some(start.args),
@@ -1175,14 +1152,14 @@ fn workload(
         security_context: Some(container_security(uid)),
         startup_probe: Some(Probe {
             tcp_socket: Some(TCPSocketAction {
-                port: IntOrString::Int(9443),
+                port: IntOrString::Int(i32::from(ports::HTTPS)),
                 ..TCPSocketAction::default()
             }),
             period_seconds: Some(10),
             failure_threshold: Some(60),
             ..Probe::default()
         }),
-        liveness_probe: Some(http_probe("/services/Version", 9763, false, 10, 3)),
+        liveness_probe: Some(http_probe(LIVENESS, 10, 3)),
         readiness_probe: Some(readiness),
         lifecycle: Some(Lifecycle {
             pre_stop: Some(LifecycleHandler {
@@ -1370,9 +1347,9 @@ fn sync_container(
     };
     let mut vars = vec![
         env("ARTIFACT_URL", source.url.clone()),
-        env("ARTIFACT_DIR", "/artifacts".to_string()),
+        env("ARTIFACT_DIR", sync::ARTIFACTS.to_string()),
         env("ARTIFACT_INTERVAL", source.interval_seconds.to_string()),
-        env("ARTIFACT_STATE", "/tmp/artifact-sync".to_string()),
+        env("ARTIFACT_STATE", sync::STATE.to_string()),
     ];
     if let Some(credentials) = &source.credentials {
         vars.push(EnvVar {
@@ -1388,14 +1365,14 @@ fn sync_container(
             ..EnvVar::default()
         });
     }
-    let health = exec_probe(&["sh", "/opt/topoc/artifact-sync.sh", "health"], 30);
+    let health = exec_probe(&["sh", sync::SCRIPT, "health"], 30);
     Container {
-        name: "artifact-sync".to_string(),
+        name: sync::CONFIG.to_string(),
         image: Some(cluster.k8s_image.clone()),
         image_pull_policy: Some(cluster.pull_policy().to_string()),
         command: Some(vec![
             "sh".to_string(),
-            "/opt/topoc/artifact-sync.sh".to_string(),
+            sync::SCRIPT.to_string(),
             mode.to_string(),
         ]),
         env: Some(vars),
@@ -1406,13 +1383,13 @@ fn sync_container(
         volume_mounts: Some(vec![
             VolumeMount {
                 name: volume.to_string(),
-                mount_path: "/artifacts".to_string(),
+                mount_path: sync::ARTIFACTS.to_string(),
                 sub_path,
                 ..VolumeMount::default()
             },
             VolumeMount {
-                name: "artifact-sync".to_string(),
-                mount_path: "/opt/topoc".to_string(),
+                name: sync::CONFIG.to_string(),
+                mount_path: sync::MOUNT.to_string(),
                 read_only: Some(true),
                 ..VolumeMount::default()
             },
@@ -1473,7 +1450,7 @@ fn ingresses(site: &Site) -> Result<Option<String>, BuildError> {
                     ingress_class_name: Some("nginx".to_string()),
                     tls: Some(vec![IngressTLS {
                         hosts: Some(vec![lb.hostname.clone()]),
-                        secret_name: Some(format!("{}-tls", lb.label)),
+                        secret_name: Some(lb.tls_secret()),
                     }]),
                     rules: Some(vec![IngressRule {
                         host: Some(lb.hostname.clone()),

@@ -1496,7 +1496,7 @@ impl Lowerer<'_> {
             }
         }
         for lb in &t.load_balancers {
-            let label = format!("{}-lb", naming::dns_label(&lb.name));
+            let label = naming::load_balancer_label(&lb.name);
             self.claim(
                 &mut objects,
                 label,
@@ -1585,9 +1585,8 @@ impl Lowerer<'_> {
                     span,
                     given,
                 };
-                let label = naming::cluster_label(&c.name);
                 wanted.push((
-                    format!("{label}.{domain}"),
+                    naming::cluster_host(&c.name, &domain),
                     claim(What::Address(cid), c.span, false),
                 ));
                 for i in 1..=c.node_count() {
@@ -1597,18 +1596,18 @@ impl Lowerer<'_> {
                         .and_then(|h| Some((h.value.get((i - 1) as usize)?, h.span)));
                     let (host, span) = match given {
                         Some((host, span)) => (host.to_ascii_lowercase(), span),
-                        None => (format!("{label}-{i}.{domain}"), c.span),
+                        None => (naming::node_host(&c.name, i, &domain), c.span),
                     };
                     wanted.push((host, claim(What::Node(cid, i), span, given.is_some())));
                 }
                 wanted.push((
-                    format!("{label}-surge.{domain}"),
+                    naming::surge_host(&c.name, &domain),
                     claim(What::Surge(cid), c.span, false),
                 ));
             }
             if !dc.load_balancers.is_empty() {
                 wanted.push((
-                    format!("load-balancer.{domain}"),
+                    naming::load_balancer_host(&domain),
                     Claim {
                         what: What::LoadBalancer,
                         dc: dc_id,
@@ -1922,33 +1921,28 @@ fn bad_host(name: &str, span: Span) -> Diagnostic {
 /// An image reference with a tag or a digest, in the characters image
 /// references allow: `registry[:port]/path/name:tag` or `...@sha256:<hex>`.
 pub fn valid_image(text: &str) -> bool {
-    let (name, pin) = match text.split_once('@') {
-        Some((name, digest)) => {
+    let image = naming::ImageRef::parse(text);
+    let pinned = match image.digest {
+        Some(digest) => {
             let ok = digest
                 .strip_prefix("sha256:")
                 .is_some_and(|hex| hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()));
             if !ok {
                 return false;
             }
-            (name, true)
+            true
         }
-        None => (text, false),
+        None => false,
     };
-    // The tag is after a `:` in the last path segment (a `:` before it is
-    // the registry's port).
-    let last_start = name.rfind('/').map_or(0, |i| i + 1);
-    let (repository, tag) = match name[last_start..].find(':') {
-        Some(i) => (&name[..last_start + i], Some(&name[last_start + i + 1..])),
-        None => (name, None),
-    };
-    let tagged = tag.is_some_and(|tag| {
+    let tagged = image.tag.is_some_and(|tag| {
         !tag.is_empty()
             && tag.len() <= 128
             && tag
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
     });
-    (pin || tagged)
+    let repository = image.repository;
+    (pinned || tagged)
         && !repository.is_empty()
         && text.len() <= 512
         && !repository.starts_with('/')
