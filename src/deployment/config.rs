@@ -90,7 +90,7 @@ impl StoreConfig {
     fn of(store: &StoreFile) -> StoreConfig {
         StoreConfig {
             file_name: store.file.clone(),
-            kind: store.kind.to_string(),
+            kind: store.kind.name().to_string(),
             password: store.password.reference(),
         }
     }

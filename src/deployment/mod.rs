@@ -116,23 +116,47 @@ pub fn java_version(version: &Version) -> u32 {
 pub struct StoreFile {
     /// The file name, in `repository/resources/security/`.
     pub file: String,
-    /// `JKS` or `PKCS12`, from the file name.
-    pub kind: &'static str,
+    /// From the file name.
+    pub kind: StoreKind,
     /// Whether the operator supplies it (else it is WSO2's bundled one).
     pub supplied: bool,
     pub password: SecretEnv,
 }
 
+/// The format of a keystore or truststore.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum StoreKind {
+    #[serde(rename = "JKS")]
+    Jks,
+    #[serde(rename = "PKCS12")]
+    Pkcs12,
+}
+
+impl StoreKind {
+    /// As deployment.toml's `type` names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            StoreKind::Jks => "JKS",
+            StoreKind::Pkcs12 => "PKCS12",
+        }
+    }
+
+    /// `.p12` and `.pfx` files are PKCS #12, anything else JKS.
+    pub fn of_file(file: &str) -> StoreKind {
+        let lower = file.to_ascii_lowercase();
+        if lower.ends_with(".p12") || lower.ends_with(".pfx") {
+            StoreKind::Pkcs12
+        } else {
+            StoreKind::Jks
+        }
+    }
+}
+
 impl StoreFile {
     fn new(given: Option<&str>, bundled: &str, password: SecretEnv) -> StoreFile {
         let file = given.unwrap_or(bundled).to_string();
-        let lower = file.to_ascii_lowercase();
         StoreFile {
-            kind: if lower.ends_with(".p12") || lower.ends_with(".pfx") {
-                "PKCS12"
-            } else {
-                "JKS"
-            },
+            kind: StoreKind::of_file(&file),
             supplied: given.is_some(),
             file,
             password,
