@@ -8,14 +8,14 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{Artifacts, BuildError, Context};
+use super::{Artifacts, BuildError, Context, ProductFile};
 use crate::deployment::config::cluster_address;
 use crate::deployment::*;
 use crate::model::ShareMethod;
 
 use crate::deployment::layout::{
-    DEPLOYMENT_TOML, IMAGE_BASE as HOME, IMAGE_ENTRYPOINT, LIB_FOLDER, SECURITY_FOLDER, compose,
-    compose_config_source, in_config_volume, sync,
+    DEPLOYMENT_TOML, IMAGE_BASE as HOME, IMAGE_ENTRYPOINT, LIB_FOLDER, SECURITY_FOLDER, SyncMode,
+    compose, compose_config_source, in_config_volume, sync,
 };
 use crate::model::naming::{ImageRef, LOAD_BALANCER};
 
@@ -199,354 +199,421 @@ fn entrypoint(secrets: &[SecretEnv]) -> Vec<String> {
     ]
 }
 
+/// What a datacenter's Compose file collects while its services are
+/// added.
+#[derive(Default)]
+struct Project {
+    services: BTreeMap<String, ComposeService>,
+    volumes: BTreeMap<String, VolumeDef>,
+    secrets: BTreeMap<String, SecretDef>,
+    /// Some service runs the artifact sync script.
+    needs_sync_script: bool,
+}
+
 /// The Compose project of one datacenter.
 pub fn emit_site(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<(), BuildError> {
-    let d = ctx.deployment;
-    {
-        let standby: Vec<String> = if site.running() {
-            Vec::new()
-        } else {
-            vec!["failover".to_string()]
-        };
-        let mut services = BTreeMap::new();
-        let mut volumes = BTreeMap::new();
-        let mut secrets = BTreeMap::new();
-        let mut needs_script = false;
-        for cluster in site.start_order() {
-            let cluster_secrets = d.node_secrets(cluster);
-            for secret in &cluster_secrets {
-                secrets.insert(
-                    secret.name.clone(),
-                    SecretDef {
-                        file: format!("{}/secrets/{}", operator_files(d), secret.name),
-                    },
-                );
-            }
-            let share = cluster
-                .share
-                .as_ref()
-                .and_then(|s| site.shares.iter().find(|sh| sh.label == *s));
-            if let Some(share) = share {
-                volumes.insert(share.label.clone(), share_volume(share));
-            }
-            let files = ctx.product_files(cluster)?;
-            // The nodes, then the temporary node the upgrade runbooks start
-            // (profile `surge`: `docker compose up` leaves it alone).
-            for node in cluster.nodes.iter().chain([&cluster.surge]) {
-                let surge = node.name == cluster.surge.name;
-                let profiles: Vec<String> = if surge {
-                    vec!["surge".to_string()]
-                } else {
-                    standby.clone()
-                };
-                let config = ctx.render_config(site, cluster, node, Network::Hosts)?;
-                out.insert(site.compose_config(&node.name, "deployment.toml"), config);
-                let mut mounts = vec![Mount {
-                    kind: MountKind::Bind,
-                    source: compose_config_source(&node.name, "deployment.toml"),
-                    target: in_config_volume(DEPLOYMENT_TOML),
-                    read_only: true,
-                    volume: None,
-                }];
-                // The image's entrypoint copies the config volume over the
-                // product.
-                for file in &files {
-                    out.insert(
-                        site.compose_config(&node.name, &file.path),
-                        file.content.clone(),
-                    );
-                    mounts.push(Mount {
-                        kind: MountKind::Bind,
-                        source: compose_config_source(&node.name, &file.path),
-                        target: in_config_volume(&file.path),
-                        read_only: true,
-                        volume: None,
-                    });
-                }
-                // The operator's keystore and truststore, the same files
-                // on every node.
-                for store in d.keystores.supplied() {
-                    mounts.push(Mount {
-                        kind: MountKind::Bind,
-                        source: format!("{}/security/{}", operator_files(d), store.file),
-                        target: in_config_volume(&format!("{SECURITY_FOLDER}/{}", store.file)),
-                        read_only: true,
-                        volume: None,
-                    });
-                }
-                // The JDBC drivers, copied into the product at start (no
-                // WSO2 image ships one).
-                for driver in &cluster.drivers {
-                    mounts.push(Mount {
-                        kind: MountKind::Bind,
-                        source: format!("{}/lib/{driver}", operator_files(d)),
-                        target: in_config_volume(&format!("{LIB_FOLDER}/{driver}")),
-                        read_only: true,
-                        volume: None,
-                    });
-                }
-                if let Some(share) = share {
-                    let target = cluster.share_mount(HOME, d.major);
-                    if d.major >= 4 {
-                        mounts.push(Mount {
-                            kind: MountKind::Volume,
-                            source: share.label.clone(),
-                            target,
-                            read_only: false,
-                            volume: None,
-                        });
-                    } else {
-                        // APIM 3.x shares what WSO2 shares; the image keeps
-                        // the rest of its deployment folder (webapps).
-                        for folder in crate::deployment::layout::SHARED_FOLDERS_3X {
-                            mounts.push(Mount {
-                                kind: MountKind::Volume,
-                                source: share.label.clone(),
-                                target: format!("{target}/{folder}"),
-                                read_only: false,
-                                volume: Some(VolumeOptions {
-                                    subpath: folder.to_string(),
-                                }),
-                            });
-                        }
-                    }
-                }
-                if let Some((mode, source)) = site.node_artifact_sync(cluster, Some(node)) {
-                    needs_script = true;
-                    let target = cluster.api_folder(HOME);
-                    // A share that holds the API folder (APIM 3.x shares the
-                    // deployment folder) is what the sync reads and writes.
-                    let share_target = cluster.share_mount(HOME, d.major);
-                    let in_share = share.and_then(|share| {
-                        let rest = target.strip_prefix(&format!("{share_target}/"))?;
-                        Some((share.label.clone(), format!("{}/{rest}", sync::ARTIFACTS)))
-                    });
-                    let (volume, dir) = match in_share {
-                        Some(found) => found,
-                        None => {
-                            let volume = format!("{}-synapse", node.name);
-                            volumes.insert(volume.clone(), VolumeDef::default());
-                            mounts.push(Mount {
-                                kind: MountKind::Volume,
-                                source: volume.clone(),
-                                target,
-                                read_only: false,
-                                volume: None,
-                            });
-                            (volume, sync::ARTIFACTS.to_string())
-                        }
-                    };
-                    if let Some(credentials) = &source.credentials {
-                        secrets.insert(
-                            credentials.name.clone(),
-                            SecretDef {
-                                file: format!("./secrets/{}", credentials.name),
-                            },
-                        );
-                    }
-                    services.insert(
-                        format!("{}-artifact-sync", node.name),
-                        sync_service(
-                            d,
-                            cluster,
-                            node,
-                            mode.name(),
-                            source,
-                            &volume,
-                            &dir,
-                            &profiles,
-                        ),
-                    );
-                }
-                let mut aliases = vec![node.fqdn.clone()];
-                if node.role == NodeRole::Active {
-                    aliases.push(cluster_address(site, cluster, Network::Hosts));
-                }
-                let mut depends_on = BTreeMap::new();
-                for dependency in &cluster.depends_on {
-                    if let Some(dep) = site.cluster(dependency) {
-                        for dep_node in &dep.nodes {
-                            depends_on.insert(
-                                dep_node.name.clone(),
-                                DependsOn {
-                                    condition: Condition::ServiceHealthy,
-                                },
-                            );
-                        }
-                    }
-                }
-                let mut environment = BTreeMap::from([(
-                    "JVM_MEM_OPTS".to_string(),
-                    format!("-Xms{0}m -Xmx{0}m", cluster.heap_mib()),
-                )]);
-                environment.insert("NODE_NAME".to_string(), node.name.clone());
-                let start = cluster.image_start();
-                if let Some(profile) = start.profile_name {
-                    environment.insert("PROFILE_NAME".to_string(), profile);
-                }
-                services.insert(
-                    node.name.clone(),
-                    ComposeService {
-                        image: cluster.image.clone(),
-                        pull_policy: pull_policy(cluster),
-                        user: Some(user(d)),
-                        hostname: node.name.clone(),
-                        profiles,
-                        entrypoint: entrypoint(&cluster_secrets),
-                        command: start.args,
-                        environment,
-                        secrets: cluster_secrets.iter().map(|s| s.name.clone()).collect(),
-                        ports: Vec::new(),
-                        volumes: mounts,
-                        depends_on,
-                        // The readiness endpoint of the Kubernetes probe,
-                        // with curl (the product images keep it; they
-                        // remove netcat).
-                        healthcheck: Some(Healthcheck {
-                            test: vec![
-                                "CMD".into(),
-                                "curl".into(),
-                                "-fsSk".into(),
-                                "-o".into(),
-                                "/dev/null".into(),
-                                cluster.readiness(d.major).local_url(),
-                            ],
-                            interval: "10s".to_string(),
-                            timeout: "5s".to_string(),
-                            retries: 30,
-                            start_period: "180s".to_string(),
-                        }),
-                        networks: BTreeMap::from([(
-                            NETWORK.to_string(),
-                            NetworkAttachment { aliases },
-                        )]),
-                        restart: "unless-stopped".to_string(),
-                        deploy: Some(Deploy {
-                            resources: Resources {
-                                limits: Limits {
-                                    cpus: cpus(cluster.cpu),
-                                    memory: memory(cluster.memory_bytes),
-                                },
-                            },
-                        }),
-                        stop_grace_period: Some("60s".to_string()),
-                    },
-                );
-            }
-        }
-        if needs_script {
-            out.insert(
-                site.compose_path(compose::SYNC_SCRIPT),
-                ctx.sync_script.clone(),
-            );
-        }
-        if !site.load_balancers.is_empty() {
-            let nginx = super::nginx::config(ctx, site)?;
-            out.insert(site.compose_path(compose::NGINX), nginx);
-            out.insert(site.lb_script(), ctx.lb_script.clone());
-            let mut depends_on = BTreeMap::new();
-            for lb in &site.load_balancers {
-                for cluster in lb.fronts.iter().filter_map(|f| site.cluster(f)) {
-                    for node in &cluster.nodes {
-                        depends_on.insert(
-                            node.name.clone(),
-                            DependsOn {
-                                condition: Condition::ServiceHealthy,
-                            },
-                        );
-                    }
-                }
-            }
-            let mut ports = vec!["80:80".to_string(), "443:443".to_string()];
-            let fronts_gateways = site.load_balancers.iter().any(|lb| {
-                lb.routes(site)
-                    .iter()
-                    .any(|route| route.kind == RouteKind::Api)
-            });
-            if fronts_gateways {
-                ports.extend([WSS_PORT, WS_PORT].map(|p| format!("{p}:{p}")));
-            }
-            services.insert(
-                LOAD_BALANCER.to_string(),
-                ComposeService {
-                    image: d.nginx_image(),
-                    hostname: LOAD_BALANCER.to_string(),
-                    profiles: standby.clone(),
-                    ports,
-                    volumes: vec![
-                        Mount {
-                            kind: MountKind::Bind,
-                            source: format!("./{}", compose::NGINX),
-                            target: "/etc/nginx/nginx.conf".to_string(),
-                            read_only: true,
-                            volume: None,
-                        },
-                        Mount {
-                            kind: MountKind::Bind,
-                            source: format!("{}/tls", operator_files(d)),
-                            target: "/etc/nginx/tls".to_string(),
-                            read_only: true,
-                            volume: None,
-                        },
-                    ],
-                    depends_on,
-                    healthcheck: Some(Healthcheck {
-                        test: vec!["CMD".into(), "nginx".into(), "-t".into()],
-                        interval: "30s".to_string(),
-                        timeout: "5s".to_string(),
-                        retries: 3,
-                        start_period: "10s".to_string(),
-                    }),
-                    networks: BTreeMap::from([(
-                        NETWORK.to_string(),
-                        NetworkAttachment {
-                            aliases: site
-                                .load_balancers
-                                .iter()
-                                .map(|lb| lb.hostname.clone())
-                                .collect(),
-                        },
-                    )]),
-                    restart: "unless-stopped".to_string(),
-                    ..ComposeService::default()
-                },
-            );
-        }
-        let file = ComposeFile {
-            name: site.namespace.clone(),
-            services,
-            networks: BTreeMap::from([(
-                NETWORK.to_string(),
-                NetworkDef {
-                    driver: "bridge".to_string(),
-                },
-            )]),
-            volumes,
-            secrets,
-        };
-        let value = serde_json::to_value(&file)
-            .map_err(|e| BuildError::Emit(format!("compose file: {e}")))?;
-        let mut value = escape_interpolation(value);
-        // The product image's tag is a variable with the topology's version
-        // as default: the patch runbooks recreate one node at a time with
-        // `WSO2AM_TAG=<patched tag> docker compose up ... <node>`.
-        if let Some(services) = value.get_mut("services").and_then(|s| s.as_object_mut()) {
-            for cluster in &site.clusters {
-                for node in cluster.nodes.iter().chain([&cluster.surge]) {
-                    if let Some(image) = services
-                        .get_mut(&node.name)
-                        .and_then(|s| s.get_mut("image"))
-                    {
-                        *image = serde_json::Value::String(tagged_image(&cluster.image));
-                    }
-                }
-            }
-        }
-        let yaml = serde_saphyr::to_string(&value)
-            .map_err(|e| BuildError::Emit(format!("compose YAML: {e}")))?;
-        out.insert(site.compose_file(), yaml);
+    // A standby datacenter's services start only with the failover
+    // profile.
+    let standby: Vec<String> = if site.running() {
+        Vec::new()
+    } else {
+        vec!["failover".to_string()]
+    };
+    let mut project = Project::default();
+    for cluster in site.start_order() {
+        project.add_cluster(ctx, site, cluster, &standby, out)?;
     }
+    if project.needs_sync_script {
+        out.insert(
+            site.compose_path(compose::SYNC_SCRIPT),
+            ctx.sync_script.clone(),
+        );
+    }
+    if !site.load_balancers.is_empty() {
+        let nginx = super::nginx::config(ctx, site)?;
+        out.insert(site.compose_path(compose::NGINX), nginx);
+        out.insert(site.lb_script(), ctx.lb_script.clone());
+        project.services.insert(
+            LOAD_BALANCER.to_string(),
+            load_balancer_service(ctx.deployment, site, &standby),
+        );
+    }
+    out.insert(site.compose_file(), compose_yaml(site, project)?);
     Ok(())
+}
+
+impl Project {
+    /// A cluster's nodes, then the temporary node the upgrade runbooks
+    /// start (profile `surge`: `docker compose up` leaves it alone), with
+    /// the secrets and share they use.
+    fn add_cluster(
+        &mut self,
+        ctx: &Context,
+        site: &Site,
+        cluster: &ClusterPlan,
+        standby: &[String],
+        out: &mut Artifacts,
+    ) -> Result<(), BuildError> {
+        let d = ctx.deployment;
+        for secret in &d.node_secrets(cluster) {
+            self.secrets.insert(
+                secret.name.clone(),
+                SecretDef {
+                    file: format!("{}/secrets/{}", operator_files(d), secret.name),
+                },
+            );
+        }
+        let share = cluster
+            .share
+            .as_ref()
+            .and_then(|s| site.shares.iter().find(|sh| sh.label == *s));
+        if let Some(share) = share {
+            self.volumes
+                .insert(share.label.clone(), share_volume(share));
+        }
+        let files = ctx.product_files(cluster)?;
+        for node in cluster.nodes.iter().chain([&cluster.surge]) {
+            let surge = node.name == cluster.surge.name;
+            let profiles: Vec<String> = if surge {
+                vec!["surge".to_string()]
+            } else {
+                standby.to_vec()
+            };
+            let config = ctx.render_config(site, cluster, node, Network::Hosts)?;
+            out.insert(site.compose_config(&node.name, "deployment.toml"), config);
+            for file in &files {
+                out.insert(
+                    site.compose_config(&node.name, &file.path),
+                    file.content.clone(),
+                );
+            }
+            let mut mounts = product_mounts(d, cluster, node, &files, share);
+            if let Some(sync) = site.node_artifact_sync(cluster, Some(node)) {
+                mounts.extend(self.artifact_sync(d, cluster, node, share, &profiles, sync));
+            }
+            self.services.insert(
+                node.name.clone(),
+                product_service(d, site, cluster, node, profiles, mounts),
+            );
+        }
+        Ok(())
+    }
+
+    /// The artifact sync service of a node, beside it in the node's own
+    /// image: it reads and writes the node's API folder, through the file
+    /// share when the share holds that folder (APIM 3.x shares the
+    /// deployment folder), else through a volume of the node's own, which
+    /// the node then mounts (returned).
+    fn artifact_sync(
+        &mut self,
+        d: &Deployment,
+        cluster: &ClusterPlan,
+        node: &NodePlan,
+        share: Option<&SharePlan>,
+        profiles: &[String],
+        (mode, source): (SyncMode, &ArtifactSync),
+    ) -> Option<Mount> {
+        self.needs_sync_script = true;
+        let mut mount = None;
+        let target = cluster.api_folder(HOME);
+        let share_target = cluster.share_mount(HOME, d.major);
+        let in_share = share.and_then(|share| {
+            let rest = target.strip_prefix(&format!("{share_target}/"))?;
+            Some((share.label.clone(), format!("{}/{rest}", sync::ARTIFACTS)))
+        });
+        let (volume, dir) = match in_share {
+            Some(found) => found,
+            None => {
+                let volume = format!("{}-synapse", node.name);
+                self.volumes.insert(volume.clone(), VolumeDef::default());
+                mount = Some(Mount {
+                    kind: MountKind::Volume,
+                    source: volume.clone(),
+                    target,
+                    read_only: false,
+                    volume: None,
+                });
+                (volume, sync::ARTIFACTS.to_string())
+            }
+        };
+        if let Some(credentials) = &source.credentials {
+            self.secrets.insert(
+                credentials.name.clone(),
+                SecretDef {
+                    file: format!("./secrets/{}", credentials.name),
+                },
+            );
+        }
+        self.services.insert(
+            format!("{}-artifact-sync", node.name),
+            sync_service(
+                d,
+                cluster,
+                node,
+                mode.name(),
+                source,
+                &volume,
+                &dir,
+                profiles,
+            ),
+        );
+        mount
+    }
+}
+
+/// A bind mount of a file (or folder) the service only reads.
+fn read_only_bind(source: String, target: String) -> Mount {
+    Mount {
+        kind: MountKind::Bind,
+        source,
+        target,
+        read_only: true,
+        volume: None,
+    }
+}
+
+/// What a node mounts: its deployment.toml and other files into the
+/// config volume (the image's entrypoint copies it over the product), the
+/// operator's keystore and truststore (the same files on every node), the
+/// JDBC drivers (no WSO2 image ships one), and its cluster's file share.
+fn product_mounts(
+    d: &Deployment,
+    cluster: &ClusterPlan,
+    node: &NodePlan,
+    files: &[ProductFile],
+    share: Option<&SharePlan>,
+) -> Vec<Mount> {
+    let mut mounts = vec![read_only_bind(
+        compose_config_source(&node.name, "deployment.toml"),
+        in_config_volume(DEPLOYMENT_TOML),
+    )];
+    for file in files {
+        mounts.push(read_only_bind(
+            compose_config_source(&node.name, &file.path),
+            in_config_volume(&file.path),
+        ));
+    }
+    for store in d.keystores.supplied() {
+        mounts.push(read_only_bind(
+            format!("{}/security/{}", operator_files(d), store.file),
+            in_config_volume(&format!("{SECURITY_FOLDER}/{}", store.file)),
+        ));
+    }
+    for driver in &cluster.drivers {
+        mounts.push(read_only_bind(
+            format!("{}/lib/{driver}", operator_files(d)),
+            in_config_volume(&format!("{LIB_FOLDER}/{driver}")),
+        ));
+    }
+    let Some(share) = share else {
+        return mounts;
+    };
+    let target = cluster.share_mount(HOME, d.major);
+    if d.major >= 4 {
+        mounts.push(Mount {
+            kind: MountKind::Volume,
+            source: share.label.clone(),
+            target,
+            read_only: false,
+            volume: None,
+        });
+    } else {
+        // APIM 3.x shares what WSO2 shares; the image keeps the rest of
+        // its deployment folder (webapps).
+        for folder in crate::deployment::layout::SHARED_FOLDERS_3X {
+            mounts.push(Mount {
+                kind: MountKind::Volume,
+                source: share.label.clone(),
+                target: format!("{target}/{folder}"),
+                read_only: false,
+                volume: Some(VolumeOptions {
+                    subpath: folder.to_string(),
+                }),
+            });
+        }
+    }
+    mounts
+}
+
+/// A node's service: the product image as its own user, the entrypoint
+/// that reads the secrets, the network aliases its peers and clients use
+/// (an active node also answers for its cluster), the nodes it waits for,
+/// its health check and resources.
+fn product_service(
+    d: &Deployment,
+    site: &Site,
+    cluster: &ClusterPlan,
+    node: &NodePlan,
+    profiles: Vec<String>,
+    mounts: Vec<Mount>,
+) -> ComposeService {
+    let cluster_secrets = d.node_secrets(cluster);
+    let mut aliases = vec![node.fqdn.clone()];
+    if node.role == NodeRole::Active {
+        aliases.push(cluster_address(site, cluster, Network::Hosts));
+    }
+    let mut depends_on = BTreeMap::new();
+    for dependency in &cluster.depends_on {
+        if let Some(dep) = site.cluster(dependency) {
+            for dep_node in &dep.nodes {
+                depends_on.insert(
+                    dep_node.name.clone(),
+                    DependsOn {
+                        condition: Condition::ServiceHealthy,
+                    },
+                );
+            }
+        }
+    }
+    let mut environment = BTreeMap::from([(
+        "JVM_MEM_OPTS".to_string(),
+        format!("-Xms{0}m -Xmx{0}m", cluster.heap_mib()),
+    )]);
+    environment.insert("NODE_NAME".to_string(), node.name.clone());
+    let start = cluster.image_start();
+    if let Some(profile) = start.profile_name {
+        environment.insert("PROFILE_NAME".to_string(), profile);
+    }
+    ComposeService {
+        image: cluster.image.clone(),
+        pull_policy: pull_policy(cluster),
+        user: Some(user(d)),
+        hostname: node.name.clone(),
+        profiles,
+        entrypoint: entrypoint(&cluster_secrets),
+        command: start.args,
+        environment,
+        secrets: cluster_secrets.iter().map(|s| s.name.clone()).collect(),
+        ports: Vec::new(),
+        volumes: mounts,
+        depends_on,
+        // The readiness endpoint of the Kubernetes probe, with curl (the
+        // product images keep it; they remove netcat).
+        healthcheck: Some(Healthcheck {
+            test: vec![
+                "CMD".into(),
+                "curl".into(),
+                "-fsSk".into(),
+                "-o".into(),
+                "/dev/null".into(),
+                cluster.readiness(d.major).local_url(),
+            ],
+            interval: "10s".to_string(),
+            timeout: "5s".to_string(),
+            retries: 30,
+            start_period: "180s".to_string(),
+        }),
+        networks: BTreeMap::from([(NETWORK.to_string(), NetworkAttachment { aliases })]),
+        restart: "unless-stopped".to_string(),
+        deploy: Some(Deploy {
+            resources: Resources {
+                limits: Limits {
+                    cpus: cpus(cluster.cpu),
+                    memory: memory(cluster.memory_bytes),
+                },
+            },
+        }),
+        stop_grace_period: Some("60s".to_string()),
+    }
+}
+
+/// The datacenter's nginx, in front of the clusters its load balancers
+/// front (it waits for their nodes), on the load balancers' host names;
+/// the gateways' WebSocket ports too when it fronts gateways.
+fn load_balancer_service(d: &Deployment, site: &Site, standby: &[String]) -> ComposeService {
+    let mut depends_on = BTreeMap::new();
+    for lb in &site.load_balancers {
+        for cluster in lb.fronts.iter().filter_map(|f| site.cluster(f)) {
+            for node in &cluster.nodes {
+                depends_on.insert(
+                    node.name.clone(),
+                    DependsOn {
+                        condition: Condition::ServiceHealthy,
+                    },
+                );
+            }
+        }
+    }
+    let mut ports = vec!["80:80".to_string(), "443:443".to_string()];
+    let fronts_gateways = site.load_balancers.iter().any(|lb| {
+        lb.routes(site)
+            .iter()
+            .any(|route| route.kind == RouteKind::Api)
+    });
+    if fronts_gateways {
+        ports.extend([WSS_PORT, WS_PORT].map(|p| format!("{p}:{p}")));
+    }
+    ComposeService {
+        image: d.nginx_image(),
+        hostname: LOAD_BALANCER.to_string(),
+        profiles: standby.to_vec(),
+        ports,
+        volumes: vec![
+            read_only_bind(
+                format!("./{}", compose::NGINX),
+                "/etc/nginx/nginx.conf".to_string(),
+            ),
+            read_only_bind(
+                format!("{}/tls", operator_files(d)),
+                "/etc/nginx/tls".to_string(),
+            ),
+        ],
+        depends_on,
+        healthcheck: Some(Healthcheck {
+            test: vec!["CMD".into(), "nginx".into(), "-t".into()],
+            interval: "30s".to_string(),
+            timeout: "5s".to_string(),
+            retries: 3,
+            start_period: "10s".to_string(),
+        }),
+        networks: BTreeMap::from([(
+            NETWORK.to_string(),
+            NetworkAttachment {
+                aliases: site
+                    .load_balancers
+                    .iter()
+                    .map(|lb| lb.hostname.clone())
+                    .collect(),
+            },
+        )]),
+        restart: "unless-stopped".to_string(),
+        ..ComposeService::default()
+    }
+}
+
+/// The compose.yaml text: every string escaped for Compose's
+/// interpolation, then the product image's tag made a variable with the
+/// topology's version as default: the patch runbooks recreate one node at
+/// a time with `WSO2AM_TAG=<patched tag> docker compose up ... <node>`.
+fn compose_yaml(site: &Site, project: Project) -> Result<String, BuildError> {
+    let file = ComposeFile {
+        name: site.namespace.clone(),
+        services: project.services,
+        networks: BTreeMap::from([(
+            NETWORK.to_string(),
+            NetworkDef {
+                driver: "bridge".to_string(),
+            },
+        )]),
+        volumes: project.volumes,
+        secrets: project.secrets,
+    };
+    let value =
+        serde_json::to_value(&file).map_err(|e| BuildError::Emit(format!("compose file: {e}")))?;
+    let mut value = escape_interpolation(value);
+    if let Some(services) = value.get_mut("services").and_then(|s| s.as_object_mut()) {
+        for cluster in &site.clusters {
+            for node in cluster.nodes.iter().chain([&cluster.surge]) {
+                if let Some(image) = services
+                    .get_mut(&node.name)
+                    .and_then(|s| s.get_mut("image"))
+                {
+                    *image = serde_json::Value::String(tagged_image(&cluster.image));
+                }
+            }
+        }
+    }
+    serde_saphyr::to_string(&value).map_err(|e| BuildError::Emit(format!("compose YAML: {e}")))
 }
 
 fn share_volume(share: &SharePlan) -> VolumeDef {
