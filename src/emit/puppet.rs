@@ -173,166 +173,188 @@ pub fn emit_site(
 ) -> Result<Vec<SiteNode>, BuildError> {
     let d = ctx.deployment;
     let mut site_nodes = Vec::new();
-    {
-        for cluster in site.start_order() {
-            let secrets = d.node_secrets(cluster);
-            let product_files: BTreeMap<String, String> = ctx
-                .product_files(cluster)?
-                .into_iter()
-                .map(|f| (f.path, f.content))
-                .collect();
-            // The nodes, then the host of the temporary node the upgrade
-            // runbooks add (it runs only while a runbook needs it).
-            for node in cluster.nodes.iter().chain([&cluster.surge]) {
-                let surge = node.name == cluster.surge.name;
-                let config = ctx.render_config(site, cluster, node, Network::Hosts)?;
-                let share = cluster
-                    .share
-                    .as_ref()
-                    .and_then(|s| site.shares.iter().find(|sh| sh.label == *s));
-                let subdir = share.map(|_| share_subdir(d.major)).unwrap_or("");
-                let mount = format!("{}/{subdir}", cluster.product_home(HOSTS_BASE));
-                let sync = site.node_artifact_sync(cluster, Some(node));
-                let data = NodeData {
-                    node_name: node.name.clone(),
-                    cluster: cluster.name.clone(),
-                    datacenter: site.name.clone(),
-                    version: d.version.clone(),
-                    product_dir: cluster.product_dir.clone(),
-                    launcher: cluster.launcher.clone(),
-                    profile_arg: cluster
-                        .profile_arg
-                        .as_ref()
-                        .map(|p| format!("-Dprofile={p}"))
-                        .unwrap_or_default(),
-                    profile_setup: cluster.profile_setup.clone().unwrap_or_default(),
-                    uid: d.run_as.user,
-                    gid: d.run_as.group,
-                    heap_mib: cluster.heap_mib(),
-                    java_version: d.java_version,
-                    drivers: cluster.drivers.clone(),
-                    security_files: d
-                        .keystores
-                        .supplied()
-                        .iter()
-                        .map(|s| s.file.clone())
-                        .collect(),
-                    running: site.running(),
-                    secret_envs: secrets
-                        .iter()
-                        .map(|s| (s.env.clone(), s.name.clone()))
-                        .collect(),
-                    share_method: share
-                        .map(|s| s.method.name().to_string())
-                        .unwrap_or_else(|| "none".into()),
-                    share_subdir: subdir.to_string(),
-                    nfs_device: share
-                        .filter(|s| s.method == crate::model::ShareMethod::Nfs)
-                        .map(|s| {
-                            format!(
-                                "{}:{}",
-                                s.server.clone().unwrap_or_default(),
-                                s.path.clone().unwrap_or_default()
-                            )
-                        })
-                        .unwrap_or_default(),
-                    share_unit: share
-                        .filter(|s| s.method == crate::model::ShareMethod::Nfs)
-                        .map(|_| systemd_path_unit(&mount, "mount"))
-                        .unwrap_or_default(),
-                    share_manager: node.manager,
-                    rsync_peers: if share
-                        .is_some_and(|s| s.method == crate::model::ShareMethod::Rsync)
-                        && node.manager
-                    {
-                        // The temporary node of the runbooks takes traffic
-                        // too: it gets the files whenever it is up.
-                        cluster
-                            .nodes
-                            .iter()
-                            .filter(|n| n.name != node.name)
-                            .map(|n| n.fqdn.clone())
-                            .chain([format!("?{}", cluster.surge.fqdn)])
-                            .collect()
-                    } else {
-                        Vec::new()
-                    },
-                    rsync_interval: share.map(|s| s.interval_minutes).unwrap_or(1),
-                    artifact_sync: sync
-                        .map(|(mode, _)| mode.name().to_string())
-                        .unwrap_or_else(|| "none".into()),
-                    artifact_env: sync
-                        .map(|(_, source)| {
-                            format!(
-                                "ARTIFACT_URL={}\nARTIFACT_INTERVAL={}\n",
-                                systemd_env_value(&source.url),
-                                source.interval_seconds
-                            )
-                        })
-                        .unwrap_or_default(),
-                    artifact_credentials: sync
-                        .and_then(|(_, source)| source.credentials.as_ref())
-                        .map(|c| c.name.clone())
-                        .unwrap_or_default(),
-                    deployment_toml: config,
-                    product_files: product_files.clone(),
-                };
-                let header = format!(
-                    "Hiera data of {} (node {} of cluster `{}`, datacenter `{}`), generated by topoc.\nPasswords are not here: see apim::secrets in secrets.yaml.",
-                    node.fqdn, node.index, cluster.name, site.name
-                );
-                out.insert(puppet_node_data(&node.fqdn), hiera_yaml(&data, &header)?);
-                site_nodes.push(SiteNode {
-                    owner: format!("node {} of datacenter `{}`", node.name, site.name),
-                    certname: node.fqdn.clone(),
-                    class: format!(
-                        "apim::profile::{}",
-                        crate::model::naming::puppet_name(cluster.profile.name())
-                    ),
-                    describes: format!(
-                        "{}: node {} of cluster `{}` ({}, {}), datacenter `{}`",
-                        node.name,
-                        node.index,
-                        cluster.name,
-                        cluster.profile,
-                        if surge {
-                            "temporary node of the upgrade runbooks"
-                        } else {
-                            node.role.name()
-                        },
-                        site.name
-                    ),
-                });
-            }
-        }
-        if !site.load_balancers.is_empty() {
-            let certname = site.lb_host();
-            let data = LoadBalancerData {
-                config: super::nginx::config(ctx, site)?,
-                running: site.running(),
-            };
+    for cluster in site.start_order() {
+        let product_files: BTreeMap<String, String> = ctx
+            .product_files(cluster)?
+            .into_iter()
+            .map(|f| (f.path, f.content))
+            .collect();
+        // The nodes, then the host of the temporary node the upgrade
+        // runbooks add (it runs only while a runbook needs it).
+        for node in cluster.nodes.iter().chain([&cluster.surge]) {
+            let config = ctx.render_config(site, cluster, node, Network::Hosts)?;
+            let data = node_data(d, site, cluster, node, config, &product_files);
             let header = format!(
-                "Hiera data of {certname}, the load balancer of datacenter `{}`.",
-                site.name
+                "Hiera data of {} (node {} of cluster `{}`, datacenter `{}`), generated by topoc.\nPasswords are not here: see apim::secrets in secrets.yaml.",
+                node.fqdn, node.index, cluster.name, site.name
             );
-            out.insert(puppet_node_data(&certname), hiera_yaml(&data, &header)?);
-            site_nodes.push(SiteNode {
-                owner: format!("the load balancer of datacenter `{}`", site.name),
-                certname,
-                class: "apim::load_balancer".to_string(),
-                describes: format!(
-                    "the load balancer of datacenter `{}` ({})",
-                    site.name,
-                    site.load_balancers
-                        .iter()
-                        .map(|l| l.hostname.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            });
+            out.insert(puppet_node_data(&node.fqdn), hiera_yaml(&data, &header)?);
+            site_nodes.push(site_node(site, cluster, node));
         }
     }
+    if !site.load_balancers.is_empty() {
+        site_nodes.push(load_balancer(ctx, site, out)?);
+    }
     Ok(site_nodes)
+}
+
+/// The parameters of class `apim` for one node: its product and how it
+/// starts, its user, secrets' variables, file share (NFS mount or rsync
+/// peers), artifact sync and configuration.
+fn node_data(
+    d: &Deployment,
+    site: &Site,
+    cluster: &ClusterPlan,
+    node: &NodePlan,
+    config: String,
+    product_files: &BTreeMap<String, String>,
+) -> NodeData {
+    let secrets = d.node_secrets(cluster);
+    let share = cluster
+        .share
+        .as_ref()
+        .and_then(|s| site.shares.iter().find(|sh| sh.label == *s));
+    let subdir = share.map(|_| share_subdir(d.major)).unwrap_or("");
+    let mount = format!("{}/{subdir}", cluster.product_home(HOSTS_BASE));
+    let sync = site.node_artifact_sync(cluster, Some(node));
+    NodeData {
+        node_name: node.name.clone(),
+        cluster: cluster.name.clone(),
+        datacenter: site.name.clone(),
+        version: d.version.clone(),
+        product_dir: cluster.product_dir.clone(),
+        launcher: cluster.launcher.clone(),
+        profile_arg: cluster
+            .profile_arg
+            .as_ref()
+            .map(|p| format!("-Dprofile={p}"))
+            .unwrap_or_default(),
+        profile_setup: cluster.profile_setup.clone().unwrap_or_default(),
+        uid: d.run_as.user,
+        gid: d.run_as.group,
+        heap_mib: cluster.heap_mib(),
+        java_version: d.java_version,
+        drivers: cluster.drivers.clone(),
+        security_files: d
+            .keystores
+            .supplied()
+            .iter()
+            .map(|s| s.file.clone())
+            .collect(),
+        running: site.running(),
+        secret_envs: secrets
+            .iter()
+            .map(|s| (s.env.clone(), s.name.clone()))
+            .collect(),
+        share_method: share
+            .map(|s| s.method.name().to_string())
+            .unwrap_or_else(|| "none".into()),
+        share_subdir: subdir.to_string(),
+        nfs_device: share
+            .filter(|s| s.method == crate::model::ShareMethod::Nfs)
+            .map(|s| {
+                format!(
+                    "{}:{}",
+                    s.server.clone().unwrap_or_default(),
+                    s.path.clone().unwrap_or_default()
+                )
+            })
+            .unwrap_or_default(),
+        share_unit: share
+            .filter(|s| s.method == crate::model::ShareMethod::Nfs)
+            .map(|_| systemd_path_unit(&mount, "mount"))
+            .unwrap_or_default(),
+        share_manager: node.manager,
+        rsync_peers: if share.is_some_and(|s| s.method == crate::model::ShareMethod::Rsync)
+            && node.manager
+        {
+            // The temporary node of the runbooks takes traffic
+            // too: it gets the files whenever it is up.
+            cluster
+                .nodes
+                .iter()
+                .filter(|n| n.name != node.name)
+                .map(|n| n.fqdn.clone())
+                .chain([format!("?{}", cluster.surge.fqdn)])
+                .collect()
+        } else {
+            Vec::new()
+        },
+        rsync_interval: share.map(|s| s.interval_minutes).unwrap_or(1),
+        artifact_sync: sync
+            .map(|(mode, _)| mode.name().to_string())
+            .unwrap_or_else(|| "none".into()),
+        artifact_env: sync
+            .map(|(_, source)| {
+                format!(
+                    "ARTIFACT_URL={}\nARTIFACT_INTERVAL={}\n",
+                    systemd_env_value(&source.url),
+                    source.interval_seconds
+                )
+            })
+            .unwrap_or_default(),
+        artifact_credentials: sync
+            .and_then(|(_, source)| source.credentials.as_ref())
+            .map(|c| c.name.clone())
+            .unwrap_or_default(),
+        deployment_toml: config,
+        product_files: product_files.clone(),
+    }
+}
+
+/// The node definition of a node in site.pp.
+fn site_node(site: &Site, cluster: &ClusterPlan, node: &NodePlan) -> SiteNode {
+    let surge = node.name == cluster.surge.name;
+    SiteNode {
+        owner: format!("node {} of datacenter `{}`", node.name, site.name),
+        certname: node.fqdn.clone(),
+        class: format!(
+            "apim::profile::{}",
+            crate::model::naming::puppet_name(cluster.profile.name())
+        ),
+        describes: format!(
+            "{}: node {} of cluster `{}` ({}, {}), datacenter `{}`",
+            node.name,
+            node.index,
+            cluster.name,
+            cluster.profile,
+            if surge {
+                "temporary node of the upgrade runbooks"
+            } else {
+                node.role.name()
+            },
+            site.name
+        ),
+    }
+}
+
+/// The datacenter's load balancer host: its Hiera data (the nginx.conf of
+/// its load balancers) and its node definition.
+fn load_balancer(ctx: &Context, site: &Site, out: &mut Artifacts) -> Result<SiteNode, BuildError> {
+    let certname = site.lb_host();
+    let data = LoadBalancerData {
+        config: super::nginx::config(ctx, site)?,
+        running: site.running(),
+    };
+    let header = format!(
+        "Hiera data of {certname}, the load balancer of datacenter `{}`.",
+        site.name
+    );
+    out.insert(puppet_node_data(&certname), hiera_yaml(&data, &header)?);
+    Ok(SiteNode {
+        owner: format!("the load balancer of datacenter `{}`", site.name),
+        certname,
+        class: "apim::load_balancer".to_string(),
+        describes: format!(
+            "the load balancer of datacenter `{}` ({})",
+            site.name,
+            site.load_balancers
+                .iter()
+                .map(|l| l.hostname.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })
 }
 
 /// site.pp, Hiera configuration and the `apim` module, shared by all sites.
