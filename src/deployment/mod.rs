@@ -1027,155 +1027,10 @@ pub fn plan(t: &Topology) -> Deployment {
             })
     };
 
-    let mut sites = Vec::new();
-    for dc_id in t.dc_ids() {
-        let dc = t.dc(dc_id);
-        let Some(role) = dc.role() else { continue };
-        let copies = if dc.mirrors_primary() {
-            t.primary()
-        } else {
-            None
-        };
-        let cluster_ids: Vec<ClusterId> = match copies {
-            Some(primary) => t.dc(primary).clusters.clone(),
-            None => dc.clusters.clone(),
-        };
-        let state = if role == Role::DisasterRecovery && dc.standby_mode() != DcStandby::Hot {
-            SiteState::Standby
-        } else {
-            SiteState::Serving
-        };
-        let shares: Vec<SharePlan> = dc
-            .file_shares
-            .iter()
-            .map(|&fs| {
-                let share = t.file_share(fs);
-                SharePlan {
-                    name: share.name.clone(),
-                    label: dns_label(&share.name),
-                    method: share.method(),
-                    server: share.server.clone(),
-                    path: share.path.clone(),
-                    interval_minutes: share.interval.minutes_ceil(),
-                    storage_class: share.storage_class.clone(),
-                }
-            })
-            .collect();
-        let domain = dc.domain.clone();
-        let mut clusters = Vec::new();
-        let mut planned = Vec::new();
-        for &cid in &cluster_ids {
-            let c = t.cluster(cid);
-            let Some(profile) = c.profile() else { continue };
-            clusters.push(cluster_plan(
-                t,
-                dc_id,
-                c,
-                profile,
-                copies.is_some(),
-                &domain,
-                &version,
-                &env_of,
-            ));
-            planned.push(cid);
-        }
-        link_clusters(t, &mut clusters, &planned, role, major);
-        clusters.sort_by(|a, b| (a.start_rank, &a.label).cmp(&(b.start_rank, &b.label)));
-        // A site standing by with copies of the primary's clusters has
-        // copies of its load balancers too, under the same host names:
-        // the failover points those names at this site.
-        let lb_ids = match copies {
-            Some(primary) if dc.load_balancers.is_empty() => t.dc(primary).load_balancers.clone(),
-            _ => dc.load_balancers.clone(),
-        };
-        let load_balancers = lb_ids
-            .iter()
-            .map(|&lb| {
-                let lb = &t.load_balancers[lb.0];
-                let label = crate::model::naming::load_balancer_label(&lb.name);
-                LoadBalancerPlan {
-                    name: lb.name.clone(),
-                    hostname: lb
-                        .hostname
-                        .clone()
-                        .unwrap_or_else(|| crate::model::naming::host_name(&label, &domain)),
-                    label,
-                    fronts: lb
-                        .fronts
-                        .iter()
-                        .map(|c| cluster_label(&t.cluster(c.value).name))
-                        .collect(),
-                }
-            })
-            .collect::<Vec<_>>();
-        for lb in &load_balancers {
-            for front in &lb.fronts {
-                if let Some(c) = clusters.iter_mut().find(|c| c.label == *front) {
-                    c.public_hostname.get_or_insert(lb.hostname.clone());
-                }
-            }
-        }
-        let artifact_pull = dc
-            .artifact_source
-            .as_ref()
-            .filter(|_| role != Role::Primary)
-            .map(|a| ArtifactSync::of(&t.artifact_servers[a.value.0]));
-        if artifact_pull.is_some() {
-            for c in &mut clusters {
-                c.pulls_artifacts = c.profile == Profile::GatewayWorker;
-            }
-        }
-        let artifact_push = (role == Role::Primary)
-            .then(|| {
-                t.datacenters
-                    .iter()
-                    .filter(|d| d.role().is_some_and(|r| r != Role::Primary))
-                    .find_map(|d| d.artifact_source.as_ref())
-            })
-            .flatten()
-            .map(|a| ArtifactSync::of(&t.artifact_servers[a.value.0]));
-        let mut site_secrets: Vec<SecretEnv> = vec![
-            env_of(&t.admin_password.name),
-            env_of(&t.keystore_password.name),
-            env_of(&t.truststore_password.name),
-        ];
-        if major >= 4 {
-            site_secrets.push(env_of(&t.encryption_key.name));
-        }
-        for c in &clusters {
-            site_secrets.extend(c.databases.iter().map(|d| d.password.clone()));
-        }
-        for sync in [&artifact_pull, &artifact_push].into_iter().flatten() {
-            site_secrets.extend(sync.credentials.clone());
-        }
-        site_secrets.sort();
-        site_secrets.dedup();
-        let dc_label = dns_label(&dc.name);
-        sites.push(Site {
-            name: dc.name.clone(),
-            namespace: format!("{label}-{dc_label}")
-                .chars()
-                .take(63)
-                .collect::<String>()
-                .trim_end_matches('-')
-                .to_string(),
-            label: dc_label,
-            role,
-            domain,
-            region: dc.region.clone(),
-            state,
-            standby: (role == Role::DisasterRecovery).then(|| dc.standby_mode()),
-            recovery_time: dc.recovery_time.as_ref().map(|r| r.value.human()),
-            copies: copies.map(|p| t.dc(p).name.clone()),
-            clusters,
-            shares,
-            load_balancers,
-            artifact_pull,
-            artifact_push,
-            secrets: site_secrets,
-            freshness: None,
-        });
-    }
+    let mut sites: Vec<Site> = t
+        .dc_ids()
+        .filter_map(|dc_id| site_plan(t, dc_id, &label, &version, &env_of))
+        .collect();
     keep_read_only_sites_in_step(t, &mut sites, major);
     let run_as = RunAs::of_version(&version);
     let run_as = RunAs {
@@ -1202,26 +1057,7 @@ pub fn plan(t: &Topology) -> Deployment {
         .collect();
     drivers.sort();
     drivers.dedup();
-    let mut built_images: Vec<BuiltImage> = Vec::new();
-    for cluster in sites.iter().flat_map(|s| s.clusters.iter()) {
-        if cluster.custom_image || built_images.iter().any(|b| b.tag == cluster.k8s_image) {
-            continue;
-        }
-        let name = cluster.image_ref().name();
-        built_images.push(BuiltImage {
-            dockerfile: format!("docker/{name}/Dockerfile"),
-            from: cluster.image.clone(),
-            tag: cluster.k8s_image.clone(),
-            lib: format!(
-                "{}/{}",
-                cluster.product_home(layout::IMAGE_BASE),
-                layout::LIB_FOLDER
-            ),
-            drivers: drivers.clone(),
-            run_as,
-        });
-    }
-    built_images.sort_by(|a, b| a.dockerfile.cmp(&b.dockerfile));
+    let built_images = built_images(&sites, &drivers, run_as);
     let admin_password = env_of(&t.admin_password.name);
     let keystore_password = env_of(&t.keystore_password.name);
     let encryption_key = (major >= 4).then(|| env_of(&t.encryption_key.name));
@@ -1261,6 +1097,201 @@ pub fn plan(t: &Topology) -> Deployment {
         operator_files: format!("{}/{label}", layout::OPERATOR_FILES),
         label,
     }
+}
+
+/// One datacenter as deployed (none for a datacenter without a role): its
+/// clusters (the primary's copies on a disaster-recovery site that mirrors
+/// it) linked and in start order, its shares, load balancers, artifact
+/// sync and the secrets its nodes read. `label` is the topology's.
+fn site_plan(
+    t: &Topology,
+    dc_id: DcId,
+    label: &str,
+    version: &Version,
+    env_of: &dyn Fn(&str) -> SecretEnv,
+) -> Option<Site> {
+    let major = version.major();
+    let dc = t.dc(dc_id);
+    let role = dc.role()?;
+    let copies = if dc.mirrors_primary() {
+        t.primary()
+    } else {
+        None
+    };
+    let cluster_ids: Vec<ClusterId> = match copies {
+        Some(primary) => t.dc(primary).clusters.clone(),
+        None => dc.clusters.clone(),
+    };
+    let state = if role == Role::DisasterRecovery && dc.standby_mode() != DcStandby::Hot {
+        SiteState::Standby
+    } else {
+        SiteState::Serving
+    };
+    let domain = dc.domain.clone();
+    let mut clusters = Vec::new();
+    let mut planned = Vec::new();
+    for &cid in &cluster_ids {
+        let c = t.cluster(cid);
+        let Some(profile) = c.profile() else { continue };
+        clusters.push(cluster_plan(
+            t,
+            dc_id,
+            c,
+            profile,
+            copies.is_some(),
+            &domain,
+            version,
+            env_of,
+        ));
+        planned.push(cid);
+    }
+    link_clusters(t, &mut clusters, &planned, role, major);
+    clusters.sort_by(|a, b| (a.start_rank, &a.label).cmp(&(b.start_rank, &b.label)));
+    // A site standing by with copies of the primary's clusters has copies
+    // of its load balancers too, under the same host names: the failover
+    // points those names at this site.
+    let lb_ids = match copies {
+        Some(primary) if dc.load_balancers.is_empty() => &t.dc(primary).load_balancers,
+        _ => &dc.load_balancers,
+    };
+    let load_balancers = load_balancer_plans(t, lb_ids, &domain);
+    for lb in &load_balancers {
+        for front in &lb.fronts {
+            if let Some(c) = clusters.iter_mut().find(|c| c.label == *front) {
+                c.public_hostname.get_or_insert(lb.hostname.clone());
+            }
+        }
+    }
+    let artifact_pull = dc
+        .artifact_source
+        .as_ref()
+        .filter(|_| role != Role::Primary)
+        .map(|a| ArtifactSync::of(&t.artifact_servers[a.value.0]));
+    if artifact_pull.is_some() {
+        for c in &mut clusters {
+            c.pulls_artifacts = c.profile == Profile::GatewayWorker;
+        }
+    }
+    let artifact_push = (role == Role::Primary)
+        .then(|| {
+            t.datacenters
+                .iter()
+                .filter(|d| d.role().is_some_and(|r| r != Role::Primary))
+                .find_map(|d| d.artifact_source.as_ref())
+        })
+        .flatten()
+        .map(|a| ArtifactSync::of(&t.artifact_servers[a.value.0]));
+    let mut site_secrets: Vec<SecretEnv> = vec![
+        env_of(&t.admin_password.name),
+        env_of(&t.keystore_password.name),
+        env_of(&t.truststore_password.name),
+    ];
+    if major >= 4 {
+        site_secrets.push(env_of(&t.encryption_key.name));
+    }
+    for c in &clusters {
+        site_secrets.extend(c.databases.iter().map(|d| d.password.clone()));
+    }
+    for sync in [&artifact_pull, &artifact_push].into_iter().flatten() {
+        site_secrets.extend(sync.credentials.clone());
+    }
+    site_secrets.sort();
+    site_secrets.dedup();
+    let dc_label = dns_label(&dc.name);
+    Some(Site {
+        name: dc.name.clone(),
+        namespace: format!("{label}-{dc_label}")
+            .chars()
+            .take(63)
+            .collect::<String>()
+            .trim_end_matches('-')
+            .to_string(),
+        label: dc_label,
+        role,
+        domain,
+        region: dc.region.clone(),
+        state,
+        standby: (role == Role::DisasterRecovery).then(|| dc.standby_mode()),
+        recovery_time: dc.recovery_time.as_ref().map(|r| r.value.human()),
+        copies: copies.map(|p| t.dc(p).name.clone()),
+        clusters,
+        shares: share_plans(t, &dc.file_shares),
+        load_balancers,
+        artifact_pull,
+        artifact_push,
+        secrets: site_secrets,
+        freshness: None,
+    })
+}
+
+/// A datacenter's file shares.
+fn share_plans(t: &Topology, shares: &[FsId]) -> Vec<SharePlan> {
+    shares
+        .iter()
+        .map(|&fs| {
+            let share = t.file_share(fs);
+            SharePlan {
+                name: share.name.clone(),
+                label: dns_label(&share.name),
+                method: share.method(),
+                server: share.server.clone(),
+                path: share.path.clone(),
+                interval_minutes: share.interval.minutes_ceil(),
+                storage_class: share.storage_class.clone(),
+            }
+        })
+        .collect()
+}
+
+/// A datacenter's load balancers, each on its host name (the one given,
+/// else `<name>-lb.<domain>`) in front of the clusters it fronts.
+fn load_balancer_plans(t: &Topology, ids: &[LbId], domain: &str) -> Vec<LoadBalancerPlan> {
+    ids.iter()
+        .map(|&lb| {
+            let lb = &t.load_balancers[lb.0];
+            let label = crate::model::naming::load_balancer_label(&lb.name);
+            LoadBalancerPlan {
+                name: lb.name.clone(),
+                hostname: lb
+                    .hostname
+                    .clone()
+                    .unwrap_or_else(|| crate::model::naming::host_name(&label, domain)),
+                label,
+                fronts: lb
+                    .fronts
+                    .iter()
+                    .map(|c| cluster_label(&t.cluster(c.value).name))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// The images built for Kubernetes, one per product image the clusters
+/// run (custom images are the topology's own): the product image with
+/// every JDBC driver added.
+fn built_images(sites: &[Site], drivers: &[String], run_as: RunAs) -> Vec<BuiltImage> {
+    let mut built_images: Vec<BuiltImage> = Vec::new();
+    for cluster in sites.iter().flat_map(|s| s.clusters.iter()) {
+        if cluster.custom_image || built_images.iter().any(|b| b.tag == cluster.k8s_image) {
+            continue;
+        }
+        let name = cluster.image_ref().name();
+        built_images.push(BuiltImage {
+            dockerfile: format!("docker/{name}/Dockerfile"),
+            from: cluster.image.clone(),
+            tag: cluster.k8s_image.clone(),
+            lib: format!(
+                "{}/{}",
+                cluster.product_home(layout::IMAGE_BASE),
+                layout::LIB_FOLDER
+            ),
+            drivers: drivers.to_vec(),
+            run_as,
+        });
+    }
+    built_images.sort_by(|a, b| a.dockerfile.cmp(&b.dockerfile));
+    built_images
 }
 
 /// A read-only site (APIM 4.x) has its own event hub, which reads its
@@ -1505,28 +1536,15 @@ fn built_image_tag(registry: &str, topology: &str, image_name: &str, tag: &str) 
     format!("{registry}/{topology}-{image_name}:{tag}")
 }
 
-#[allow(clippy::too_many_arguments)]
-fn cluster_plan(
-    t: &Topology,
-    site: DcId,
-    c: &Cluster,
-    profile: Profile,
-    copy: bool,
-    domain: &str,
-    version: &Version,
-    env_of: &dyn Fn(&str) -> SecretEnv,
-) -> ClusterPlan {
-    let ha = c.ha_mode();
-    let count = c.node_count();
-    let label = cluster_label(&c.name);
-    let shape = if ha == HaMode::ActivePassive || (profile.is_paired() && count > 1) {
-        Shape::Paired
-    } else {
-        Shape::Scaled
-    };
+/// The nodes of a cluster: `<cluster>-<i>` on the host given in `hosts`
+/// (a disaster-recovery copy takes its own domain's) or
+/// `<cluster>-<i>.<domain>`; node 2 of an active-passive pair is the
+/// standby; the two nodes of a pair name each other.
+fn node_plans(c: &Cluster, shape: Shape, copy: bool, domain: &str) -> Vec<NodePlan> {
+    let (ha, count) = (c.ha_mode(), c.node_count());
     let manager = c.manager_node();
     let names: Vec<String> = (1..=count).map(|i| node_name(&c.name, i)).collect();
-    let nodes: Vec<NodePlan> = (1..=count)
+    (1..=count)
         .map(|i| {
             let name = names[(i - 1) as usize].clone();
             let given = if copy {
@@ -1552,9 +1570,19 @@ fn cluster_plan(
                 manager: manager == Some(i),
             }
         })
-        .collect();
-    let databases: Vec<DatabasePlan> = c
-        .datasources
+        .collect()
+}
+
+/// The datasources a cluster's nodes use: on a disaster-recovery copy,
+/// the replicas in its own datacenter.
+fn database_plans(
+    t: &Topology,
+    site: DcId,
+    c: &Cluster,
+    copy: bool,
+    env_of: &dyn Fn(&str) -> SecretEnv,
+) -> Vec<DatabasePlan> {
+    c.datasources
         .iter()
         .filter_map(|d| {
             let id = if copy {
@@ -1576,7 +1604,31 @@ fn cluster_plan(
                 driver: ds.driver.as_ref().map(|d| d.value.clone()),
             })
         })
-        .collect();
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn cluster_plan(
+    t: &Topology,
+    site: DcId,
+    c: &Cluster,
+    profile: Profile,
+    copy: bool,
+    domain: &str,
+    version: &Version,
+    env_of: &dyn Fn(&str) -> SecretEnv,
+) -> ClusterPlan {
+    let ha = c.ha_mode();
+    let count = c.node_count();
+    let label = cluster_label(&c.name);
+    let shape = if ha == HaMode::ActivePassive || (profile.is_paired() && count > 1) {
+        Shape::Paired
+    } else {
+        Shape::Scaled
+    };
+    let manager = c.manager_node();
+    let nodes = node_plans(c, shape, copy, domain);
+    let databases = database_plans(t, site, c, copy, env_of);
     let share = c
         .file_share
         .as_ref()
