@@ -227,49 +227,41 @@ fn server_role(cluster: &ClusterPlan, major: u32) -> &'static str {
     }
 }
 
-/// The configuration of `node` of `cluster` (for a scaled cluster on
-/// Kubernetes, every replica shares the configuration of node 1).
-pub fn node_config(
-    d: &Deployment,
-    site: &Site,
-    cluster: &ClusterPlan,
-    node: &NodePlan,
+/// What the parts of a node's configuration are computed from.
+#[derive(Clone, Copy)]
+struct Inputs<'a> {
+    d: &'a Deployment,
+    site: &'a Site,
+    cluster: &'a ClusterPlan,
+    node: &'a NodePlan,
     net: Network,
-) -> NodeConfig {
-    let self_address = node_address(site, cluster, node, net);
-    let hostname = cluster
-        .public_hostname
-        .clone()
-        .unwrap_or_else(|| self_address.clone());
-    let databases = cluster
-        .databases
-        .iter()
-        .map(|db| DatabaseConfig {
-            section: db.section().to_string(),
-            kind: db.wso2_type().to_string(),
-            url: crate::text::escape::xml_entities(&db.jdbc_url()),
-            username: crate::text::escape::xml_entities(&db.user),
-            password: db.password.reference(),
-            driver: db.driver().to_string(),
-            validation_query: db.validation_query().to_string(),
-        })
-        .collect();
+}
 
-    let other = |label: &Option<String>| label.as_ref().and_then(|l| site.cluster(l));
-    let peer_address = |peer: &Option<String>| -> Option<String> {
-        let peer = peer.as_ref()?;
-        let peer_node = cluster.nodes.iter().find(|n| n.name == *peer)?;
-        Some(node_address(site, cluster, peer_node, net))
-    };
+impl<'a> Inputs<'a> {
+    /// A cluster of the node's site, by label.
+    fn other(&self, label: &Option<String>) -> Option<&'a ClusterPlan> {
+        label.as_ref().and_then(|l| self.site.cluster(l))
+    }
 
-    let key_manager_url = match cluster.profile {
-        Profile::GatewayWorker | Profile::ControlPlane => other(&cluster.key_manager)
-            .filter(|km| !std::ptr::eq(*km, cluster))
-            .map(|km| services_url(&cluster_address(site, km, net))),
-        _ => None,
-    };
+    /// Where the other node of the node's pair is reached.
+    fn peer_address(&self) -> Option<String> {
+        let peer = self.node.peer.as_ref()?;
+        let peer_node = self.cluster.nodes.iter().find(|n| n.name == *peer)?;
+        Some(node_address(self.site, self.cluster, peer_node, self.net))
+    }
+}
 
-    let event_hub = other(&cluster.event_hub)
+/// The event hub the node listens to (APIM 4.x): its own broker on a node
+/// that is its own event hub, else every node of the hub.
+fn event_hub(n: Inputs) -> Option<EventHubConfig> {
+    let Inputs {
+        d,
+        site,
+        cluster,
+        net,
+        ..
+    } = n;
+    n.other(&cluster.event_hub)
         .filter(|_| d.major >= 4)
         .map(|hub| {
             let own = std::ptr::eq(hub, cluster);
@@ -287,7 +279,7 @@ pub fn node_config(
                         .collect()
                 },
                 duplicate_urls: if portal_pair {
-                    peer_address(&node.peer)
+                    n.peer_address()
                         .map(|p| vec![broker_url(&p)])
                         .unwrap_or_default()
                 } else {
@@ -314,14 +306,27 @@ pub fn node_config(
                     .filter(|f| matches!(f.kind, FreshnessKind::Relayed { .. }))
                     .map(|f| f.lag_millis),
             }
-        });
+        })
+}
 
-    let throttling = match cluster.profile {
+/// Where the node sends throttle events and hears throttle decisions: a
+/// traffic manager's peer, or the traffic manager a gateway, control plane
+/// or all-in-one node uses (its own, on an all-in-one node).
+fn throttling(n: Inputs) -> Option<ThrottlingConfig> {
+    let Inputs {
+        d,
+        site,
+        cluster,
+        net,
+        ..
+    } = n;
+    match cluster.profile {
         Profile::TrafficManager => Some(ThrottlingConfig {
             service_url: None,
             decision_endpoints: Vec::new(),
             url_groups: Vec::new(),
-            duplicate_urls: peer_address(&node.peer)
+            duplicate_urls: n
+                .peer_address()
                 .map(|p| vec![broker_url(&p)])
                 .unwrap_or_default(),
         }),
@@ -329,7 +334,8 @@ pub fn node_config(
             let tm = if cluster.profile == Profile::AllInOne {
                 Some(cluster)
             } else {
-                other(&cluster.traffic_manager).filter(|tm| !std::ptr::eq(*tm, cluster))
+                n.other(&cluster.traffic_manager)
+                    .filter(|tm| !std::ptr::eq(*tm, cluster))
             };
             // An all-in-one node listens for decisions on its own broker and
             // hands its events to its peer's.
@@ -362,7 +368,7 @@ pub fn node_config(
                     })
                     .collect(),
                 duplicate_urls: if all_in_one {
-                    peer_address(&node.peer)
+                    n.peer_address()
                         .map(|p| vec![broker_url(&p)])
                         .unwrap_or_default()
                 } else {
@@ -371,30 +377,19 @@ pub fn node_config(
             })
         }
         _ => None,
-    };
-    let revocation_notify = other(&cluster.notifies).map(|target| {
-        if std::ptr::eq(target, cluster) {
-            "https://localhost:${mgt.transport.https.port}/internal/data/v1/notify".to_string()
-        } else {
-            format!(
-                "https://{}:{}/internal/data/v1/notify",
-                cluster_address(site, target, net),
-                ports::HTTPS
-            )
-        }
-    });
-    let self_signup_handler = matches!(
-        cluster.profile,
-        Profile::AllInOne | Profile::ControlPlane | Profile::KeyManager
-    );
-    let api_key_setting = (cluster.profile == Profile::AllInOne && d.major == 4).then(|| {
-        if d.minor >= 4 {
-            "enable_lightweight_apikey_generation".to_string()
-        } else {
-            "enable_apikey_subscription_validation".to_string()
-        }
-    });
+    }
+}
 
+/// The gateway environments a portal node deploys APIs to (an all-in-one
+/// node's own): their internal and public endpoints.
+fn gateway_environments(n: Inputs) -> Vec<GatewayEnvironment> {
+    let Inputs {
+        d,
+        site,
+        cluster,
+        net,
+        ..
+    } = n;
     let gateway_clusters: Vec<&ClusterPlan> = if cluster.profile == Profile::AllInOne {
         vec![cluster]
     } else if cluster.serves_portals() {
@@ -406,7 +401,7 @@ pub fn node_config(
     } else {
         Vec::new()
     };
-    let gateway_environments = gateway_clusters
+    gateway_clusters
         .iter()
         .map(|gw| {
             // APIM 3.x deploys an API through this URL.
@@ -433,7 +428,80 @@ pub fn node_config(
                 wss_endpoint: format!("wss://{public}:{WSS_PORT}"),
             }
         })
+        .collect()
+}
+
+/// The configuration of `node` of `cluster` (for a scaled cluster on
+/// Kubernetes, every replica shares the configuration of node 1).
+pub fn node_config(
+    d: &Deployment,
+    site: &Site,
+    cluster: &ClusterPlan,
+    node: &NodePlan,
+    net: Network,
+) -> NodeConfig {
+    let self_address = node_address(site, cluster, node, net);
+    let hostname = cluster
+        .public_hostname
+        .clone()
+        .unwrap_or_else(|| self_address.clone());
+    let databases = cluster
+        .databases
+        .iter()
+        .map(|db| DatabaseConfig {
+            section: db.section().to_string(),
+            kind: db.wso2_type().to_string(),
+            url: crate::text::escape::xml_entities(&db.jdbc_url()),
+            username: crate::text::escape::xml_entities(&db.user),
+            password: db.password.reference(),
+            driver: db.driver().to_string(),
+            validation_query: db.validation_query().to_string(),
+        })
         .collect();
+
+    let inputs = Inputs {
+        d,
+        site,
+        cluster,
+        node,
+        net,
+    };
+    let other = |label: &Option<String>| inputs.other(label);
+
+    let key_manager_url = match cluster.profile {
+        Profile::GatewayWorker | Profile::ControlPlane => other(&cluster.key_manager)
+            .filter(|km| !std::ptr::eq(*km, cluster))
+            .map(|km| services_url(&cluster_address(site, km, net))),
+        _ => None,
+    };
+
+    let event_hub = event_hub(inputs);
+
+    let throttling = throttling(inputs);
+    let revocation_notify = other(&cluster.notifies).map(|target| {
+        if std::ptr::eq(target, cluster) {
+            "https://localhost:${mgt.transport.https.port}/internal/data/v1/notify".to_string()
+        } else {
+            format!(
+                "https://{}:{}/internal/data/v1/notify",
+                cluster_address(site, target, net),
+                ports::HTTPS
+            )
+        }
+    });
+    let self_signup_handler = matches!(
+        cluster.profile,
+        Profile::AllInOne | Profile::ControlPlane | Profile::KeyManager
+    );
+    let api_key_setting = (cluster.profile == Profile::AllInOne && d.major == 4).then(|| {
+        if d.minor >= 4 {
+            "enable_lightweight_apikey_generation".to_string()
+        } else {
+            "enable_apikey_subscription_validation".to_string()
+        }
+    });
+
+    let gateway_environments = gateway_environments(inputs);
     let gateway_labels = if d.major >= 4 && cluster.profile.runs_gateway() {
         vec![gateway_environment_name(site, cluster)]
     } else {
