@@ -1101,8 +1101,81 @@ impl Lowerer<'_> {
     fn build(&mut self, declared: &[Declared], first_file: FileId) -> Topology {
         let of = |kind: BlockKind| declared.iter().filter(move |d| d.kind == kind);
 
-        // topology
-        let top = of(BlockKind::Topology).next();
+        let mut topology = self.topology_block(of(BlockKind::Topology).next(), first_file);
+
+        for d in of(BlockKind::ArtifactServer) {
+            topology.artifact_servers.push(ArtifactServer {
+                name: d.name.clone(),
+                span: d.header,
+                url: d.string("url"),
+                poll: d
+                    .duration("poll")
+                    .map(|p| p.value)
+                    .unwrap_or(Duration { millis: 60_000 }),
+                credentials: d.secret("credentials"),
+            });
+        }
+
+        for d in of(BlockKind::Datacenter) {
+            let dc = self.lower_datacenter(d);
+            topology.datacenters.push(dc);
+        }
+
+        for d in of(BlockKind::Datasource) {
+            let dc = DcId(d.parent.unwrap_or(0));
+            let id = DsId(topology.datasources.len());
+            topology.datacenters[dc.0].datasources.push(id);
+            let lowered = self.lower_datasource(d, dc);
+            topology.datasources.push(lowered);
+        }
+        let users: Vec<Option<String>> = of(BlockKind::Datasource)
+            .map(|d| d.string("user"))
+            .collect();
+        inherit_replica_settings(&mut topology, &users);
+
+        for d in of(BlockKind::FileShare) {
+            let dc = DcId(d.parent.unwrap_or(0));
+            let id = FsId(topology.file_shares.len());
+            topology.datacenters[dc.0].file_shares.push(id);
+            let lowered = self.lower_file_share(d, dc);
+            topology.file_shares.push(lowered);
+        }
+
+        // Clusters: create all first (references between clusters).
+        for d in of(BlockKind::Cluster) {
+            let dc = DcId(d.parent.unwrap_or(0));
+            let id = ClusterId(topology.clusters.len());
+            topology.datacenters[dc.0].clusters.push(id);
+            let lowered = self.lower_cluster(d, dc);
+            topology.clusters.push(lowered);
+        }
+        self.check_role_references(&topology);
+
+        for d in of(BlockKind::LoadBalancer) {
+            let dc = DcId(d.parent.unwrap_or(0));
+            let id = LbId(topology.load_balancers.len());
+            topology.datacenters[dc.0].load_balancers.push(id);
+            let lowered = self.lower_load_balancer(d, dc);
+            topology.load_balancers.push(lowered);
+        }
+
+        let before = self.diagnostics.len();
+        self.check_generated_names(&topology);
+        // Host names derive from the same labels: one report per clash.
+        if self.diagnostics.len() == before {
+            self.check_host_names(&topology);
+        }
+
+        for d in of(BlockKind::Upgrade) {
+            let upgrade = self.lower_upgrade(d);
+            topology.upgrades.push(upgrade);
+        }
+        topology
+    }
+
+    /// The `topology` block (reported missing when there is none), with
+    /// empty lists of what the other blocks add.
+    fn topology_block(&mut self, top: Option<&Declared>, first_file: FileId) -> Topology {
         if top.is_none() {
             self.report(
                 Diagnostic::new(&E004, Span::new(first_file, 0, 0), "no `topology` block")
@@ -1110,7 +1183,7 @@ impl Lowerer<'_> {
                     .help("add `topology NAME { product = wso2-apim  version = \"4.2.0\"  peak_load = 1000rps }`"),
             );
         }
-        let mut topology = Topology {
+        Topology {
             name: top.map(|t| t.name.clone()).unwrap_or_default(),
             span: top.map(|t| t.header).unwrap_or(Span::new(first_file, 0, 0)),
             product: Product::WsoApim,
@@ -1157,311 +1230,281 @@ impl Lowerer<'_> {
             clusters: Vec::new(),
             load_balancers: Vec::new(),
             upgrades: Vec::new(),
+        }
+    }
+
+    /// A `datacenter` block; its clusters, datasources, file shares and
+    /// load balancers are added as their blocks are lowered.
+    fn lower_datacenter(&mut self, d: &Declared) -> Datacenter {
+        let role = d.ident("role", Role::from_name);
+        let mut dc = Datacenter {
+            name: d.name.clone(),
+            span: d.header,
+            role,
+            region: d.string("region"),
+            domain: d
+                .string("domain")
+                .unwrap_or_else(|| format!("{}.internal", d.name)),
+            replicates: self
+                .resolve(d, "replicates", BlockKind::Datacenter)
+                .map(|s| Spanned::new(DcId(s.value), s.span)),
+            artifact_source: self
+                .resolve(d, "artifact_source", BlockKind::ArtifactServer)
+                .map(|s| Spanned::new(ArtifactId(s.value), s.span)),
+            standby: d.ident("standby", DcStandby::from_name),
+            recovery_time: d.duration("recovery_time"),
+            replication_lag: d
+                .duration("replication_lag")
+                .map(|l| l.value)
+                .unwrap_or(Duration { millis: 10_000 }),
+            clusters: Vec::new(),
+            datasources: Vec::new(),
+            file_shares: Vec::new(),
+            load_balancers: Vec::new(),
+            rejected: Vec::new(),
         };
+        dc.rejected = [
+            ("replicates", dc.replicates.is_none()),
+            ("artifact_source", dc.artifact_source.is_none()),
+        ]
+        .into_iter()
+        .filter(|(attr, unresolved)| *unresolved && self.had_error_for(d, attr))
+        .map(|(attr, _)| attr)
+        .collect();
+        dc
+    }
 
-        for d in of(BlockKind::ArtifactServer) {
-            topology.artifact_servers.push(ArtifactServer {
-                name: d.name.clone(),
-                span: d.header,
-                url: d.string("url"),
-                poll: d
-                    .duration("poll")
-                    .map(|p| p.value)
-                    .unwrap_or(Duration { millis: 60_000 }),
-                credentials: d.secret("credentials"),
-            });
-        }
-
-        for d in of(BlockKind::Datacenter) {
-            let role = d.ident("role", Role::from_name);
-            let mut dc = Datacenter {
-                name: d.name.clone(),
-                span: d.header,
-                role,
-                region: d.string("region"),
-                domain: d
-                    .string("domain")
-                    .unwrap_or_else(|| format!("{}.internal", d.name)),
-                replicates: self
-                    .resolve(d, "replicates", BlockKind::Datacenter)
-                    .map(|s| Spanned::new(DcId(s.value), s.span)),
-                artifact_source: self
-                    .resolve(d, "artifact_source", BlockKind::ArtifactServer)
-                    .map(|s| Spanned::new(ArtifactId(s.value), s.span)),
-                standby: d.ident("standby", DcStandby::from_name),
-                recovery_time: d.duration("recovery_time"),
-                replication_lag: d
-                    .duration("replication_lag")
-                    .map(|l| l.value)
-                    .unwrap_or(Duration { millis: 10_000 }),
-                clusters: Vec::new(),
-                datasources: Vec::new(),
-                file_shares: Vec::new(),
-                load_balancers: Vec::new(),
-                rejected: Vec::new(),
-            };
-            dc.rejected = [
-                ("replicates", dc.replicates.is_none()),
-                ("artifact_source", dc.artifact_source.is_none()),
-            ]
-            .into_iter()
-            .filter(|(attr, unresolved)| *unresolved && self.had_error_for(d, attr))
-            .map(|(attr, _)| attr)
-            .collect();
-            topology.datacenters.push(dc);
-        }
-
-        for d in of(BlockKind::Datasource) {
-            let dc = DcId(d.parent.unwrap_or(0));
-            let id = DsId(topology.datasources.len());
-            topology.datacenters[dc.0].datasources.push(id);
-            let replica_of = self
-                .resolve(d, "replica_of", BlockKind::Datasource)
-                .map(|s| Spanned::new(DsId(s.value), s.span));
-            let has_replica = d.get("replica_of").is_some();
-            if !has_replica {
-                for attr in ["purpose", "engine", "database"] {
-                    if d.get(attr).is_none() && !self.had_error_for(d, attr) {
-                        let schema = BlockKind::Datasource
-                            .schema()
-                            .attr(attr)
-                            .expect("schema attribute");
-                        self.missing(d, schema, Some("required unless `replica_of` is set"));
-                    }
+    /// A `datasource` block of datacenter `dc`: what a replica does not say it
+    /// takes from its primary later ([`inherit_replica_settings`]).
+    fn lower_datasource(&mut self, d: &Declared, dc: DcId) -> Datasource {
+        let replica_of = self
+            .resolve(d, "replica_of", BlockKind::Datasource)
+            .map(|s| Spanned::new(DsId(s.value), s.span));
+        let has_replica = d.get("replica_of").is_some();
+        if !has_replica {
+            for attr in ["purpose", "engine", "database"] {
+                if d.get(attr).is_none() && !self.had_error_for(d, attr) {
+                    let schema = BlockKind::Datasource
+                        .schema()
+                        .attr(attr)
+                        .expect("schema attribute");
+                    self.missing(d, schema, Some("required unless `replica_of` is set"));
                 }
             }
-            let access = d.ident("access", Access::from_name).unwrap_or(Spanned::new(
-                if has_replica {
-                    Access::ReadOnly
-                } else {
-                    Access::ReadWrite
-                },
-                d.header,
-            ));
-            let engine = d.ident("engine", Engine::from_name).map(|e| e.value);
-            topology.datasources.push(Datasource {
-                name: d.name.clone(),
-                span: d.header,
-                datacenter: dc,
-                purpose: d.ident("purpose", Purpose::from_name).map(|p| p.value),
-                engine,
-                host: d.string("host"),
-                port: d.int("port").map(|p| p.value as u16).unwrap_or(0),
-                database: d.string("database"),
-                database_span: d.span_of("database"),
-                user: String::new(),
-                user_span: d.span_of("user"),
-                password: d.secret("password").unwrap_or_else(|| SecretRef {
-                    name: String::new(),
-                    span: None,
-                }),
-                access,
-                replica_of,
-                driver: d.spanned_string("driver"),
-                admin_user: d.string("admin_user").unwrap_or_else(|| {
-                    match engine {
-                        Some(Engine::Postgres) => "postgres",
-                        Some(Engine::Mssql) => "sa",
-                        Some(Engine::Oracle) => "system",
-                        _ => "root",
-                    }
-                    .to_string()
-                }),
-                admin_password: d.secret("admin_password").unwrap_or_else(|| {
-                    default_secret(&format!("{}-admin-password", d.name.replace('_', "-")))
-                }),
-            });
         }
-        let users: Vec<Option<String>> = of(BlockKind::Datasource)
-            .map(|d| d.string("user"))
-            .collect();
-        inherit_replica_settings(&mut topology, &users);
+        let access = d.ident("access", Access::from_name).unwrap_or(Spanned::new(
+            if has_replica {
+                Access::ReadOnly
+            } else {
+                Access::ReadWrite
+            },
+            d.header,
+        ));
+        let engine = d.ident("engine", Engine::from_name).map(|e| e.value);
+        Datasource {
+            name: d.name.clone(),
+            span: d.header,
+            datacenter: dc,
+            purpose: d.ident("purpose", Purpose::from_name).map(|p| p.value),
+            engine,
+            host: d.string("host"),
+            port: d.int("port").map(|p| p.value as u16).unwrap_or(0),
+            database: d.string("database"),
+            database_span: d.span_of("database"),
+            user: String::new(),
+            user_span: d.span_of("user"),
+            password: d.secret("password").unwrap_or_else(|| SecretRef {
+                name: String::new(),
+                span: None,
+            }),
+            access,
+            replica_of,
+            driver: d.spanned_string("driver"),
+            admin_user: d.string("admin_user").unwrap_or_else(|| {
+                match engine {
+                    Some(Engine::Postgres) => "postgres",
+                    Some(Engine::Mssql) => "sa",
+                    Some(Engine::Oracle) => "system",
+                    _ => "root",
+                }
+                .to_string()
+            }),
+            admin_password: d.secret("admin_password").unwrap_or_else(|| {
+                default_secret(&format!("{}-admin-password", d.name.replace('_', "-")))
+            }),
+        }
+    }
 
-        for d in of(BlockKind::FileShare) {
-            let dc = DcId(d.parent.unwrap_or(0));
-            let id = FsId(topology.file_shares.len());
-            topology.datacenters[dc.0].file_shares.push(id);
-            let method = d.ident("method", ShareMethod::from_name);
-            if method.as_ref().map(|m| m.value) == Some(ShareMethod::Nfs) {
-                for attr in ["server", "path"] {
-                    if d.get(attr).is_none() && !self.had_error_for(d, attr) {
-                        let schema = BlockKind::FileShare
-                            .schema()
-                            .attr(attr)
-                            .expect("schema attribute");
-                        self.missing(d, schema, Some("required for `method = nfs`"));
-                    }
+    /// A `file_share` block of datacenter `dc` (NFS needs a server and a path).
+    fn lower_file_share(&mut self, d: &Declared, dc: DcId) -> FileShare {
+        let method = d.ident("method", ShareMethod::from_name);
+        if method.as_ref().map(|m| m.value) == Some(ShareMethod::Nfs) {
+            for attr in ["server", "path"] {
+                if d.get(attr).is_none() && !self.had_error_for(d, attr) {
+                    let schema = BlockKind::FileShare
+                        .schema()
+                        .attr(attr)
+                        .expect("schema attribute");
+                    self.missing(d, schema, Some("required for `method = nfs`"));
                 }
             }
-            topology.file_shares.push(FileShare {
-                name: d.name.clone(),
-                span: d.header,
-                datacenter: dc,
-                method,
-                server: d.string("server"),
-                path: d.string("path"),
-                interval: d
-                    .duration("interval")
-                    .map(|i| i.value)
-                    .unwrap_or(Duration { millis: 60_000 }),
-                storage_class: d.string("storage_class"),
-            });
         }
+        FileShare {
+            name: d.name.clone(),
+            span: d.header,
+            datacenter: dc,
+            method,
+            server: d.string("server"),
+            path: d.string("path"),
+            interval: d
+                .duration("interval")
+                .map(|i| i.value)
+                .unwrap_or(Duration { millis: 60_000 }),
+            storage_class: d.string("storage_class"),
+        }
+    }
 
-        // Clusters: create all first (references between clusters).
-        for d in of(BlockKind::Cluster) {
-            let dc = DcId(d.parent.unwrap_or(0));
-            let id = ClusterId(topology.clusters.len());
-            topology.datacenters[dc.0].clusters.push(id);
-            let nodes = d.int("nodes").map(|n| Spanned::new(n.value as u32, n.span));
-            let ha = d.ident("ha", HaMode::from_name);
-            if ha.is_none()
-                && nodes.as_ref().is_some_and(|n| n.value > 1)
-                && !self.had_error_for(d, "ha")
-            {
-                let schema = BlockKind::Cluster
-                    .schema()
-                    .attr("ha")
-                    .expect("schema attribute");
-                self.missing(
-                    d,
-                    schema,
-                    Some("a cluster of more than one node needs an HA mode"),
-                );
-            }
-            let hosts = match d.get("hosts") {
+    /// A `cluster` block of datacenter `dc`: one host per node, an HA mode
+    /// for more than one node.
+    fn lower_cluster(&mut self, d: &Declared, dc: DcId) -> Cluster {
+        let nodes = d.int("nodes").map(|n| Spanned::new(n.value as u32, n.span));
+        let ha = d.ident("ha", HaMode::from_name);
+        if ha.is_none()
+            && nodes.as_ref().is_some_and(|n| n.value > 1)
+            && !self.had_error_for(d, "ha")
+        {
+            let schema = BlockKind::Cluster
+                .schema()
+                .attr("ha")
+                .expect("schema attribute");
+            self.missing(
+                d,
+                schema,
+                Some("a cluster of more than one node needs an HA mode"),
+            );
+        }
+        let hosts = match d.get("hosts") {
+            Some(LoweredAttr {
+                value: Lowered::StringList(list),
+                span,
+            }) => Some(Spanned::new(list.clone(), *span)),
+            _ => None,
+        };
+        if let (Some(hosts), Some(n)) = (&hosts, &nodes)
+            && hosts.value.len() != n.value as usize
+        {
+            self.report(
+                Diagnostic::new(
+                    &E003,
+                    hosts.span,
+                    format!(
+                        "`hosts` lists {} names for {} nodes in cluster `{}`",
+                        hosts.value.len(),
+                        n.value,
+                        d.name
+                    ),
+                )
+                .label("one host per node")
+                .related(n.span, format!("{} nodes", n.value))
+                .help("give exactly one host name per node, in node order"),
+            );
+        }
+        let datasources = self
+            .resolve_list(d, "datasources", BlockKind::Datasource)
+            .map(|l| {
+                l.value
+                    .into_iter()
+                    .map(|s| Spanned::new(DsId(s.value), s.span))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let manager = match d.get("manager") {
+            Some(LoweredAttr {
+                value: Lowered::Manager(m),
+                span,
+            }) => Some(Spanned::new(m.clone(), *span)),
+            _ => None,
+        };
+        Cluster {
+            name: d.name.clone(),
+            span: d.header,
+            datacenter: dc,
+            profile: d.ident("profile", Profile::from_name),
+            nodes,
+            ha,
+            standby: d.ident("standby", ClusterStandby::from_name),
+            node_capacity: d.quantity("node_capacity"),
+            peak_load: d.quantity("peak_load"),
+            manager,
+            datasources,
+            file_share: self
+                .resolve(d, "file_share", BlockKind::FileShare)
+                .map(|s| Spanned::new(FsId(s.value), s.span)),
+            key_manager: self
+                .resolve(d, "key_manager", BlockKind::Cluster)
+                .map(|s| Spanned::new(ClusterId(s.value), s.span)),
+            traffic_manager: self
+                .resolve(d, "traffic_manager", BlockKind::Cluster)
+                .map(|s| Spanned::new(ClusterId(s.value), s.span)),
+            cpu: d.quantity("cpu"),
+            memory: match d.get("memory") {
                 Some(LoweredAttr {
-                    value: Lowered::StringList(list),
+                    value: Lowered::Size(bytes),
                     span,
-                }) => Some(Spanned::new(list.clone(), *span)),
+                }) => Some(Spanned::new(*bytes, *span)),
                 _ => None,
-            };
-            if let (Some(hosts), Some(n)) = (&hosts, &nodes)
-                && hosts.value.len() != n.value as usize
-            {
-                self.report(
-                    Diagnostic::new(
-                        &E003,
-                        hosts.span,
-                        format!(
-                            "`hosts` lists {} names for {} nodes in cluster `{}`",
-                            hosts.value.len(),
-                            n.value,
-                            d.name
-                        ),
-                    )
-                    .label("one host per node")
-                    .related(n.span, format!("{} nodes", n.value))
-                    .help("give exactly one host name per node, in node order"),
-                );
-            }
-            let datasources = self
-                .resolve_list(d, "datasources", BlockKind::Datasource)
+            },
+            hosts,
+            image: d.spanned_string("image"),
+        }
+    }
+
+    /// A `load_balancer` block of datacenter `dc`.
+    fn lower_load_balancer(&mut self, d: &Declared, dc: DcId) -> LoadBalancer {
+        LoadBalancer {
+            name: d.name.clone(),
+            span: d.header,
+            datacenter: dc,
+            kind: LbKind::Nginx,
+            hostname: d.string("hostname"),
+            fronts: self
+                .resolve_list(d, "fronts", BlockKind::Cluster)
                 .map(|l| {
                     l.value
                         .into_iter()
-                        .map(|s| Spanned::new(DsId(s.value), s.span))
+                        .map(|s| Spanned::new(ClusterId(s.value), s.span))
                         .collect()
                 })
-                .unwrap_or_default();
-            let manager = match d.get("manager") {
-                Some(LoweredAttr {
-                    value: Lowered::Manager(m),
-                    span,
-                }) => Some(Spanned::new(m.clone(), *span)),
-                _ => None,
-            };
-            topology.clusters.push(Cluster {
-                name: d.name.clone(),
-                span: d.header,
-                datacenter: dc,
-                profile: d.ident("profile", Profile::from_name),
-                nodes,
-                ha,
-                standby: d.ident("standby", ClusterStandby::from_name),
-                node_capacity: d.quantity("node_capacity"),
-                peak_load: d.quantity("peak_load"),
-                manager,
-                datasources,
-                file_share: self
-                    .resolve(d, "file_share", BlockKind::FileShare)
-                    .map(|s| Spanned::new(FsId(s.value), s.span)),
-                key_manager: self
-                    .resolve(d, "key_manager", BlockKind::Cluster)
-                    .map(|s| Spanned::new(ClusterId(s.value), s.span)),
-                traffic_manager: self
-                    .resolve(d, "traffic_manager", BlockKind::Cluster)
-                    .map(|s| Spanned::new(ClusterId(s.value), s.span)),
-                cpu: d.quantity("cpu"),
-                memory: match d.get("memory") {
-                    Some(LoweredAttr {
-                        value: Lowered::Size(bytes),
-                        span,
-                    }) => Some(Spanned::new(*bytes, *span)),
-                    _ => None,
-                },
-                hosts,
-                image: d.spanned_string("image"),
-            });
+                .unwrap_or_default(),
         }
-        self.check_role_references(&topology);
+    }
 
-        for d in of(BlockKind::LoadBalancer) {
-            let dc = DcId(d.parent.unwrap_or(0));
-            let id = LbId(topology.load_balancers.len());
-            topology.datacenters[dc.0].load_balancers.push(id);
-            topology.load_balancers.push(LoadBalancer {
-                name: d.name.clone(),
-                span: d.header,
-                datacenter: dc,
-                kind: LbKind::Nginx,
-                hostname: d.string("hostname"),
-                fronts: self
-                    .resolve_list(d, "fronts", BlockKind::Cluster)
-                    .map(|l| {
-                        l.value
-                            .into_iter()
-                            .map(|s| Spanned::new(ClusterId(s.value), s.span))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
+    /// An `upgrade` block.
+    fn lower_upgrade(&mut self, d: &Declared) -> Upgrade {
+        let clusters = self
+            .resolve_list(d, "clusters", BlockKind::Cluster)
+            .map(|l| {
+                Spanned::new(
+                    l.value
+                        .into_iter()
+                        .map(|s| Spanned::new(ClusterId(s.value), s.span))
+                        .collect(),
+                    l.span,
+                )
             });
+        Upgrade {
+            name: d.name.clone(),
+            span: d.header,
+            kind: d.ident("kind", UpgradeKind::from_name),
+            clusters,
+            to_version: d.version("to_version"),
+            restart: d.bool("restart"),
+            read_only_window: d.duration("read_only_window"),
+            token_sync: d.ident("token_sync", TokenSync::from_name),
+            cutover: d.ident("cutover", Cutover::from_name),
+            window: d.string("window"),
+            surge: d.bool("surge").map(|s| s.value).unwrap_or(true),
         }
-
-        let before = self.diagnostics.len();
-        self.check_generated_names(&topology);
-        // Host names derive from the same labels: one report per clash.
-        if self.diagnostics.len() == before {
-            self.check_host_names(&topology);
-        }
-
-        for d in of(BlockKind::Upgrade) {
-            let clusters = self
-                .resolve_list(d, "clusters", BlockKind::Cluster)
-                .map(|l| {
-                    Spanned::new(
-                        l.value
-                            .into_iter()
-                            .map(|s| Spanned::new(ClusterId(s.value), s.span))
-                            .collect(),
-                        l.span,
-                    )
-                });
-            topology.upgrades.push(Upgrade {
-                name: d.name.clone(),
-                span: d.header,
-                kind: d.ident("kind", UpgradeKind::from_name),
-                clusters,
-                to_version: d.version("to_version"),
-                restart: d.bool("restart"),
-                read_only_window: d.duration("read_only_window"),
-                token_sync: d.ident("token_sync", TokenSync::from_name),
-                cutover: d.ident("cutover", Cutover::from_name),
-                window: d.string("window"),
-                surge: d.bool("surge").map(|s| s.value).unwrap_or(true),
-            });
-        }
-        topology
     }
 
     /// Generated artifacts name objects after DNS labels of topology names
