@@ -765,3 +765,192 @@ fn escape_interpolation(value: serde_json::Value) -> serde_json::Value {
         other => other,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+    use crate::emit::Target;
+    use crate::emit::testing::{PAIR, deployment, file, get, render, yaml};
+
+    fn compose(d: &Deployment, site: &str) -> Value {
+        let artifacts = render(d, &[Target::Compose]);
+        yaml(get(&artifacts, &format!("compose/{site}/compose.yaml")))
+    }
+
+    #[test]
+    fn every_product_service_runs_as_the_images_user_and_checks_its_readiness() {
+        let d = deployment(PAIR);
+        let file = compose(&d, "main");
+        let services = file["services"].as_object().unwrap();
+        let user = format!("{}:{}", d.run_as.user, d.run_as.group);
+        for name in ["cp-1", "cp-2", "cp-surge", "gw-1", "gw-2", "gw-surge"] {
+            let service = &services[name];
+            assert_eq!(service["user"], user.as_str(), "{name}");
+            assert_eq!(service["hostname"], name);
+            assert_eq!(service["restart"], "unless-stopped");
+            let test = service["healthcheck"]["test"].as_array().unwrap();
+            assert_eq!(
+                test[..2],
+                [Value::from("CMD"), Value::from("curl")],
+                "{name}"
+            );
+            let url = test.last().unwrap().as_str().unwrap();
+            let expected = if name.starts_with("gw") {
+                layout::GATEWAY_READY.local_url()
+            } else {
+                layout::LIVENESS.local_url()
+            };
+            assert_eq!(url, expected, "{name}");
+            // deployment.toml is mounted read-only into the config volume.
+            let config = &service["volumes"][0];
+            assert_eq!(config["type"], "bind");
+            assert_eq!(config["source"], format!("./config/{name}/deployment.toml"));
+            assert_eq!(config["target"], in_config_volume(DEPLOYMENT_TOML));
+            assert_eq!(config["read_only"], true);
+        }
+        // The load balancer is nginx, not the product.
+        assert!(services[LOAD_BALANCER]["user"].is_null());
+        assert_eq!(services[LOAD_BALANCER]["image"], d.nginx_image());
+    }
+
+    #[test]
+    fn the_active_node_answers_for_its_cluster_and_dependents_wait_for_health() {
+        let file = compose(&deployment(PAIR), "main");
+        let services = &file["services"];
+        let aliases = |name: &str| -> Vec<String> {
+            services[name]["networks"][NETWORK]["aliases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(
+            aliases("cp-1"),
+            ["cp-1.apim.shop.example", "cp.apim.shop.example"]
+        );
+        assert_eq!(aliases("cp-2"), ["cp-2.apim.shop.example"]);
+        // The gateways call the control plane (their key manager).
+        for gateway in ["gw-1", "gw-2"] {
+            let depends = services[gateway]["depends_on"].as_object().unwrap();
+            assert_eq!(
+                depends.keys().collect::<Vec<_>>(),
+                ["cp-1", "cp-2"],
+                "{gateway}"
+            );
+            assert!(
+                depends
+                    .values()
+                    .all(|d| d["condition"] == "service_healthy")
+            );
+        }
+        // Only the upgrade runbooks start the temporary nodes.
+        assert_eq!(services["cp-surge"]["profiles"][0], "surge");
+        assert!(services["cp-1"]["profiles"].is_null());
+        assert_eq!(
+            services[LOAD_BALANCER]["networks"][NETWORK]["aliases"][0],
+            "edge-lb.apim.shop.example"
+        );
+        let ports = services[LOAD_BALANCER]["ports"].as_array().unwrap();
+        assert!(ports.contains(&Value::from(format!("{WSS_PORT}:{WSS_PORT}"))));
+    }
+
+    #[test]
+    fn a_standby_datacenter_starts_only_with_the_failover_profile() {
+        let d = file("examples/multi-datacenter.topo");
+        let file = compose(&d, "singapore");
+        for (name, service) in file["services"].as_object().unwrap() {
+            let profiles = service["profiles"].as_array().unwrap();
+            let expected = if name.ends_with("-surge") || name.contains("-surge-") {
+                "surge"
+            } else {
+                "failover"
+            };
+            assert_eq!(profiles, &[Value::from(expected)], "{name}");
+        }
+        let running = compose(&d, "colombo");
+        assert!(running["services"]["control-plane-1"]["profiles"].is_null());
+    }
+
+    #[test]
+    fn the_product_tag_is_a_variable_that_keeps_registry_ports_and_digests() {
+        assert_eq!(
+            tagged_image("registry.example:5000/wso2/wso2am:4.2.0.7"),
+            "registry.example:5000/wso2/wso2am:${WSO2AM_TAG:-4.2.0.7}"
+        );
+        assert_eq!(
+            tagged_image("registry.example:5000/wso2/wso2am"),
+            "registry.example:5000/wso2/wso2am:${WSO2AM_TAG:-latest}"
+        );
+        let digest = format!("wso2am@sha256:{}", "0".repeat(64));
+        assert_eq!(tagged_image(&digest), digest, "a digest is not retagged");
+        // What is not the variable is escaped for interpolation.
+        assert_eq!(tagged_image("r/$x:1"), "r/$$x:${WSO2AM_TAG:-1}");
+        let file = compose(&file("tests/fixtures/build/hostile.topo"), "on");
+        let image = file["services"]["null-1"]["image"].as_str().unwrap();
+        assert_eq!(
+            image,
+            "registry.example:5000/wso2/wso2am:${WSO2AM_TAG:-4.2.0.7}"
+        );
+    }
+
+    #[test]
+    fn every_literal_dollar_is_escaped_for_compose() {
+        let value = serde_json::json!({"a": ["$HOME", {"b": "${X}"}], "n": 1});
+        assert_eq!(
+            escape_interpolation(value),
+            serde_json::json!({"a": ["$$HOME", {"b": "$${X}"}], "n": 1})
+        );
+        // The entrypoint's command substitutions reach the shell intact.
+        let file = compose(&deployment(PAIR), "main");
+        let script = file["services"]["cp-1"]["entrypoint"][2].as_str().unwrap();
+        assert!(
+            script.contains("=\"$$(cat /run/secrets/apim-db-password)\""),
+            "{script}"
+        );
+        assert!(
+            script.ends_with(&format!("exec {IMAGE_ENTRYPOINT} \"$$@\"")),
+            "{script}"
+        );
+    }
+
+    #[test]
+    fn artifact_sync_runs_beside_the_gateways_that_pull_or_push() {
+        let d = file("examples/multi-datacenter.topo");
+        let london = compose(&d, "london");
+        let services = london["services"].as_object().unwrap();
+        let syncs: Vec<&String> = services
+            .keys()
+            .filter(|n| n.ends_with("-artifact-sync"))
+            .collect();
+        assert!(!syncs.is_empty());
+        for name in syncs {
+            let sync = &services[name];
+            assert_eq!(sync["command"][0], sync::SCRIPT);
+            assert_eq!(sync["command"][1], SyncMode::Pull.name(), "{name}");
+            let node = name.trim_end_matches("-artifact-sync");
+            assert_eq!(sync["depends_on"][node]["condition"], "service_started");
+            // It shares the node's API folder through a named volume.
+            let volume = sync["volumes"][0]["source"].as_str().unwrap();
+            let product = services[node]["volumes"].as_array().unwrap();
+            assert!(
+                product.iter().any(|m| m["source"] == volume
+                    && m["type"] == "volume"
+                    && m["target"].as_str().unwrap().ends_with(layout::API_FOLDER)),
+                "{name}"
+            );
+            assert!(london["volumes"][volume].is_object(), "{volume}");
+        }
+    }
+
+    #[test]
+    fn memory_and_cpus_are_written_as_compose_reads_them() {
+        assert_eq!(memory(4 << 30), "4g");
+        assert_eq!(memory(1536 << 20), "1536m");
+        assert_eq!(memory(1000), "1000b");
+        assert_eq!(cpus(0.5), "0.5");
+        assert_eq!(cpus(2.0), "2");
+    }
+}

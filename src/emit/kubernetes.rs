@@ -1572,3 +1572,286 @@ fn ingresses(site: &Site) -> Result<Option<String>, BuildError> {
     }
     Ok((!docs.is_empty()).then(|| documents(docs)))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+    use crate::emit::Target;
+    use crate::emit::testing::{PAIR, deployment, file, get, render, yaml_documents};
+
+    /// The objects of a manifest by kind and name.
+    fn objects(text: &str) -> BTreeMap<(String, String), Value> {
+        let mut out = BTreeMap::new();
+        for doc in yaml_documents(text) {
+            let key = (
+                doc["kind"].as_str().expect("a kind").to_string(),
+                doc["metadata"]["name"]
+                    .as_str()
+                    .expect("a name")
+                    .to_string(),
+            );
+            assert!(out.insert(key.clone(), doc).is_none(), "{key:?} twice");
+        }
+        out
+    }
+
+    fn object<'a>(
+        objects: &'a BTreeMap<(String, String), Value>,
+        kind: &str,
+        name: &str,
+    ) -> &'a Value {
+        objects
+            .get(&(kind.to_string(), name.to_string()))
+            .unwrap_or_else(|| panic!("no {kind} {name} among {:?}", objects.keys()))
+    }
+
+    fn container<'a>(deployment: &'a Value, name: &str) -> &'a Value {
+        deployment["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no container {name}"))
+    }
+
+    #[test]
+    fn a_hot_standby_pair_recreates_its_pods_and_follows_the_serving_node() {
+        let artifacts = render(&deployment(PAIR), &[Target::Kubernetes]);
+        let cp = objects(get(&artifacts, "kubernetes/main/21-cp.yaml"));
+        assert_eq!(
+            object(&cp, "ConfigMap", "cp-serving")["data"]["node"],
+            "cp-1",
+            "the active node serves first"
+        );
+        for (name, replicas) in [("cp-1", 1), ("cp-2", 1), ("cp-surge", 0)] {
+            let workload = object(&cp, "Deployment", name);
+            assert_eq!(workload["spec"]["replicas"], replicas, "{name}");
+            assert_eq!(workload["spec"]["strategy"]["type"], "Recreate", "{name}");
+            assert!(workload["spec"]["strategy"]["rollingUpdate"].is_null());
+            let product = container(workload, PRODUCT_SERVICE);
+            let probe = &product["readinessProbe"];
+            assert!(probe["httpGet"].is_null(), "{name}: {probe}");
+            let command = probe["exec"]["command"].as_array().unwrap();
+            assert_eq!(command[0], "bash", "{name}");
+            let script = command[2].as_str().unwrap();
+            assert!(script.contains(&format!("{SERVING_DIR}/node")), "{script}");
+            assert!(script.contains("$TOPOC_NODE"), "{script}");
+            assert!(script.contains(&LIVENESS.local_url()), "{script}");
+            let env = product["env"].as_array().unwrap();
+            assert!(
+                env.iter()
+                    .any(|e| e["name"] == "TOPOC_NODE" && e["value"] == name),
+                "{name}: {env:?}"
+            );
+            // Its own Service publishes it ready or not, for its peer.
+            let own = object(&cp, "Service", name);
+            assert_eq!(own["spec"]["publishNotReadyAddresses"], true);
+            assert_eq!(own["spec"]["selector"][labels::NODE], name);
+        }
+        let budget = object(&cp, "PodDisruptionBudget", "cp");
+        assert_eq!(budget["spec"]["minAvailable"], 1);
+        assert_eq!(budget["spec"]["unhealthyPodEvictionPolicy"], "AlwaysAllow");
+        assert!(budget["spec"]["maxUnavailable"].is_null());
+    }
+
+    #[test]
+    fn replicas_roll_with_a_surge_pod_and_are_ready_once_their_apis_are_loaded() {
+        let artifacts = render(&deployment(PAIR), &[Target::Kubernetes]);
+        let gw = objects(get(&artifacts, "kubernetes/main/24-gw.yaml"));
+        let workload = object(&gw, "Deployment", "gw");
+        assert_eq!(workload["spec"]["replicas"], 2);
+        let strategy = &workload["spec"]["strategy"];
+        assert_eq!(strategy["type"], "RollingUpdate");
+        assert_eq!(strategy["rollingUpdate"]["maxSurge"], 1);
+        assert_eq!(strategy["rollingUpdate"]["maxUnavailable"], 0);
+        let product = container(workload, PRODUCT_SERVICE);
+        let ready = &product["readinessProbe"]["httpGet"];
+        assert_eq!(ready["path"], layout::GATEWAY_READY.path);
+        assert_eq!(ready["port"], ports::HTTPS);
+        assert_eq!(ready["scheme"], "HTTPS");
+        assert_eq!(product["livenessProbe"]["httpGet"]["path"], LIVENESS.path);
+        assert_eq!(product["startupProbe"]["tcpSocket"]["port"], ports::HTTPS);
+        // It waits for its database and for the control plane it calls.
+        let init: Vec<&str> = workload["spec"]["template"]["spec"]["initContainers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(init, ["wait-shared-db", "wait-cp"]);
+        // The budget and the Service select the pods the Deployment makes.
+        let pods = &workload["spec"]["template"]["metadata"]["labels"];
+        for selector in [
+            &object(&gw, "PodDisruptionBudget", "gw")["spec"]["selector"]["matchLabels"],
+            &object(&gw, "Service", "gw")["spec"]["selector"],
+            &workload["spec"]["selector"]["matchLabels"],
+        ] {
+            let selector = selector.as_object().unwrap();
+            assert!(!selector.is_empty());
+            for (key, value) in selector {
+                assert_eq!(&pods[key], value, "{key}");
+            }
+        }
+        assert_eq!(
+            object(&gw, "PodDisruptionBudget", "gw")["spec"]["maxUnavailable"],
+            1
+        );
+    }
+
+    #[test]
+    fn every_pod_runs_as_its_images_user_without_privileges() {
+        for example in [
+            "examples/all-in-one-3.2.topo",
+            "examples/distributed-4.x.topo",
+            "examples/multi-datacenter.topo",
+        ] {
+            let d = file(example);
+            let artifacts = render(&d, &[Target::Kubernetes]);
+            let mut deployments = 0;
+            for (path, text) in artifacts.iter().filter(|(p, _)| p.ends_with(".yaml")) {
+                for doc in yaml_documents(text) {
+                    if doc["kind"] != "Deployment" {
+                        continue;
+                    }
+                    deployments += 1;
+                    let pod = &doc["spec"]["template"]["spec"];
+                    assert_eq!(pod["securityContext"]["runAsNonRoot"], true, "{path}");
+                    assert_eq!(
+                        pod["securityContext"]["seccompProfile"]["type"],
+                        "RuntimeDefault"
+                    );
+                    let containers = pod["containers"].as_array().unwrap().iter();
+                    let init = pod["initContainers"].as_array().into_iter().flatten();
+                    for c in containers.chain(init) {
+                        let security = &c["securityContext"];
+                        assert_eq!(security["allowPrivilegeEscalation"], false, "{path}");
+                        assert_eq!(security["runAsNonRoot"], true, "{path}");
+                        assert_eq!(security["capabilities"]["drop"][0], "ALL", "{path}");
+                        assert!(c["resources"]["limits"]["memory"].is_string(), "{path}");
+                    }
+                    if doc["metadata"]["name"] != READ_ONLY_GATE {
+                        assert_eq!(pod["securityContext"]["runAsUser"], d.run_as.user);
+                        assert_eq!(pod["securityContext"]["fsGroup"], d.run_as.group);
+                    }
+                }
+            }
+            assert!(deployments > 0, "{example}");
+        }
+    }
+
+    #[test]
+    fn a_standby_datacenter_runs_nothing_until_its_failover() {
+        let d = file("examples/multi-datacenter.topo");
+        let artifacts = render(&d, &[Target::Kubernetes]);
+        let mut seen = 0;
+        for (path, text) in artifacts
+            .iter()
+            .filter(|(p, _)| p.starts_with("kubernetes/singapore/2"))
+        {
+            for doc in yaml_documents(text) {
+                if doc["kind"] == "Deployment" {
+                    seen += 1;
+                    assert_eq!(doc["spec"]["replicas"], 0, "{path}");
+                }
+            }
+        }
+        assert!(seen > 0);
+        let namespace = yaml_documents(get(&artifacts, "kubernetes/singapore/00-namespace.yaml"));
+        assert_eq!(
+            namespace[0]["metadata"]["labels"][labels::ROLE],
+            "disaster-recovery"
+        );
+    }
+
+    #[test]
+    fn ingresses_route_apis_without_affinity_and_portals_with_it() {
+        let artifacts = render(&deployment(PAIR), &[Target::Kubernetes]);
+        let ingresses = objects(get(&artifacts, "kubernetes/main/30-ingress.yaml"));
+        let api = object(&ingresses, "Ingress", "edge-lb");
+        let annotations = api["metadata"]["annotations"].as_object().unwrap();
+        assert!(!annotations.contains_key("nginx.ingress.kubernetes.io/affinity"));
+        let rule = &api["spec"]["rules"][0];
+        assert_eq!(rule["host"], "edge-lb.apim.shop.example");
+        assert_eq!(rule["http"]["paths"][0]["path"], "/");
+        let backend = &rule["http"]["paths"][0]["backend"]["service"];
+        assert_eq!(backend["name"], "gw");
+        assert_eq!(backend["port"]["number"], ports::GATEWAY_HTTPS);
+        assert_eq!(api["spec"]["tls"][0]["secretName"], "edge-lb-tls");
+        let portal = object(&ingresses, "Ingress", "edge-lb-portal");
+        assert_eq!(
+            portal["metadata"]["annotations"]["nginx.ingress.kubernetes.io/affinity"],
+            "cookie"
+        );
+        let paths: Vec<&str> = portal["spec"]["rules"][0]["http"]["paths"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["path"].as_str().unwrap())
+            .collect();
+        assert!(
+            paths.contains(&"/publisher") && !paths.contains(&"/"),
+            "{paths:?}"
+        );
+        // The portals have a read-only gate, off until a runbook needs it.
+        let gate = objects(get(&artifacts, "kubernetes/main/31-read-only-gate.yaml"));
+        assert_eq!(
+            object(&gate, "Deployment", READ_ONLY_GATE)["spec"]["replicas"],
+            0
+        );
+        assert_eq!(
+            object(&gate, "Service", READ_ONLY_GATE)["spec"]["ports"][0]["port"],
+            GATE_PORT
+        );
+    }
+
+    #[test]
+    fn kubernetes_expands_no_variable_of_a_literal_argument() {
+        assert_eq!(literal("a$(B)$$c"), "a$$(B)$$$$c");
+        let container = wait_container(
+            "wait-x",
+            &deployment(PAIR).sites[0].clusters[0],
+            "$(touch /tmp/x).example",
+            3306,
+            RunAs { user: 1, group: 1 },
+        );
+        let command = container.command.unwrap();
+        assert_eq!(command[3], "$$(touch /tmp/x).example");
+        assert_eq!(command[4], "3306");
+        // The host is an argument of the script, never part of it.
+        assert!(!command[2].contains("touch"));
+    }
+
+    #[test]
+    fn quantities_are_written_in_their_largest_whole_unit() {
+        assert_eq!(memory_quantity(4 << 30).0, "4Gi");
+        assert_eq!(memory_quantity(1536 << 20).0, "1536Mi");
+        assert_eq!(memory_quantity(64 << 10).0, "64Ki");
+        assert_eq!(memory_quantity(1000).0, "1000");
+        assert_eq!(cpu_quantity(2.0).0, "2");
+        assert_eq!(cpu_quantity(0.5).0, "500m");
+        assert_eq!(cpu_quantity(0.25 * 0.2).0, "50m");
+    }
+
+    #[test]
+    fn the_dockerfile_adds_the_drivers_as_the_products_user() {
+        let d = file("examples/distributed-4.x.topo");
+        let image = &d.built_images[0];
+        let text = dockerfile(&d, image);
+        let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(
+            lines,
+            [
+                format!("ARG WSO2AM_IMAGE={}", image.from).as_str(),
+                "FROM ${WSO2AM_IMAGE}",
+                format!(
+                    "COPY --chown={0}:{0} postgresql-42.7.4.jar {1}/",
+                    d.run_as.user, image.lib
+                )
+                .as_str(),
+            ]
+        );
+        assert!(text.contains(&format!("docker build -t {} ", image.tag)));
+    }
+}

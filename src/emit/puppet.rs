@@ -464,7 +464,163 @@ pub fn emit_common(
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
+    use crate::emit::Target;
+    use crate::emit::testing::{PAIR, deployment, file, get, render, yaml};
+
+    /// The `node '<certname>' {` lines of site.pp.
+    fn node_definitions(site_pp: &str) -> Vec<&str> {
+        site_pp
+            .lines()
+            .filter_map(|l| l.strip_prefix("node ")?.strip_suffix(" {"))
+            .collect()
+    }
+
+    #[test]
+    fn site_pp_quotes_every_certname_and_names_a_class_per_profile() {
+        let d = file("tests/fixtures/build/hostile.topo");
+        let artifacts = render(&d, &[Target::Puppet]);
+        let site_pp = get(&artifacts, layout::puppet::SITE);
+        let nodes = node_definitions(site_pp);
+        assert!(nodes.contains(&"'null-1.on.example'"), "{nodes:?}");
+        for node in &nodes {
+            assert!(
+                *node == "default" || (node.starts_with('\'') && node.ends_with('\'')),
+                "{node}"
+            );
+            if *node != "default" {
+                let certname = node.trim_matches('\'');
+                assert!(!certname.contains('\''), "{certname}");
+                // Every node defined has its Hiera data.
+                assert!(
+                    artifacts.get(&puppet_node_data(certname)).is_some(),
+                    "{certname}"
+                );
+            }
+        }
+        assert!(site_pp.contains("  include apim::profile::control_plane\n"));
+        // One class per profile in the module, named as site.pp includes it.
+        for profile in Profile::ALL {
+            let name = crate::model::naming::puppet_name(profile.name());
+            get(
+                &artifacts,
+                &format!("{}/manifests/profile/{name}.pp", layout::puppet::MODULE),
+            );
+        }
+    }
+
+    #[test]
+    fn hiera_data_keeps_yaml_words_strings_and_escapes_interpolation() {
+        let d = file("tests/fixtures/build/hostile.topo");
+        let artifacts = render(&d, &[Target::Puppet]);
+        let data = yaml(get(&artifacts, &puppet_node_data("null-1.on.example")));
+        // `null`, `on`: strings, not YAML's null and true.
+        assert_eq!(data["apim::cluster"], "null");
+        assert_eq!(data["apim::datacenter"], "on");
+        assert_eq!(data["apim::running"], true);
+        assert_eq!(data["apim::uid"], d.run_as.user);
+        // Hiera would interpolate `%{...}`: every `%` is a literal one.
+        let toml = data["apim::deployment_toml"].as_str().unwrap();
+        assert!(toml.contains("%{literal('%')}{::fqdn}"));
+        let unescaped = toml.replace("%{literal('%')}", "%");
+        let table: toml::Table = unescaped.parse().expect("deployment.toml is TOML");
+        let users: Vec<&str> = table["database"]
+            .as_table()
+            .unwrap()
+            .values()
+            .filter_map(|db| db.get("username")?.as_str())
+            .collect();
+        assert!(users.contains(&"${HOME}%{::fqdn}"), "{users:?}");
+        // Passwords are variables of the root-only environment file.
+        let envs = data["apim::secret_envs"].as_object().unwrap();
+        assert_eq!(envs["ON"], "on");
+        assert!(!get(&artifacts, &puppet_node_data("null-1.on.example")).contains("password: "));
+    }
+
+    #[test]
+    fn the_nfs_share_is_a_mount_unit_under_the_hosts_product_home() {
+        let d = file("tests/fixtures/build/hostile.topo");
+        let artifacts = render(&d, &[Target::Puppet]);
+        let data = yaml(get(&artifacts, &puppet_node_data("null-1.on.example")));
+        assert_eq!(data["apim::share_method"], "nfs");
+        assert_eq!(data["apim::nfs_device"], "nfs.on.example:/exports/a:b=c,d");
+        let cluster = d.sites[0].cluster("null").unwrap();
+        let mount = format!(
+            "{}/{}",
+            cluster.product_home(HOSTS_BASE),
+            share_subdir(d.major)
+        );
+        assert_eq!(data["apim::share_unit"], systemd_path_unit(&mount, "mount"));
+        assert_eq!(data["apim::share_subdir"], share_subdir(d.major));
+    }
+
+    #[test]
+    fn the_rsync_manager_sends_its_files_to_every_other_node_and_the_temporary_one() {
+        let d = file("examples/all-in-one-3.2.topo");
+        let artifacts = render(&d, &[Target::Puppet]);
+        let site = &d.sites[0];
+        let cluster = &site.clusters[0];
+        let manager = cluster.nodes.iter().find(|n| n.manager).expect("a manager");
+        let data = yaml(get(&artifacts, &puppet_node_data(&manager.fqdn)));
+        assert_eq!(data["apim::share_method"], "rsync");
+        let mut expected: Vec<Value> = cluster
+            .nodes
+            .iter()
+            .filter(|n| n.name != manager.name)
+            .map(|n| Value::from(n.fqdn.clone()))
+            .collect();
+        expected.push(Value::from(format!("?{}", cluster.surge.fqdn)));
+        assert_eq!(data["apim::rsync_peers"].as_array().unwrap(), &expected);
+        for other in cluster.nodes.iter().filter(|n| !n.manager) {
+            let data = yaml(get(&artifacts, &puppet_node_data(&other.fqdn)));
+            assert_eq!(data["apim::rsync_peers"], Value::Array(Vec::new()));
+        }
+    }
+
+    #[test]
+    fn the_load_balancer_host_carries_the_sites_nginx_conf() {
+        let d = deployment(PAIR);
+        let artifacts = render(&d, &[Target::Puppet]);
+        let host = d.sites[0].lb_host();
+        assert_eq!(host, "load-balancer.apim.shop.example");
+        let data = yaml(get(&artifacts, &puppet_node_data(&host)));
+        let config = data["apim::load_balancer::config"].as_str().unwrap();
+        assert!(config.contains("upstream edge-lb-portal {"), "{config}");
+        assert!(
+            node_definitions(get(&artifacts, layout::puppet::SITE))
+                .contains(&"'load-balancer.apim.shop.example'")
+        );
+        let common = yaml(get(&artifacts, layout::puppet::COMMON_DATA));
+        assert_eq!(common["apim::user"], HOSTS_USER);
+    }
+
+    #[test]
+    fn two_nodes_on_one_certname_are_refused() {
+        let d = deployment(PAIR);
+        let templates = crate::text::templates::Templates::new(None).unwrap();
+        let ctx = Context {
+            deployment: &d,
+            templates: &templates,
+            sync_script: String::new(),
+            lb_script: String::new(),
+            configs: Default::default(),
+        };
+        let node = |owner: &str| SiteNode {
+            certname: "cp-1.apim.shop.example".to_string(),
+            class: "apim::profile::control_plane".to_string(),
+            describes: String::new(),
+            owner: owner.to_string(),
+        };
+        let mut out = Artifacts::default();
+        let error = emit_common(&ctx, vec![node("node a"), node("node b")], &mut out)
+            .expect_err("one certname, two nodes");
+        let message = error.to_string();
+        assert!(message.contains("node b and node a"), "{message}");
+        assert!(message.contains("different `domain`s"), "{message}");
+        assert!(out.is_empty());
+    }
 
     #[test]
     fn systemd_unit_names_escape_like_systemd() {
