@@ -563,3 +563,209 @@ pub fn node_config(
         behind_load_balancer: cluster.public_hostname.is_some(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emit::testing::{PAIR, deployment, file};
+    use crate::text::templates::Templates;
+
+    /// deployment.toml of a node, rendered and parsed back.
+    fn toml_of(d: &Deployment, site: &str, node: &str, net: Network) -> toml::Table {
+        let site = d.sites.iter().find(|s| s.name == site).expect(site);
+        let (cluster, node) = site
+            .clusters
+            .iter()
+            .find_map(|c| Some((c, c.node(node)?)))
+            .unwrap_or_else(|| panic!("no node {node}"));
+        let config = node_config(d, site, cluster, node, net);
+        let text = Templates::new(None)
+            .unwrap()
+            .render("wso2/deployment.toml.j2", &config)
+            .unwrap();
+        text.parse()
+            .unwrap_or_else(|e| panic!("{} is not TOML: {e}\n{text}", node.name))
+    }
+
+    fn strings(value: &toml::Value) -> Vec<&str> {
+        value
+            .as_array()
+            .unwrap_or_else(|| panic!("not an array: {value}"))
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_gateway_reaches_its_control_plane_by_host_or_by_service() {
+        let d = deployment(PAIR);
+        let hosts = toml_of(&d, "main", "gw-1", Network::Hosts);
+        assert_eq!(
+            hosts["server"]["hostname"].as_str(),
+            Some("edge-lb.apim.shop.example")
+        );
+        assert_eq!(
+            hosts["server"]["server_role"].as_str(),
+            Some("gateway-worker")
+        );
+        assert_eq!(
+            hosts["apim"]["key_manager"]["service_url"].as_str(),
+            Some("https://cp.apim.shop.example:9443/services/")
+        );
+        assert_eq!(
+            strings(&hosts["apim"]["event_hub"]["event_listening_endpoints"]),
+            [
+                "tcp://cp-1.apim.shop.example:5672",
+                "tcp://cp-2.apim.shop.example:5672"
+            ]
+        );
+        let pods = toml_of(&d, "main", "gw-1", Network::Kubernetes);
+        assert_eq!(
+            pods["apim"]["key_manager"]["service_url"].as_str(),
+            Some("https://cp.shop-main.svc:9443/services/")
+        );
+        assert_eq!(
+            strings(&pods["apim"]["event_hub"]["event_listening_endpoints"]),
+            [
+                "tcp://cp-1.shop-main.svc:5672",
+                "tcp://cp-2.shop-main.svc:5672"
+            ]
+        );
+    }
+
+    #[test]
+    fn throttle_events_go_to_every_traffic_manager_node_with_the_temporary_one_standing_in() {
+        let d = deployment(PAIR);
+        let gw = toml_of(&d, "main", "gw-1", Network::Hosts);
+        let throttling = &gw["apim"]["throttling"];
+        assert_eq!(
+            strings(&throttling["throttle_decision_endpoints"]),
+            [
+                "tcp://cp-1.apim.shop.example:5672",
+                "tcp://cp-2.apim.shop.example:5672",
+                "tcp://cp-surge.apim.shop.example:5672"
+            ]
+        );
+        let groups = throttling["url_group"].as_array().unwrap();
+        assert_eq!(groups.len(), 2, "one group per node");
+        for (group, node) in groups.iter().zip(["cp-1", "cp-2"]) {
+            assert_eq!(group["type"].as_str(), Some("failover"));
+            assert_eq!(
+                strings(&group["traffic_manager_urls"]),
+                [
+                    format!("tcp://{node}.apim.shop.example:9611"),
+                    "tcp://cp-surge.apim.shop.example:9611".to_string()
+                ]
+            );
+            assert_eq!(
+                strings(&group["traffic_manager_auth_urls"])[0],
+                format!("ssl://{node}.apim.shop.example:9711")
+            );
+        }
+    }
+
+    #[test]
+    fn the_nodes_of_a_control_plane_pair_hand_each_other_their_events() {
+        let d = deployment(PAIR);
+        for (node, peer) in [("cp-1", "cp-2"), ("cp-2", "cp-1")] {
+            let config = toml_of(&d, "main", node, Network::Hosts);
+            let hub = &config["apim"]["event_hub"];
+            assert_eq!(
+                strings(&hub["event_listening_endpoints"]),
+                ["tcp://localhost:5672"],
+                "{node} is its own event hub"
+            );
+            assert_eq!(
+                strings(&hub["event_duplicate_url"]),
+                [format!("tcp://{peer}.apim.shop.example:5672")],
+                "{node}"
+            );
+            assert_eq!(
+                config["server"]["server_role"].as_str(),
+                Some("control-plane")
+            );
+        }
+    }
+
+    #[test]
+    fn every_password_is_an_environment_reference() {
+        let d = file("tests/fixtures/build/hostile.topo");
+        let config = toml_of(&d, "on", "null-1", Network::Hosts);
+        let mut passwords = Vec::new();
+        fn walk<'a>(value: &'a toml::Value, key: &str, out: &mut Vec<&'a str>) {
+            match value {
+                toml::Value::Table(table) => {
+                    for (k, v) in table {
+                        walk(v, k, out);
+                    }
+                }
+                toml::Value::Array(items) => {
+                    for item in items {
+                        walk(item, key, out);
+                    }
+                }
+                toml::Value::String(s) if key.ends_with("password") => out.push(s),
+                _ => {}
+            }
+        }
+        let whole = toml::Value::Table(config.clone());
+        walk(&whole, "", &mut passwords);
+        assert!(passwords.len() > 3, "{passwords:?}");
+        for password in passwords {
+            assert!(
+                password.starts_with("$env{")
+                    || password.starts_with("${admin.")
+                    || password == "$ref{super_admin.password}",
+                "{password}"
+            );
+        }
+        // A user name WSO2 pastes into XML keeps its characters as entities.
+        let users: Vec<&str> = config["database"]
+            .as_table()
+            .unwrap()
+            .values()
+            .filter_map(|db| db["username"].as_str())
+            .collect();
+        assert!(users.contains(&"$(touch /tmp/topoc-pwned)"), "{users:?}");
+    }
+
+    #[test]
+    fn apim_3_pairs_cluster_by_well_known_addresses() {
+        let d = file("examples/all-in-one-3.2.topo");
+        let site = &d.sites[0];
+        let cluster = &site.clusters[0];
+        let config = node_config(&d, site, cluster, &cluster.nodes[0], Network::Hosts);
+        let clustering = config.clustering.expect("a 3.x pair clusters");
+        assert_eq!(clustering.local_member_host, cluster.nodes[0].fqdn);
+        let members: Vec<String> = cluster
+            .nodes
+            .iter()
+            .map(|n| format!("{}:{}", n.fqdn, ports::HAZELCAST))
+            .collect();
+        assert_eq!(clustering.members, members);
+        // 4.x nodes do not.
+        let d = deployment(PAIR);
+        let site = &d.sites[0];
+        let cp = &site.clusters[0];
+        assert!(
+            node_config(&d, site, cp, &cp.nodes[0], Network::Hosts)
+                .clustering
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn the_server_role_follows_the_profile_and_the_version() {
+        let d = file("examples/upgrades.topo");
+        for site in &d.sites {
+            for cluster in &site.clusters {
+                let role = server_role(cluster, d.major);
+                if cluster.split_distribution || cluster.profile == Profile::AllInOne {
+                    assert_eq!(role, "default");
+                } else {
+                    assert_ne!(role, "default", "{}", cluster.name);
+                }
+            }
+        }
+    }
+}
