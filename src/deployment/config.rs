@@ -567,7 +567,7 @@ pub fn node_config(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emit::testing::{PAIR, deployment, file};
+    use crate::deployment::testing::{PAIR, deployment, file};
     use crate::text::templates::Templates;
 
     /// deployment.toml of a node, rendered and parsed back.

@@ -147,6 +147,11 @@ pub mod labels {
     pub const SHARE: &str = "topoc/share";
     pub const GATE: &str = "topoc/gate";
     pub const LOAD_BALANCER: &str = "topoc/load-balancer";
+
+    /// A label selector as `kubectl -l` takes it: `topoc/node=gateway-1`.
+    pub fn selector(key: &str, value: &str) -> String {
+        format!("{key}={value}")
+    }
 }
 
 /// The read-only gate of a datacenter's portals (Kubernetes): what the
@@ -232,6 +237,16 @@ impl ClusterPlan {
     /// under `base`: what the artifact sync pulls into or pushes from.
     pub fn api_folder(&self, base: &str) -> String {
         format!("{}/{API_FOLDER}", self.product_home(base))
+    }
+
+    /// The pods of a node (`kubectl -l`): the node's own on a pair, where
+    /// each node is a Deployment; every replica's on a scaled cluster,
+    /// whose nodes are one Deployment.
+    pub fn pod_selector(&self, node: &str) -> String {
+        match self.shape {
+            super::Shape::Scaled => labels::selector(labels::CLUSTER, &self.label),
+            super::Shape::Paired => labels::selector(labels::NODE, node),
+        }
     }
 
     /// The name of the ConfigMap that says which node of an active-passive
@@ -471,6 +486,45 @@ mod tests {
         assert!(!API_FOLDER.starts_with(share_subdir(4)));
         assert!(sync::SCRIPT.starts_with(sync::MOUNT));
         assert!(sync::SCRIPT.ends_with(sync::SCRIPT_FILE));
+    }
+
+    #[test]
+    fn pods_are_selected_by_node_on_a_pair_and_by_cluster_on_replicas() {
+        let d = crate::deployment::testing::deployment(crate::deployment::testing::PAIR);
+        let site = &d.sites[0];
+        let cp = site.cluster("cp").unwrap();
+        assert_eq!(cp.pod_selector("cp-2"), "topoc/node=cp-2");
+        let gw = site.cluster("gw").unwrap();
+        assert_eq!(gw.pod_selector("gw-2"), "topoc/cluster=gw");
+        assert_eq!(site.kubernetes_manifest(cp), "kubernetes/main/21-cp.yaml");
+        assert_eq!(
+            site.compose_config("cp-1", "deployment.toml"),
+            "compose/main/config/cp-1/deployment.toml"
+        );
+        assert_eq!(site.lb_host(), "load-balancer.apim.shop.example");
+        assert_eq!(site.cluster_host(gw), "gw.apim.shop.example");
+    }
+
+    #[test]
+    fn the_primarys_first_gateways_push_and_read_only_gateways_pull() {
+        let d = crate::deployment::testing::file("examples/multi-datacenter.topo");
+        let site = |name: &str| d.sites.iter().find(|s| s.name == name).unwrap();
+        let colombo = site("colombo");
+        let mode = |site: &Site, cluster: &str, node: Option<&NodePlan>| {
+            site.node_artifact_sync(site.cluster(cluster).unwrap(), node)
+                .map(|(mode, _)| mode)
+        };
+        assert_eq!(mode(colombo, "gateway", None), Some(SyncMode::Push));
+        let cp = colombo.cluster("control-plane").unwrap();
+        assert_eq!(mode(colombo, "control-plane", Some(&cp.nodes[0])), None);
+        let london = site("london");
+        let gateway = london.cluster("gateway-london").unwrap();
+        for node in gateway.nodes.iter().chain([&gateway.surge]) {
+            assert_eq!(
+                mode(london, "gateway-london", Some(node)),
+                Some(SyncMode::Pull)
+            );
+        }
     }
 
     #[test]

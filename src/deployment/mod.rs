@@ -1810,6 +1810,95 @@ fn link_clusters(
     }
 }
 
+/// Deployments the unit tests start from: of an example, or of a small
+/// topology written in the test.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::path::Path;
+
+    use super::Deployment;
+    use crate::diagnostics::SeverityConfig;
+    use crate::load::DiskFs;
+
+    /// A small 4.2 topology in one datacenter: an active-passive control
+    /// plane pair (hot standby), two gateways, one load balancer in front
+    /// of both.
+    pub const PAIR: &str = r#"
+topology shop {
+  product = wso2-apim
+  version = "4.2.0"
+  peak_load = 100rps
+}
+
+datacenter main {
+  role = primary
+  domain = "apim.shop.example"
+
+  datasource apim_db {
+    purpose = apim
+    engine = mysql
+    host = "db.shop.example"
+    database = "apim"
+    user = "apim"
+    password = secret("apim-db-password")
+  }
+
+  datasource shared_db {
+    purpose = shared
+    engine = mysql
+    host = "db.shop.example"
+    database = "shared"
+    user = "apim"
+    password = secret("shared-db-password")
+  }
+
+  cluster cp {
+    profile = control-plane
+    nodes = 2
+    ha = active-passive
+    standby = hot
+    datasources = [apim_db, shared_db]
+  }
+
+  cluster gw {
+    profile = gateway-worker
+    nodes = 2
+    ha = active-active
+    datasources = [shared_db]
+  }
+
+  load_balancer edge {
+    fronts = [gw, cp]
+  }
+}
+"#;
+
+    /// The deployment model of a topology's text, which must have no
+    /// errors.
+    pub fn deployment(text: &str) -> Deployment {
+        let checked = crate::check_text(
+            Path::new("test.topo"),
+            text,
+            &DiskFs,
+            &SeverityConfig::default(),
+        );
+        let errors: Vec<_> = checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == crate::diagnostics::Severity::Error)
+            .map(|d| d.message.clone())
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        crate::deployment::plan(&checked.topology)
+    }
+
+    /// The deployment model of a file (an example, a fixture).
+    pub fn file(path: &str) -> Deployment {
+        let text = std::fs::read_to_string(path).expect(path);
+        deployment(&text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
