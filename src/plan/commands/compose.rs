@@ -153,11 +153,7 @@ impl<'a> Service<'a> {
 
     /// The API folder of the product in the container.
     fn api_folder(&self) -> String {
-        format!(
-            "{}/{}/api",
-            self.cluster.product_home(layout::IMAGE_BASE),
-            layout::API_FOLDER
-        )
+        format!("{}/api", self.cluster.api_folder(layout::IMAGE_BASE))
     }
 }
 
@@ -454,7 +450,7 @@ pub(super) fn leave(ctx: &Ctx) -> Result<Commands, Unresolved> {
 pub(super) fn route(ctx: &Ctx) -> Result<Commands, Unresolved> {
     let site = ctx.site()?;
     let change = ctx.input.change;
-    let current = format!("{}/nginx/nginx.conf", site.compose_dir());
+    let current = format!("{}/{}", site.compose_dir(), layout::compose::NGINX);
     let next = next_build(&current);
     let mut verify = vec![format!("cmp -s {next} {}", q(&current))];
     for cluster in site.clusters.iter().filter(|c| site.fronts(c)) {

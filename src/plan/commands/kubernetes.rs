@@ -10,7 +10,7 @@ use super::{
     Commands, Ctx, FIXED_ARTIFACT, Unresolved, artifact_in, next_build, output_is, probes, q,
     repository, sh, unsupported, until,
 };
-use crate::deployment::layout::{self, PRODUCT_CONTAINER, labels, manifests};
+use crate::deployment::layout::{self, PRODUCT_SERVICE, labels, manifests};
 use crate::deployment::{ClusterPlan, NodeRole, Shape, Site};
 use crate::model::HaMode;
 use crate::plan::{Action, Effect};
@@ -22,7 +22,7 @@ fn kubectl(ns: &str, args: &[&str]) -> String {
 
 /// The jsonpath of the product container's image in a Deployment.
 fn image_path() -> String {
-    format!("{{.spec.template.spec.containers[?(@.name==\"{PRODUCT_CONTAINER}\")].image}}")
+    format!("{{.spec.template.spec.containers[?(@.name==\"{PRODUCT_SERVICE}\")].image}}")
 }
 
 /// The Deployment, Service and pods one node step acts on.
@@ -94,11 +94,7 @@ impl<'a> Workload<'a> {
     /// The pods of the step: its node's, or the cluster's when the
     /// cluster is one Deployment with replicas.
     fn selector(&self) -> String {
-        if self.scaled {
-            format!("{}={}", labels::CLUSTER, self.cluster.label)
-        } else {
-            format!("{}={}", labels::NODE, self.node)
-        }
+        self.cluster.pod_selector(self.node)
     }
 
     /// The Deployment runs `expected` (a shell word) in its pods' template.
@@ -124,7 +120,7 @@ impl<'a> Workload<'a> {
             |path: &str| self.kubectl(&["get", &dep, "-o", &q(&format!("jsonpath={path}"))]);
         let checks: Vec<String> = probes(self.cluster, self.ctx.major())
             .iter()
-            .map(|p| self.kubectl(&["exec", &dep, "-c", PRODUCT_CONTAINER, "--", p]))
+            .map(|p| self.kubectl(&["exec", &dep, "-c", PRODUCT_SERVICE, "--", p]))
             .collect();
         vec![
             until(
@@ -152,7 +148,7 @@ impl<'a> Workload<'a> {
             .iter()
             .map(|p| {
                 format!(
-                    "kubectl -n {} exec \"${{pod#pod/}}\" -c {PRODUCT_CONTAINER} -- {p}",
+                    "kubectl -n {} exec \"${{pod#pod/}}\" -c {PRODUCT_SERVICE} -- {p}",
                     self.ns
                 )
             })
@@ -305,7 +301,7 @@ impl<'a> Workload<'a> {
             &q(&self.selector()),
             "-o",
             &q(&format!(
-                "jsonpath={{range .items[*]}}{{.spec.containers[?(@.name==\"{PRODUCT_CONTAINER}\")].image}} {{.status.conditions[?(@.type==\"Ready\")].status}}{{\"\\n\"}}{{end}}"
+                "jsonpath={{range .items[*]}}{{.spec.containers[?(@.name==\"{PRODUCT_SERVICE}\")].image}} {{.status.conditions[?(@.type==\"Ready\")].status}}{{\"\\n\"}}{{end}}"
             )),
         ]);
         format!(
@@ -325,13 +321,9 @@ impl<'a> Workload<'a> {
 
     /// A fixed service is in the API folder of every pod of the step.
     fn artifact_in_pods(&self) -> String {
-        let folder = format!(
-            "{}/{}/api",
-            self.cluster.product_home(layout::IMAGE_BASE),
-            layout::API_FOLDER
-        );
+        let folder = format!("{}/api", self.cluster.api_folder(layout::IMAGE_BASE));
         format!(
-            "( pods=$({}) && test -n \"$pods\" && for pod in $pods; do kubectl -n {} exec \"${{pod#pod/}}\" -c {PRODUCT_CONTAINER} -- test -s {} || exit 1; done )",
+            "( pods=$({}) && test -n \"$pods\" && for pod in $pods; do kubectl -n {} exec \"${{pod#pod/}}\" -c {PRODUCT_SERVICE} -- test -s {} || exit 1; done )",
             self.kubectl(&["get pod -l", &q(&self.selector()), "-o name"]),
             self.ns,
             artifact_in(&folder)
@@ -463,7 +455,7 @@ pub(super) fn node(ctx: &Ctx, action: Action) -> Result<Commands, Unresolved> {
             Commands::run(
                 probes(w.cluster, ctx.major())
                     .iter()
-                    .map(|p| w.kubectl(&["exec", &w.dep(), "-c", PRODUCT_CONTAINER, "--", p]))
+                    .map(|p| w.kubectl(&["exec", &w.dep(), "-c", PRODUCT_SERVICE, "--", p]))
                     .collect(),
                 verify,
                 Vec::new(),
@@ -543,11 +535,7 @@ fn rollout_step(w: &Workload, action: Action) -> Commands {
 /// The fixed service copied into the API folder: of the first pod when the
 /// cluster shares it, of every pod of the step otherwise.
 fn copy_artifact(w: &Workload, shared: bool) -> Commands {
-    let folder = format!(
-        "{}/{}/api/",
-        w.cluster.product_home(layout::IMAGE_BASE),
-        layout::API_FOLDER
-    );
+    let folder = format!("{}/api/", w.cluster.api_folder(layout::IMAGE_BASE));
     let pods = w.kubectl(&["get pod -l", &q(&w.selector()), "-o name"]);
     let pods = if shared {
         format!("{pods} | head -n 1")
@@ -555,12 +543,12 @@ fn copy_artifact(w: &Workload, shared: bool) -> Commands {
         pods
     };
     let copy = format!(
-        "for pod in $({pods}); do kubectl -n {} cp -c {PRODUCT_CONTAINER} {FIXED_ARTIFACT} \"${{pod#pod/}}\":{} || exit 1; done",
+        "for pod in $({pods}); do kubectl -n {} cp -c {PRODUCT_SERVICE} {FIXED_ARTIFACT} \"${{pod#pod/}}\":{} || exit 1; done",
         w.ns,
         q(&folder)
     );
     let remove = format!(
-        "for pod in $({pods}); do kubectl -n {} exec \"${{pod#pod/}}\" -c {PRODUCT_CONTAINER} -- rm -f {}; done",
+        "for pod in $({pods}); do kubectl -n {} exec \"${{pod#pod/}}\" -c {PRODUCT_SERVICE} -- rm -f {}; done",
         w.ns,
         artifact_in(folder.trim_end_matches('/'))
     );
@@ -588,7 +576,7 @@ pub(super) fn offline(ctx: &Ctx, action: Action) -> Result<Commands, Unresolved>
             let all = format!(
                 "{}{}",
                 q(&format!(
-                    "{PRODUCT_CONTAINER}={}:",
+                    "{PRODUCT_SERVICE}={}:",
                     repository(&w.cluster.k8s_image)
                 )),
                 ctx.new_tag(action)
@@ -821,7 +809,7 @@ pub(super) fn start_cluster(ctx: &Ctx) -> Result<Commands, Unresolved> {
                 let dep = q(&format!("deployment/{}", node.name));
                 let checks: Vec<String> = probes(cluster, ctx.major())
                     .iter()
-                    .map(|p| kubectl(&ns, &["exec", &dep, "-c", PRODUCT_CONTAINER, "--", p]))
+                    .map(|p| kubectl(&ns, &["exec", &dep, "-c", PRODUCT_SERVICE, "--", p]))
                     .collect();
                 until(
                     &checks.join(" && "),

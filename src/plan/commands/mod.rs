@@ -329,14 +329,9 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// The repository of an image reference: all but its tag (a digest or a
-/// registry's port is not a tag).
+/// The repository of an image reference: all but its tag and digest.
 fn repository(image: &str) -> &str {
-    let image = image.split('@').next().unwrap_or(image);
-    match image.rsplit_once(':') {
-        Some((repository, tag)) if !tag.contains('/') => repository,
-        _ => image,
-    }
+    crate::model::naming::ImageRef::parse(image).repository
 }
 
 /// `NEXT_BUILD/<path>`: a file of the new version's build.
@@ -504,11 +499,7 @@ fn operator_files_check(ctx: &Ctx) -> String {
 
 /// The tag of an image reference, if it has one.
 fn tag(image: &str) -> Option<&str> {
-    let image = image.split('@').next().unwrap_or(image);
-    image
-        .rsplit_once(':')
-        .map(|(_, tag)| tag)
-        .filter(|tag| !tag.contains('/'))
+    crate::model::naming::ImageRef::parse(image).tag
 }
 
 /// A node action no target does for this kind of step.

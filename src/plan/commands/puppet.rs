@@ -248,7 +248,7 @@ impl<'a> Host<'a> {
     }
 
     fn api_folder(&self) -> String {
-        format!("{}/{}/api", self.home, layout::API_FOLDER)
+        format!("{}/api", self.cluster.api_folder(HOSTS_BASE))
     }
 }
 
