@@ -57,6 +57,11 @@ pub enum Action {
     OpenTraffic,
     /// A node moves to the configuration of a commit's build.
     Reconfigure,
+    /// Wait until file sharing or the artifact server has carried a new
+    /// service to a node.
+    AwaitSync,
+    /// A new service is offered to consumers (published in the DevPortal).
+    Expose,
 }
 
 impl Action {
@@ -86,6 +91,8 @@ impl Action {
             Action::LoadSchema => "load-schema",
             Action::OpenTraffic => "open-traffic",
             Action::Reconfigure => "reconfigure",
+            Action::AwaitSync => "await-sync",
+            Action::Expose => "expose",
         }
     }
 
@@ -110,6 +117,8 @@ impl Action {
             Action::LoadSchema => 10,
             Action::OpenTraffic => 5,
             Action::Reconfigure => 10,
+            Action::AwaitSync => 5,
+            Action::Expose => 5,
         }
     }
 }
@@ -262,6 +271,9 @@ pub(crate) enum Detail {
     Retire,
     /// The hosts a commit does not change move to its build (Puppet).
     Settle,
+    /// A step about the new service of an `add-service` upgrade: how long
+    /// its wait may take (seconds), or 0.
+    NewService(u64),
 }
 
 /// How a step changes the simulated deployment.

@@ -7,8 +7,7 @@
 //! (`lb.sh status HOST`).
 
 use super::{
-    Commands, Ctx, FIXED_ARTIFACT, Unresolved, artifact_in, next_build, output_is, probes, q,
-    repository, sh, unsupported,
+    Commands, Ctx, Unresolved, next_build, output_is, probes, q, repository, sh, unsupported,
 };
 use crate::deployment::layout::{self, LB_SERVICE, TAG_VARIABLE};
 use crate::deployment::{ClusterPlan, NodeRole, Site};
@@ -227,11 +226,25 @@ pub(super) fn node(ctx: &Ctx, action: Action) -> Result<Commands, Unresolved> {
         Action::Deploy => {
             let folder = s.api_folder();
             Commands::run(
-                vec![s.compose(&["cp", FIXED_ARTIFACT, &q(&format!("{}:{folder}/", s.name))])],
-                std::iter::once(s.compose(&["exec -T", &s.svc, "test -s", &artifact_in(&folder)]))
-                    .chain(s.health())
-                    .collect(),
-                vec![s.compose(&["exec -T", &s.svc, "rm -f", &artifact_in(&folder)])],
+                vec![s.compose(&[
+                    "cp",
+                    &ctx.artifact().given(),
+                    &q(&format!("{}:{folder}/", s.name)),
+                ])],
+                std::iter::once(s.compose(&[
+                    "exec -T",
+                    &s.svc,
+                    "test -s",
+                    &ctx.artifact().in_folder(&folder),
+                ]))
+                .chain(s.health())
+                .collect(),
+                vec![s.compose(&[
+                    "exec -T",
+                    &s.svc,
+                    "rm -f",
+                    &ctx.artifact().in_folder(&folder),
+                ])],
             )
         }
         Action::Test => Commands::run(s.health(), vec![running(&s.file, None, &s.svc)], Vec::new()),
@@ -364,7 +377,7 @@ pub(super) fn prepare(ctx: &Ctx) -> Result<Commands, Unresolved> {
         let file = q(&site.compose_file());
         out.commands.push(compose(&file, &["pull"]));
         out.verify.push(format!(
-            "docker image inspect $({}) >/dev/null",
+            "{} | xargs docker image inspect >/dev/null",
             compose(&file, &["config --images"])
         ));
     }
@@ -486,7 +499,7 @@ pub(super) fn prepare_site(ctx: &Ctx) -> Result<Commands, Unresolved> {
         vec![
             check,
             format!(
-                "docker image inspect $({}) >/dev/null",
+                "{} | xargs docker image inspect >/dev/null",
                 compose(&next, &["config --images"])
             ),
         ],
@@ -503,4 +516,37 @@ pub(super) fn open_new_site(ctx: &Ctx) -> Result<Commands, Unresolved> {
         .push(compose(&next, &["up -d --wait --no-deps", LB_SERVICE]));
     out.rollback.push(compose(&next, &["stop", LB_SERVICE]));
     Ok(out)
+}
+
+/// A new service reached the node, within `bound` seconds.
+pub(super) fn await_service(ctx: &Ctx, bound: u64) -> Result<Commands, Unresolved> {
+    let s = Service::new(ctx)?;
+    let check = s.compose(&[
+        "exec -T",
+        &s.svc,
+        "test -s",
+        &ctx.artifact().in_folder(&s.api_folder()),
+    ]);
+    Ok(Commands::run(
+        vec![super::until(
+            &format!("{check} 2>/dev/null"),
+            super::tries_for(bound),
+            10,
+            &format!("the new service did not reach {}", s.name),
+        )],
+        vec![check],
+        Vec::new(),
+    ))
+}
+
+/// The new service answers on the node.
+pub(super) fn test_service(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let s = Service::new(ctx)?;
+    let probe = s.compose(&[
+        "exec -T",
+        &s.svc,
+        "env NEW_API_CONTEXT=\"${NEW_API_CONTEXT:?context of the new API, e.g. /orders/1.0}\" bash -c",
+        &q(&super::service_probe()),
+    ]);
+    Ok(Commands::run(s.health(), vec![probe], Vec::new()))
 }

@@ -7,8 +7,7 @@
 //! nodes' readiness follows.
 
 use super::{
-    Commands, Ctx, FIXED_ARTIFACT, Unresolved, artifact_in, next_build, output_is, probes, q,
-    repository, sh, unsupported, until,
+    Commands, Ctx, Unresolved, next_build, output_is, probes, q, repository, sh, unsupported, until,
 };
 use crate::deployment::layout::{self, PRODUCT_SERVICE, labels, manifests};
 use crate::deployment::{ClusterPlan, NodeRole, Shape, Site};
@@ -326,7 +325,7 @@ impl<'a> Workload<'a> {
             "( pods=$({}) && test -n \"$pods\" && for pod in $pods; do kubectl -n {} exec \"${{pod#pod/}}\" -c {PRODUCT_SERVICE} -- test -s {} || exit 1; done )",
             self.kubectl(&["get pod -l", &q(&self.selector()), "-o name"]),
             self.ns,
-            artifact_in(&folder)
+            self.ctx.artifact().in_folder(&folder)
         )
     }
 }
@@ -393,6 +392,14 @@ pub(super) fn node(ctx: &Ctx, action: Action) -> Result<Commands, Unresolved> {
             vec![w.serves(w.node, true)],
             w.route_around(w.node),
         ),
+        // A new service is copied into the pods (of the manager, where the
+        // folder is shared), never rolled out.
+        Action::Deploy if ctx.kind() == Some(crate::model::UpgradeKind::AddService) => {
+            copy_artifact(
+                &w,
+                crate::plan::generate::shared_deployment_folder(ctx.input, w.site, w.cluster),
+            )
+        }
         Action::Patch | Action::Upgrade | Action::Reconfigure | Action::Deploy if w.scaled => {
             rollout_step(&w, action)
         }
@@ -543,14 +550,15 @@ fn copy_artifact(w: &Workload, shared: bool) -> Commands {
         pods
     };
     let copy = format!(
-        "for pod in $({pods}); do kubectl -n {} cp -c {PRODUCT_SERVICE} {FIXED_ARTIFACT} \"${{pod#pod/}}\":{} || exit 1; done",
+        "for pod in $({pods}); do kubectl -n {} cp -c {PRODUCT_SERVICE} {} \"${{pod#pod/}}\":{} || exit 1; done",
         w.ns,
+        w.ctx.artifact().given(),
         q(&folder)
     );
     let remove = format!(
         "for pod in $({pods}); do kubectl -n {} exec \"${{pod#pod/}}\" -c {PRODUCT_SERVICE} -- rm -f {}; done",
         w.ns,
-        artifact_in(folder.trim_end_matches('/'))
+        w.ctx.artifact().in_folder(folder.trim_end_matches('/'))
     );
     Commands::run(
         vec![format!("( {copy} )")],
@@ -1107,4 +1115,37 @@ pub(super) fn open_new_site(ctx: &Ctx) -> Result<Commands, Unresolved> {
         ));
     }
     Ok(out)
+}
+
+/// A new service reached the step's pods (every pod of a cluster of
+/// replicas), within `bound` seconds.
+pub(super) fn await_service(ctx: &Ctx, bound: u64) -> Result<Commands, Unresolved> {
+    let w = Workload::new(ctx)?;
+    let check = w.artifact_in_pods();
+    Ok(Commands::run(
+        vec![until(
+            &format!("{{ {check}; }} 2>/dev/null"),
+            super::tries_for(bound),
+            10,
+            &format!("the new service did not reach {}", w.deployment),
+        )],
+        vec![check],
+        Vec::new(),
+    ))
+}
+
+/// The new service answers on every pod of the step.
+pub(super) fn test_service(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let w = Workload::new(ctx)?;
+    let probe = format!(
+        "( pods=$({}) && test -n \"$pods\" && for pod in $pods; do kubectl -n {} exec \"${{pod#pod/}}\" -c {PRODUCT_SERVICE} -- env NEW_API_CONTEXT=\"${{NEW_API_CONTEXT:?context of the new API, e.g. /orders/1.0}}\" bash -c {} || exit 1; done )",
+        w.kubectl(&["get pod -l", &q(&w.selector()), "-o name"]),
+        w.ns,
+        q(&super::service_probe())
+    );
+    Ok(Commands::run(
+        vec![w.every_pod_healthy()],
+        vec![probe],
+        Vec::new(),
+    ))
 }

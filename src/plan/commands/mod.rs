@@ -104,6 +104,18 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     ("FIXED_ARTIFACT", "the fixed API artifact to deploy"),
     (
+        "NEW_ARTIFACT",
+        "the API artifact of the new service to deploy",
+    ),
+    (
+        "NEW_API_CONTEXT",
+        "the context of the new service's API on the gateways, e.g. /orders/1.0",
+    ),
+    (
+        "NEW_API_NAME",
+        "the name of the new service's API, as the DevPortal lists it",
+    ),
+    (
         "FIXED_TAG",
         "the tag of the image that carries the fixed service (Kubernetes, scaled clusters)",
     ),
@@ -342,17 +354,47 @@ fn next_build(path: &str) -> String {
     )
 }
 
-/// The file a fixed service is deployed as, in the API folder under a
-/// product home.
-fn artifact_in(folder: &str) -> String {
-    format!(
-        "{}\"$(basename \"${{FIXED_ARTIFACT:?}}\")\"",
-        q(&format!("{folder}/"))
-    )
+/// The API artifact a step deploys: the fixed service of a service
+/// update, or the new one of an `add-service` upgrade.
+#[derive(Debug, Clone, Copy)]
+struct Artifact {
+    /// The variable that names it.
+    var: &'static str,
+    what: &'static str,
 }
 
-/// The fixed service to deploy, as given by the operator.
-const FIXED_ARTIFACT: &str = "\"${FIXED_ARTIFACT:?path of the fixed API artifact}\"";
+impl Artifact {
+    /// The artifact, as the operator gives it (a required variable).
+    fn given(self) -> String {
+        format!("\"${{{}:?path of {}}}\"", self.var, self.what)
+    }
+
+    /// Its file name, as the API folder holds it.
+    fn name(self) -> String {
+        format!("\"$(basename \"${{{}:?}}\")\"", self.var)
+    }
+
+    /// Its file in `folder`.
+    fn in_folder(self, folder: &str) -> String {
+        format!("{}{}", q(&format!("{folder}/")), self.name())
+    }
+}
+
+impl Ctx<'_> {
+    fn artifact(&self) -> Artifact {
+        if self.kind() == Some(UpgradeKind::AddService) {
+            Artifact {
+                var: "NEW_ARTIFACT",
+                what: "the new service's API artifact",
+            }
+        } else {
+            Artifact {
+                var: "FIXED_ARTIFACT",
+                what: "the fixed API artifact",
+            }
+        }
+    }
+}
 
 /// The commands of a step for the input's target.
 pub(crate) fn for_step(input: &Input, draft: &Draft) -> Result<Commands, Unresolved> {
@@ -406,6 +448,19 @@ pub(crate) fn for_step(input: &Input, draft: &Draft) -> Result<Commands, Unresol
                 Target::Kubernetes => kubernetes::open_new_site(&ctx),
                 Target::Compose => compose::open_new_site(&ctx),
                 Target::Puppet => puppet::open_new_site(&ctx),
+            };
+        }
+        Detail::NewService(bound) => {
+            let bound = *bound;
+            return match (draft.action, input.target) {
+                (Action::Expose, _) => site::expose(&ctx),
+                (Action::AwaitSync, Target::Kubernetes) => kubernetes::await_service(&ctx, bound),
+                (Action::AwaitSync, Target::Compose) => compose::await_service(&ctx, bound),
+                (Action::AwaitSync, Target::Puppet) => puppet::await_service(&ctx, bound),
+                (Action::Test, Target::Kubernetes) => kubernetes::test_service(&ctx),
+                (Action::Test, Target::Compose) => compose::test_service(&ctx),
+                (Action::Test, Target::Puppet) => puppet::test_service(&ctx),
+                (action, _) => Err(unsupported(&ctx, action)),
             };
         }
         Detail::None => {}
@@ -500,6 +555,22 @@ fn operator_files_check(ctx: &Ctx) -> String {
 /// The tag of an image reference, if it has one.
 fn tag(image: &str) -> Option<&str> {
     crate::model::naming::ImageRef::parse(image).tag
+}
+
+/// How many times a check is retried, every 10 seconds, to wait `bound`
+/// seconds and a minute more.
+fn tries_for(bound: u64) -> u32 {
+    (bound / 10 + 6).min(u32::MAX as u64) as u32
+}
+
+/// The new service answers on the node's gateway: anything but "no such
+/// API" (404) or no answer (an API may ask for a token first). Run on the
+/// node.
+fn service_probe() -> String {
+    format!(
+        "code=$(curl -sk -o /dev/null -w '%{{http_code}}' \"https://localhost:{}${{NEW_API_CONTEXT:?context of the new API, e.g. /orders/1.0}}\"); [ \"$code\" != 404 ] && [ \"$code\" != 000 ]",
+        crate::deployment::layout::ports::GATEWAY_HTTPS
+    )
 }
 
 /// A node action no target does for this kind of step.

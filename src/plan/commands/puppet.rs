@@ -7,9 +7,7 @@
 //! each node to it in its step. The load balancer host's
 //! `/usr/local/bin/apim-lb` is the Compose projects' `lb.sh`.
 
-use super::{
-    Commands, Ctx, FIXED_ARTIFACT, Unresolved, next_build, output_is, probes, q, sh, unsupported,
-};
+use super::{Commands, Ctx, Unresolved, next_build, output_is, probes, q, sh, unsupported};
 use crate::deployment::layout::{self, HOST_LB_SCRIPT, HOSTS_BASE, HOSTS_USER, PRODUCT_UNIT};
 use crate::deployment::{ClusterPlan, NodeRole, Site};
 use crate::plan::{Action, Effect};
@@ -362,23 +360,29 @@ pub(super) fn node(ctx: &Ctx, action: Action) -> Result<Commands, Unresolved> {
         }
         Action::Deploy => {
             let folder = h.api_folder();
+            let artifact = ctx.artifact();
+            let name = artifact.name();
             let installed = format!(
-                "ssh {} \"$(printf 'test -s %q' {}/\"$(basename \"${{FIXED_ARTIFACT:?}}\")\")\"",
+                "ssh {} \"$(printf 'test -s %q' {}/{name})\"",
                 q(host),
                 q(&folder)
             );
             Commands::run(
                 vec![
-                    format!("scp -- {FIXED_ARTIFACT} {}", q(&format!("{host}:/tmp/"))),
                     format!(
-                        "ssh {} \"$(printf 'sudo install -o {HOSTS_USER} -g {HOSTS_USER} -m 0644 %q %q' \"/tmp/$(basename \"${{FIXED_ARTIFACT:?}}\")\" {}/)\"",
+                        "scp -- {} {}",
+                        artifact.given(),
+                        q(&format!("{host}:/tmp/"))
+                    ),
+                    format!(
+                        "ssh {} \"$(printf 'sudo install -o {HOSTS_USER} -g {HOSTS_USER} -m 0644 %q %q' /tmp/{name} {}/)\"",
                         q(host),
                         q(&folder)
                     ),
                 ],
                 std::iter::once(installed).chain(h.health()).collect(),
                 vec![format!(
-                    "ssh {} \"$(printf 'sudo rm -f %q' {}/\"$(basename \"${{FIXED_ARTIFACT:?}}\")\")\"",
+                    "ssh {} \"$(printf 'sudo rm -f %q' {}/{name})\"",
                     q(host),
                     q(&folder)
                 )],
@@ -832,4 +836,37 @@ pub(super) fn settle(ctx: &Ctx) -> Result<Commands, Unresolved> {
         }
     }
     Ok(out)
+}
+
+/// A new service reached the host, within `bound` seconds.
+pub(super) fn await_service(ctx: &Ctx, bound: u64) -> Result<Commands, Unresolved> {
+    let h = Host::new(ctx)?;
+    let check = format!(
+        "ssh {} \"$(printf 'test -s %q' {}/{})\"",
+        q(h.host),
+        q(&h.api_folder()),
+        ctx.artifact().name()
+    );
+    Ok(Commands::run(
+        vec![super::until(
+            &format!("{check} 2>/dev/null"),
+            super::tries_for(bound),
+            10,
+            &format!("the new service did not reach {}", h.host),
+        )],
+        vec![check],
+        Vec::new(),
+    ))
+}
+
+/// The new service answers on the host's gateway.
+pub(super) fn test_service(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let h = Host::new(ctx)?;
+    // The context reaches the host as a quoted word of the remote script.
+    let probe = format!(
+        "ssh {} \"$(printf 'NEW_API_CONTEXT=%q bash -c %q' \"${{NEW_API_CONTEXT:?context of the new API, e.g. /orders/1.0}}\" {})\"",
+        q(h.host),
+        q(&super::service_probe())
+    );
+    Ok(Commands::run(h.health(), vec![probe], Vec::new()))
 }

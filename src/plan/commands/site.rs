@@ -279,3 +279,29 @@ pub(super) fn retire(ctx: &Ctx) -> Result<Commands, Unresolved> {
     }
     Ok(out)
 }
+
+/// The new service is offered to consumers: published in the Publisher
+/// (its lifecycle's Publish), by the operator; the DevPortal of each portal
+/// load balancer then lists it.
+pub(super) fn expose(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let site = ctx.site()?;
+    let (major, minor) = (ctx.input.deployment.major, ctx.input.deployment.minor);
+    let api = match (major, minor) {
+        (3, _) => "/api/am/store/v1/apis",
+        (4, 0) => "/api/am/devportal/v2/apis",
+        _ => "/api/am/devportal/v3/apis",
+    };
+    let verify = portal_hosts(site)
+        .into_iter()
+        .map(|(_, hostname)| {
+            format!(
+                "curl -fsS {}\"${{NEW_API_NAME:?name of the new API}}\" | grep -qF \"\\\"name\\\":\\\"${{NEW_API_NAME:?}}\\\"\"",
+                q(&format!("https://{hostname}{api}?query=name:"))
+            )
+        })
+        .collect();
+    Ok(Commands::by_hand(
+        "publish the new API in the Publisher (lifecycle: Publish) once every node passed its test, so that the DevPortal offers it",
+        verify,
+    ))
+}
