@@ -311,7 +311,12 @@ fn assert_rules(plan: &plan::Plan, shape: &Shape) {
         _ => assert!(first("deploy").is_some()),
     }
     // A temporary node is removed again, and only when surge allows it.
-    let added = actions.iter().filter(|a| **a == "add-node").count();
+    // A preview (one pod of a scaled cluster's change, on Kubernetes)
+    // is one too.
+    let added = actions
+        .iter()
+        .filter(|a| **a == "add-node" || **a == "preview")
+        .count();
     let removed = actions.iter().filter(|a| **a == "remove-node").count();
     assert_eq!(added, removed, "every temporary node is removed");
     if !shape.surge {
