@@ -39,6 +39,8 @@ struct ReadmeSite<'a> {
     relay_endpoints: Vec<(String, String)>,
     /// The datacenters whose control planes relay to it (Markdown).
     relayed_from: Vec<String>,
+    /// The names its certificates must carry: name, what is called by it.
+    certificate_names: Vec<(String, String)>,
 }
 
 /// Render every artifact of the chosen targets (nothing is written).
@@ -89,6 +91,7 @@ pub fn render(
         .filter(|path| path.starts_with("runbooks/") && path.ends_with(".md"))
         .map(str::to_string)
         .collect();
+    let built: Vec<Target> = targets.iter().copied().collect();
     let readme = ReadmeContext {
         runbooks: runbooks.iter().map(String::as_str).collect(),
         deployment: &deployment,
@@ -117,6 +120,7 @@ pub fn render(
                 relay_endpoints.sort();
                 relay_endpoints.dedup();
                 ReadmeSite {
+                    certificate_names: certificate_names(site, &built),
                     name: &site.name,
                     namespace: &site.namespace,
                     running: site.running(),
@@ -204,6 +208,57 @@ fn runbooks(
 
 /// The host names the Puppet-managed hosts need in DNS: each node, and
 /// each cluster (pointing at its load balancer or active node).
+/// The names a datacenter's certificates must carry, as the built
+/// configuration calls its nodes: the load balancers' public host names
+/// (their own certificates), then for the keystore every node shares, each
+/// address a node's deployment.toml or a peer uses: on hosts (Compose,
+/// Puppet) the cluster's and each node's host name, on Kubernetes the
+/// cluster's Service and, on a pair, each node's. The temporary node of a
+/// runbook is called by its own names too.
+pub fn certificate_names(site: &Site, targets: &[Target]) -> Vec<(String, String)> {
+    let hosts = targets
+        .iter()
+        .any(|t| matches!(t, Target::Compose | Target::Puppet));
+    let kubernetes = targets.contains(&Target::Kubernetes);
+    let mut out: Vec<(String, String)> = site
+        .load_balancers
+        .iter()
+        .map(|lb| {
+            (
+                lb.hostname.clone(),
+                format!("load balancer {} (its own certificate)", lb.name),
+            )
+        })
+        .collect();
+    for cluster in site.start_order() {
+        let nodes = || cluster.nodes.iter().chain([&cluster.surge]);
+        if hosts {
+            out.push((
+                site.cluster_host(cluster),
+                format!("cluster {} (Compose, Puppet)", cluster.name),
+            ));
+            out.extend(
+                nodes().map(|n| (n.fqdn.clone(), format!("node {} (Compose, Puppet)", n.name))),
+            );
+        }
+        if kubernetes {
+            out.push((
+                site.service_address(&cluster.label),
+                format!("cluster {} (Kubernetes)", cluster.name),
+            ));
+            if cluster.shape == crate::deployment::Shape::Paired {
+                out.extend(nodes().map(|n| {
+                    (
+                        site.service_address(&n.name),
+                        format!("node {} (Kubernetes)", n.name),
+                    )
+                }));
+            }
+        }
+    }
+    out
+}
+
 pub fn dns_records(site: &Site) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for cluster in site.start_order() {
@@ -211,9 +266,9 @@ pub fn dns_records(site: &Site) -> Vec<(String, String)> {
             site.cluster_host(cluster),
             match cluster.ha {
                 crate::model::HaMode::ActivePassive => {
-                    format!("the active node of `{}`", cluster.name)
+                    format!("the active node of {}", cluster.name)
                 }
-                _ => format!("every node of `{}`", cluster.name),
+                _ => format!("every node of {}", cluster.name),
             },
         ));
         for node in &cluster.nodes {

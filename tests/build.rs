@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use common::parse_back;
@@ -1320,4 +1321,95 @@ fn artifact_sync_authenticates_without_showing_the_credentials() {
     let conf = dir.path().join("state-push/curl.conf");
     let mode = std::fs::metadata(&conf).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "the curl config is the user's alone");
+}
+
+/// The hosts a deployment.toml calls over TLS (`https://`, `wss://`,
+/// `ssl://`) and its own `[server] hostname`, parsed back.
+fn tls_hosts(config: &str) -> Vec<String> {
+    let table: toml::Table = config.parse().expect("deployment.toml parses");
+    let mut out = Vec::new();
+    if let Some(host) = table
+        .get("server")
+        .and_then(|s| s.get("hostname"))
+        .and_then(|h| h.as_str())
+    {
+        out.push(host.to_string());
+    }
+    fn walk(value: &toml::Value, out: &mut Vec<String>) {
+        match value {
+            toml::Value::String(s) => {
+                for scheme in ["https://", "wss://", "ssl://"] {
+                    for (i, _) in s.match_indices(scheme) {
+                        let rest = &s[i + scheme.len()..];
+                        let host: String = rest
+                            .chars()
+                            .take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
+                            .collect();
+                        if !host.is_empty() {
+                            out.push(host);
+                        }
+                    }
+                }
+            }
+            toml::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            toml::Value::Table(t) => t.values().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    table.values().for_each(|v| walk(v, &mut out));
+    out
+}
+
+/// out/README.md lists every name a node is called by over TLS (its
+/// certificate must carry it): each host in every deployment.toml of
+/// Compose and Kubernetes, and each node's own host name.
+#[test]
+fn the_readme_lists_every_name_the_certificates_must_carry() {
+    for example in examples() {
+        let artifacts = render(&example);
+        let readme = artifacts.get("README.md").unwrap();
+        let section = readme
+            .split("## Certificates")
+            .nth(1)
+            .expect("a Certificates section");
+        let listed: BTreeSet<&str> = section
+            .lines()
+            .take_while(|l| !l.starts_with("## "))
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split('`').next())
+            .collect();
+        let mut configs: Vec<(String, String)> = artifacts
+            .iter()
+            .filter(|(p, _)| p.starts_with("compose/") && p.ends_with("/deployment.toml"))
+            .map(|(p, c)| (p.to_string(), c.to_string()))
+            .collect();
+        for (path, content) in artifacts.iter() {
+            if !(path.starts_with("kubernetes/") && path.ends_with(".yaml")) {
+                continue;
+            }
+            for doc in serde_saphyr::from_multiple::<Value>(content).unwrap() {
+                if let Some(c) = doc["data"]["deployment.toml"].as_str() {
+                    configs.push((path.to_string(), c.to_string()));
+                }
+            }
+        }
+        assert!(
+            configs.len() > 4,
+            "{}: {} configs",
+            example.display(),
+            configs.len()
+        );
+        let mut checked = 0;
+        for (path, config) in &configs {
+            for host in tls_hosts(config) {
+                checked += usize::from(listed.contains(host.as_str()));
+                assert!(
+                    host == "localhost" || host.starts_with('$') || listed.contains(host.as_str()),
+                    "{}: {path} calls {host}, which out/README.md does not list for the certificates",
+                    example.display()
+                );
+            }
+        }
+        assert!(checked > 0, "{}: no name checked", example.display());
+    }
 }
