@@ -178,7 +178,8 @@ fn full_output_of_every_example() {
 /// The snapshots of one built file, each small enough to review: a
 /// Kubernetes manifest per object (`<file>__<Kind>-<name>`), a Compose
 /// file per service (`<file>__service-<name>`, the rest under the file's
-/// own name), any other file whole. Put back together in order, the parts
+/// own name), a runbook per step (`<file>__step-NN`, its summary and
+/// graph under the file's own name), any other file whole. Put back together in order, the parts
 /// are the file.
 fn snapshot_parts(path: &str, content: &str) -> Vec<(String, String)> {
     let file = path.replace('/', "__");
@@ -186,6 +187,10 @@ fn snapshot_parts(path: &str, content: &str) -> Vec<(String, String)> {
         manifest_objects(&file, content)
     } else if path.starts_with("compose/") && path.ends_with("/compose.yaml") {
         compose_services(&file, content)
+    } else if path.starts_with("runbooks/") && path.ends_with(".md") {
+        runbook_steps(&file, content)
+    } else if path.starts_with("runbooks/") && path.ends_with(".json") {
+        runbook_json_steps(&file, content)
     } else {
         vec![(file, content.to_string())]
     };
@@ -252,6 +257,51 @@ fn compose_services(file: &str, content: &str) -> Vec<(String, String)> {
     );
     let mut parts = vec![(file.to_string(), rest)];
     parts.extend(services);
+    parts
+}
+
+/// A Markdown runbook: what comes before its first step, then each step
+/// from its `### Step N:` heading.
+fn runbook_steps(file: &str, content: &str) -> Vec<(String, String)> {
+    let mut parts = vec![(file.to_string(), String::new())];
+    for line in content.split_inclusive('\n') {
+        if let Some(rest) = line.strip_prefix("### Step ") {
+            let n: usize = rest
+                .split(':')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("{file}: a step heading without a number: {line}"));
+            parts.push((format!("{file}__step-{n:02}"), String::new()));
+        }
+        parts.last_mut().unwrap().1.push_str(line);
+    }
+    let joined: String = parts.iter().map(|(_, text)| text.as_str()).collect();
+    assert_eq!(joined, content, "{file}: the steps are the file");
+    parts
+}
+
+/// A JSON runbook: the plan without its steps, then each step, pretty
+/// printed. Put back into `steps`, they are the file's JSON.
+fn runbook_json_steps(file: &str, content: &str) -> Vec<(String, String)> {
+    let whole: Value = serde_json::from_str(content).expect("the runbook is JSON");
+    let mut head = whole.clone();
+    let steps = head["steps"].take();
+    let steps = steps.as_array().cloned().unwrap_or_default();
+    head["steps"] = Value::Array(Vec::new());
+    let mut parts = vec![(
+        file.to_string(),
+        serde_json::to_string_pretty(&head).unwrap(),
+    )];
+    for step in &steps {
+        let n = step["n"].as_u64().expect("a step number");
+        parts.push((
+            format!("{file}__step-{n:02}"),
+            serde_json::to_string_pretty(step).unwrap(),
+        ));
+    }
+    let mut back = head;
+    back["steps"] = Value::Array(steps);
+    assert_eq!(back, whole, "{file}: the steps are the file");
     parts
 }
 
