@@ -41,6 +41,9 @@ struct ReadmeSite<'a> {
     relayed_from: Vec<String>,
     /// The names its certificates must carry: name, what is called by it.
     certificate_names: Vec<(String, String)>,
+    /// The Puppet hosts of its nodes, in start order (the load balancer
+    /// host last).
+    puppet_hosts: Vec<String>,
 }
 
 /// Render every artifact of the chosen targets (nothing is written).
@@ -121,6 +124,12 @@ pub fn render(
                 relay_endpoints.dedup();
                 ReadmeSite {
                     certificate_names: certificate_names(site, &built),
+                    puppet_hosts: site
+                        .start_order()
+                        .into_iter()
+                        .flat_map(|c| c.nodes.iter().map(|n| n.fqdn.clone()))
+                        .chain((!site.load_balancers.is_empty()).then(|| site.lb_host()))
+                        .collect(),
                     name: &site.name,
                     namespace: &site.namespace,
                     running: site.running(),

@@ -1463,3 +1463,46 @@ fn the_readme_lists_every_name_the_certificates_must_carry() {
         assert!(checked > 0, "{}: no name checked", example.display());
     }
 }
+
+/// The Puppet module's update-level guard, run by sh as the agent runs
+/// it: a product home below the topology's level fails, one at or above
+/// it passes (the patch runbook may have gone further), one never updated
+/// fails.
+#[test]
+fn puppet_refuses_a_product_home_below_the_update_level() {
+    let artifacts = render(Path::new("examples/upgrades.topo"));
+    let install = artifacts
+        .get("puppet/modules/apim/manifests/install.pp")
+        .unwrap();
+    let body = install
+        .split("$level = @(LEVEL)\n")
+        .nth(1)
+        .and_then(|rest| rest.split("| LEVEL").next())
+        .expect("the level check");
+    let script: String = body.lines().map(|l| format!("{}\n", l.trim())).collect();
+    let common = artifacts.get("puppet/data/common.yaml").unwrap();
+    assert!(common.contains("\"apim::update_level\": 92"), "{common}");
+    let home = tempfile::tempdir().unwrap();
+    let run = |config: Option<&str>| {
+        let updates = home.path().join("updates");
+        let _ = std::fs::remove_dir_all(&updates);
+        if let Some(config) = config {
+            std::fs::create_dir_all(&updates).unwrap();
+            std::fs::write(updates.join("config.json"), config).unwrap();
+        }
+        Command::new("sh")
+            .args(["-c", &script, "apim-level"])
+            .arg(home.path())
+            .arg("92")
+            .status()
+            .unwrap()
+            .success()
+    };
+    assert!(run(Some(
+        r#"{"username": "", "update-level": "92", "channel": "full"}"#
+    )));
+    assert!(run(Some(r#"{"update-level":"104"}"#)));
+    assert!(!run(Some(r#"{"update-level": "91"}"#)));
+    assert!(!run(Some(r#"{"update-level": "-1"}"#)));
+    assert!(!run(None));
+}

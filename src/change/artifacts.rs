@@ -144,7 +144,17 @@ pub fn cluster_fingerprints(
     let built = build(checked)?;
     let deployment = crate::deployment::plan(&checked.topology);
     let mut out = BTreeMap::new();
-    let common = built.get("puppet/data/common.yaml").unwrap_or_default();
+    // The update level is the patch change's, not a configuration change.
+    let common = built
+        .get("puppet/data/common.yaml")
+        .map(|text| {
+            let mut value = documents(text).into_iter().next().unwrap_or(Value::Null);
+            if let Value::Object(map) = &mut value {
+                map.remove("apim::update_level");
+            }
+            value.to_string()
+        })
+        .unwrap_or_default();
     for site in &deployment.sites {
         let compose: Value = built
             .get(&site.compose_file())

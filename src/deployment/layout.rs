@@ -176,6 +176,16 @@ pub const PRODUCT_UNIT: &str = "wso2am";
 /// and keystores the agent installs.
 pub const HOST_PACKS: &str = "/opt/wso2/packs";
 
+/// The product pack a Puppet host unpacks, in [`HOST_PACKS`]: the pack as
+/// WSO2 ships it (`wso2am-4.2.0.zip`), or, with an update level, the pack
+/// updated to it once (`wso2am-4.2.0.12.zip`).
+pub fn host_pack(product_dir: &str, update_level: Option<u64>) -> String {
+    match update_level {
+        Some(level) => format!("{HOST_PACKS}/{product_dir}.{level}.zip"),
+        None => format!("{HOST_PACKS}/{product_dir}.zip"),
+    }
+}
+
 /// The load balancer controls a Puppet-managed load balancer host holds
 /// (the Compose projects' `scripts/lb.sh`).
 pub const HOST_LB_SCRIPT: &str = "/usr/local/bin/apim-lb";

@@ -33,6 +33,9 @@ pub struct Deployment {
     pub version: String,
     pub major: u32,
     pub minor: u32,
+    /// The WSO2 update level the nodes run (`update_level`, above 0), or
+    /// `None` when the topology does not pin one.
+    pub update_level: Option<u64>,
     pub registry: String,
     pub sites: Vec<Site>,
     /// Every secret any node needs, with the environment variable that
@@ -1076,6 +1079,7 @@ pub fn plan(t: &Topology) -> Deployment {
     secrets.dedup();
     Deployment {
         run_as,
+        update_level: t.update_level.as_ref().map(|l| l.value).filter(|&l| l > 0),
         java_version: java_version(&version),
         registry_login,
         helper_registry: t

@@ -136,6 +136,20 @@ struct Excerpt {
     text: String,
     /// Zero-based line of the file the excerpt starts at.
     first_line: usize,
+    /// The file's kept ranges: file start, file end, offset in `text`.
+    map: Vec<(usize, usize, usize)>,
+    file: Arc<SourceFile>,
+}
+
+impl Excerpt {
+    /// The column in the file (in characters, zero-based) of an offset in
+    /// the excerpt, so that the header names the file's position.
+    fn file_column(&self, offset: usize) -> Option<usize> {
+        let &(s, _, at) = self.map.iter().rev().find(|&&(_, _, at)| at <= offset)?;
+        let in_file = self.file.clamp(s + (offset - at));
+        let line_start = self.file.line_start(self.file.line_index(in_file));
+        Some(self.file.text[line_start..in_file].chars().count())
+    }
 }
 
 impl SourceCode for Excerpt {
@@ -148,12 +162,15 @@ impl SourceCode for Excerpt {
         let inner = self
             .text
             .read_span(span, context_lines_before, context_lines_after)?;
+        let column = self
+            .file_column(inner.span().offset())
+            .unwrap_or(inner.column());
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.clone(),
             inner.data(),
             *inner.span(),
             inner.line() + self.first_line,
-            inner.column(),
+            column,
             inner.line_count(),
         )))
     }
@@ -290,6 +307,8 @@ fn fit(file: Arc<SourceFile>, spans: &[Span]) -> (Source, Vec<SourceSpan>) {
         name: file.display_path(),
         text,
         first_line: first,
+        map,
+        file: file.clone(),
     };
     (Source::Excerpt(excerpt), spans)
 }
@@ -451,7 +470,8 @@ mod tests {
         let out = rendered(&text);
         assert!(out.contains("E002"), "{out}");
         assert!(out.contains("bogus = 1"), "{out}");
-        assert!(out.contains("long.topo:1:"), "{out}");
+        // The header names the position in the file, not in the excerpt.
+        assert!(out.contains("long.topo:1:65537]"), "{out}");
         assert!(out.contains('…'), "{out}");
         assert!(out.lines().all(|l| l.chars().count() < 400), "{out}");
     }

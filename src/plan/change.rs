@@ -35,6 +35,9 @@ pub(crate) struct ChangeContext {
     /// The commit brings a new update level (Puppet nodes run the update
     /// tool when they move to the new build).
     pub patch: bool,
+    /// The update level the commit names (`update_level`, above 0): the
+    /// update tool brings each Puppet node to exactly that level.
+    pub update_level: Option<u64>,
 }
 
 impl ChangeContext {
@@ -160,6 +163,12 @@ pub fn plan_change(old: &Checked, new: &Checked, changes: &ChangeSet, target: Ta
         after: nodes(&new_d),
         environment: environment(new),
         patch: changes.has(ChangeKind::Patch),
+        update_level: new
+            .topology
+            .update_level
+            .as_ref()
+            .map(|l| l.value)
+            .filter(|&l| l > 0),
     };
     let input = Input {
         topology: &new.topology,

@@ -340,15 +340,23 @@ pub(super) fn node(ctx: &Ctx, action: Action) -> Result<Commands, Unresolved> {
             let mut verify = vec![uses_environment(host, &environment)];
             let mut rollback = vec![use_environment(host, CURRENT_ENVIRONMENT), agent_test(host)];
             if patch {
+                let level = ctx.input.change.and_then(|c| c.update_level);
+                let flag = level.map(|l| format!(" --level {l}")).unwrap_or_default();
                 commands.splice(
                     0..0,
                     [
                         h.record_level(),
                         h.service("stop"),
-                        wso2update(host, &h.home, ""),
+                        wso2update(host, &h.home, &flag),
                     ],
                 );
                 verify.extend(h.updated());
+                if let Some(level) = level {
+                    verify.push(format!(
+                        "test \"$({})\" = {level}",
+                        update_level(host, &h.home)
+                    ));
+                }
                 rollback.splice(
                     0..0,
                     [h.service("stop"), wso2update(host, &h.home, " --revert")],
@@ -512,7 +520,7 @@ pub(super) fn stage_build(ctx: &Ctx) -> Result<Commands, Unresolved> {
         verify.push(ssh(
             host,
             &format!(
-                "ls {}/wso2am*-{}.zip >/dev/null",
+                "ls {}/wso2am*-{}*.zip >/dev/null",
                 q(layout::HOST_PACKS),
                 q(&version)
             ),
@@ -615,11 +623,8 @@ pub(super) fn prepare(ctx: &Ctx) -> Result<Commands, Unresolved> {
     );
     for site in &d.sites {
         for cluster in &site.clusters {
-            let mut wanted: Vec<String> = vec![format!(
-                "{}/{}.zip",
-                layout::HOST_PACKS,
-                cluster.product_dir
-            )];
+            let mut wanted: Vec<String> =
+                vec![layout::host_pack(&cluster.product_dir, d.update_level)];
             wanted.extend(
                 cluster
                     .drivers
@@ -763,10 +768,9 @@ pub(super) fn prepare_site(ctx: &Ctx) -> Result<Commands, Unresolved> {
         Vec::new(),
     );
     for cluster in &site.clusters {
-        let mut wanted = vec![format!(
-            "{}/{}.zip",
-            layout::HOST_PACKS,
-            cluster.product_dir
+        let mut wanted = vec![layout::host_pack(
+            &cluster.product_dir,
+            ctx.input.deployment.update_level,
         )];
         wanted.extend(
             cluster
