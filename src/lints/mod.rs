@@ -7,6 +7,7 @@ pub mod ha;
 pub mod language;
 pub mod runtime;
 pub mod storage;
+pub mod traffic;
 pub mod upgrade;
 
 use crate::diagnostics::{Diagnostic, Severity};
@@ -92,13 +93,14 @@ pub fn all() -> &'static [&'static Lint] {
     use language::*;
     use runtime::*;
     use storage::*;
+    use traffic::*;
     use upgrade::*;
     static ALL: &[&Lint] = &[
         &E001, &E002, &E003, &E004, &E005, &E006, &E007, &E008, &SEC001, &HA001, &HA002, &HA003,
         &HA004, &HA005, &HA006, &HA007, &HA008, &HA009, &DC001, &DC002, &DC003, &DC004, &DC005,
         &DC006, &DC007, &DC008, &DC009, &DS001, &DS002, &DS003, &DS004, &FS001, &FS002, &FS003,
-        &FS004, &UP001, &UP002, &UP003, &UP004, &UP005, &UP006, &UP007, &ST001, &ST002, &ST003,
-        &ST004,
+        &FS004, &UP001, &UP002, &UP003, &UP004, &UP005, &UP006, &UP007, &TR001, &TR002, &ST001,
+        &ST002, &ST003, &ST004,
     ];
     ALL
 }

@@ -85,6 +85,11 @@ pub struct Topology {
     pub encryption_key: SecretRef,
     pub allow: Vec<Spanned<String>>,
     pub deny: Vec<Spanned<String>>,
+    /// The zone windows are read in when they name none (default UTC).
+    pub time_zone: crate::traffic::time::UtcOffset,
+    /// Given traffic, what a plan holds a cluster to: the highest rate
+    /// observed in its window times this (1.5 for `150%`).
+    pub traffic_safety: Spanned<f64>,
     pub datacenters: Vec<Datacenter>,
     pub datasources: Vec<Datasource>,
     pub file_shares: Vec<FileShare>,
@@ -108,6 +113,8 @@ pub struct Datacenter {
     pub recovery_time: Option<Spanned<Duration>>,
     /// How far its replicas may lag the primary.
     pub replication_lag: Duration,
+    /// Its local time: its own `time_zone`, else the topology's.
+    pub time_zone: crate::traffic::time::UtcOffset,
     pub clusters: Vec<ClusterId>,
     pub datasources: Vec<DsId>,
     pub file_shares: Vec<FsId>,
@@ -296,6 +303,9 @@ pub struct Upgrade {
     pub token_sync: Option<Spanned<TokenSync>>,
     pub cutover: Option<Spanned<Cutover>>,
     pub window: Option<String>,
+    /// Where `window` is written.
+    #[serde(skip)]
+    pub window_span: Option<Span>,
     pub surge: bool,
 }
 
