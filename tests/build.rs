@@ -166,10 +166,92 @@ fn full_output_of_every_example() {
                 if path == topoc::emit::output::MANIFEST {
                     continue;
                 }
-                insta::assert_snapshot!(path.replace('/', "__"), content);
+                for (part, text) in snapshot_parts(path, content) {
+                    insta::assert_snapshot!(part, text);
+                }
             }
         });
     }
+}
+
+/// The snapshots of one built file, each small enough to review: a
+/// Kubernetes manifest per object (`<file>__<Kind>-<name>`), a Compose
+/// file per service (`<file>__service-<name>`, the rest under the file's
+/// own name), any other file whole. Put back together in order, the parts
+/// are the file.
+fn snapshot_parts(path: &str, content: &str) -> Vec<(String, String)> {
+    let file = path.replace('/', "__");
+    let parts = if path.starts_with("kubernetes/") && path.ends_with(".yaml") {
+        manifest_objects(&file, content)
+    } else if path.starts_with("compose/") && path.ends_with("/compose.yaml") {
+        compose_services(&file, content)
+    } else {
+        vec![(file, content.to_string())]
+    };
+    let mut names: Vec<&str> = parts.iter().map(|(name, _)| name.as_str()).collect();
+    names.sort();
+    let count = names.len();
+    names.dedup();
+    assert_eq!(names.len(), count, "{path}: two parts share a name");
+    parts
+}
+
+/// The documents of a multi-document manifest (separated by `---` lines),
+/// each named by its kind and `metadata.name`.
+fn manifest_objects(file: &str, content: &str) -> Vec<(String, String)> {
+    let mut docs = vec![String::new()];
+    for line in content.split_inclusive('\n') {
+        if line == "---\n" {
+            docs.push(String::new());
+        } else {
+            docs.last_mut().unwrap().push_str(line);
+        }
+    }
+    assert_eq!(
+        docs.join("---\n"),
+        content,
+        "{file}: the objects are the file"
+    );
+    docs.into_iter()
+        .map(|doc| {
+            let object: Value = serde_saphyr::from_str(&doc)
+                .unwrap_or_else(|e| panic!("{file}: an object is not YAML: {e}\n{doc}"));
+            let kind = object["kind"].as_str().expect("a kind");
+            let name = object["metadata"]["name"].as_str().expect("a name");
+            (format!("{file}__{kind}-{name}"), doc)
+        })
+        .collect()
+}
+
+/// A Compose file's services, one part each, and the rest of the file
+/// (its name, networks, volumes and secrets) under the file's own name.
+fn compose_services(file: &str, content: &str) -> Vec<(String, String)> {
+    let mut rest = String::new();
+    let mut services: Vec<(String, String)> = Vec::new();
+    let mut in_services = false;
+    for line in content.split_inclusive('\n') {
+        if !line.starts_with(' ') {
+            in_services = line == "services:\n";
+            rest.push_str(line);
+        } else if in_services && !line.starts_with("   ") && line.trim_end().ends_with(':') {
+            let name = line.trim().trim_end_matches(':');
+            services.push((format!("{file}__service-{name}"), line.to_string()));
+        } else if in_services {
+            services.last_mut().expect("a service").1.push_str(line);
+        } else {
+            rest.push_str(line);
+        }
+    }
+    let head = content.find("services:\n").expect("services") + "services:\n".len();
+    let joined: String = services.iter().map(|(_, text)| text.as_str()).collect();
+    assert_eq!(
+        format!("{}{joined}{}", &rest[..head], &rest[head..]),
+        content,
+        "{file}: the services and the rest are the file"
+    );
+    let mut parts = vec![(file.to_string(), rest)];
+    parts.extend(services);
+    parts
 }
 
 #[test]

@@ -16,6 +16,10 @@
 //!   `topoc check` checks a file. An example of several files begins each
 //!   at a `# name.topo` line, the first file being the one checked.
 //!
+//! The codes that read traffic (`check --traffic`) are checked with it: a
+//! fixture `CODE.topo` with `CODE/traffic.csv` beside it, an example with
+//! the `csv` block of its section.
+//!
 //! Every code of [`lints::all`] has all three; a missing one fails.
 
 use std::collections::BTreeSet;
@@ -25,17 +29,33 @@ use topoc::diagnostics::{SeverityConfig, human, json};
 use topoc::lints;
 use topoc::load::DiskFs;
 
-/// Codes whose fixtures live with the feature that reports them.
-const ELSEWHERE: &[&str] = &[];
+/// Codes whose fixtures live with the feature that reports them: CH001
+/// compares two topologies (`plan --since`), so its example is a pair and
+/// `tests/change.rs` checks it.
+const ELSEWHERE: &[&str] = &["CH001"];
 
 /// Codes whose fix is to accept what they report: the fixed example names
 /// the code in `allow`, with a comment saying why. DC006 is information
 /// (throttle limits are per datacenter), not a mistake to correct.
 const FIXED_BY_ALLOWING: &[&str] = &["DC006"];
 
+/// Check a file as `topoc check` does; with `--traffic CODE/traffic.csv`
+/// when the fixture `CODE.topo` has one.
 fn check_file(path: &Path) -> topoc::Checked {
+    let traffic = path.with_extension("").join("traffic.csv");
+    if traffic.is_file() {
+        let traffic = topoc::traffic::Traffic::load(&traffic)
+            .unwrap_or_else(|e| panic!("{} reads: {e}", traffic.display()));
+        return check_with_traffic(path, &traffic);
+    }
     topoc::check_path(path, &DiskFs, &SeverityConfig::default())
         .unwrap_or_else(|e| panic!("{} loads: {e}", path.display()))
+}
+
+fn check_with_traffic(path: &Path, traffic: &topoc::traffic::Traffic) -> topoc::Checked {
+    topoc::check_path_with_traffic(path, &DiskFs, &SeverityConfig::default(), traffic)
+        .unwrap_or_else(|e| panic!("{} loads: {e}", path.display()))
+        .unwrap_or_else(|e| panic!("{} with its traffic: {e}", path.display()))
 }
 
 fn codes(checked: &topoc::Checked) -> Vec<&'static str> {
@@ -91,6 +111,9 @@ fn every_code_has_a_failing_fixture_with_snapshots() {
 fn every_code_has_a_near_miss_that_does_not_fire() {
     let mut problems = Vec::new();
     for lint in lints::all() {
+        if ELSEWHERE.contains(&lint.code) {
+            continue;
+        }
         let path = format!("tests/fixtures/lints/pass/{}.topo", lint.code);
         if !Path::new(&path).exists() {
             problems.push(format!("{}: no near miss ({path})", lint.code));
@@ -159,8 +182,9 @@ fn example_files(text: &str) -> Vec<(String, String)> {
     files
 }
 
-/// Check an example as `topoc check` checks the file it was saved to.
-fn check_example(text: &str) -> topoc::Checked {
+/// Check an example as `topoc check` checks the file it was saved to
+/// (`--traffic` with `traffic` when it reads traffic).
+fn check_example(text: &str, traffic: Option<&str>) -> topoc::Checked {
     let dir = tempfile::tempdir().expect("temporary folder");
     let files = example_files(text);
     for (name, content) in &files {
@@ -168,7 +192,16 @@ fn check_example(text: &str) -> topoc::Checked {
         std::fs::create_dir_all(path.parent().expect("a parent")).expect("folder");
         std::fs::write(&path, content).expect("example written");
     }
-    check_file(&dir.path().join(&files[0].0))
+    let path = dir.path().join(&files[0].0);
+    match traffic {
+        Some(data) => {
+            let traffic = topoc::traffic::Traffic::parse("traffic.csv", data.as_bytes())
+                .unwrap_or_else(|e| panic!("the example's traffic: {e}"));
+            check_with_traffic(&path, &traffic)
+        }
+        None => topoc::check_path(&path, &DiskFs, &SeverityConfig::default())
+            .unwrap_or_else(|e| panic!("{} loads: {e}", path.display())),
+    }
 }
 
 #[test]
@@ -176,11 +209,14 @@ fn every_explanation_example_produces_its_code_and_its_fix_nothing() {
     let mut problems = Vec::new();
     for lint in lints::all() {
         let code = lint.code;
+        if ELSEWHERE.contains(&code) {
+            continue;
+        }
         let (Some(example), Some(fixed)) = (lint.example(), lint.fixed_example()) else {
             problems.push(format!("{code}: the explanation lacks an example or a fix"));
             continue;
         };
-        let found = codes(&check_example(example));
+        let found = codes(&check_example(example, lint.example_traffic()));
         if !found.contains(&code) {
             problems.push(format!(
                 "{code}: its example does not produce it, only {found:?}"
@@ -190,7 +226,7 @@ fn every_explanation_example_produces_its_code_and_its_fix_nothing() {
                 "{code}: its example also produces {other} ({found:?})"
             ));
         }
-        let checked = check_example(fixed);
+        let checked = check_example(fixed, lint.fixed_example_traffic());
         if !checked.diagnostics.is_empty() {
             problems.push(format!(
                 "{code}: its fixed example produces {:?}",

@@ -2,6 +2,7 @@
 //! explanation, declared beside the function that checks it, and the
 //! registry that lists them all.
 
+pub mod change;
 pub mod datacenter;
 pub mod ha;
 pub mod language;
@@ -36,13 +37,25 @@ impl Lint {
     /// The failing example of the explanation (the `topo` block under
     /// `## Example`): a complete topology that produces this code.
     pub fn example(&self) -> Option<&'static str> {
-        code_block(self.explanation, "## Example")
+        code_block(self.explanation, "## Example", "topo")
+    }
+
+    /// The traffic the failing example is checked with (`check --traffic`),
+    /// for the codes that read traffic: the `csv` block under `## Example`.
+    pub fn example_traffic(&self) -> Option<&'static str> {
+        code_block(self.explanation, "## Example", "csv")
+    }
+
+    /// The traffic the fixed example is checked with: the `csv` block
+    /// under `## Use instead`.
+    pub fn fixed_example_traffic(&self) -> Option<&'static str> {
+        code_block(self.explanation, "## Use instead", "csv")
     }
 
     /// The fixed example (the `topo` block under `## Use instead`): the
     /// same topology with the fix, which produces nothing.
     pub fn fixed_example(&self) -> Option<&'static str> {
-        code_block(self.explanation, "## Use instead")
+        code_block(self.explanation, "## Use instead", "topo")
     }
 
     /// The family the code belongs to, for the README's grouping.
@@ -51,6 +64,7 @@ impl Lint {
             Some(b'S') if self.code.starts_with("ST") => "Starting",
             Some(b'E') | Some(b'S') => "Language",
             Some(b'H') => "HA",
+            Some(b'C') => "Changes",
             Some(b'D') if self.code.starts_with("DC") => "Datacenters",
             Some(b'D') | Some(b'F') => "Datasources and file sharing",
             _ => "Upgrades",
@@ -58,16 +72,16 @@ impl Lint {
     }
 }
 
-/// The first ```` ```topo ```` block of the section that `heading` opens
-/// (before the next heading).
-fn code_block(text: &'static str, heading: &str) -> Option<&'static str> {
+/// The first ```` ```LANG ```` block (`topo`, `csv`) of the section that
+/// `heading` opens (before the next heading).
+fn code_block(text: &'static str, heading: &str, lang: &str) -> Option<&'static str> {
     let section = text
         .match_indices(heading)
         .find(|(i, _)| text[i + heading.len()..].starts_with('\n'))
         .map(|(i, _)| &text[i + heading.len()..])?;
     let section = &section[..section.find("\n## ").unwrap_or(section.len())];
-    let open = "```topo\n";
-    let start = section.find(open)? + open.len();
+    let open = format!("```{lang}\n");
+    let start = section.find(&open)? + open.len();
     let body = &section[start..];
     let end = body.find("```")?;
     Some(&body[..end])
@@ -88,6 +102,7 @@ pub(crate) use declare_lint;
 
 /// Every code, in catalog order.
 pub fn all() -> &'static [&'static Lint] {
+    use change::*;
     use datacenter::*;
     use ha::*;
     use language::*;
@@ -99,8 +114,8 @@ pub fn all() -> &'static [&'static Lint] {
         &E001, &E002, &E003, &E004, &E005, &E006, &E007, &E008, &SEC001, &HA001, &HA002, &HA003,
         &HA004, &HA005, &HA006, &HA007, &HA008, &HA009, &DC001, &DC002, &DC003, &DC004, &DC005,
         &DC006, &DC007, &DC008, &DC009, &DS001, &DS002, &DS003, &DS004, &FS001, &FS002, &FS003,
-        &FS004, &UP001, &UP002, &UP003, &UP004, &UP005, &UP006, &UP007, &TR001, &TR002, &ST001,
-        &ST002, &ST003, &ST004,
+        &FS004, &UP001, &UP002, &UP003, &UP004, &UP005, &UP006, &UP007, &CH001, &TR001, &TR002,
+        &ST001, &ST002, &ST003, &ST004,
     ];
     ALL
 }

@@ -12,12 +12,13 @@ use crate::model::*;
 use Generation::{Current, Next};
 
 /// Collects drafts; `push` returns the draft's index.
-struct Builder {
-    drafts: Vec<Draft>,
+#[derive(Default)]
+pub(crate) struct Builder {
+    pub drafts: Vec<Draft>,
 }
 
 impl Builder {
-    fn push(&mut self, draft: Draft) -> usize {
+    pub fn push(&mut self, draft: Draft) -> usize {
         self.drafts.push(draft);
         self.drafts.len() - 1
     }
@@ -116,12 +117,12 @@ fn needed(cluster: &ClusterPlan) -> usize {
 
 /// What the rolling part of an upgrade does to each node.
 #[derive(Clone, Copy)]
-struct Change {
-    action: Action,
-    version: Generation,
-    database: Generation,
+pub(crate) struct Change {
+    pub action: Action,
+    pub version: Generation,
+    pub database: Generation,
     /// The node goes down while it changes (a restart).
-    restart: bool,
+    pub restart: bool,
 }
 
 impl Change {
@@ -129,6 +130,7 @@ impl Change {
         match self.action {
             Action::Patch => "Patch",
             Action::Upgrade => "Upgrade",
+            Action::Reconfigure => "Reconfigure",
             _ => "Deploy the fixed service on",
         }
     }
@@ -288,7 +290,7 @@ impl On<'_> {
 
 /// Roll a change through a cluster, keeping it available: returns the last
 /// step.
-fn roll(
+pub(crate) fn roll(
     b: &mut Builder,
     input: &Input,
     site: usize,
@@ -753,11 +755,160 @@ pub(crate) fn upgrade(input: &Input, u: &Upgrade) -> Vec<Draft> {
                 },
             );
         }
+        Some(UpgradeKind::AddService) => add_service(&mut b, input, &labels, primary),
         Some(UpgradeKind::VersionUpgrade) => version_upgrade(&mut b, input, u, &labels, primary),
         Some(UpgradeKind::Migration) => migration(&mut b, input, u, &labels, primary),
         None => {}
     }
     b.drafts
+}
+
+/// How a new service deployed on a cluster's manager node reaches its
+/// other nodes: at once (a shared deployment folder), within the rsync
+/// interval (seconds, Puppet hosts), or not at all (every node gets it).
+fn carried(input: &Input, s: &crate::deployment::Site, cluster: &ClusterPlan) -> Option<u64> {
+    if shared_deployment_folder(input, s, cluster) {
+        return Some(0);
+    }
+    let share = cluster
+        .share
+        .as_ref()
+        .and_then(|label| s.shares.iter().find(|sh| sh.label == *label))?;
+    (share.method == ShareMethod::Rsync && input.target == Target::Puppet)
+        .then_some(share.interval_minutes * 60)
+}
+
+/// The source notes' "adding a new service (API)": its artifacts are
+/// deployed from the manager node only, file sharing carries them to the
+/// other nodes (each node gets them where nothing shares), the artifact
+/// server to every read-only datacenter, each within its interval and poll
+/// time; every node is tested; only then is the service offered to
+/// consumers.
+fn add_service(b: &mut Builder, input: &Input, labels: &BTreeSet<String>, primary: Option<usize>) {
+    let mut tested = Vec::new();
+    // The read-only datacenters wait for what the primary deployed.
+    let mut deployed: Vec<usize> = Vec::new();
+    let push = primary
+        .and_then(|p| input.site(p).artifact_push.as_ref())
+        .map(|a| a.interval_seconds)
+        .unwrap_or(0);
+    for site in site_order(input) {
+        let s = input.site(site);
+        if !s.running() {
+            continue;
+        }
+        for cluster in s.start_order() {
+            if !labels.contains(&cluster.label) || !cluster.profile.runs_gateway() {
+                continue;
+            }
+            let on = On {
+                site,
+                cluster,
+                routed: input.routed(s, cluster),
+            };
+            let mut chain = if s.role == Role::Primary {
+                Vec::new()
+            } else {
+                deployed.clone()
+            };
+            let scaled = input.target == Target::Kubernetes && cluster.shape == Shape::Scaled;
+            let names: Vec<&str> = cluster.nodes.iter().map(|n| n.name.as_str()).collect();
+            if s.role == Role::Primary {
+                let manager = cluster
+                    .nodes
+                    .iter()
+                    .find(|n| n.manager)
+                    .unwrap_or(&cluster.nodes[0])
+                    .name
+                    .as_str();
+                match carried(input, s, cluster) {
+                    // The pods of replicas have no identity: the new
+                    // service is copied into every one.
+                    _ if scaled => {
+                        let title =
+                            format!("Deploy the new service on every pod of {}", cluster.label);
+                        on.step(b, names[0], Action::Deploy, title, Effect::None, &mut chain);
+                    }
+                    Some(bound) => {
+                        let title =
+                            format!("Deploy the new service from {manager}, the manager node");
+                        on.step(b, manager, Action::Deploy, title, Effect::None, &mut chain);
+                        for node in names.iter().filter(|n| **n != manager) {
+                            let index = on.step(
+                                b,
+                                node,
+                                Action::AwaitSync,
+                                format!("Wait until file sharing has carried it to {node}"),
+                                Effect::None,
+                                &mut chain,
+                            );
+                            b.drafts[index].detail = Detail::NewService(bound);
+                        }
+                    }
+                    None => {
+                        for node in &names {
+                            let title = format!(
+                                "Deploy the new service on {node} (nothing shares its API folder)"
+                            );
+                            on.step(b, node, Action::Deploy, title, Effect::None, &mut chain);
+                        }
+                    }
+                }
+                deployed.extend(chain.iter().copied());
+            } else {
+                let bound = push
+                    + s.artifact_pull
+                        .as_ref()
+                        .map(|a| a.interval_seconds)
+                        .unwrap_or(0);
+                let nodes: Vec<&str> = if scaled {
+                    vec![names[0]]
+                } else {
+                    names.clone()
+                };
+                for node in nodes {
+                    let index = on.step(
+                        b,
+                        node,
+                        Action::AwaitSync,
+                        if scaled {
+                            format!(
+                                "Wait until the artifact server has carried it to every pod of {}",
+                                cluster.label
+                            )
+                        } else {
+                            format!("Wait until the artifact server has carried it to {node}")
+                        },
+                        Effect::None,
+                        &mut chain,
+                    );
+                    b.drafts[index].detail = Detail::NewService(bound);
+                }
+            }
+            let tests: Vec<&str> = if scaled {
+                vec![names[0]]
+            } else {
+                names.clone()
+            };
+            for node in tests {
+                let title = if scaled {
+                    format!("Test the new service on every pod of {}", cluster.label)
+                } else {
+                    format!("Test the new service on {node}")
+                };
+                let index = on.step(b, node, Action::Test, title, Effect::None, &mut chain);
+                b.drafts[index].detail = Detail::NewService(0);
+            }
+            tested.extend(chain);
+        }
+    }
+    let expose = b.general(
+        Action::Expose,
+        primary,
+        "Expose the new service to consumers".to_string(),
+        tested,
+    );
+    b.drafts[expose].detail = Detail::NewService(0);
 }
 
 /// The databases (by original datasource) the given clusters use, with

@@ -5,6 +5,7 @@
 //! naming the step.
 
 mod bootstrap;
+mod change;
 pub mod commands;
 mod generate;
 pub mod render;
@@ -20,6 +21,7 @@ use crate::diagnostics::Diagnostic;
 use crate::lints::upgrade::UP001;
 use crate::model::{Topology, UpgradeId};
 
+pub use change::plan_change;
 pub use commands::Target;
 
 /// What a step does (the action vocabulary of the plan JSON).
@@ -53,6 +55,13 @@ pub enum Action {
     LoadSchema,
     /// A datacenter's load balancers start taking traffic.
     OpenTraffic,
+    /// A node moves to the configuration of a commit's build.
+    Reconfigure,
+    /// Wait until file sharing or the artifact server has carried a new
+    /// service to a node.
+    AwaitSync,
+    /// A new service is offered to consumers (published in the DevPortal).
+    Expose,
 }
 
 impl Action {
@@ -81,6 +90,9 @@ impl Action {
             Action::CreateDb => "create-db",
             Action::LoadSchema => "load-schema",
             Action::OpenTraffic => "open-traffic",
+            Action::Reconfigure => "reconfigure",
+            Action::AwaitSync => "await-sync",
+            Action::Expose => "expose",
         }
     }
 
@@ -104,6 +116,9 @@ impl Action {
             Action::CreateDb => 5,
             Action::LoadSchema => 10,
             Action::OpenTraffic => 5,
+            Action::Reconfigure => 10,
+            Action::AwaitSync => 5,
+            Action::Expose => 5,
         }
     }
 }
@@ -267,6 +282,18 @@ pub(crate) enum Detail {
     /// The new version's build reaches the Puppet server as an
     /// environment of its own, which nodes then move to one at a time.
     StageBuild,
+    /// A datacenter's load balancers and Services take the routes of a
+    /// commit's build: its new nodes in, its removed ones out.
+    Route,
+    /// A datacenter new in a commit is prepared or opened.
+    NewSite,
+    /// A datacenter a commit removes leaves DNS.
+    Retire,
+    /// The hosts a commit does not change move to its build (Puppet).
+    Settle,
+    /// A step about the new service of an `add-service` upgrade: how long
+    /// its wait may take (seconds), or 0.
+    NewService(u64),
 }
 
 /// How a step changes the simulated deployment.
@@ -316,6 +343,11 @@ pub(crate) enum Effect {
     /// Every node of the cluster starts; its active nodes take traffic, a
     /// passive one stands by (the first deployment).
     StartAll,
+    /// A node new in a commit starts; it takes traffic once its
+    /// datacenter's routes are the commit's.
+    Join,
+    /// A node a commit removes stops, for good.
+    Leave,
 }
 
 /// Old or new: of a node's software, or of the database it uses.
@@ -337,6 +369,8 @@ pub(crate) struct Input<'a> {
     pub bootstrap: bool,
     /// The traffic floor that replaces `degraded_capacity x peak_load`.
     pub held: Option<&'a crate::traffic::HeldTo>,
+    /// The change a commit makes (`plan --since`).
+    pub change: Option<&'a change::ChangeContext>,
 }
 
 impl Input<'_> {
@@ -354,7 +388,11 @@ impl Input<'_> {
 
     /// What a cluster must serve: its traffic floor when the plan is held
     /// to traffic, else `degraded_capacity x peak_load`.
-    pub fn required_rps(&self, site: &Site, cluster: &crate::deployment::ClusterPlan) -> Option<f64> {
+    pub fn required_rps(
+        &self,
+        site: &Site,
+        cluster: &crate::deployment::ClusterPlan,
+    ) -> Option<f64> {
         self.held
             .and_then(|h| h.required(&site.name, &cluster.label))
             .or(cluster.required_rps)
@@ -407,7 +445,17 @@ fn order(drafts: &[Draft]) -> Vec<usize> {
 
 /// The runbook of an upgrade block for a target.
 pub fn plan_upgrade(t: &Topology, d: &Deployment, upgrade: UpgradeId, target: Target) -> Plan {
-    let u = &t.upgrades[upgrade.0];
+    plan_upgrade_block(t, d, &t.upgrades[upgrade.0], target)
+}
+
+/// The runbook of an upgrade, given as a block (of the topology, or one a
+/// change stands for).
+pub(crate) fn plan_upgrade_block(
+    t: &Topology,
+    d: &Deployment,
+    u: &crate::model::Upgrade,
+    target: Target,
+) -> Plan {
     let input = Input {
         topology: t,
         deployment: d,
@@ -415,6 +463,7 @@ pub fn plan_upgrade(t: &Topology, d: &Deployment, upgrade: UpgradeId, target: Ta
         upgrade: Some(u),
         bootstrap: false,
         held: None,
+        change: None,
     };
     let drafts = generate::upgrade(&input, u);
     let kind = u.kind().map(|k| k.name().to_string()).unwrap_or_default();
@@ -440,6 +489,7 @@ pub fn plan_upgrade_held(
         upgrade: Some(u),
         bootstrap: false,
         held: Some(held),
+        change: None,
     };
     let drafts = generate::upgrade(&input, u);
     let kind = u.kind().map(|k| k.name().to_string()).unwrap_or_default();
@@ -470,6 +520,7 @@ pub fn plan_failover(
         upgrade: None,
         bootstrap: false,
         held: None,
+        change: None,
     };
     let index = d
         .sites
@@ -518,6 +569,7 @@ pub fn plan_bootstrap(t: &Topology, d: &Deployment, target: Target) -> Plan {
         upgrade: None,
         bootstrap: true,
         held: None,
+        change: None,
     };
     let drafts = bootstrap::drafts(&input);
     finish(
@@ -530,7 +582,7 @@ pub fn plan_bootstrap(t: &Topology, d: &Deployment, target: Target) -> Plan {
     )
 }
 
-fn finish(
+pub(crate) fn finish(
     input: &Input,
     name: String,
     kind: String,

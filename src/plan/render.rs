@@ -24,6 +24,11 @@ struct View<'a> {
     version: &'a str,
     floors: String,
     margin: String,
+    /// What the plan was held to, when traffic replaced the peak floor.
+    held: Option<String>,
+    /// How the same plan fares at the peak floor, beside a plan held to
+    /// traffic.
+    at_peak: Option<String>,
     duration: String,
     /// Set when the expected duration exceeds the maintenance window.
     overrun: Option<String>,
@@ -161,14 +166,19 @@ pub fn markdown(
             step,
             serving_text: match (&step.serving, step.capacity_rps, step.required_rps) {
                 (Some(serving), Some(capacity), Some(required)) => format!(
-                    "{} ({} of {} required)",
+                    "{} ({} of {} required{})",
                     if serving.is_empty() {
                         "none".to_string()
                     } else {
                         serving.join(", ")
                     },
                     rps(capacity),
-                    rps(required)
+                    rps(required),
+                    match step.margin_rps {
+                        Some(margin) if margin < 0.0 => format!(", {} short", rps(-margin)),
+                        Some(margin) => format!(", a margin of {}", rps(margin)),
+                        None => String::new(),
+                    }
                 ),
                 (Some(serving), _, _) => {
                     if serving.is_empty() {
@@ -189,6 +199,18 @@ pub fn markdown(
         version: &deployment.version,
         floors,
         margin: plan.summary.lowest_margin_rps.map(rps).unwrap_or_default(),
+        held: plan.held_to.as_ref().map(|h| h.describe()),
+        at_peak: plan.at_peak.as_ref().map(|p| match (p.safe, p.violations.first()) {
+            (true, _) => format!(
+                "safe too: the lowest margin is {} above degraded_capacity x peak_load",
+                p.lowest_margin_rps.map(rps).unwrap_or_else(|| "0 rps".to_string())
+            ),
+            (false, Some(first)) => format!(
+                "NOT safe at degraded_capacity x peak_load: step {} {}; run it in its window only",
+                first.step, first.message
+            ),
+            (false, None) => "NOT safe at degraded_capacity x peak_load".to_string(),
+        }),
         duration: duration(plan.summary.minutes),
         overrun: plan
             .window
@@ -251,4 +273,137 @@ fn site_relays_from(source: &crate::deployment::Site, datacenter: &str) -> bool 
         .iter()
         .flat_map(|c| c.relay_to.iter())
         .any(|t| t.datacenter == datacenter)
+}
+
+/// The files of one target that a change adds, removes or changes.
+#[derive(Serialize)]
+struct ArtifactGroup<'a> {
+    target: &'static str,
+    summary: String,
+    files: Vec<&'a crate::change::artifacts::ArtifactChange>,
+}
+
+#[derive(Serialize)]
+struct ChangeView<'a> {
+    since: &'a str,
+    summary: String,
+    changes: &'a [crate::change::Change],
+    plan: &'a Plan,
+    safe: bool,
+    target: &'static str,
+    duration: String,
+    violations: &'a [super::Violation],
+    artifacts: Vec<ArtifactGroup<'a>>,
+    runbook: String,
+}
+
+/// One change in a few words: `scale-out of gateway in colombo (2 to 4)`.
+fn describe(change: &crate::change::Change) -> String {
+    let mut text = change.kind.name().to_string();
+    match (&change.cluster, &change.datacenter) {
+        (Some(c), Some(dc)) => text.push_str(&format!(" of {c} in {dc}")),
+        (None, Some(dc)) => text.push_str(&format!(" {dc}")),
+        _ => {}
+    }
+    match (&change.from, &change.to) {
+        (Some(from), Some(to)) => text.push_str(&format!(" ({from} to {to})")),
+        (None, Some(to)) => text.push_str(&format!(" ({to})")),
+        _ => {}
+    }
+    text
+}
+
+/// Whether a change plan is safe: its runbook is, and it makes no change
+/// that cannot be made in place.
+pub fn change_is_safe(plan: &Plan, changes: &crate::change::ChangeSet) -> bool {
+    plan.safe && !changes.has(crate::change::ChangeKind::Unsupported)
+}
+
+/// A commit's change as Markdown for a pull request: what changes, the
+/// files each target's build changes, then the runbook.
+pub fn change_markdown(
+    since: &str,
+    plan: &Plan,
+    changes: &crate::change::ChangeSet,
+    artifacts: &[crate::change::artifacts::ArtifactChange],
+    topology: &crate::model::Topology,
+    deployment: &Deployment,
+    templates: &Templates,
+) -> Result<String, TemplateError> {
+    let summary = if changes.changes.is_empty() {
+        "Nothing that runs changes: no step to take.".to_string()
+    } else {
+        let list: Vec<String> = changes.changes.iter().map(describe).collect();
+        format!("{}.", list.join("; "))
+    };
+    let mut groups: Vec<ArtifactGroup> = Vec::new();
+    for file in artifacts {
+        match groups.last_mut() {
+            Some(group) if group.target == file.target => group.files.push(file),
+            _ => groups.push(ArtifactGroup {
+                target: file.target,
+                summary: String::new(),
+                files: vec![file],
+            }),
+        }
+    }
+    for group in &mut groups {
+        let count = |c: crate::change::artifacts::FileChange| {
+            group.files.iter().filter(|f| f.change == c).count()
+        };
+        use crate::change::artifacts::FileChange::*;
+        group.summary = format!(
+            "{} added, {} removed, {} changed",
+            count(Added),
+            count(Removed),
+            count(Changed)
+        );
+    }
+    let runbook = if plan.steps.is_empty() {
+        String::new()
+    } else {
+        markdown(plan, topology, deployment, templates)?
+    };
+    let view = ChangeView {
+        since,
+        summary,
+        changes: &changes.changes,
+        plan,
+        safe: change_is_safe(plan, changes),
+        target: plan.target.name(),
+        duration: duration(plan.summary.minutes),
+        violations: &plan.violations,
+        artifacts: groups,
+        runbook,
+    };
+    templates.render("runbook/change.md.j2", &view)
+}
+
+/// A commit's change as JSON: the plan's fields, with what it was compared
+/// with, the changes and the files that change.
+pub fn change_json(
+    since: &str,
+    plan: &Plan,
+    changes: &crate::change::ChangeSet,
+    artifacts: &[crate::change::artifacts::ArtifactChange],
+) -> String {
+    let mut value = serde_json::to_value(plan).unwrap_or_default();
+    if let serde_json::Value::Object(map) = &mut value {
+        map.insert("since".into(), since.into());
+        map.insert(
+            "safe".into(),
+            serde_json::Value::Bool(change_is_safe(plan, changes)),
+        );
+        map.insert(
+            "changes".into(),
+            serde_json::to_value(&changes.changes).unwrap_or_default(),
+        );
+        map.insert(
+            "artifacts".into(),
+            serde_json::to_value(artifacts).unwrap_or_default(),
+        );
+    }
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_else(|_| "{}".into());
+    text.push('\n');
+    text
 }

@@ -14,8 +14,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::time::{
-    DAY, HOUR, MINUTE, UtcOffset, WEEK, WeeklyWindow, describe_window, format_rfc3339,
-    window_parts,
+    DAY, HOUR, MINUTE, UtcOffset, WEEK, WeeklyWindow, describe_window, format_rfc3339, window_parts,
 };
 use super::week::{Reading, Week};
 use super::{Traffic, TrafficError, Where};
@@ -52,12 +51,21 @@ impl Margin {
     /// `50%`, `30min`, `1h`, `90min`.
     pub fn parse(text: &str) -> Result<Margin, String> {
         let text = text.trim();
-        let number = |s: &str| s.trim().parse::<f64>().ok().filter(|n| n.is_finite() && *n >= 0.0);
+        let number = |s: &str| {
+            s.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite() && *n >= 0.0)
+        };
         let bad = || {
-            format!("`{text}` is not a margin: give a share of the runbook (`50%`) or a duration (`30min`, `1h`)")
+            format!(
+                "`{text}` is not a margin: give a share of the runbook (`50%`) or a duration (`30min`, `1h`)"
+            )
         };
         if let Some(n) = text.strip_suffix('%').and_then(number) {
-            return (n <= 1000.0).then_some(Margin::Share(n / 100.0)).ok_or_else(bad);
+            return (n <= 1000.0)
+                .then_some(Margin::Share(n / 100.0))
+                .ok_or_else(bad);
         }
         let minutes = if let Some(n) = text.strip_suffix("min").and_then(number) {
             n
@@ -327,7 +335,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -369,14 +377,22 @@ impl<'a> Context<'a> {
                 continue;
             };
             if !topology.datacenters.iter().any(|d| d.name == *name) {
-                let known: Vec<&str> = topology.datacenters.iter().map(|d| d.name.as_str()).collect();
+                let known: Vec<&str> = topology
+                    .datacenters
+                    .iter()
+                    .map(|d| d.name.as_str())
+                    .collect();
                 return Err(TrafficError {
                     file: traffic.source.clone(),
                     at: Where::File,
                     message: format!(
                         "the data names datacenter `{name}`, which topology `{}` does not have (its datacenters: {})",
                         topology.name,
-                        if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
                     ),
                 });
             }
@@ -411,7 +427,12 @@ impl<'a> Context<'a> {
             .collect()
     }
 
-    fn read(&self, start: i64, minutes: u32, read_only: Option<(u32, u32)>) -> Option<WindowReading> {
+    fn read(
+        &self,
+        start: i64,
+        minutes: u32,
+        read_only: Option<(u32, u32)>,
+    ) -> Option<WindowReading> {
         let length = i64::from(minutes) * MINUTE;
         let ro = read_only.map(|(a, b)| (i64::from(a) * MINUTE, i64::from(b) * MINUTE));
         let total = self.total.read(start, length, ro)?;
@@ -428,7 +449,11 @@ impl<'a> Context<'a> {
 
     /// Every window of this length starting on a whole hour of the
     /// topology's time zone, by local weekday: `(weekday, reading)`.
-    fn candidates(&self, minutes: u32, read_only: Option<(u32, u32)>) -> Vec<(usize, WindowReading)> {
+    fn candidates(
+        &self,
+        minutes: u32,
+        read_only: Option<(u32, u32)>,
+    ) -> Vec<(usize, WindowReading)> {
         let zone = self.zone();
         let mut out = Vec::new();
         for day in 0..7 {
@@ -480,7 +505,13 @@ impl<'a> Context<'a> {
         }
     }
 
-    fn proposal(&self, rank: usize, minutes: u32, r: &WindowReading, writes_known: bool) -> Proposal {
+    fn proposal(
+        &self,
+        rank: usize,
+        minutes: u32,
+        r: &WindowReading,
+        writes_known: bool,
+    ) -> Proposal {
         let length = i64::from(minutes);
         let (weekday, start, end) = window_parts(r.start, length, self.zone());
         let datacenters = self
@@ -525,7 +556,12 @@ impl<'a> Context<'a> {
         let starts = window.starts(self.zone());
         let described = describe_window(starts[0], i64::from(window.minutes), zone);
         let text = if window.day.is_none() {
-            format!("{} (any day)", described.split_once(' ').map_or(described.as_str(), |(_, rest)| rest))
+            format!(
+                "{} (any day)",
+                described
+                    .split_once(' ')
+                    .map_or(described.as_str(), |(_, rest)| rest)
+            )
         } else {
             described
         };
@@ -538,7 +574,11 @@ impl<'a> Context<'a> {
     }
 
     /// A placed window at its worst day.
-    fn read_placed(&self, placed: &Placed, read_only: Option<(u32, u32)>) -> Result<WindowReading, String> {
+    fn read_placed(
+        &self,
+        placed: &Placed,
+        read_only: Option<(u32, u32)>,
+    ) -> Result<WindowReading, String> {
         let mut worst: Option<WindowReading> = None;
         for &start in &placed.starts {
             let Some(reading) = self.read(start, placed.minutes, read_only) else {
@@ -567,14 +607,25 @@ impl<'a> Context<'a> {
     }
 
     /// The runbook an upgrade is timed by: the target's, or the longest.
-    fn timed_plan(&self, d: &Deployment, upgrade: UpgradeId, target: Option<Target>) -> (Plan, bool) {
+    fn timed_plan(
+        &self,
+        d: &Deployment,
+        upgrade: UpgradeId,
+        target: Option<Target>,
+    ) -> (Plan, bool) {
         match target {
-            Some(target) => (crate::plan::plan_upgrade(self.topology, d, upgrade, target), false),
+            Some(target) => (
+                crate::plan::plan_upgrade(self.topology, d, upgrade, target),
+                false,
+            ),
             None => {
                 let mut longest: Option<Plan> = None;
                 for target in Target::ALL {
                     let plan = crate::plan::plan_upgrade(self.topology, d, upgrade, target);
-                    if longest.as_ref().is_none_or(|l| plan.summary.minutes > l.summary.minutes) {
+                    if longest
+                        .as_ref()
+                        .is_none_or(|l| plan.summary.minutes > l.summary.minutes)
+                    {
                         longest = Some(plan);
                     }
                 }
@@ -805,12 +856,20 @@ impl<'a> Context<'a> {
                     continue;
                 }
             };
-            let Some(quietest) = self.best_per_weekday(placed.minutes, read_only).into_iter().next() else {
+            let Some(quietest) = self
+                .best_per_weekday(placed.minutes, read_only)
+                .into_iter()
+                .next()
+            else {
                 continue;
             };
             let (here, there) = (reading.total.peak_rps, quietest.total.peak_rps);
             if here > there * FAR && here - there > NOTICEABLE * busiest {
-                let best = describe_window(quietest.start, i64::from(placed.written_minutes), self.zone());
+                let best = describe_window(
+                    quietest.start,
+                    i64::from(placed.written_minutes),
+                    self.zone(),
+                );
                 out.push(
                     Diagnostic::new(
                         &TR001,
@@ -865,13 +924,10 @@ impl Proposals {
             if self.traffic.weeks == 1 { "" } else { "s" }
         ));
         let writes_column = self.read_only.is_some() && self.traffic.portal_writes;
-        let per_datacenter = self
-            .proposals
-            .first()
-            .is_some_and(|p| {
-                !self.traffic.datacenters.is_empty()
-                    || p.datacenters.iter().any(|d| d.time_zone != self.time_zone)
-            });
+        let per_datacenter = self.proposals.first().is_some_and(|p| {
+            !self.traffic.datacenters.is_empty()
+                || p.datacenters.iter().any(|d| d.time_zone != self.time_zone)
+        });
         let mut rows: Vec<Vec<String>> = vec![{
             let mut head = vec![
                 "#".to_string(),
@@ -946,7 +1002,8 @@ impl Proposals {
                         rps(current.peak_rps.unwrap_or_default()),
                         thousands(current.api_calls.unwrap_or_default()),
                         match current.portal_writes_refused {
-                            Some(w) if writes_column => format!(", {} portal writes refused", thousands(w)),
+                            Some(w) if writes_column =>
+                                format!(", {} portal writes refused", thousands(w)),
                             _ => String::new(),
                         },
                         match rank {

@@ -85,7 +85,10 @@ impl Series {
             .unwrap_or(start);
         let len = ((end - start) / step) as usize;
         let mut rps = vec![0.0; len];
-        let mut writes = series.iter().all(|s| s.writes.is_some()).then(|| vec![0.0; len]);
+        let mut writes = series
+            .iter()
+            .all(|s| s.writes.is_some())
+            .then(|| vec![0.0; len]);
         for s in series {
             let offset = ((s.start - start) / step) as usize;
             for (i, v) in s.rps.iter().enumerate() {
@@ -153,7 +156,11 @@ impl Traffic {
         let text = std::str::from_utf8(bytes).map_err(|e| TrafficError {
             file: name.to_string(),
             at: Where::Line(
-                bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1,
+                bytes[..e.valid_up_to()]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count()
+                    + 1,
             ),
             message: "not UTF-8 text".to_string(),
         })?;
@@ -266,7 +273,10 @@ mod tests {
         let json = br#" {"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1714348800,"1"],[1714348860,"2"]]}]}}"#;
         assert!(Traffic::parse("export", json).is_ok());
         let error = Traffic::parse("x.json", csv).unwrap_err();
-        assert!(error.to_string().starts_with("x.json:1: not valid JSON"), "{error}");
+        assert!(
+            error.to_string().starts_with("x.json:1: not valid JSON"),
+            "{error}"
+        );
         let error = Traffic::parse("x.csv", b"timestamp,rps\n\xff\n").unwrap_err();
         assert_eq!(error.to_string(), "x.csv:2: not UTF-8 text");
     }
@@ -275,6 +285,12 @@ mod tests {
     fn short_data_is_a_warning() {
         let t = Traffic::parse("x.csv", b"timestamp,rps\n1714348800,1\n1714348860,2\n").unwrap();
         assert_eq!(t.warnings.len(), 1);
-        assert!(t.warnings[0].starts_with("x.csv: the data covers 2 min (from Mon 2024-04-29 00:00 UTC): fewer than 7 days"), "{}", t.warnings[0]);
+        assert!(
+            t.warnings[0].starts_with(
+                "x.csv: the data covers 2 min (from Mon 2024-04-29 00:00 UTC): fewer than 7 days"
+            ),
+            "{}",
+            t.warnings[0]
+        );
     }
 }

@@ -52,7 +52,10 @@ impl Places<'_> {
             At::Line(line) => Where::Line(line),
             At::Sample { series, index } => Where::Json(format!(
                 "{}, values[{index}]",
-                self.series.get(series).map(String::as_str).unwrap_or("data.result")
+                self.series
+                    .get(series)
+                    .map(String::as_str)
+                    .unwrap_or("data.result")
             )),
         }
     }
@@ -238,7 +241,10 @@ pub fn prometheus(file: &str, bytes: &[u8]) -> Result<Traffic, TrafficError> {
     match value.get("status").and_then(Value::as_str) {
         Some("success") => {}
         Some("error") => {
-            let kind = value.get("errorType").and_then(Value::as_str).unwrap_or("error");
+            let kind = value
+                .get("errorType")
+                .and_then(Value::as_str)
+                .unwrap_or("error");
             let message = value.get("error").and_then(Value::as_str).unwrap_or("");
             return Err(fail(
                 Where::File,
@@ -264,7 +270,10 @@ pub fn prometheus(file: &str, bytes: &[u8]) -> Result<Traffic, TrafficError> {
         })
         .unwrap_or_default();
     let data = value.get("data");
-    match data.and_then(|d| d.get("resultType")).and_then(Value::as_str) {
+    match data
+        .and_then(|d| d.get("resultType"))
+        .and_then(Value::as_str)
+    {
         Some("matrix") => {}
         Some(other) => {
             return Err(fail(
@@ -304,7 +313,12 @@ pub fn prometheus(file: &str, bytes: &[u8]) -> Result<Traffic, TrafficError> {
         let mut shown: Vec<String> = labels
             .map(|l| {
                 l.iter()
-                    .map(|(k, v)| format!("{k}={}", v.as_str().map_or(v.to_string(), |s| format!("{s:?}"))))
+                    .map(|(k, v)| {
+                        format!(
+                            "{k}={}",
+                            v.as_str().map_or(v.to_string(), |s| format!("{s:?}"))
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -361,9 +375,7 @@ pub fn prometheus(file: &str, bytes: &[u8]) -> Result<Traffic, TrafficError> {
             let (time, value) = match pair.as_array().map(Vec::as_slice) {
                 Some([time, value]) => (time, value),
                 _ => {
-                    return Err(
-                        places.error(at, "a sample is a pair [time, \"rate\"]".to_string())
-                    );
+                    return Err(places.error(at, "a sample is a pair [time, \"rate\"]".to_string()));
                 }
             };
             let time = match time {
@@ -404,13 +416,32 @@ pub fn prometheus(file: &str, bytes: &[u8]) -> Result<Traffic, TrafficError> {
     assemble(&places, groups, warnings)
 }
 
+/// How often each interval between samples occurs, over all runs.
+fn interval_counts<'a>(runs: impl Iterator<Item = &'a Run>) -> BTreeMap<i64, usize> {
+    let mut counts = BTreeMap::new();
+    for run in runs {
+        for w in run.points.windows(2) {
+            let d = w[1].time - w[0].time;
+            if d > 0 {
+                *counts.entry(d).or_insert(0) += 1;
+            }
+        }
+    }
+    counts
+}
+
 /// The interval between the samples of a run, after checking that times
-/// only go forward, evenly.
-fn step_of(places: &Places, run: &Run) -> Result<i64, TrafficError> {
+/// only go forward, evenly. `overall` counts the intervals of every run.
+fn step_of(
+    places: &Places,
+    run: &Run,
+    overall: &BTreeMap<i64, usize>,
+) -> Result<i64, TrafficError> {
     let points = &run.points;
-    // The step is the most common interval (the first of equals), so that
-    // the odd one out is the one reported.
-    let mut seen: std::collections::HashMap<i64, (usize, usize)> = Default::default();
+    // The step is the run's most common interval, so that the odd one out
+    // is the one reported; between equals, the one most common in the
+    // whole file, then the first.
+    let mut seen: BTreeMap<i64, (usize, usize)> = BTreeMap::new();
     for (i, w) in points.windows(2).enumerate() {
         let d = w[1].time - w[0].time;
         if d > 0 {
@@ -419,8 +450,14 @@ fn step_of(places: &Places, run: &Run) -> Result<i64, TrafficError> {
     }
     let step = seen
         .into_iter()
-        .max_by(|(_, (na, ia)), (_, (nb, ib))| na.cmp(nb).then(ib.cmp(ia)))
+        .max_by(|(da, (na, ia)), (db, (nb, ib))| {
+            na.cmp(nb)
+                .then(overall.get(da).cmp(&overall.get(db)))
+                .then(ib.cmp(ia))
+        })
         .map(|(d, _)| d);
+    // Times that go back or repeat first: a sample out of place also
+    // leaves a gap where it should have been, and that is not the news.
     for w in points.windows(2) {
         let (before, after) = (&w[0], &w[1]);
         let d = after.time - before.time;
@@ -440,6 +477,11 @@ fn step_of(places: &Places, run: &Run) -> Result<i64, TrafficError> {
                 ),
             ));
         }
+    }
+    for w in points.windows(2) {
+        let (before, after) = (&w[0], &w[1]);
+        let d = after.time - before.time;
+        let when = format_rfc3339(after.time);
         let step = step.unwrap_or(d);
         if d != step {
             return Err(places.error(
@@ -495,9 +537,10 @@ fn assemble(
     mut warnings: Vec<String>,
 ) -> Result<Traffic, TrafficError> {
     let mut step: Option<(i64, At, i64)> = None;
+    let overall = interval_counts(groups.values().flat_map(|g| g.api.iter().chain(&g.writes)));
     for group in groups.values() {
         for run in group.api.iter().chain(&group.writes) {
-            let this = step_of(places, run)?;
+            let this = step_of(places, run, &overall)?;
             let first = run.points[0];
             match step {
                 None => step = Some((this, first.at, first.time)),
@@ -613,24 +656,72 @@ mod tests {
     fn bad_csv_data_names_its_line() {
         let head = "timestamp,rps\n2024-04-29T00:00:00Z,10\n2024-04-29T00:05:00Z,10\n";
         let cases = [
-            (format!("{head}2024-04-29T00:20:00Z,10\n"), "t.csv:4: a gap: no sample from 2024-04-29T00:10:00Z to 2024-04-29T00:20:00Z (2 missing"),
-            (format!("{head}2024-04-29T00:05:00Z,10\n"), "t.csv:4: a second sample at 2024-04-29T00:05:00Z (duplicate timestamp)"),
-            (format!("{head}2024-04-29T00:01:00Z,10\n"), "t.csv:4: 2024-04-29T00:01:00Z comes before"),
-            (format!("{head}2024-04-29T00:08:00Z,10\n"), "t.csv:4: 2024-04-29T00:08:00Z is 3 min after"),
-            (format!("{head}2024-04-29T00:10:00Z,-1\n"), "t.csv:4: the rps value -1 is negative"),
-            (format!("{head}2024-04-29T00:10:00Z,lots\n"), "t.csv:4: the rps value `lots` is not a number"),
-            (format!("{head}2024-04-29T00:10:00Z,NaN\n"), "t.csv:4: the rps value `NaN` is not a number of requests"),
-            (format!("{head}2024-04-29T00:10:00Z\n"), "t.csv:4: 1 fields, where the header has 2"),
-            (format!("{head}soon,10\n"), "t.csv:4: `soon` is not a timestamp"),
-            ("timestamp,rps\n2024-04-29T00:00:00Z,1\n".to_string(), "t.csv:2: only one sample"),
+            (
+                format!("{head}2024-04-29T00:20:00Z,10\n"),
+                "t.csv:4: a gap: no sample from 2024-04-29T00:10:00Z to 2024-04-29T00:20:00Z (2 missing",
+            ),
+            (
+                format!("{head}2024-04-29T00:05:00Z,10\n"),
+                "t.csv:4: a second sample at 2024-04-29T00:05:00Z (duplicate timestamp)",
+            ),
+            (
+                format!("{head}2024-04-29T00:01:00Z,10\n"),
+                "t.csv:4: 2024-04-29T00:01:00Z comes before",
+            ),
+            (
+                format!("{head}2024-04-29T00:08:00Z,10\n"),
+                "t.csv:4: 2024-04-29T00:08:00Z is 3 min after",
+            ),
+            (
+                format!("{head}2024-04-29T00:10:00Z,-1\n"),
+                "t.csv:4: the rps value -1 is negative",
+            ),
+            (
+                format!("{head}2024-04-29T00:10:00Z,lots\n"),
+                "t.csv:4: the rps value `lots` is not a number",
+            ),
+            (
+                format!("{head}2024-04-29T00:10:00Z,NaN\n"),
+                "t.csv:4: the rps value `NaN` is not a number of requests",
+            ),
+            (
+                format!("{head}2024-04-29T00:10:00Z\n"),
+                "t.csv:4: 1 fields, where the header has 2",
+            ),
+            (
+                format!("{head}soon,10\n"),
+                "t.csv:4: `soon` is not a timestamp",
+            ),
+            (
+                "timestamp,rps\n2024-04-29T00:00:00Z,1\n".to_string(),
+                "t.csv:2: only one sample",
+            ),
             ("2024-04-29T00:00:00Z,1\n".to_string(), "t.csv:1: no header"),
-            ("time,requests\n".to_string(), "t.csv:1: unknown column `requests`"),
-            ("timestamp,rps,rps\n".to_string(), "t.csv:1: the column `rps` is given twice"),
-            ("timestamp\n".to_string(), "t.csv:1: the header needs a `timestamp` and an `rps` column"),
-            ("timestamp,rps\n".to_string(), "t.csv: no samples after the header"),
+            (
+                "time,requests\n".to_string(),
+                "t.csv:1: unknown column `requests`",
+            ),
+            (
+                "timestamp,rps,rps\n".to_string(),
+                "t.csv:1: the column `rps` is given twice",
+            ),
+            (
+                "timestamp\n".to_string(),
+                "t.csv:1: the header needs a `timestamp` and an `rps` column",
+            ),
+            (
+                "timestamp,rps\n".to_string(),
+                "t.csv: no samples after the header",
+            ),
             ("".to_string(), "t.csv: no data"),
-            ("timestamp,rps\n1714348800,1\n1714356000,1\n".to_string(), "t.csv:2: a sample every 2 h: too coarse"),
-            ("timestamp,rps\n1714348800,1\n1714349220,1\n".to_string(), "t.csv:2: a sample every 7 min: the interval between samples must divide a day"),
+            (
+                "timestamp,rps\n1714348800,1\n1714356000,1\n".to_string(),
+                "t.csv:2: a sample every 2 h: too coarse",
+            ),
+            (
+                "timestamp,rps\n1714348800,1\n1714349220,1\n".to_string(),
+                "t.csv:2: a sample every 7 min: the interval between samples must divide a day",
+            ),
         ];
         for (text, expected) in cases {
             let got = error(&text);
@@ -643,7 +734,12 @@ mod tests {
         let got = error(
             "datacenter,timestamp,rps\na,1714348800,1\na,1714349100,1\nb,1714348800,1\nb,1714348860,1\n",
         );
-        assert!(got.starts_with("t.csv:4: a sample every 1 min, where the data before (line 2) has one every 5 min"), "{got}");
+        assert!(
+            got.starts_with(
+                "t.csv:4: a sample every 1 min, where the data before (line 2) has one every 5 min"
+            ),
+            "{got}"
+        );
         let got = error(
             "datacenter,timestamp,rps\na,1714348800,1\na,1714349100,1\nb,1714348860,1\nb,1714349160,1\n",
         );
@@ -672,23 +768,69 @@ mod tests {
     fn bad_prometheus_data_names_its_series() {
         let cases = [
             ("{".to_string(), "q.json:1: not valid JSON"),
-            (r#"{"status":"error","errorType":"bad_data","error":"parse error"}"#.to_string(), "q.json: the query failed (bad_data): parse error"),
-            (r#"{"data":{}}"#.to_string(), "q.json: not the answer of a Prometheus query"),
-            (r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#.to_string(), "q.json: data.resultType: the result of an instant query (`vector`)"),
+            (
+                r#"{"status":"error","errorType":"bad_data","error":"parse error"}"#.to_string(),
+                "q.json: the query failed (bad_data): parse error",
+            ),
+            (
+                r#"{"data":{}}"#.to_string(),
+                "q.json: not the answer of a Prometheus query",
+            ),
+            (
+                r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#.to_string(),
+                "q.json: data.resultType: the result of an instant query (`vector`)",
+            ),
             (matrix(""), "q.json: data.result: no series"),
-            (matrix(r#"{"metric":{},"values":[[1714348800,"1"],[1714348860,"NaN"]]}"#), "q.json: data.result[0], values[1]: the rate value `NaN`"),
-            (matrix(r#"{"metric":{"job":"gw"},"values":[[1714348800,"1"],[1714348860,"-2"]]}"#), "q.json: data.result[0] {job=\"gw\"}, values[1]: the rate value -2 is negative"),
-            (matrix(r#"{"metric":{},"values":[[1714348800,"1"],[1714348860,"1"]]},{"metric":{},"values":[[1714348800,"1"],[1714348980,"1"],[1714349040,"1"]]}"#), "q.json: data.result[1], values[1]: a gap"),
-            (matrix(r#"{"metric":{},"values":[[1714348860,"1"],[1714348800,"1"]]}"#), "q.json: data.result[0], values[1]: 2024-04-29T00:00:00Z comes before"),
-            (matrix(r#"{"metric":{},"values":[[1714348860,"1"],[1714348860,"1"]]}"#), "q.json: data.result[0], values[1]: a second sample"),
-            (matrix(r#"{"metric":{},"values":[[1714348860,"1",3]]}"#), "q.json: data.result[0], values[0]: a sample is a pair"),
-            (matrix(r#"{"metric":{}}"#), "q.json: data.result[0]: no `values`"),
-            (matrix(r#"{"metric":{"datacenter":"a"},"values":[[1,"1"],[61,"1"]]},{"metric":{},"values":[[1,"1"],[61,"1"]]}"#), "q.json: data.result[1]: it has no `datacenter` label, and data.result[0] has one"),
-            (matrix(r#"{"metric":{"traffic":"errors"},"values":[[1,"1"],[61,"1"]]}"#), "q.json: data.result[0] {traffic=\"errors\"}: the label traffic=\"errors\""),
-            (matrix(r#"{"metric":{"traffic":"portal-writes"},"values":[[1,"1"],[61,"1"]]}"#), "q.json: only portal writes"),
+            (
+                matrix(r#"{"metric":{},"values":[[1714348800,"1"],[1714348860,"NaN"]]}"#),
+                "q.json: data.result[0], values[1]: the rate value `NaN`",
+            ),
+            (
+                matrix(r#"{"metric":{"job":"gw"},"values":[[1714348800,"1"],[1714348860,"-2"]]}"#),
+                "q.json: data.result[0] {job=\"gw\"}, values[1]: the rate value -2 is negative",
+            ),
+            (
+                matrix(
+                    r#"{"metric":{},"values":[[1714348800,"1"],[1714348860,"1"]]},{"metric":{},"values":[[1714348800,"1"],[1714348980,"1"],[1714349040,"1"]]}"#,
+                ),
+                "q.json: data.result[1], values[1]: a gap",
+            ),
+            (
+                matrix(r#"{"metric":{},"values":[[1714348860,"1"],[1714348800,"1"]]}"#),
+                "q.json: data.result[0], values[1]: 2024-04-29T00:00:00Z comes before",
+            ),
+            (
+                matrix(r#"{"metric":{},"values":[[1714348860,"1"],[1714348860,"1"]]}"#),
+                "q.json: data.result[0], values[1]: a second sample",
+            ),
+            (
+                matrix(r#"{"metric":{},"values":[[1714348860,"1",3]]}"#),
+                "q.json: data.result[0], values[0]: a sample is a pair",
+            ),
+            (
+                matrix(r#"{"metric":{}}"#),
+                "q.json: data.result[0]: no `values`",
+            ),
+            (
+                matrix(
+                    r#"{"metric":{"datacenter":"a"},"values":[[1,"1"],[61,"1"]]},{"metric":{},"values":[[1,"1"],[61,"1"]]}"#,
+                ),
+                "q.json: data.result[1]: it has no `datacenter` label, and data.result[0] has one",
+            ),
+            (
+                matrix(r#"{"metric":{"traffic":"errors"},"values":[[1,"1"],[61,"1"]]}"#),
+                "q.json: data.result[0] {traffic=\"errors\"}: the label traffic=\"errors\"",
+            ),
+            (
+                matrix(r#"{"metric":{"traffic":"portal-writes"},"values":[[1,"1"],[61,"1"]]}"#),
+                "q.json: only portal writes",
+            ),
         ];
         for (text, expected) in cases {
-            let got = prometheus("q.json", text.as_bytes()).map(|_| ()).unwrap_err().to_string();
+            let got = prometheus("q.json", text.as_bytes())
+                .map(|_| ())
+                .unwrap_err()
+                .to_string();
             assert!(got.starts_with(expected), "{got}\n  expected: {expected}");
         }
     }

@@ -141,8 +141,7 @@ pub fn parse_rfc3339(text: &str) -> Result<i64, String> {
     if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
         return Err(bad("write the date as YYYY-MM-DD"));
     }
-    if !(1..=12).contains(&month) || day < 1 || day > i64::from(days_in_month(year, month as u32))
-    {
+    if !(1..=12).contains(&month) || day < 1 || day > i64::from(days_in_month(year, month as u32)) {
         return Err(bad("no such date"));
     }
     if !matches!(b.get(10), Some(b'T' | b't' | b' ')) {
@@ -319,10 +318,9 @@ impl WeeklyWindow {
         if day.is_some() {
             at += 1;
         }
-        let start = words
-            .get(at)
-            .and_then(|w| parse_clock(w))
-            .ok_or_else(|| format!("it has no start time HH:MM where expected: write {WINDOW_FORM}"))?;
+        let start = words.get(at).and_then(|w| parse_clock(w)).ok_or_else(|| {
+            format!("it has no start time HH:MM where expected: write {WINDOW_FORM}")
+        })?;
         at += 1;
         if words.get(at) != Some(&"-") {
             return Err(format!(
@@ -488,9 +486,21 @@ mod tests {
         assert_eq!(UtcOffset::parse("UTC+05:30").map(|o| o.minutes), Some(330));
         assert_eq!(UtcOffset::parse("+0530").map(|o| o.minutes), Some(330));
         assert_eq!(UtcOffset::parse("UTC-3").map(|o| o.minutes), Some(-180));
-        assert_eq!(UtcOffset::parse("UTC+05:45").unwrap().to_string(), "UTC+05:45");
+        assert_eq!(
+            UtcOffset::parse("UTC+05:45").unwrap().to_string(),
+            "UTC+05:45"
+        );
         assert_eq!(UtcOffset::parse("-03:00").unwrap().to_string(), "UTC-03:00");
-        for bad in ["", "CET", "Europe/Dublin", "UTC+15", "UTC+5:7", "+", "UTC+05:60", "U"] {
+        for bad in [
+            "",
+            "CET",
+            "Europe/Dublin",
+            "UTC+15",
+            "UTC+5:7",
+            "+",
+            "UTC+05:60",
+            "U",
+        ] {
             assert_eq!(UtcOffset::parse(bad), None, "{bad}");
         }
     }
@@ -506,10 +516,16 @@ mod tests {
         assert_eq!((w.minutes, w.zone), (180, None));
         let w = WeeklyWindow::parse("Sunday 01:00-04:00 UTC+05:30").unwrap();
         // 01:00 at +05:30 is 19:30 UTC on Saturday.
-        assert_eq!(w.starts(UtcOffset::UTC), vec![5 * DAY + 19 * HOUR + 30 * MINUTE]);
+        assert_eq!(
+            w.starts(UtcOffset::UTC),
+            vec![5 * DAY + 19 * HOUR + 30 * MINUTE]
+        );
         let w = WeeklyWindow::parse("Mon 00:30-01:00 UTC-01:00").unwrap();
         assert_eq!(w.starts(UtcOffset::UTC), vec![HOUR + 30 * MINUTE]);
-        assert_eq!(WeeklyWindow::parse("Sun 01:00-01:00").unwrap().minutes, 1440);
+        assert_eq!(
+            WeeklyWindow::parse("Sun 01:00-01:00").unwrap().minutes,
+            1440
+        );
         let any = WeeklyWindow::parse("02:00-03:00").unwrap();
         assert_eq!(any.starts(UtcOffset::UTC).len(), 7);
         // The topology's zone applies when the window names none.

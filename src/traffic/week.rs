@@ -32,7 +32,8 @@ impl Week {
     pub fn of(series: &Series, step: i64) -> Week {
         let slots = (WEEK / step) as usize;
         let mut rps: Vec<Option<f64>> = vec![None; slots];
-        let mut writes: Option<Vec<Option<f64>>> = series.writes.as_ref().map(|_| vec![None; slots]);
+        let mut writes: Option<Vec<Option<f64>>> =
+            series.writes.as_ref().map(|_| vec![None; slots]);
         let mut seen = vec![0usize; slots];
         for (i, &v) in series.rps.iter().enumerate() {
             let slot = (week_position(series.start + i as i64 * step) / step) as usize % slots;
@@ -114,7 +115,9 @@ mod tests {
     fn weeks_fold_at_their_worst() {
         let step = HOUR;
         // Two weeks of hourly data: the second week is twice the first.
-        let rps: Vec<f64> = (0..14 * 24).map(|i| if i < 7 * 24 { 1.0 } else { 2.0 }).collect();
+        let rps: Vec<f64> = (0..14 * 24)
+            .map(|i| if i < 7 * 24 { 1.0 } else { 2.0 })
+            .collect();
         let series = Series {
             datacenter: None,
             start: monday(),
