@@ -1030,3 +1030,98 @@ fn the_worked_example_of_the_readme_is_what_topoc_says() {
     );
     assert_eq!(code(&check), 0, "{}", stderr(&check));
 }
+
+mod never_panic {
+    //! Whatever the file holds, reading it and analysing it never panics.
+
+    use super::*;
+    use proptest::prelude::*;
+    use topoc::diagnostics::SeverityConfig;
+    use topoc::load::DiskFs;
+    use topoc::traffic::{Context, Traffic, analysis::Margin};
+
+    fn checked() -> topoc::Checked {
+        let text = topology(r#"window = "Sun 02:00-05:00 UTC+05:30""#);
+        topoc::check_text(
+            Path::new("acme.topo"),
+            &text,
+            &DiskFs,
+            &SeverityConfig::default(),
+        )
+    }
+
+    /// Read, then, if it reads, every analysis of both upgrades.
+    fn analyse(name: &str, bytes: &[u8]) {
+        let Ok(traffic) = Traffic::parse(name, bytes) else {
+            return;
+        };
+        let checked = checked();
+        let t = &checked.topology;
+        let Ok(context) = Context::new(t, &traffic) else {
+            return;
+        };
+        let d = topoc::deployment::plan(t);
+        for (i, _) in t.upgrades.iter().enumerate() {
+            let id = topoc::model::UpgradeId(i);
+            if let Ok(p) = context.proposals(&d, id, None, Margin::default()) {
+                let _ = p.table();
+            }
+            let plan = topoc::plan::plan_upgrade(t, &d, id, topoc::plan::Target::Compose);
+            if let Ok(held) = context.held(&d, id, &plan) {
+                let _ = held.describe();
+            }
+        }
+        let mut out = Vec::new();
+        context.lint(&d, &mut out);
+    }
+
+    /// A CSV line: a datacenter, a time near the generated week (some
+    /// out of order, some repeated, some odd), a rate of any form.
+    fn line() -> impl Strategy<Value = String> {
+        (
+            prop::sample::select(vec!["colombo", "colombo", "paris", ""]),
+            prop_oneof![
+                (0i64..400).prop_map(|k| (MONDAY + k * 1800).to_string()),
+                (0i64..40).prop_map(|k| rfc3339(MONDAY + k * 3 * HOUR)),
+                prop::sample::select(vec!["", "x", "1e99", "-1", "2024-13-01T00:00:00Z"])
+                    .prop_map(str::to_string),
+            ],
+            prop_oneof![
+                (0.0f64..2000.0).prop_map(|v| format!("{v:.1}")),
+                prop::sample::select(vec!["", "NaN", "inf", "-3", "1,2", "\"7\""])
+                    .prop_map(str::to_string),
+            ],
+        )
+            .prop_map(|(dc, t, v)| format!("{dc},{t},{v}"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+            analyse("x.csv", &bytes);
+            analyse("x.json", &bytes);
+        }
+
+        #[test]
+        fn csv_soups_never_panic(lines in prop::collection::vec(line(), 0..60), sorted in any::<bool>()) {
+            let mut lines = lines;
+            if sorted {
+                lines.sort();
+            }
+            let text = format!("datacenter,timestamp,rps\n{}\n", lines.join("\n"));
+            analyse("x.csv", text.as_bytes());
+        }
+
+        #[test]
+        fn generated_weeks_cut_anywhere_never_panic(days in 1i64..9, step in prop::sample::select(vec![5 * MINUTE, 20 * MINUTE, HOUR]), cut in 0usize..4000) {
+            let samples = generate(&[COLOMBO], days, step, 1);
+            let text = csv(&samples, true, true);
+            let cut = cut.min(text.len());
+            analyse("x.csv", &text.as_bytes()[..cut]);
+            let json = prometheus(&samples);
+            analyse("x.json", &json.as_bytes()[..cut.min(json.len())]);
+        }
+    }
+}

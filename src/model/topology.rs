@@ -430,8 +430,13 @@ impl Topology {
 }
 
 /// The length of a window written as `... HH:MM-HH:MM ...` (past midnight
-/// when the end comes before the start), in minutes.
+/// when the end comes before the start), in minutes. A weekly window as
+/// the traffic analysis places it (`Sat 23:00 - Sun 02:00 UTC`) is measured
+/// the same way it is placed.
 pub fn window_minutes(window: &str) -> Option<u32> {
+    if let Ok(weekly) = crate::traffic::time::WeeklyWindow::parse(window) {
+        return Some(weekly.minutes);
+    }
     let bytes = window.as_bytes();
     let time = |at: usize| -> Option<(u32, usize)> {
         let rest = &window[at..];
@@ -473,6 +478,8 @@ mod tests {
         assert_eq!(window_minutes("Sun 01:00-04:00 UTC"), Some(180));
         assert_eq!(window_minutes("Sat 22:00 - 02:30 UTC"), Some(270));
         assert_eq!(window_minutes("2:00-3:15"), Some(75));
+        assert_eq!(window_minutes("Sat 23:00 - Sun 02:00 UTC"), Some(180));
+        assert_eq!(window_minutes("Sun 01:00-04:00 CEST"), Some(180));
         assert_eq!(window_minutes("whenever"), None);
         assert_eq!(window_minutes("25:00-26:00"), None);
     }

@@ -530,6 +530,9 @@ fn step_of(
     Ok(step)
 }
 
+/// The longest stretch of time the data may cover.
+const MAX_SPAN: i64 = 366 * DAY;
+
 /// Check every run, then sum the runs of each group on one time grid.
 fn assemble(
     places: &Places,
@@ -571,6 +574,33 @@ fn assemble(
     let Some((step, _, _)) = step else {
         return Err(file_error(places.file, Where::File, "no samples"));
     };
+    // The data spans from its first sample to its last, over every
+    // datacenter: a year at most, so that a stray year in one datacenter's
+    // rows is an error rather than a grid of billions of samples.
+    let first = groups
+        .values()
+        .flat_map(|g| g.api.iter().chain(&g.writes))
+        .map(|r| r.points[0].time)
+        .min()
+        .unwrap_or_default();
+    let last = groups
+        .values()
+        .flat_map(|g| g.api.iter().chain(&g.writes))
+        .map(|r| r.points[r.points.len() - 1].time)
+        .max()
+        .unwrap_or_default();
+    if last - first > MAX_SPAN {
+        return Err(file_error(
+            places.file,
+            Where::File,
+            format!(
+                "the samples span {} (from {} to {}): give at most a year, and the same weeks for every datacenter",
+                duration_text(last - first),
+                format_rfc3339(first),
+                format_rfc3339(last)
+            ),
+        ));
+    }
     let labelled = groups.keys().any(Option::is_some);
     let mut series = Vec::new();
     for (datacenter, group) in groups {
@@ -748,6 +778,17 @@ mod tests {
 
     fn matrix(series: &str) -> String {
         format!(r#"{{"status":"success","data":{{"resultType":"matrix","result":[{series}]}}}}"#)
+    }
+
+    #[test]
+    fn data_far_apart_is_refused() {
+        let got = error(
+            "datacenter,timestamp,rps\na,1714348800,1\na,1714348860,1\nb,4714348800,1\nb,4714348860,1\n",
+        );
+        assert!(
+            got.starts_with("t.csv: the samples span 34722 days"),
+            "{got}"
+        );
     }
 
     #[test]
