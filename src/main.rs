@@ -124,6 +124,10 @@ enum Command {
         /// or a duration (`30min`, `1h`).
         #[arg(long, default_value = "50%")]
         margin: String,
+        /// Rank every start on a whole hour of the week, not only the best
+        /// of each weekday.
+        #[arg(long)]
+        every_hour: bool,
         #[arg(long, value_enum, default_value_t = WindowFormat::Table)]
         format: WindowFormat,
     },
@@ -325,6 +329,7 @@ fn main() -> ExitCode {
             traffic,
             target,
             margin,
+            every_hour,
             format,
         } => window(
             &path,
@@ -332,6 +337,7 @@ fn main() -> ExitCode {
             &traffic,
             target.map(PlanTarget::target),
             &margin,
+            every_hour,
             format,
         ),
         Command::Explain { code } => explain(code.as_deref()),
@@ -727,6 +733,7 @@ fn window(
     traffic: &Path,
     target: Option<plan::Target>,
     margin: &str,
+    every_hour: bool,
     format: WindowFormat,
 ) -> u8 {
     let margin = match topoc::traffic::analysis::Margin::parse(margin) {
@@ -751,7 +758,7 @@ fn window(
         Err(error) => return usage_error(error),
     };
     let deployment = topoc::deployment::plan(t);
-    match context.proposals(&deployment, id, target, margin) {
+    match context.proposals(&deployment, id, target, margin, every_hour) {
         Ok(proposals) => {
             stdout(&match format {
                 WindowFormat::Table => proposals.table(),

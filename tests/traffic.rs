@@ -358,6 +358,34 @@ fn two_weeks_of_traffic_give_the_quiet_hours_of_the_weekend() {
         "peak {} where the data says {expected}",
         best["peak_rps"]
     );
+    // Every start on a whole hour of the week: 168, the same best first.
+    let out = topoc(&[
+        "window",
+        s(&topo),
+        "--upgrade",
+        "monthly_patch",
+        "--traffic",
+        s(&traffic),
+        "--format",
+        "json",
+        "--every-hour",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let every = json(&out);
+    let all = every["proposals"].as_array().unwrap();
+    assert_eq!(all.len(), 7 * 24);
+    assert_eq!(all[0]["window"], best["window"]);
+    let peaks: Vec<f64> = all
+        .iter()
+        .map(|p| p["peak_rps"].as_f64().unwrap())
+        .collect();
+    assert!(peaks.windows(2).all(|w| w[0] <= w[1]));
+    // The busiest start is a weekday afternoon.
+    let worst = &all[all.len() - 1];
+    assert!(
+        !["Sat", "Sun"].contains(&worst["weekday"].as_str().unwrap()),
+        "{worst}"
+    );
     let busiest = samples.iter().map(|s| s.2).fold(0.0, f64::max);
     assert!(
         expected < busiest / 4.0,
@@ -1063,7 +1091,7 @@ mod never_panic {
         let d = topoc::deployment::plan(t);
         for (i, _) in t.upgrades.iter().enumerate() {
             let id = topoc::model::UpgradeId(i);
-            if let Ok(p) = context.proposals(&d, id, None, Margin::default()) {
+            if let Ok(p) = context.proposals(&d, id, None, Margin::default(), i == 0) {
                 let _ = p.table();
             }
             let plan = topoc::plan::plan_upgrade(t, &d, id, topoc::plan::Target::Compose);

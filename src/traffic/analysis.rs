@@ -492,6 +492,13 @@ impl<'a> Context<'a> {
         out.into_iter().map(|(_, r)| r).collect()
     }
 
+    /// Every start on a whole hour of the week, best first.
+    fn every_start(&self, minutes: u32, read_only: Option<(u32, u32)>) -> Vec<WindowReading> {
+        let mut all: Vec<(usize, WindowReading)> = self.candidates(minutes, read_only);
+        all.sort_by(|(_, a), (_, b)| Self::rank(a, b).then(a.start.cmp(&b.start)));
+        all.into_iter().map(|(_, r)| r).collect()
+    }
+
     fn summary(&self) -> Summary {
         Summary {
             file: self.traffic.source.clone(),
@@ -641,6 +648,7 @@ impl<'a> Context<'a> {
         upgrade: UpgradeId,
         target: Option<Target>,
         margin: Margin,
+        every_hour: bool,
     ) -> Result<Proposals, String> {
         let u = &self.topology.upgrades[upgrade.0];
         let (plan, longest) = self.timed_plan(d, upgrade, target);
@@ -657,8 +665,12 @@ impl<'a> Context<'a> {
         }
         let read_only = read_only_span(&plan, u);
         let writes_known = self.traffic.has_writes();
-        let proposals = self
-            .best_per_weekday(minutes, read_only)
+        let ranked = if every_hour {
+            self.every_start(minutes, read_only)
+        } else {
+            self.best_per_weekday(minutes, read_only)
+        };
+        let proposals = ranked
             .iter()
             .enumerate()
             .map(|(i, r)| self.proposal(i + 1, minutes, r, writes_known))
