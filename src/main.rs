@@ -635,6 +635,11 @@ fn plan_command(
     format: PlanFormat,
     traffic: Option<&Path>,
 ) -> u8 {
+    if traffic.is_some() && upgrade.is_none() {
+        return usage_error(
+            "--traffic holds the plan of an upgrade to the traffic of its window: give --upgrade NAME",
+        );
+    }
     let traffic = match traffic.map(load_traffic).transpose() {
         Ok(traffic) => traffic,
         Err(status) => return status,

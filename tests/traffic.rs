@@ -669,6 +669,14 @@ fn a_plan_unsafe_at_peak_is_safe_in_a_quiet_window_and_says_so() {
         "{}",
         stderr(&held)
     );
+    // Only an upgrade's plan is held to traffic.
+    let failover = topoc(&["plan", s(&quiet), "--bootstrap", "--traffic", s(&traffic)]);
+    assert_eq!(code(&failover), 2);
+    assert!(
+        stderr(&failover).contains("give --upgrade NAME"),
+        "{}",
+        stderr(&failover)
+    );
     // The Markdown runbook records the figure it was held to.
     let markdown = plan(&quiet, &["--traffic", s(&traffic)]);
     let text = String::from_utf8_lossy(&markdown.stdout);
