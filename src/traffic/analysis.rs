@@ -322,6 +322,12 @@ impl HeldTo {
     }
 }
 
+/// A proposed window: the runbook and its margin, rounded up to a quarter
+/// hour (a quarter hour at least).
+fn window_length(runbook: u32, margin: u32) -> u32 {
+    (runbook + margin).div_ceil(15).max(1) * 15
+}
+
 fn rps(value: f64) -> String {
     format!("{} rps", format_number(value))
 }
@@ -654,7 +660,7 @@ impl<'a> Context<'a> {
         let (plan, longest) = self.timed_plan(d, upgrade, target);
         let runbook = plan.summary.minutes;
         let margin_minutes = margin.of(runbook);
-        let minutes = (runbook + margin_minutes).div_ceil(15) * 15;
+        let minutes = window_length(runbook, margin_minutes);
         if minutes > 24 * 60 {
             return Err(format!(
                 "upgrade `{}` takes about {} with its margin of {}: no window of a day fits it; split the upgrade",
@@ -733,7 +739,7 @@ impl<'a> Context<'a> {
         let (placed, source) = match self.place(u, runbook) {
             Ok(Some(placed)) => (placed, "window"),
             Ok(None) => {
-                let minutes = (runbook + Margin::default().of(runbook)).div_ceil(15) * 15;
+                let minutes = window_length(runbook, Margin::default().of(runbook));
                 let best = self
                     .best_per_weekday(minutes.min(24 * 60), read_only)
                     .into_iter()
@@ -1073,6 +1079,14 @@ fn table(rows: &[Vec<String>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_are_whole_quarter_hours() {
+        assert_eq!(window_length(83, 42), 135);
+        assert_eq!(window_length(90, 0), 90);
+        assert_eq!(window_length(91, 0), 105);
+        assert_eq!(window_length(0, 0), 15);
+    }
 
     #[test]
     fn margins() {
