@@ -311,7 +311,12 @@ fn assert_rules(plan: &plan::Plan, shape: &Shape) {
         _ => assert!(first("deploy").is_some()),
     }
     // A temporary node is removed again, and only when surge allows it.
-    let added = actions.iter().filter(|a| **a == "add-node").count();
+    // A preview (one pod of a scaled cluster's change, on Kubernetes)
+    // is one too.
+    let added = actions
+        .iter()
+        .filter(|a| **a == "add-node" || **a == "preview")
+        .count();
     let removed = actions.iter().filter(|a| **a == "remove-node").count();
     assert_eq!(added, removed, "every temporary node is removed");
     if !shape.surge {
@@ -1129,4 +1134,56 @@ fn a_new_service_is_deployed_once_carried_tested_then_exposed() {
         assert_eq!(action(expose), "expose");
         assert!(plan.steps.iter().all(|s| s.n <= expose.n));
     }
+}
+
+/// Every command, verification and rollback of every upgrade kind on every
+/// HA mode, for every target, passes shellcheck: operators paste them into
+/// bash. (`.ci/run` checks the examples' runbooks the same way; this finds
+/// a quoting mistake in `cargo test`.)
+#[test]
+fn every_runbook_line_passes_shellcheck() {
+    let mut script = String::from("#!/usr/bin/env bash\nset -euo pipefail\n");
+    let mut count = 0;
+    for kind in KINDS {
+        for ha in MODES {
+            let checked = check(&topology(&matrix_shape(kind, ha)));
+            for target in [Target::Kubernetes, Target::Compose, Target::Puppet] {
+                for plan in plans(&checked, target) {
+                    for step in &plan.steps {
+                        count += 1;
+                        script.push_str(&format!(
+                            "\n# {kind} {ha} {} step {}: {}\nstep_{count}() {{\n",
+                            target.name(),
+                            step.n,
+                            step.title.replace('\n', " "),
+                        ));
+                        for line in step
+                            .commands
+                            .iter()
+                            .chain(&step.verify)
+                            .chain(&step.rollback)
+                        {
+                            script.push_str(line);
+                            script.push('\n');
+                        }
+                        script.push_str(":\n}\n");
+                    }
+                }
+            }
+        }
+    }
+    assert!(count > 100, "{count} steps");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runbooks.sh");
+    std::fs::write(&path, &script).unwrap();
+    let out = Command::new("shellcheck")
+        .args(["-s", "bash", "-S", "warning"])
+        .arg(&path)
+        .output()
+        .expect("shellcheck is installed (apt-get install shellcheck)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

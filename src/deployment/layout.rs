@@ -150,6 +150,10 @@ pub mod labels {
     /// Set by a runbook on the pods that keep serving while one node of a
     /// pair is drained: the cluster's Service then selects only them.
     pub const ROUTE: &str = "topoc/route";
+    /// The pods of a scaled cluster's preview (its new version, tested
+    /// before the rollout), which no Service selects: the value is the
+    /// cluster's label.
+    pub const PREVIEW: &str = "topoc/preview";
 
     /// A label selector as `kubectl -l` takes it: `topoc/node=gateway-1`.
     pub fn selector(key: &str, value: &str) -> String {
@@ -263,6 +267,18 @@ impl ClusterPlan {
             super::Shape::Scaled => labels::selector(labels::CLUSTER, &self.label),
             super::Shape::Paired => labels::selector(labels::NODE, node),
         }
+    }
+
+    /// The preview Deployment of a scaled cluster (Kubernetes): one pod of
+    /// the new version, outside the cluster's Service, which a runbook
+    /// tests before the rollout.
+    pub fn preview_name(&self) -> String {
+        crate::model::naming::preview_name(&self.name)
+    }
+
+    /// The pods of the cluster's preview (`kubectl -l`).
+    pub fn preview_selector(&self) -> String {
+        labels::selector(labels::PREVIEW, &self.label)
     }
 
     /// The name of the ConfigMap that says which node of an active-passive

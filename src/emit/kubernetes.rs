@@ -594,7 +594,8 @@ fn cluster_objects(
             let node = &cluster.nodes[0];
             let config = ctx.render_config(site, cluster, node, Network::Kubernetes)?;
             let config_name = ClusterPlan::config_map_name(&cluster.label);
-            vec![
+            let preview = preview_objects(ctx, site, cluster, &labels, &config, &files)?;
+            let mut docs = vec![
                 config_map(&config_name, site, &labels, &config, &files)?,
                 workload(
                     ctx,
@@ -614,9 +615,12 @@ fn cluster_objects(
                             0
                         },
                         serving: None,
+                        preview: false,
                     },
                 )?,
-            ]
+            ];
+            docs.extend(preview);
+            docs
         }
     };
     // The cluster's own Service selects every node: traffic goes to the
@@ -631,6 +635,59 @@ fn cluster_objects(
     )?);
     docs.push(disruption_budget(site, cluster, &labels, &selector_labels)?);
     Ok(documents(docs))
+}
+
+/// The preview of a scaled cluster: its own ConfigMap (the cluster's
+/// configuration, which a runbook replaces with the new build's before the
+/// cluster's) and a Deployment of `replicas: 0` whose pods carry
+/// `topoc/preview` instead of `topoc/cluster`, so neither the cluster's
+/// Deployment nor its Service selects them. An upgrade runbook starts one
+/// pod of the new version in it and tests it before the rollout; it never
+/// takes traffic, and it pulls artifacts but never pushes them. Its
+/// disruption budget lets the one pod go (a drain of its node only ends
+/// the test).
+fn preview_objects(
+    ctx: &Context,
+    site: &Site,
+    cluster: &ClusterPlan,
+    labels: &Labels,
+    config: &str,
+    files: &[ProductFile],
+) -> Result<Vec<String>, BuildError> {
+    let name = cluster.preview_name();
+    let mut preview_labels = labels.clone();
+    preview_labels.remove(labels::CLUSTER);
+    preview_labels.insert(labels::PREVIEW.to_string(), cluster.label.clone());
+    let pod_selector = BTreeMap::from([(labels::PREVIEW.to_string(), cluster.label.clone())]);
+    let config_name = ClusterPlan::config_map_name(&name);
+    let config_doc = config_map(&config_name, site, &preview_labels, config, files)?;
+    let deployment = workload(
+        ctx,
+        &Workload {
+            site,
+            cluster,
+            node: None,
+            name: &name,
+            labels: &preview_labels,
+            pod_selector: &pod_selector,
+            config_name: &config_name,
+            config,
+            files,
+            replicas: 0,
+            serving: None,
+            preview: true,
+        },
+    )?;
+    let budget = yaml(&PodDisruptionBudget {
+        metadata: meta(&name, Some(&site.namespace), &preview_labels),
+        spec: Some(PodDisruptionBudgetSpec {
+            max_unavailable: Some(IntOrString::Int(1)),
+            selector: Some(selector(&pod_selector)),
+            ..PodDisruptionBudgetSpec::default()
+        }),
+        ..PodDisruptionBudget::default()
+    })?;
+    Ok(vec![config_doc, deployment, budget])
 }
 
 /// The nodes of a pair, each its own ConfigMap, Deployment and Service,
@@ -687,6 +744,7 @@ fn paired_nodes(
                 files,
                 replicas: if surge || !site.running() { 0 } else { 1 },
                 serving: serving.as_deref(),
+                preview: false,
             },
         )?);
         // A node's own address, which its peer's deployment.toml names:
@@ -869,6 +927,9 @@ struct Workload<'a> {
     /// The ConfigMap naming the serving node, for a node of an
     /// active-passive pair.
     serving: Option<&'a str>,
+    /// A scaled cluster's preview ([`preview_objects`]): it pulls
+    /// artifacts, never pushes them.
+    preview: bool,
 }
 
 /// What a pod is put together from, besides its product container: the
@@ -1327,7 +1388,9 @@ fn workload(ctx: &Context, w: &Workload) -> Result<String, BuildError> {
         parts.file_share(cluster, share, d.major, uid);
     }
     // A paired cluster pushes from its manager node only.
-    let sync = site.node_artifact_sync(cluster, w.node);
+    let sync = site
+        .node_artifact_sync(cluster, w.node)
+        .filter(|(mode, _)| !w.preview || *mode == SyncMode::Pull);
     if let Some((mode, source)) = sync {
         parts.artifact_sync(d, cluster, mode, source);
     }

@@ -29,6 +29,13 @@ pub fn surge_name(cluster: &str) -> String {
     format!("{}-surge", cluster_label(cluster))
 }
 
+/// The Deployment a runbook starts to test a scaled cluster's new version
+/// before it serves, outside the cluster's Service (Kubernetes):
+/// `gateway-preview`.
+pub fn preview_name(cluster: &str) -> String {
+    format!("{}-preview", cluster_label(cluster))
+}
+
 /// The name of a datacenter's load balancer host (Puppet) and Compose
 /// service.
 pub const LOAD_BALANCER: &str = "load-balancer";

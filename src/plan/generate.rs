@@ -126,6 +126,16 @@ pub(crate) struct Change {
 }
 
 impl Change {
+    /// The change as a participle: "patched".
+    fn past(self) -> &'static str {
+        match self.action {
+            Action::Patch => "patched",
+            Action::Upgrade => "upgraded",
+            Action::Reconfigure => "reconfigured",
+            _ => "with the fixed service",
+        }
+    }
+
     fn verb(self) -> &'static str {
         match self.action {
             Action::Patch => "Patch",
@@ -387,6 +397,11 @@ fn rollout(
     surge: bool,
     mut after: Vec<usize>,
 ) -> Vec<usize> {
+    let untested = !surge;
+    if surge {
+        preview(b, on, change, &mut after);
+    }
+    let first_step = b.drafts.len();
     for (i, node) in on.cluster.nodes.iter().enumerate() {
         let how = match (surge, i > 0) {
             (true, true) => "the same rollout replaces it, its replacement ready first",
@@ -410,10 +425,55 @@ fn rollout(
         let title = format!("{} {}: {how}", change.verb(), node.name);
         on.step(b, &node.name, change.action, title, effect, &mut after);
     }
+    if untested {
+        b.drafts[first_step].note = Some(format!(
+            "With `surge = false` there is no room for a preview pod: each new pod of {} takes traffic once its readiness probe passes, and is tested with the others after the rollout.",
+            on.cluster.label
+        ));
+    }
     let first = &on.cluster.nodes[0].name;
     let title = format!("Test every node of {}", on.cluster.label);
     on.test(b, first, title, &mut after);
     after
+}
+
+/// Before a scaled cluster rolls on Kubernetes, where each new pod takes
+/// traffic as soon as its readiness probe passes: one pod of the change
+/// starts in the cluster's preview Deployment, outside its Service, is
+/// tested, and stops. Only then does the rollout begin, so no untested
+/// version ever serves. The preview takes no traffic (`Effect::None`).
+fn preview(b: &mut Builder, on: &On, change: Change, after: &mut Vec<usize>) {
+    let name = on.cluster.preview_name();
+    let cluster = &on.cluster.label;
+    let steps = [
+        (
+            Action::Preview,
+            format!(
+                "Start {name}: one pod of {cluster} {}, outside its Service",
+                change.past()
+            ),
+        ),
+        (
+            Action::Test,
+            format!("Test {name} before the rollout of {cluster}"),
+        ),
+        (Action::RemoveNode, format!("Stop {name}")),
+    ];
+    for (action, title) in steps {
+        let index = b.push(Draft {
+            action,
+            site: Some(on.site),
+            cluster: Some(cluster.clone()),
+            node: None,
+            title,
+            effect: Effect::None,
+            after: std::mem::take(after),
+            note: None,
+            databases: Vec::new(),
+            detail: Detail::Preview(change.action),
+        });
+        *after = vec![index];
+    }
 }
 
 /// Rule 7: an extra passive node first (1 active / 2 passive), the passive

@@ -62,6 +62,9 @@ pub enum Action {
     AwaitSync,
     /// A new service is offered to consumers (published in the DevPortal).
     Expose,
+    /// A scaled cluster's preview starts: one pod of the change, outside
+    /// the cluster's Service, tested before the rollout (Kubernetes).
+    Preview,
 }
 
 impl Action {
@@ -93,6 +96,7 @@ impl Action {
             Action::Reconfigure => "reconfigure",
             Action::AwaitSync => "await-sync",
             Action::Expose => "expose",
+            Action::Preview => "preview",
         }
     }
 
@@ -119,6 +123,7 @@ impl Action {
             Action::Reconfigure => 10,
             Action::AwaitSync => 5,
             Action::Expose => 5,
+            Action::Preview => 10,
         }
     }
 }
@@ -294,6 +299,10 @@ pub(crate) enum Detail {
     /// A step about the new service of an `add-service` upgrade: how long
     /// its wait may take (seconds), or 0.
     NewService(u64),
+    /// A step on a scaled cluster's preview (Kubernetes): it starts with
+    /// the change (`Action::Patch`, `Upgrade`, `Reconfigure`, or `Deploy`
+    /// of a fixed service's image), is tested, and stops.
+    Preview(Action),
 }
 
 /// How a step changes the simulated deployment.

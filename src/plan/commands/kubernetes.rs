@@ -37,6 +37,8 @@ struct Workload<'a> {
     /// the pair's temporary node) or the cluster's (replicas).
     deployment: String,
     scaled: bool,
+    /// The cluster's preview Deployment, whose pods no Service selects.
+    preview: bool,
 }
 
 impl<'a> Workload<'a> {
@@ -55,6 +57,26 @@ impl<'a> Workload<'a> {
                 node.name.clone()
             },
             scaled,
+            preview: false,
+        })
+    }
+
+    /// The preview Deployment of the step's scaled cluster: one pod.
+    fn preview(ctx: &'a Ctx<'a>) -> Result<Self, Unresolved> {
+        let (site, cluster) = (ctx.site()?, ctx.cluster()?);
+        let first = cluster
+            .nodes
+            .first()
+            .ok_or_else(|| Unresolved(format!("cluster `{}` has no node", cluster.name)))?;
+        Ok(Workload {
+            ctx,
+            site,
+            cluster,
+            node: &first.name,
+            ns: q(&site.namespace),
+            deployment: cluster.preview_name(),
+            scaled: false,
+            preview: true,
         })
     }
 
@@ -93,6 +115,9 @@ impl<'a> Workload<'a> {
     /// The pods of the step: its node's, or the cluster's when the
     /// cluster is one Deployment with replicas.
     fn selector(&self) -> String {
+        if self.preview {
+            return self.cluster.preview_selector();
+        }
         self.cluster.pod_selector(self.node)
     }
 
@@ -484,6 +509,79 @@ pub(super) fn node(ctx: &Ctx, action: Action) -> Result<Commands, Unresolved> {
             Commands::run(vec![w.scale(w.replicas())], verify, vec![w.scale(0)])
         }
         _ => return Err(unsupported(ctx, action)),
+    })
+}
+
+/// The preview of a scaled cluster (`Detail::Preview`): one pod of the
+/// change, outside the cluster's Service, started, tested and stopped
+/// before the rollout. A new build's preview objects (its ConfigMap and
+/// Deployment, `topoc/preview`) are applied alone; the template the pod
+/// runs is then the build's (its configuration checksum and images).
+pub(super) fn preview(ctx: &Ctx, change: Action) -> Result<Commands, Unresolved> {
+    let w = Workload::preview(ctx)?;
+    let gone = until(
+        &format!(
+            "test -z \"$({})\"",
+            w.kubectl(&["get pod -l", &q(&w.selector()), "-o name"])
+        ),
+        30,
+        10,
+        &format!("{} still has a pod", w.deployment),
+    );
+    Ok(match ctx.draft.action {
+        Action::Preview => {
+            let (put, matches) = match change {
+                Action::Upgrade | Action::Reconfigure => {
+                    let template = q(
+                        "jsonpath={.spec.template.metadata.annotations.checksum/config}{.spec.template.spec.containers[*].image}",
+                    );
+                    let next = next_build(&w.site.kubernetes_manifest(w.cluster));
+                    (
+                        w.apply_next(),
+                        format!(
+                            "test \"$({})\" = \"$({})\"",
+                            w.kubectl(&["get", &w.dep(), "-o", &template]),
+                            sh(&[
+                                "kubectl create --dry-run=client -f",
+                                &next,
+                                "-l",
+                                &q(&w.selector()),
+                                "-o",
+                                &template,
+                            ])
+                        ),
+                    )
+                }
+                _ => {
+                    let tag = ctx.new_tag(change);
+                    let all = format!(
+                        "{}{tag}",
+                        q(&format!("*={}:", repository(&w.cluster.k8s_image)))
+                    );
+                    (
+                        w.kubectl(&["set image", &w.dep(), &all]),
+                        w.image_is(&w.image_with(&tag)),
+                    )
+                }
+            };
+            Commands::run(
+                vec![put, w.scale(1)],
+                std::iter::once(matches)
+                    .chain(w.healthy(&w.deployment))
+                    .collect(),
+                vec![w.scale(0)],
+            )
+        }
+        Action::Test => Commands::run(
+            probes(w.cluster, ctx.major())
+                .iter()
+                .map(|p| w.kubectl(&["exec", &w.dep(), "-c", PRODUCT_SERVICE, "--", p]))
+                .collect(),
+            w.healthy(&w.deployment),
+            Vec::new(),
+        ),
+        Action::RemoveNode => Commands::run(vec![w.scale(0)], vec![gone], vec![w.scale(1)]),
+        action => return Err(unsupported(ctx, action)),
     })
 }
 

@@ -463,6 +463,12 @@ pub(crate) fn for_step(input: &Input, draft: &Draft) -> Result<Commands, Unresol
                 (action, _) => Err(unsupported(&ctx, action)),
             };
         }
+        Detail::Preview(change) => {
+            return match input.target {
+                Target::Kubernetes => kubernetes::preview(&ctx, *change),
+                _ => Err(unsupported(&ctx, draft.action)),
+            };
+        }
         Detail::None => {}
     }
     if matches!(draft.effect, Effect::Join | Effect::Leave) {
