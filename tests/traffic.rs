@@ -1036,6 +1036,16 @@ fn the_worked_example_of_the_readme_is_what_topoc_says() {
             String::from_utf8_lossy(&out.stdout)
         ),
     );
+    // The prose before it names the best window's peak and length.
+    let out = topoc(&[&["window"], &example[..], &["--format", "json"]].concat());
+    let value = json(&out);
+    let readme = std::fs::read_to_string("README.md").expect("README");
+    let prose = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    let peak = format!("with at most {} rps", value["proposals"][0]["peak_rps"]);
+    assert!(prose.contains(&peak), "the README says {peak}");
+    let minutes = value["window_minutes"].as_u64().unwrap();
+    let length = format!("window is {} h {} min", minutes / 60, minutes % 60);
+    assert!(prose.contains(&length), "the README says {length}");
     // The summary of the runbook held to the traffic of its window.
     let out = topoc(&[&["plan"], &example[..], &["--for", "compose"]].concat());
     assert_eq!(code(&out), 0, "{}", stderr(&out));
