@@ -21,6 +21,7 @@ pub mod plan;
 pub mod source;
 pub mod syntax;
 pub mod text;
+pub mod traffic;
 
 use std::path::Path;
 
@@ -82,6 +83,54 @@ pub fn check_text(
 }
 
 pub fn check_loaded(loaded: Loaded, config: &SeverityConfig) -> Checked {
+    let checked = check_loaded_then(loaded, config, |t, out| {
+        plan::check(t, out);
+        Ok::<(), std::convert::Infallible>(())
+    });
+    match checked {
+        Ok(checked) => checked,
+        Err(never) => match never {},
+    }
+}
+
+/// Check one topology given the traffic it serves (`check --traffic`):
+/// UP001 holds each plan to the traffic of its window, and TR001 and TR002
+/// say where the windows are. Traffic naming a datacenter the topology
+/// does not have is refused.
+pub fn check_path_with_traffic(
+    path: &Path,
+    fs: &dyn FileSystem,
+    config: &SeverityConfig,
+    traffic: &traffic::Traffic,
+) -> Result<Result<Checked, traffic::TrafficError>, LoadError> {
+    let loaded = load::load(path, fs)?;
+    Ok(check_loaded_with(loaded, config, traffic))
+}
+
+/// [`check_loaded`], with the traffic the topology serves.
+pub fn check_loaded_with(
+    loaded: Loaded,
+    config: &SeverityConfig,
+    traffic: &traffic::Traffic,
+) -> Result<Checked, traffic::TrafficError> {
+    check_loaded_then(loaded, config, |t, out| {
+        let context = traffic::Context::new(t, traffic)?;
+        let held = |d: &deployment::Deployment, id: model::UpgradeId, p: &plan::Plan| {
+            context.held(d, id, p).ok()
+        };
+        plan::check_held(t, Some(&held), out);
+        context.lint(&deployment::plan(t), out);
+        Ok(())
+    })
+}
+
+/// Check a loaded topology; `upgrades` simulates its plans once it is
+/// complete and free of errors.
+fn check_loaded_then<E>(
+    loaded: Loaded,
+    config: &SeverityConfig,
+    upgrades: impl FnOnce(&Topology, &mut Vec<Diagnostic>) -> Result<(), E>,
+) -> Result<Checked, E> {
     let Loaded {
         sources,
         asts,
@@ -101,7 +150,7 @@ pub fn check_loaded(loaded: Loaded, config: &SeverityConfig) -> Checked {
     // The upgrade plans are simulated once the topology is complete and
     // free of errors (UP001).
     if complete && !diagnostics.iter().any(|d| d.severity == Severity::Error) {
-        plan::check(&topology, &mut diagnostics);
+        upgrades(&topology, &mut diagnostics)?;
     }
     let mut topology_config = SeverityConfig::default();
     for code in &topology.allow {
@@ -120,14 +169,14 @@ pub fn check_loaded(loaded: Loaded, config: &SeverityConfig) -> Checked {
     for d in &silenced {
         *allowed.entry(d.code).or_insert(0) += 1;
     }
-    Checked {
+    Ok(Checked {
         sources,
         asts,
         topology,
         graph,
         diagnostics,
         allowed,
-    }
+    })
 }
 
 /// A file the formatter refuses: its syntax errors (E001) with its text.

@@ -44,6 +44,11 @@ enum Command {
         /// still exit 2): to write a report, then gate in a later step.
         #[arg(long)]
         exit_zero: bool,
+        /// Request rates the deployment served (a Prometheus range query's
+        /// JSON, or a CSV `timestamp,rps`): UP001 holds each plan to the
+        /// traffic of its window, TR001/TR002 check where windows are.
+        #[arg(long, value_name = "FILE")]
+        traffic: Option<PathBuf>,
     },
     /// Check, then write the deployment artifacts (refuses on errors).
     Build {
@@ -95,6 +100,36 @@ enum Command {
         target: PlanTarget,
         #[arg(long, value_enum, default_value_t = PlanFormat::Markdown)]
         format: PlanFormat,
+        /// Hold the plan to the traffic of its window (the highest rate in
+        /// it times `traffic_safety`) instead of the peak floor.
+        #[arg(long, value_name = "FILE", requires = "upgrade")]
+        traffic: Option<PathBuf>,
+    },
+    /// Propose maintenance windows for an upgrade from the traffic data:
+    /// the best of each weekday, quietest first.
+    Window {
+        /// A `.topo` file or a folder.
+        path: PathBuf,
+        /// The upgrade to find a window for.
+        #[arg(long)]
+        upgrade: String,
+        /// Request rates the deployment served (a Prometheus range query's
+        /// JSON, or a CSV `timestamp,rps`).
+        #[arg(long, value_name = "FILE")]
+        traffic: PathBuf,
+        /// Time the runbook of this platform (default: the longest).
+        #[arg(long = "for", value_enum)]
+        target: Option<PlanTarget>,
+        /// Added to the runbook's expected duration: a share of it (`50%`)
+        /// or a duration (`30min`, `1h`).
+        #[arg(long, default_value = "50%")]
+        margin: String,
+        /// Rank every start on a whole hour of the week, not only the best
+        /// of each weekday.
+        #[arg(long)]
+        every_hour: bool,
+        #[arg(long, value_enum, default_value_t = WindowFormat::Table)]
+        format: WindowFormat,
     },
     /// Print the long explanation of a diagnostic code (all codes without one).
     Explain { code: Option<String> },
@@ -205,6 +240,12 @@ impl PlanTarget {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum WindowFormat {
+    Table,
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum PlanFormat {
     Markdown,
     Json,
@@ -236,7 +277,8 @@ fn main() -> ExitCode {
             deny,
             allow,
             exit_zero,
-        } => match check(&paths, format, &deny, &allow) {
+            traffic,
+        } => match check(&paths, format, &deny, &allow, traffic.as_deref()) {
             INPUT_ERRORS if exit_zero => OK,
             status => status,
         },
@@ -270,6 +312,7 @@ fn main() -> ExitCode {
             bootstrap,
             target,
             format,
+            traffic,
             ..
         } => plan_command(
             &path,
@@ -277,6 +320,24 @@ fn main() -> ExitCode {
             failover.as_deref(),
             bootstrap,
             target.target(),
+            format,
+            traffic.as_deref(),
+        ),
+        Command::Window {
+            path,
+            upgrade,
+            traffic,
+            target,
+            margin,
+            every_hour,
+            format,
+        } => window(
+            &path,
+            &upgrade,
+            &traffic,
+            target.map(PlanTarget::target),
+            &margin,
+            every_hour,
             format,
         ),
         Command::Explain { code } => explain(code.as_deref()),
@@ -335,7 +396,26 @@ fn style() -> human::Style {
     }
 }
 
-fn check(paths: &[PathBuf], format: Format, deny: &[String], allow: &[String]) -> u8 {
+/// Read a traffic file; its warnings (fewer than seven days) go to stderr.
+fn load_traffic(path: &Path) -> Result<topoc::traffic::Traffic, u8> {
+    match topoc::traffic::Traffic::load(path) {
+        Ok(traffic) => {
+            for warning in &traffic.warnings {
+                eprintln!("warning: {warning}");
+            }
+            Ok(traffic)
+        }
+        Err(error) => Err(usage_error(error)),
+    }
+}
+
+fn check(
+    paths: &[PathBuf],
+    format: Format,
+    deny: &[String],
+    allow: &[String],
+    traffic: Option<&Path>,
+) -> u8 {
     let config = match severity_config(deny, allow) {
         Ok(config) => config,
         Err(message) => return usage_error(message),
@@ -343,9 +423,23 @@ fn check(paths: &[PathBuf], format: Format, deny: &[String], allow: &[String]) -
     if let Err(message) = topo_paths(paths) {
         return usage_error(message);
     }
+    let traffic = match traffic.map(load_traffic).transpose() {
+        Ok(traffic) => traffic,
+        Err(status) => return status,
+    };
     let mut checked: Vec<Checked> = Vec::new();
     for path in paths {
-        match topoc::check_path(path, &DiskFs, &config) {
+        let result = match &traffic {
+            None => topoc::check_path(path, &DiskFs, &config),
+            Some(traffic) => {
+                match topoc::check_path_with_traffic(path, &DiskFs, &config, traffic) {
+                    Ok(Ok(c)) => Ok(c),
+                    Ok(Err(error)) => return usage_error(error),
+                    Err(error) => Err(error),
+                }
+            }
+        };
+        match result {
             Ok(c) => checked.push(c),
             Err(error) => return usage_error(error),
         }
@@ -486,22 +580,16 @@ fn build(
     }
 }
 
-fn plan_command(
-    path: &Path,
-    upgrade: Option<&str>,
-    failover: Option<&str>,
-    bootstrap: bool,
-    target: plan::Target,
-    format: PlanFormat,
-) -> u8 {
+/// The checked topology a plan is made from: errors other than UP001 (what
+/// the plan itself reports) stop it.
+fn checked_for_plan(path: &Path) -> Result<Checked, u8> {
     if let Err(message) = topo_paths(&[path.to_path_buf()]) {
-        return usage_error(message);
+        return Err(usage_error(message));
     }
     let checked = match topoc::check_path(path, &DiskFs, &SeverityConfig::default()) {
         Ok(checked) => checked,
-        Err(error) => return usage_error(error),
+        Err(error) => return Err(usage_error(error)),
     };
-    // UP001 is what the plan itself reports; other errors stop it.
     let blocking: Vec<_> = checked
         .diagnostics
         .iter()
@@ -515,26 +603,73 @@ fn plan_command(
         };
         let _ = std::io::stderr().write_all(human::render(&[report], style()).as_bytes());
         eprintln!("error: the topology has errors; no plan was made");
-        return INPUT_ERRORS;
+        return Err(INPUT_ERRORS);
     }
+    Ok(checked)
+}
+
+/// The upgrade of this name, or a usage error naming those there are.
+fn find_upgrade(t: &topoc::model::Topology, name: &str) -> Result<topoc::model::UpgradeId, u8> {
+    match t.upgrades.iter().position(|u| u.name == name) {
+        Some(i) => Ok(topoc::model::UpgradeId(i)),
+        None => {
+            let names: Vec<&str> = t.upgrades.iter().map(|u| u.name.as_str()).collect();
+            Err(usage_error(format!(
+                "no upgrade named `{name}` (upgrades: {})",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            )))
+        }
+    }
+}
+
+fn plan_command(
+    path: &Path,
+    upgrade: Option<&str>,
+    failover: Option<&str>,
+    bootstrap: bool,
+    target: plan::Target,
+    format: PlanFormat,
+    traffic: Option<&Path>,
+) -> u8 {
+    if traffic.is_some() && upgrade.is_none() {
+        return usage_error(
+            "--traffic holds the plan of an upgrade to the traffic of its window: give --upgrade NAME",
+        );
+    }
+    let traffic = match traffic.map(load_traffic).transpose() {
+        Ok(traffic) => traffic,
+        Err(status) => return status,
+    };
+    let checked = match checked_for_plan(path) {
+        Ok(checked) => checked,
+        Err(status) => return status,
+    };
     let t = &checked.topology;
     let deployment = topoc::deployment::plan(t);
     let plan = match (upgrade, failover) {
         _ if bootstrap => plan::plan_bootstrap(t, &deployment, target),
-        (Some(name), _) => match t.upgrades.iter().position(|u| u.name == name) {
-            Some(i) => plan::plan_upgrade(t, &deployment, topoc::model::UpgradeId(i), target),
-            None => {
-                let names: Vec<&str> = t.upgrades.iter().map(|u| u.name.as_str()).collect();
-                return usage_error(format!(
-                    "no upgrade named `{name}` (upgrades: {})",
-                    if names.is_empty() {
-                        "none".to_string()
-                    } else {
-                        names.join(", ")
-                    }
-                ));
+        (Some(name), _) => {
+            let id = match find_upgrade(t, name) {
+                Ok(id) => id,
+                Err(status) => return status,
+            };
+            let plan = plan::plan_upgrade(t, &deployment, id, target);
+            let Some(traffic) = &traffic else {
+                return print_plan(&plan, t, &deployment, format);
+            };
+            let context = match topoc::traffic::Context::new(t, traffic) {
+                Ok(context) => context,
+                Err(error) => return usage_error(error),
+            };
+            match context.held(&deployment, id, &plan) {
+                Ok(held) => plan::plan_upgrade_held(t, &deployment, id, target, &held),
+                Err(problem) => return usage_error(problem),
             }
-        },
+        }
         (None, Some(datacenter)) => match plan::plan_failover(t, &deployment, datacenter, target) {
             Some(plan) => plan,
             None => {
@@ -547,20 +682,43 @@ fn plan_command(
             return usage_error("give --upgrade NAME, --failover DATACENTER or --bootstrap");
         }
     };
+    print_plan(&plan, t, &deployment, format)
+}
+
+/// Print a plan; exit 1 when it is unsafe (its violations on stderr).
+fn print_plan(
+    plan: &plan::Plan,
+    t: &topoc::model::Topology,
+    deployment: &topoc::deployment::Deployment,
+    format: PlanFormat,
+) -> u8 {
     let text = match format {
-        PlanFormat::Json => plan::render::json(&plan),
+        PlanFormat::Json => plan::render::json(plan),
         PlanFormat::Markdown => {
             let templates = match topoc::text::templates::Templates::new(None) {
                 Ok(templates) => templates,
                 Err(error) => return usage_error(error),
             };
-            match plan::render::markdown(&plan, t, &deployment, &templates) {
+            match plan::render::markdown(plan, t, deployment, &templates) {
                 Ok(text) => text,
                 Err(error) => return usage_error(error),
             }
         }
     };
     stdout(&text);
+    if let (Some(held), Some(at_peak)) = (&plan.held_to, &plan.at_peak)
+        && plan.safe
+        && !at_peak.safe
+        && let Some(first) = at_peak.violations.first()
+    {
+        eprintln!(
+            "note: safe in its window, held to the traffic of {} x {}%; not at the peak floor (degraded_capacity x peak_load): step {} {}",
+            held.window,
+            topoc::model::format_number(held.safety_percent),
+            first.step,
+            first.message
+        );
+    }
     if plan.safe {
         OK
     } else {
@@ -571,6 +729,57 @@ fn plan_command(
             );
         }
         INPUT_ERRORS
+    }
+}
+
+fn window(
+    path: &Path,
+    upgrade: &str,
+    traffic: &Path,
+    target: Option<plan::Target>,
+    margin: &str,
+    every_hour: bool,
+    format: WindowFormat,
+) -> u8 {
+    let margin = match topoc::traffic::analysis::Margin::parse(margin) {
+        Ok(margin) => margin,
+        Err(message) => return usage_error(format!("--margin: {message}")),
+    };
+    let traffic = match load_traffic(traffic) {
+        Ok(traffic) => traffic,
+        Err(status) => return status,
+    };
+    let checked = match checked_for_plan(path) {
+        Ok(checked) => checked,
+        Err(status) => return status,
+    };
+    let t = &checked.topology;
+    let id = match find_upgrade(t, upgrade) {
+        Ok(id) => id,
+        Err(status) => return status,
+    };
+    let context = match topoc::traffic::Context::new(t, &traffic) {
+        Ok(context) => context,
+        Err(error) => return usage_error(error),
+    };
+    let deployment = topoc::deployment::plan(t);
+    match context.proposals(&deployment, id, target, margin, every_hour) {
+        Ok(proposals) => {
+            stdout(&match format {
+                WindowFormat::Table => proposals.table(),
+                WindowFormat::Json => {
+                    let mut text = serde_json::to_string_pretty(&proposals)
+                        .unwrap_or_else(|_| "{}".to_string());
+                    text.push('\n');
+                    text
+                }
+            });
+            OK
+        }
+        Err(problem) => {
+            eprintln!("error: {problem}");
+            INPUT_ERRORS
+        }
     }
 }
 

@@ -16,6 +16,10 @@
 //!   `topoc check` checks a file. An example of several files begins each
 //!   at a `# name.topo` line, the first file being the one checked.
 //!
+//! The codes that read traffic (`check --traffic`) are checked with it: a
+//! fixture `CODE.topo` with `CODE/traffic.csv` beside it, an example with
+//! the `csv` block of its section.
+//!
 //! Every code of [`lints::all`] has all three; a missing one fails.
 
 use std::collections::BTreeSet;
@@ -35,9 +39,23 @@ const ELSEWHERE: &[&str] = &["CH001"];
 /// (throttle limits are per datacenter), not a mistake to correct.
 const FIXED_BY_ALLOWING: &[&str] = &["DC006"];
 
+/// Check a file as `topoc check` does; with `--traffic CODE/traffic.csv`
+/// when the fixture `CODE.topo` has one.
 fn check_file(path: &Path) -> topoc::Checked {
+    let traffic = path.with_extension("").join("traffic.csv");
+    if traffic.is_file() {
+        let traffic = topoc::traffic::Traffic::load(&traffic)
+            .unwrap_or_else(|e| panic!("{} reads: {e}", traffic.display()));
+        return check_with_traffic(path, &traffic);
+    }
     topoc::check_path(path, &DiskFs, &SeverityConfig::default())
         .unwrap_or_else(|e| panic!("{} loads: {e}", path.display()))
+}
+
+fn check_with_traffic(path: &Path, traffic: &topoc::traffic::Traffic) -> topoc::Checked {
+    topoc::check_path_with_traffic(path, &DiskFs, &SeverityConfig::default(), traffic)
+        .unwrap_or_else(|e| panic!("{} loads: {e}", path.display()))
+        .unwrap_or_else(|e| panic!("{} with its traffic: {e}", path.display()))
 }
 
 fn codes(checked: &topoc::Checked) -> Vec<&'static str> {
@@ -164,8 +182,9 @@ fn example_files(text: &str) -> Vec<(String, String)> {
     files
 }
 
-/// Check an example as `topoc check` checks the file it was saved to.
-fn check_example(text: &str) -> topoc::Checked {
+/// Check an example as `topoc check` checks the file it was saved to
+/// (`--traffic` with `traffic` when it reads traffic).
+fn check_example(text: &str, traffic: Option<&str>) -> topoc::Checked {
     let dir = tempfile::tempdir().expect("temporary folder");
     let files = example_files(text);
     for (name, content) in &files {
@@ -173,7 +192,16 @@ fn check_example(text: &str) -> topoc::Checked {
         std::fs::create_dir_all(path.parent().expect("a parent")).expect("folder");
         std::fs::write(&path, content).expect("example written");
     }
-    check_file(&dir.path().join(&files[0].0))
+    let path = dir.path().join(&files[0].0);
+    match traffic {
+        Some(data) => {
+            let traffic = topoc::traffic::Traffic::parse("traffic.csv", data.as_bytes())
+                .unwrap_or_else(|e| panic!("the example's traffic: {e}"));
+            check_with_traffic(&path, &traffic)
+        }
+        None => topoc::check_path(&path, &DiskFs, &SeverityConfig::default())
+            .unwrap_or_else(|e| panic!("{} loads: {e}", path.display())),
+    }
 }
 
 #[test]
@@ -188,7 +216,7 @@ fn every_explanation_example_produces_its_code_and_its_fix_nothing() {
             problems.push(format!("{code}: the explanation lacks an example or a fix"));
             continue;
         };
-        let found = codes(&check_example(example));
+        let found = codes(&check_example(example, lint.example_traffic()));
         if !found.contains(&code) {
             problems.push(format!(
                 "{code}: its example does not produce it, only {found:?}"
@@ -198,7 +226,7 @@ fn every_explanation_example_produces_its_code_and_its_fix_nothing() {
                 "{code}: its example also produces {other} ({found:?})"
             ));
         }
-        let checked = check_example(fixed);
+        let checked = check_example(fixed, lint.fixed_example_traffic());
         if !checked.diagnostics.is_empty() {
             problems.push(format!(
                 "{code}: its fixed example produces {:?}",

@@ -8,6 +8,7 @@ pub mod ha;
 pub mod language;
 pub mod runtime;
 pub mod storage;
+pub mod traffic;
 pub mod upgrade;
 
 use crate::diagnostics::{Diagnostic, Severity};
@@ -36,13 +37,25 @@ impl Lint {
     /// The failing example of the explanation (the `topo` block under
     /// `## Example`): a complete topology that produces this code.
     pub fn example(&self) -> Option<&'static str> {
-        code_block(self.explanation, "## Example")
+        code_block(self.explanation, "## Example", "topo")
+    }
+
+    /// The traffic the failing example is checked with (`check --traffic`),
+    /// for the codes that read traffic: the `csv` block under `## Example`.
+    pub fn example_traffic(&self) -> Option<&'static str> {
+        code_block(self.explanation, "## Example", "csv")
+    }
+
+    /// The traffic the fixed example is checked with: the `csv` block
+    /// under `## Use instead`.
+    pub fn fixed_example_traffic(&self) -> Option<&'static str> {
+        code_block(self.explanation, "## Use instead", "csv")
     }
 
     /// The fixed example (the `topo` block under `## Use instead`): the
     /// same topology with the fix, which produces nothing.
     pub fn fixed_example(&self) -> Option<&'static str> {
-        code_block(self.explanation, "## Use instead")
+        code_block(self.explanation, "## Use instead", "topo")
     }
 
     /// The family the code belongs to, for the README's grouping.
@@ -59,16 +72,16 @@ impl Lint {
     }
 }
 
-/// The first ```` ```topo ```` block of the section that `heading` opens
-/// (before the next heading).
-fn code_block(text: &'static str, heading: &str) -> Option<&'static str> {
+/// The first ```` ```LANG ```` block (`topo`, `csv`) of the section that
+/// `heading` opens (before the next heading).
+fn code_block(text: &'static str, heading: &str, lang: &str) -> Option<&'static str> {
     let section = text
         .match_indices(heading)
         .find(|(i, _)| text[i + heading.len()..].starts_with('\n'))
         .map(|(i, _)| &text[i + heading.len()..])?;
     let section = &section[..section.find("\n## ").unwrap_or(section.len())];
-    let open = "```topo\n";
-    let start = section.find(open)? + open.len();
+    let open = format!("```{lang}\n");
+    let start = section.find(&open)? + open.len();
     let body = &section[start..];
     let end = body.find("```")?;
     Some(&body[..end])
@@ -95,13 +108,14 @@ pub fn all() -> &'static [&'static Lint] {
     use language::*;
     use runtime::*;
     use storage::*;
+    use traffic::*;
     use upgrade::*;
     static ALL: &[&Lint] = &[
         &E001, &E002, &E003, &E004, &E005, &E006, &E007, &E008, &SEC001, &HA001, &HA002, &HA003,
         &HA004, &HA005, &HA006, &HA007, &HA008, &HA009, &DC001, &DC002, &DC003, &DC004, &DC005,
         &DC006, &DC007, &DC008, &DC009, &DS001, &DS002, &DS003, &DS004, &FS001, &FS002, &FS003,
-        &FS004, &UP001, &UP002, &UP003, &UP004, &UP005, &UP006, &UP007, &CH001, &ST001, &ST002,
-        &ST003, &ST004,
+        &FS004, &UP001, &UP002, &UP003, &UP004, &UP005, &UP006, &UP007, &CH001, &TR001, &TR002,
+        &ST001, &ST002, &ST003, &ST004,
     ];
     ALL
 }

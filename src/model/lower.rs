@@ -511,13 +511,16 @@ impl Lowerer<'_> {
                 Some(Lowered::Bool(text == "true"))
             }
             (
-                Type::Rps | Type::Percent | Type::Duration | Type::Size,
+                Type::Rps | Type::Percent | Type::Factor | Type::Duration | Type::Size,
                 ValueKind::Quantity { number, unit },
             ) => self.lower_quantity(attr, number, unit, span),
-            (Type::Rps | Type::Percent | Type::Duration | Type::Size, ValueKind::Number(text)) => {
+            (
+                Type::Rps | Type::Percent | Type::Factor | Type::Duration | Type::Size,
+                ValueKind::Number(text),
+            ) => {
                 let unit = match attr.ty {
                     Type::Rps => "rps",
-                    Type::Percent => "%",
+                    Type::Percent | Type::Factor => "%",
                     Type::Duration => "s",
                     _ => "MiB",
                 };
@@ -950,7 +953,7 @@ impl Lowerer<'_> {
         };
         let expected_ok = match attr.ty {
             Type::Rps => unit == Unit::Rps,
-            Type::Percent => unit == Unit::Percent,
+            Type::Percent | Type::Factor => unit == Unit::Percent,
             Type::Duration => unit.millis().is_some(),
             Type::Size => unit.bytes().is_some(),
             _ => false,
@@ -993,6 +996,10 @@ impl Lowerer<'_> {
                 Some(Lowered::Quantity(value / 100.0))
             }
             Type::Percent => out_of_range(self, "a percentage is above 0% and at most 100%"),
+            Type::Factor if (100.0..=1000.0).contains(&value) => {
+                Some(Lowered::Quantity(value / 100.0))
+            }
+            Type::Factor => out_of_range(self, "a factor is from 100% to 1000%"),
             Type::Duration => {
                 let millis = value * unit.millis().unwrap_or(1) as f64;
                 if millis.fract() != 0.0 || millis > 1e15 {
@@ -1120,7 +1127,7 @@ impl Lowerer<'_> {
         }
 
         for d in of(BlockKind::Datacenter) {
-            let dc = self.lower_datacenter(d);
+            let dc = self.lower_datacenter(d, topology.time_zone);
             topology.datacenters.push(dc);
         }
 
@@ -1226,6 +1233,13 @@ impl Lowerer<'_> {
                 .unwrap_or_else(|| default_secret("apim-encryption-key")),
             allow: top.map(|t| t.codes("allow")).unwrap_or_default(),
             deny: top.map(|t| t.codes("deny")).unwrap_or_default(),
+            time_zone: top
+                .and_then(|t| t.string("time_zone"))
+                .and_then(|z| crate::traffic::time::UtcOffset::parse(&z))
+                .unwrap_or_default(),
+            traffic_safety: top
+                .and_then(|t| t.quantity("traffic_safety"))
+                .unwrap_or(Spanned::new(1.5, top.map(|t| t.header).unwrap_or_default())),
             datacenters: Vec::new(),
             datasources: Vec::new(),
             file_shares: Vec::new(),
@@ -1238,7 +1252,13 @@ impl Lowerer<'_> {
 
     /// A `datacenter` block; its clusters, datasources, file shares and
     /// load balancers are added as their blocks are lowered.
-    fn lower_datacenter(&mut self, d: &Declared) -> Datacenter {
+    /// `zone` is the topology's time zone, the datacenter's unless it sets
+    /// its own.
+    fn lower_datacenter(
+        &mut self,
+        d: &Declared,
+        zone: crate::traffic::time::UtcOffset,
+    ) -> Datacenter {
         let role = d.ident("role", Role::from_name);
         let mut dc = Datacenter {
             name: d.name.clone(),
@@ -1260,6 +1280,10 @@ impl Lowerer<'_> {
                 .duration("replication_lag")
                 .map(|l| l.value)
                 .unwrap_or(Duration { millis: 10_000 }),
+            time_zone: d
+                .string("time_zone")
+                .and_then(|z| crate::traffic::time::UtcOffset::parse(&z))
+                .unwrap_or(zone),
             clusters: Vec::new(),
             datasources: Vec::new(),
             file_shares: Vec::new(),
@@ -1506,6 +1530,7 @@ impl Lowerer<'_> {
             token_sync: d.ident("token_sync", TokenSync::from_name),
             cutover: d.ident("cutover", Cutover::from_name),
             window: d.string("window"),
+            window_span: d.spanned_string("window").map(|w| w.span),
             surge: d.bool("surge").map(|s| s.value).unwrap_or(true),
         }
     }
@@ -1891,8 +1916,19 @@ fn string_form(ty: &Type) -> Option<StringForm> {
             label: "not a registry",
             help: "write a registry host and path in lower case, e.g. \"registry.example.com:5000/wso2\"",
         },
+        Type::UtcOffset => StringForm {
+            valid: valid_utc_offset,
+            what: "a UTC offset",
+            label: "not a UTC offset",
+            help: "write UTC, or a fixed offset such as \"UTC+05:30\" or \"UTC-03:00\" (topoc knows no time zone names, and no daylight saving time)",
+        },
         _ => return None,
     })
+}
+
+/// `UTC`, or a fixed offset such as `UTC+05:30`.
+fn valid_utc_offset(text: &str) -> bool {
+    crate::traffic::time::UtcOffset::parse(text).is_some()
 }
 
 /// An image registry prefix: a host (and port) and path in lower case.
@@ -2130,6 +2166,8 @@ fn example_value(attr: &AttrSchema) -> String {
         Type::Bool => "true".into(),
         Type::Rps => "1000rps".into(),
         Type::Percent => "75%".into(),
+        Type::Factor => "150%".into(),
+        Type::UtcOffset => "\"UTC\"".into(),
         Type::Duration => "30min".into(),
         Type::Size => "4GiB".into(),
         Type::Secret => "secret(\"...\")".into(),

@@ -101,6 +101,10 @@ pub enum Type {
     Rps,
     /// A percentage: `75%`.
     Percent,
+    /// A multiplier written as a percentage of at least 100%: `150%`.
+    Factor,
+    /// A fixed offset from UTC, as a string: `"UTC+05:30"`.
+    UtcOffset,
     /// `ms`, `s`, `min`, `h`, `d`.
     Duration,
     /// `KiB`, `MiB`, `GiB`.
@@ -150,6 +154,10 @@ impl Type {
             Type::Bool => "`true` or `false`".into(),
             Type::Rps => "requests per second, e.g. `1200rps`".into(),
             Type::Percent => "a percentage, e.g. `75%`".into(),
+            Type::Factor => "a percentage of at least 100%, e.g. `150%`".into(),
+            Type::UtcOffset => {
+                "a UTC offset as a string, e.g. `\"UTC\"` or `\"UTC+05:30\"`".into()
+            }
             Type::Duration => "a duration, e.g. `30s`, `5min`, `3h`".into(),
             Type::Size => "a size, e.g. `512MiB`, `4GiB`".into(),
             Type::Secret => "`secret(\"name\")`".into(),
@@ -190,6 +198,8 @@ impl Type {
             Type::Bool => "bool".into(),
             Type::Rps => "rps".into(),
             Type::Percent => "percent".into(),
+            Type::Factor => "percent (100% or more)".into(),
+            Type::UtcOffset => "UTC offset".into(),
             Type::Duration => "duration".into(),
             Type::Size => "size".into(),
             Type::Secret => "secret".into(),
@@ -492,6 +502,20 @@ pub static BLOCKS: &[BlockSchema] = &[
                 None,
                 "Diagnostic codes raised to errors for this topology."
             ),
+            attr!(
+                "time_zone",
+                Type::UtcOffset,
+                Required::No,
+                Some("UTC"),
+                "The zone an upgrade's `window` is read in when it names none, and `topoc window` proposes windows in: a fixed UTC offset (no daylight saving time)."
+            ),
+            attr!(
+                "traffic_safety",
+                Type::Factor,
+                Required::No,
+                Some("150%"),
+                "Given traffic (`--traffic`), what a plan holds each cluster to: the highest rate observed in the upgrade's window times this, at most `degraded_capacity` x `peak_load`."
+            ),
         ],
     },
     BlockSchema {
@@ -582,6 +606,13 @@ pub static BLOCKS: &[BlockSchema] = &[
                 Required::No,
                 Some("10s"),
                 "How far its database replicas may lag the primary (read-only datacenters): its nodes wait this long before acting on an event relayed from the primary."
+            ),
+            attr!(
+                "time_zone",
+                Type::UtcOffset,
+                Required::No,
+                Some("the topology's"),
+                "Its local time, a fixed UTC offset: `topoc window` shows each proposed window in it."
             ),
         ],
     },
@@ -917,7 +948,7 @@ pub static BLOCKS: &[BlockSchema] = &[
                 Type::String,
                 Required::No,
                 None,
-                "The maintenance window, e.g. \"Sun 01:00-04:00 UTC\"."
+                "The maintenance window: a weekday, a time range and a UTC offset, e.g. \"Sun 01:00-04:00 UTC\" (in the topology's `time_zone` when it names none; without a weekday, any day)."
             ),
             attr!(
                 "surge",

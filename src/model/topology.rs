@@ -85,6 +85,11 @@ pub struct Topology {
     pub encryption_key: SecretRef,
     pub allow: Vec<Spanned<String>>,
     pub deny: Vec<Spanned<String>>,
+    /// The zone windows are read in when they name none (default UTC).
+    pub time_zone: crate::traffic::time::UtcOffset,
+    /// Given traffic, what a plan holds a cluster to: the highest rate
+    /// observed in its window times this (1.5 for `150%`).
+    pub traffic_safety: Spanned<f64>,
     pub datacenters: Vec<Datacenter>,
     pub datasources: Vec<Datasource>,
     pub file_shares: Vec<FileShare>,
@@ -108,6 +113,8 @@ pub struct Datacenter {
     pub recovery_time: Option<Spanned<Duration>>,
     /// How far its replicas may lag the primary.
     pub replication_lag: Duration,
+    /// Its local time: its own `time_zone`, else the topology's.
+    pub time_zone: crate::traffic::time::UtcOffset,
     pub clusters: Vec<ClusterId>,
     pub datasources: Vec<DsId>,
     pub file_shares: Vec<FsId>,
@@ -296,6 +303,9 @@ pub struct Upgrade {
     pub token_sync: Option<Spanned<TokenSync>>,
     pub cutover: Option<Spanned<Cutover>>,
     pub window: Option<String>,
+    /// Where `window` is written.
+    #[serde(skip)]
+    pub window_span: Option<Span>,
     pub surge: bool,
 }
 
@@ -420,8 +430,13 @@ impl Topology {
 }
 
 /// The length of a window written as `... HH:MM-HH:MM ...` (past midnight
-/// when the end comes before the start), in minutes.
+/// when the end comes before the start), in minutes. A weekly window as
+/// the traffic analysis places it (`Sat 23:00 - Sun 02:00 UTC`) is measured
+/// the same way it is placed.
 pub fn window_minutes(window: &str) -> Option<u32> {
+    if let Ok(weekly) = crate::traffic::time::WeeklyWindow::parse(window) {
+        return Some(weekly.minutes);
+    }
     let bytes = window.as_bytes();
     let time = |at: usize| -> Option<(u32, usize)> {
         let rest = &window[at..];
@@ -463,6 +478,8 @@ mod tests {
         assert_eq!(window_minutes("Sun 01:00-04:00 UTC"), Some(180));
         assert_eq!(window_minutes("Sat 22:00 - 02:30 UTC"), Some(270));
         assert_eq!(window_minutes("2:00-3:15"), Some(75));
+        assert_eq!(window_minutes("Sat 23:00 - Sun 02:00 UTC"), Some(180));
+        assert_eq!(window_minutes("Sun 01:00-04:00 CEST"), Some(180));
         assert_eq!(window_minutes("whenever"), None);
         assert_eq!(window_minutes("25:00-26:00"), None);
     }

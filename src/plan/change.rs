@@ -120,6 +120,7 @@ fn version_upgrade(new: &Checked, kind: UpgradeKind) -> Upgrade {
         token_sync: None,
         cutover: None,
         window: None,
+        window_span: None,
         surge: true,
     }
 }
@@ -176,6 +177,7 @@ pub fn plan_change(old: &Checked, new: &Checked, changes: &ChangeSet, target: Ta
         target,
         upgrade: None,
         bootstrap: false,
+        held: None,
         change: Some(&context),
     };
     let drafts = if changes.has(ChangeKind::Unsupported) {

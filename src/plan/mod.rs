@@ -172,6 +172,9 @@ pub struct Step {
     /// The step rehearses the runbook; it changes nothing that serves.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub rehearsal: bool,
+    /// `capacity_rps - required_rps`, in a plan held to traffic.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "whole")]
+    pub margin_rps: Option<f64>,
 }
 
 /// Rates as whole numbers when they are (`1600`, not `1600.0`).
@@ -204,12 +207,29 @@ pub struct Plan {
     pub unavailability: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<String>,
+    /// What the plan was held to, when traffic replaced the peak floor
+    /// (`plan --traffic`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_to: Option<crate::traffic::HeldTo>,
+    /// The same plan held to the peak floor (`degraded_capacity x
+    /// peak_load`), beside a plan held to traffic.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_peak: Option<AtPeak>,
     pub summary: Summary,
     pub steps: Vec<Step>,
     pub violations: Vec<Violation>,
     /// The disaster-recovery datacenter a failover runbook moves to.
     #[serde(skip)]
     pub failover_to: Option<String>,
+}
+
+/// How a plan held to traffic fares at the peak floor.
+#[derive(Debug, Clone, Serialize)]
+pub struct AtPeak {
+    pub safe: bool,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "whole")]
+    pub lowest_margin_rps: Option<f64>,
+    pub violations: Vec<Violation>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -356,6 +376,8 @@ pub(crate) struct Input<'a> {
     pub upgrade: Option<&'a crate::model::Upgrade>,
     /// The first deployment (`plan --bootstrap`).
     pub bootstrap: bool,
+    /// The traffic floor that replaces `degraded_capacity x peak_load`.
+    pub held: Option<&'a crate::traffic::HeldTo>,
     /// The change a commit makes (`plan --since`).
     pub change: Option<&'a change::ChangeContext>,
 }
@@ -371,6 +393,18 @@ impl Input<'_> {
     /// every node's address and leave a node when it stops.
     pub fn routed(&self, site: &Site, cluster: &crate::deployment::ClusterPlan) -> bool {
         self.target == Target::Kubernetes || site.fronts(cluster)
+    }
+
+    /// What a cluster must serve: its traffic floor when the plan is held
+    /// to traffic, else `degraded_capacity x peak_load`.
+    pub fn required_rps(
+        &self,
+        site: &Site,
+        cluster: &crate::deployment::ClusterPlan,
+    ) -> Option<f64> {
+        self.held
+            .and_then(|h| h.required(&site.name, &cluster.label))
+            .or(cluster.required_rps)
     }
 }
 
@@ -437,11 +471,48 @@ pub(crate) fn plan_upgrade_block(
         target,
         upgrade: Some(u),
         bootstrap: false,
+        held: None,
         change: None,
     };
     let drafts = generate::upgrade(&input, u);
     let kind = u.kind().map(|k| k.name().to_string()).unwrap_or_default();
     finish(&input, u.name.clone(), kind, u.window.clone(), None, drafts)
+}
+
+/// The runbook of an upgrade held to the traffic in its window: every
+/// cluster against `held` instead of `degraded_capacity x peak_load`, the
+/// margin of every step, and how the same plan fares at the peak floor.
+pub fn plan_upgrade_held(
+    t: &Topology,
+    d: &Deployment,
+    upgrade: UpgradeId,
+    target: Target,
+    held: &crate::traffic::HeldTo,
+) -> Plan {
+    let at_peak = plan_upgrade(t, d, upgrade, target);
+    let u = &t.upgrades[upgrade.0];
+    let input = Input {
+        topology: t,
+        deployment: d,
+        target,
+        upgrade: Some(u),
+        bootstrap: false,
+        held: Some(held),
+        change: None,
+    };
+    let drafts = generate::upgrade(&input, u);
+    let kind = u.kind().map(|k| k.name().to_string()).unwrap_or_default();
+    let mut plan = finish(&input, u.name.clone(), kind, u.window.clone(), None, drafts);
+    for step in &mut plan.steps {
+        step.margin_rps = step.capacity_rps.zip(step.required_rps).map(|(c, r)| c - r);
+    }
+    plan.held_to = Some(held.clone());
+    plan.at_peak = Some(AtPeak {
+        safe: at_peak.safe,
+        lowest_margin_rps: at_peak.summary.lowest_margin_rps,
+        violations: at_peak.violations,
+    });
+    plan
 }
 
 /// The failover runbook of a disaster-recovery datacenter, if `name` is one.
@@ -457,6 +528,7 @@ pub fn plan_failover(
         target,
         upgrade: None,
         bootstrap: false,
+        held: None,
         change: None,
     };
     let index = d
@@ -505,6 +577,7 @@ pub fn plan_bootstrap(t: &Topology, d: &Deployment, target: Target) -> Plan {
         target,
         upgrade: None,
         bootstrap: true,
+        held: None,
         change: None,
     };
     let drafts = bootstrap::drafts(&input);
@@ -593,6 +666,7 @@ pub(crate) fn finish(
                 _ => None,
             },
             rehearsal: draft.detail == Detail::Rehearsal,
+            margin_rps: None,
         });
     }
     outcome.violations.sort_by_key(|v| v.step);
@@ -623,6 +697,8 @@ pub(crate) fn finish(
         safe: outcome.violations.is_empty(),
         unavailability,
         window,
+        held_to: None,
+        at_peak: None,
         summary,
         steps,
         violations: outcome.violations,
@@ -630,8 +706,18 @@ pub(crate) fn finish(
     }
 }
 
+/// What a plan of an upgrade is held to, given its plan at the peak floor
+/// (`None`: the peak floor).
+pub type Holding<'a> = &'a dyn Fn(&Deployment, UpgradeId, &Plan) -> Option<crate::traffic::HeldTo>;
+
 /// UP001 for every upgrade whose plan is unsafe on some target.
 pub fn check(t: &Topology, out: &mut Vec<Diagnostic>) {
+    check_held(t, None, out)
+}
+
+/// UP001 (and UP007) with each plan held to what `held` gives it: the
+/// traffic of the upgrade's window (`check --traffic`).
+pub fn check_held(t: &Topology, held: Option<Holding>, out: &mut Vec<Diagnostic>) {
     if t.upgrades.is_empty() {
         return;
     }
@@ -644,6 +730,10 @@ pub fn check(t: &Topology, out: &mut Vec<Diagnostic>) {
         let mut longest: Option<Plan> = None;
         for target in Target::ALL {
             let plan = plan_upgrade(t, &d, UpgradeId(i), target);
+            let plan = match held.and_then(|h| h(&d, UpgradeId(i), &plan)) {
+                Some(floor) => plan_upgrade_held(t, &d, UpgradeId(i), target, &floor),
+                None => plan,
+            };
             if longest
                 .as_ref()
                 .is_none_or(|l| plan.summary.minutes > l.summary.minutes)
@@ -652,10 +742,21 @@ pub fn check(t: &Topology, out: &mut Vec<Diagnostic>) {
             }
             if let Some(first) = plan.violations.first() {
                 let step = &plan.steps[first.step - 1];
-                let message = format!(
-                    "upgrade `{}` cannot keep the service available: step {} ({}) {}",
-                    u.name, first.step, step.title, first.message
-                );
+                let message = match &plan.held_to {
+                    Some(h) => format!(
+                        "upgrade `{}` cannot keep the service available in its window (held to the traffic of {} x {}%): step {} ({}) {}",
+                        u.name,
+                        h.window,
+                        crate::model::format_number(h.safety_percent),
+                        first.step,
+                        step.title,
+                        first.message
+                    ),
+                    None => format!(
+                        "upgrade `{}` cannot keep the service available: step {} ({}) {}",
+                        u.name, first.step, step.title, first.message
+                    ),
+                };
                 if reported.contains(&message) {
                     continue;
                 }

@@ -24,6 +24,11 @@ struct View<'a> {
     version: &'a str,
     floors: String,
     margin: String,
+    /// What the plan was held to, when traffic replaced the peak floor.
+    held: Option<String>,
+    /// How the same plan fares at the peak floor, beside a plan held to
+    /// traffic.
+    at_peak: Option<String>,
     duration: String,
     /// Set when the expected duration exceeds the maintenance window.
     overrun: Option<String>,
@@ -161,14 +166,19 @@ pub fn markdown(
             step,
             serving_text: match (&step.serving, step.capacity_rps, step.required_rps) {
                 (Some(serving), Some(capacity), Some(required)) => format!(
-                    "{} ({} of {} required)",
+                    "{} ({} of {} required{})",
                     if serving.is_empty() {
                         "none".to_string()
                     } else {
                         serving.join(", ")
                     },
                     rps(capacity),
-                    rps(required)
+                    rps(required),
+                    match step.margin_rps {
+                        Some(margin) if margin < 0.0 => format!(", {} short", rps(-margin)),
+                        Some(margin) => format!(", a margin of {}", rps(margin)),
+                        None => String::new(),
+                    }
                 ),
                 (Some(serving), _, _) => {
                     if serving.is_empty() {
@@ -189,6 +199,18 @@ pub fn markdown(
         version: &deployment.version,
         floors,
         margin: plan.summary.lowest_margin_rps.map(rps).unwrap_or_default(),
+        held: plan.held_to.as_ref().map(|h| h.describe()),
+        at_peak: plan.at_peak.as_ref().map(|p| match (p.safe, p.violations.first()) {
+            (true, _) => format!(
+                "safe too: the lowest margin is {} above degraded_capacity x peak_load",
+                p.lowest_margin_rps.map(rps).unwrap_or_else(|| "0 rps".to_string())
+            ),
+            (false, Some(first)) => format!(
+                "NOT safe at degraded_capacity x peak_load: step {} {}; run it in its window only",
+                first.step, first.message
+            ),
+            (false, None) => "NOT safe at degraded_capacity x peak_load".to_string(),
+        }),
         duration: duration(plan.summary.minutes),
         overrun: plan
             .window

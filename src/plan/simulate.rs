@@ -143,8 +143,8 @@ pub(crate) fn run(input: &Input, steps: &[&Draft], mode: Mode) -> Outcome {
                     live: site.running(),
                     routed: input.routed(site, cluster),
                     capacity: cluster.node_capacity,
-                    required: cluster.required_rps,
-                    floor: cluster.required_rps,
+                    required: input.required_rps(site, cluster),
+                    floor: input.required_rps(site, cluster),
                     databases,
                     nodes: cluster
                         .nodes
