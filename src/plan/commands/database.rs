@@ -573,7 +573,7 @@ fn promote(db: &DatabasePlan) -> Commands {
 
 /// A replica follows another source: the database promoted on failover.
 pub(super) fn replicate(ctx: &Ctx) -> Result<Commands, Unresolved> {
-    if ctx.input.bootstrap {
+    if ctx.input.bootstrap || ctx.input.change.is_some() {
         return replica_set_up(ctx);
     }
     let found = named(ctx)?;

@@ -45,7 +45,7 @@
   (list (identifier) @constant)
 ]
   (#any-of? @constant
-    "active-active" "active-passive" "all-in-one" "apim" "cold"
+    "active-active" "active-passive" "add-service" "all-in-one" "apim" "cold"
     "control-plane" "disaster-recovery" "dns" "gateway-worker" "gradual"
     "hot" "key-manager" "migration" "mssql" "mysql" "nfs" "nginx" "none"
     "one-way" "oracle" "passive" "patch" "postgres" "primary" "read-only"
@@ -63,7 +63,7 @@
   (list (identifier) @variable)
 ]
   (#not-any-of? @variable
-    "active-active" "active-passive" "all-in-one" "apim" "cold"
+    "active-active" "active-passive" "add-service" "all-in-one" "apim" "cold"
     "control-plane" "disaster-recovery" "dns" "gateway-worker" "gradual"
     "hot" "key-manager" "migration" "mssql" "mysql" "nfs" "nginx" "none"
     "one-way" "oracle" "passive" "patch" "postgres" "primary" "read-only"
