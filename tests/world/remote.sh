@@ -294,11 +294,14 @@ _agent_node() {
     if [ ! -f "$packs/security/$f" ]; then echo "Error: $packs/security/$f is missing" >&2; failed=1; fi
   done < "$c/security"
   [ $failed = 0 ] || return 4
+  # apim::config notifies apim::service: a new product home (its
+  # configuration written there) restarts the service.
+  local refresh=0
   if [ "$(get "$H/unitfile/wso2am")" != "$home" ]; then
     put "$H/unitfile/wso2am" "$home"
     changed=1
+    refresh=1
   fi
-  local refresh=0
   if [ "$(get "$H/envfile")" != "$(get "$c/envdigest")" ]; then
     put "$H/envfile" "$(get "$c/envdigest")"
     changed=1
