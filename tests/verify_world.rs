@@ -89,7 +89,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use topoc::Checked;
@@ -158,6 +160,10 @@ const TOOLS: &[&str] = &[
     "realpath",
     "install",
 ];
+
+/// How many commands the worlds ran, and for how long in all.
+static RUNS: AtomicU64 = AtomicU64::new(0);
+static RUN_NANOS: AtomicU64 = AtomicU64::new(0);
 
 /// The values the runbooks' variables get.
 const PATCH_TAG: &str = "patch-999";
@@ -234,10 +240,8 @@ fn repository(image: &str) -> &str {
 /// What the stand-ins know of a Kubernetes manifest.
 fn catalog_kubernetes(dir: &Path, content: &str, images: &mut Images) {
     let docs: Vec<Value> = serde_saphyr::from_multiple(content).expect("a manifest parses");
-    let mut n = 0;
-    for doc in docs.iter().filter(|d| !d.is_null()) {
+    for (n, doc) in docs.iter().filter(|d| !d.is_null()).enumerate() {
         let o = dir.join("objects").join(format!("{n:03}"));
-        n += 1;
         let kind = text(&doc["kind"]);
         let meta = &doc["metadata"];
         write(&o.join("kind"), lines([&kind]));
@@ -612,6 +616,22 @@ struct World {
     env: BTreeMap<String, String>,
     bash: PathBuf,
     timeout: PathBuf,
+    target: Target,
+    catalogs: Catalogs,
+}
+
+/// The images and bind sources of a cataloged file.
+type Found = (Vec<String>, Vec<String>);
+
+/// What the stand-ins read of the builds' files, by content (the same
+/// file in every world is read once): `catalog/` of every world.
+#[derive(Clone)]
+struct Catalogs {
+    dir: PathBuf,
+    /// Removes `dir` with the last world, unless VERIFY_WORLD_KEEP is set.
+    _guard: Option<Arc<tempfile::TempDir>>,
+    /// By content: its images and bind sources.
+    done: Arc<Mutex<BTreeMap<String, Found>>>,
 }
 
 /// The address of a datacenter's load balancers: `10.<deployment>.<site>.1`.
@@ -620,7 +640,7 @@ fn address(deployment: usize, site: usize) -> String {
 }
 
 impl World {
-    fn new(t: &Topology, runbook: &Runbook, target: Target) -> World {
+    fn new(t: &Topology, runbook: &Runbook, target: Target, catalogs: &Catalogs) -> World {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_path_buf();
         let dir = if std::env::var_os("VERIFY_WORLD_KEEP").is_some() {
@@ -644,7 +664,11 @@ impl World {
             env: BTreeMap::new(),
             bash,
             timeout,
+            target,
+            catalogs: catalogs.clone(),
         };
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&catalogs.dir, world.root.join("catalog")).unwrap();
         world.programs();
         let mut images = Images::default();
         let mut binds = Vec::new();
@@ -658,7 +682,8 @@ impl World {
         }
         world.operator_files(&deployments, &binds);
         world.packs_everywhere();
-        world.registry(&images, &t.deployment, runbook.bootstrap);
+        let next = runbook.next.as_ref().map(|(_, d)| d);
+        world.registry(&images, &t.deployment, next, runbook.bootstrap);
         world.names(&deployments, target, runbook);
         let w = &world.root;
         std::fs::create_dir_all(w.join("puppetserver/environments/production")).unwrap();
@@ -735,7 +760,8 @@ impl World {
         }
     }
 
-    /// A build written under `folder`, its files cataloged.
+    /// A build written under `folder` (the files of the world's target
+    /// and those of no target), its files cataloged.
     fn build(
         &self,
         folder: &str,
@@ -743,8 +769,12 @@ impl World {
         images: &mut Images,
         binds: &mut Vec<String>,
     ) {
+        let others: Vec<&str> = ["kubernetes/", "compose/", "puppet/"]
+            .into_iter()
+            .filter(|p| !p.starts_with(self.target.name()))
+            .collect();
         for (path, content) in artifacts.iter() {
-            if path.starts_with("runbooks/") {
+            if path.starts_with("runbooks/") || others.iter().any(|o| path.starts_with(o)) {
                 continue;
             }
             let file = self.root.join(folder).join(path);
@@ -754,20 +784,37 @@ impl World {
                 use std::os::unix::fs::PermissionsExt;
                 std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).unwrap();
             }
-            let catalog = self.root.join("catalog").join(sha(content.as_bytes()));
-            if catalog.exists() {
-                continue;
-            }
+            let hash = sha(content.as_bytes());
+            let catalog = self.catalogs.dir.join(&hash);
+            let mut done = self.catalogs.done.lock().unwrap();
+            let known = done.get(&hash).cloned();
             if path.starts_with("kubernetes/") && path.ends_with(".yaml") {
-                catalog_kubernetes(&catalog, content, images);
+                let found = known.unwrap_or_else(|| {
+                    let mut found = Images::default();
+                    catalog_kubernetes(&catalog, content, &mut found);
+                    (found.all.into_iter().collect(), Vec::new())
+                });
+                images.all.extend(found.0.iter().cloned());
+                done.insert(hash, found);
             } else if path.starts_with("compose/") && path.ends_with("/compose.yaml") {
+                let found = known.unwrap_or_else(|| {
+                    let mut found = Images::default();
+                    let sources = catalog_compose(&catalog, content, &mut found);
+                    (found.all.into_iter().collect(), sources)
+                });
+                images.all.extend(found.0.iter().cloned());
                 let dir = Path::new(folder).join(path);
                 let dir = dir.parent().unwrap();
-                for source in catalog_compose(&catalog, content, images) {
+                for source in &found.1 {
                     binds.push(dir.join(source).display().to_string());
                 }
+                done.insert(hash, found);
             } else if path.starts_with("puppet/data/nodes/") {
-                catalog_puppet_node(&catalog, content);
+                if known.is_none() {
+                    catalog_puppet_node(&catalog, content);
+                    done.insert(hash, Default::default());
+                }
+                drop(done);
                 let host = path
                     .trim_start_matches("puppet/data/nodes/")
                     .trim_end_matches(".yaml");
@@ -875,7 +922,13 @@ impl World {
     /// The registry: every image the builds name, the patched and fixed
     /// tags of each repository; a bootstrap's images built from the
     /// drivers are not pushed yet.
-    fn registry(&self, images: &Images, d: &Deployment, bootstrap: bool) {
+    fn registry(
+        &self,
+        images: &Images,
+        d: &Deployment,
+        next: Option<&Deployment>,
+        bootstrap: bool,
+    ) {
         let mut all: BTreeSet<String> = images.all.clone();
         for image in &images.all {
             all.insert(format!("{}:{PATCH_TAG}", repository(image)));
@@ -886,6 +939,9 @@ impl World {
             if bootstrap {
                 all.remove(&built.tag);
             }
+        }
+        for built in next.iter().flat_map(|d| &d.built_images) {
+            all.insert(built.from.clone());
         }
         for image in all {
             write(&self.state().join("registry").join(enc(&image)), "1\n");
@@ -968,7 +1024,13 @@ impl World {
                 bash.env(&name, format!("value-of-{name}"));
             }
         }
+        let started = Instant::now();
         let output = bash.output().expect("bash runs");
+        RUNS.fetch_add(1, Ordering::Relaxed);
+        RUN_NANOS.fetch_add(
+            u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         Outcome {
             status: output.status.code().unwrap_or(-1),
             output: format!(
@@ -1238,7 +1300,11 @@ struct Tally {
 fn short(text: &str) -> String {
     let text = text.trim();
     if text.len() > 1500 {
-        format!("{}...", &text[..text.floor_char_boundary(1500)])
+        let mut end = 1500;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}...", &text[..end])
     } else {
         text.to_string()
     }
@@ -1319,8 +1385,14 @@ fn deploy(world: &World, t: &Topology, runbook: &Runbook, target: Target) -> Res
     Ok(())
 }
 
-fn walk(t: &Topology, runbook: &Runbook, target: Target, tally: &Mutex<Tally>) {
-    let world = World::new(t, runbook, target);
+fn walk(
+    t: &Topology,
+    runbook: &Runbook,
+    target: Target,
+    catalogs: &Catalogs,
+    tally: &Mutex<Tally>,
+) {
+    let world = World::new(t, runbook, target, catalogs);
     if world._dir.is_none() {
         eprintln!("{}: {}", runbook.label, world.root.display());
     }
@@ -1446,6 +1518,7 @@ fn every_verification_fails_before_its_step_and_passes_after_it() {
     if real("timeout").is_none() || real("rsync").is_none() || real("bash").is_none() {
         panic!("the fake world needs bash, timeout and rsync");
     }
+    let started = Instant::now();
     let mut paths: Vec<String> = std::fs::read_dir("examples")
         .unwrap()
         .map(|e| e.unwrap().path().to_string_lossy().into_owned())
@@ -1468,12 +1541,26 @@ fn every_verification_fails_before_its_step_and_passes_after_it() {
     if let Some(only) = only {
         work.retain(|(_, runbook, _)| runbook.label.contains(&only));
     }
+    // The longest runbooks first, so the workers end together.
+    work.sort_by_key(|(_, runbook, _)| std::cmp::Reverse(runbook.plan.steps.len()));
     let tally = Mutex::new(Tally::default());
+    let catalog_dir = tempfile::tempdir().unwrap();
+    let catalogs = Catalogs {
+        dir: catalog_dir.path().to_path_buf(),
+        _guard: if std::env::var_os("VERIFY_WORLD_KEEP").is_some() {
+            let _ = catalog_dir.keep();
+            None
+        } else {
+            Some(Arc::new(catalog_dir))
+        },
+        done: Default::default(),
+    };
     let queue = Mutex::new(work.iter());
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
-        .unwrap_or(2)
-        .clamp(1, 4);
+        .map(|n| n * 2)
+        .unwrap_or(4)
+        .clamp(2, 8);
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
@@ -1481,11 +1568,17 @@ fn every_verification_fails_before_its_step_and_passes_after_it() {
                     let Some((t, runbook, target)) = queue.lock().unwrap().next() else {
                         break;
                     };
-                    walk(t, runbook, *target, &tally);
+                    walk(t, runbook, *target, &catalogs, &tally);
                 }
             });
         }
     });
+    eprintln!(
+        "{} commands run by bash in {:?} ({:?} in all)",
+        RUNS.load(Ordering::Relaxed),
+        Duration::from_nanos(RUN_NANOS.load(Ordering::Relaxed)),
+        started.elapsed()
+    );
     let tally = tally.into_inner().unwrap();
     let mut per_target: BTreeMap<&str, usize> = BTreeMap::new();
     eprintln!("verifications shown to fail before their step and to pass after it:");

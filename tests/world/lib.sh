@@ -36,7 +36,7 @@ get() {
 }
 
 put() {
-  mkdir -p "$(dirname "$1")"
+  [ -d "${1%/*}" ] || mkdir -p "${1%/*}"
   printf '%s\n' "$2" > "$1"
 }
 
