@@ -160,11 +160,14 @@ impl<'a> Workload<'a> {
     }
 
     /// The ready addresses behind the cluster's Service include (or
-    /// exclude) a node's pod, within 5 minutes.
+    /// exclude) a node's pod, within 5 minutes. grep reads every address
+    /// (no `-q`): under `pipefail`, a `grep -q` that stops at the first
+    /// match can leave kubectl writing to a closed pipe, and the pipeline
+    /// fails although the address is there.
     fn serves(&self, name: &str, serving: bool) -> String {
         let ns = &self.ns;
         let found = format!(
-            "kubectl -n {ns} get endpointslices -l {} -o jsonpath='{{range .items[*].endpoints[?(@.conditions.ready==true)]}}{{.addresses[0]}}{{\"\\n\"}}{{end}}' | grep -qxF \"$ip\"",
+            "test -n \"$(kubectl -n {ns} get endpointslices -l {} -o jsonpath='{{range .items[*].endpoints[?(@.conditions.ready==true)]}}{{.addresses[0]}}{{\"\\n\"}}{{end}}' | grep -xF \"$ip\")\"",
             q(&format!(
                 "kubernetes.io/service-name={}",
                 self.cluster.label
