@@ -21,6 +21,7 @@
 # subscription); on a load balancer host nginx.conf and apim-lb are written
 # and nginx runs, reloaded when nginx.conf changes.
 
+# shellcheck source=lib.sh
 . "$WORLD/fakes/lib.sh"
 R=$HOSTROOT
 H=$HOSTSTATE
@@ -142,7 +143,7 @@ systemctl() {
   shift
   case $verb in
     show)
-      local prop= value=0 unit=
+      local prop='' value=0 unit=
       while [ $# -gt 0 ]; do
         case $1 in
           -p) prop=$2; shift 2 ;;
@@ -181,7 +182,7 @@ systemctl() {
 }
 
 pgrep() {
-  local user= pattern=
+  local user='' pattern=
   while [ $# -gt 0 ]; do
     case $1 in
       -u) user=$2; shift 2 ;;
@@ -375,10 +376,10 @@ puppet() {
     "agent --enable")
       command rm -f "$H/agent/disabled" ;;
     "config set")
-      [ "${3:-}" = environment ] && [ "${5:-} ${6:-}" = "--section agent" ] || { echo "fake puppet: unsupported: puppet $*" >&2; return 3; }
+      { [ "${3:-}" = environment ] && [ "${5:-} ${6:-}" = "--section agent" ]; } || { echo "fake puppet: unsupported: puppet $*" >&2; return 3; }
       put "$H/agent/environment" "$4" ;;
     "config print")
-      [ "${3:-}" = environment ] && [ "${4:-} ${5:-}" = "--section agent" ] || { echo "fake puppet: unsupported: puppet $*" >&2; return 3; }
+      { [ "${3:-}" = environment ] && [ "${4:-} ${5:-}" = "--section agent" ]; } || { echo "fake puppet: unsupported: puppet $*" >&2; return 3; }
       get "$H/agent/environment" production
       echo ;;
     *) echo "fake puppet: unsupported: puppet $*" >&2; return 3 ;;
