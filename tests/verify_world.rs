@@ -1279,7 +1279,7 @@ struct Tally {
     known: BTreeMap<usize, Vec<String>>,
     /// Verification lines that pass before their step while another line
     /// of the same step fails (the step's verification fails as a whole).
-    lines_passing_before: usize,
+    lines_passing_before: BTreeMap<(&'static str, &'static str), BTreeSet<String>>,
     skipped_database: usize,
     skipped_manual: usize,
     without_verify: usize,
@@ -1452,8 +1452,16 @@ fn walk(
                     )),
                 }
             } else {
-                tally.lock().unwrap().lines_passing_before +=
-                    outcomes.iter().filter(|o| o.status == 0).count();
+                let mut tally = tally.lock().unwrap();
+                let lines = tally
+                    .lines_passing_before
+                    .entry((target.name(), step.action.name()))
+                    .or_default();
+                for (verify, outcome) in step.verify.iter().zip(&outcomes) {
+                    if outcome.status == 0 {
+                        lines.insert(verify.clone());
+                    }
+                }
             }
         }
         for command in &step.commands {
@@ -1576,12 +1584,20 @@ fn every_verification_fails_before_its_step_and_passes_after_it() {
         eprintln!("  {target} {action}: {n}");
     }
     eprintln!(
-        "in all {per_target:?}; database steps skipped: {}, manual: {}, without a verification: {}; verification lines passing before their step beside a failing one: {}",
-        tally.skipped_database,
-        tally.skipped_manual,
-        tally.without_verify,
-        tally.lines_passing_before
+        "in all {per_target:?}; database steps skipped: {}, manual: {}, without a verification: {}",
+        tally.skipped_database, tally.skipped_manual, tally.without_verify
     );
+    eprintln!(
+        "verification lines that pass before their step beside one that fails (a health check beside the state the step changes), distinct lines:"
+    );
+    for ((target, action), lines) in &tally.lines_passing_before {
+        eprintln!("  {target} {action}: {}", lines.len());
+        if std::env::var_os("VERIFY_WORLD_LINES").is_some() {
+            for line in lines {
+                eprintln!("    {line}");
+            }
+        }
+    }
     let mut problems = tally.problems;
     for (k, entry) in KNOWN.iter().enumerate() {
         let steps = tally.known.get(&k).map(Vec::as_slice).unwrap_or_default();
