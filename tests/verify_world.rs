@@ -522,6 +522,8 @@ fn next_topology(checked: &Checked, upgrade: usize) -> Option<Checked> {
 struct Runbook {
     /// `topology: runbook`, for messages.
     label: String,
+    /// The runbook's `topoc plan` arguments (`--upgrade NAME`, ...).
+    cli: Vec<String>,
     plan: Plan,
     bootstrap: bool,
     /// The build at the upgrade's version, and its deployment.
@@ -576,6 +578,7 @@ fn runbooks(t: &Topology, target: Target) -> Vec<Runbook> {
                 target.name(),
                 topology.upgrades[i].name
             ),
+            cli: vec!["--upgrade".into(), topology.upgrades[i].name.clone()],
             plan: plan::plan_upgrade(topology, d, UpgradeId(i), target),
             bootstrap: false,
             next,
@@ -588,6 +591,7 @@ fn runbooks(t: &Topology, target: Target) -> Vec<Runbook> {
         if let Some(p) = plan::plan_failover(topology, d, &site.name, target) {
             out.push(Runbook {
                 label: format!("{} {} --failover {}", t.path, target.name(), site.name),
+                cli: vec!["--failover".into(), site.name.clone()],
                 plan: p,
                 bootstrap: false,
                 next: None,
@@ -599,6 +603,7 @@ fn runbooks(t: &Topology, target: Target) -> Vec<Runbook> {
     }
     out.push(Runbook {
         label: format!("{} {} --bootstrap", t.path, target.name()),
+        cli: vec!["--bootstrap".into()],
         plan: plan::plan_bootstrap(topology, d, target),
         bootstrap: true,
         next: None,
@@ -1285,6 +1290,49 @@ fn short(text: &str) -> String {
     }
 }
 
+/// The runbook is the one `topoc plan --format json` prints: the same
+/// steps, actions, commands and verifications.
+fn same_as_cli(t: &Topology, runbook: &Runbook, target: Target) -> Result<(), String> {
+    let output = Command::new(env!("CARGO_BIN_EXE_topoc"))
+        .arg("plan")
+        .arg(&t.path)
+        .args(&runbook.cli)
+        .args(["--for", target.name(), "--format", "json"])
+        .output()
+        .expect("topoc runs");
+    let json: Value = serde_json::from_slice(&output.stdout)
+        .map_err(|e| format!("`topoc plan` printed no JSON ({e})"))?;
+    let steps = json["steps"].as_array().cloned().unwrap_or_default();
+    if steps.len() != runbook.plan.steps.len() {
+        return Err(format!(
+            "`topoc plan` has {} steps, the plan {}",
+            steps.len(),
+            runbook.plan.steps.len()
+        ));
+    }
+    for (json, step) in steps.iter().zip(&runbook.plan.steps) {
+        let strings = |key: &str| -> Vec<String> {
+            json[key]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(text)
+                .collect()
+        };
+        let same = json["n"].as_u64() == Some(step.n as u64)
+            && json["action"].as_str() == Some(step.action.name())
+            && json["manual"].as_bool().unwrap_or(false) == step.manual
+            && strings("commands") == step.commands
+            && strings("verify") == step.verify;
+        if !same {
+            return Err(format!("step {} differs from `topoc plan`'s", step.n));
+        }
+    }
+    Ok(())
+}
+
+/// The commands of a bootstrap's `prepare` steps (files checked, Secrets
+/// created, images built).
 fn prepare_commands(
     topology: &topoc::model::Topology,
     d: &Deployment,
@@ -1298,6 +1346,7 @@ fn prepare_commands(
         .collect()
 }
 
+/// The world as built and deployed, before an upgrade or a failover.
 fn deploy(world: &World, t: &Topology, runbook: &Runbook, target: Target) -> Result<(), String> {
     for command in &runbook.next_prepare {
         let outcome = world.run_in("next", command);
@@ -1397,6 +1446,10 @@ fn walk(
             .or_default()
             .push(format!("{}: {at}", runbook.label));
     };
+    if let Err(e) = same_as_cli(t, runbook, target) {
+        problem(e);
+        return;
+    }
     if !runbook.bootstrap
         && let Err(e) = deploy(&world, t, runbook, target)
     {
