@@ -4,8 +4,8 @@
 //! the step (the step's verification must exit non-zero), then the step's
 //! `commands` run there and every `verify` must exit 0. The runbooks are
 //! every upgrade, failover and the bootstrap of `examples/*.topo`, for the
-//! three targets, read from the plans (`topoc plan --format json` is their
-//! serialization); the database steps (dump, restore, migrate-db,
+//! three targets, from the planner (each checked to be what `topoc plan
+//! --format json` prints); the database steps (dump, restore, migrate-db,
 //! token-sync, promote-db, create-db, load-schema, a replica's start-sync)
 //! and manual steps are left out: they need real database servers, or an
 //! operator. What main's runbooks cannot show is listed in [`KNOWN`], with
@@ -72,13 +72,17 @@
 //!
 //! Before the runbook, the world is as built and deployed: the bootstrap's
 //! `prepare` commands, then every manifest applied (a standby site's with
-//! `replicas: 0`), every running site's Compose project up, every host's
-//! Puppet agent run (a temporary node's disabled). The bootstrap starts
-//! from the operator's files alone. Then each step in order:
+//! `replicas: 0`, its Ingresses left for the failover), every running
+//! site's Compose project up, every host's Puppet agent run (a temporary
+//! node's disabled); for a migration, the new deployment's own `prepare`
+//! commands (its namespaces' Secrets) and every version's packs on every
+//! host. The bootstrap starts from the operator's files alone. Then each
+//! step in order:
 //!
 //! - A step that changes the system: its verifications run first, in the
-//!   world as the runbook's earlier steps left it; one at least must fail
-//!   (and none may change the world). Then its commands run (each must
+//!   world as the runbook's earlier steps left it; the verification must
+//!   fail (one of its lines at least; a health check beside the state the
+//!   step changes may pass) and none may change the world. Then its commands run (each must
 //!   exit 0) and every verification must pass.
 //! - A step that only checks (a test, or a later step of a rollout that
 //!   only waits for pods): what it checks is broken first (the node, the
