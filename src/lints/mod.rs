@@ -19,7 +19,9 @@ use crate::model::Topology;
 /// configuration acts on.
 #[derive(Debug)]
 pub struct Lint {
+    /// The code, `HA001`: the name the lint is declared under.
     pub code: &'static str,
+    /// Its severity unless the topology or the command line says otherwise.
     pub severity: Severity,
     /// One line: when it fires.
     pub summary: &'static str,
@@ -90,6 +92,7 @@ fn code_block(text: &'static str, heading: &str, lang: &str) -> Option<&'static 
 /// Declare a lint: `declare_lint!(NAME, Severity, "summary", "explanation")`.
 macro_rules! declare_lint {
     ($name:ident, $severity:ident, $summary:expr, $explanation:expr $(,)?) => {
+        #[doc = $summary]
         pub static $name: $crate::lints::Lint = $crate::lints::Lint {
             code: stringify!($name),
             severity: $crate::diagnostics::Severity::$severity,

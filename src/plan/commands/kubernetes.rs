@@ -185,11 +185,14 @@ impl<'a> Workload<'a> {
     }
 
     /// The ready addresses behind the cluster's Service include (or
-    /// exclude) a node's pod, within 5 minutes.
+    /// exclude) a node's pod, within 5 minutes. grep reads every address
+    /// (no `-q`): under `pipefail`, a `grep -q` that stops at the first
+    /// match can leave kubectl writing to a closed pipe, and the pipeline
+    /// fails although the address is there.
     fn serves(&self, name: &str, serving: bool) -> String {
         let ns = &self.ns;
         let found = format!(
-            "kubectl -n {ns} get endpointslices -l {} -o jsonpath='{{range .items[*].endpoints[?(@.conditions.ready==true)]}}{{.addresses[0]}}{{\"\\n\"}}{{end}}' | grep -qxF \"$ip\"",
+            "test -n \"$(kubectl -n {ns} get endpointslices -l {} -o jsonpath='{{range .items[*].endpoints[?(@.conditions.ready==true)]}}{{.addresses[0]}}{{\"\\n\"}}{{end}}' | grep -xF \"$ip\")\"",
             q(&format!(
                 "kubernetes.io/service-name={}",
                 self.cluster.label
@@ -697,29 +700,34 @@ pub(super) fn offline(ctx: &Ctx, action: Action) -> Result<Commands, Unresolved>
     })
 }
 
+/// The Ingresses of a site have an address from the ingress controller
+/// (none before they are applied), within 5 minutes.
+fn ingresses_addressed(site: &Site) -> String {
+    until(
+        &format!(
+            "test -n \"$({})\"",
+            kubectl(
+                &q(&site.namespace),
+                &[
+                    "get ingress -o",
+                    &q("jsonpath={.items[*].status.loadBalancer.ingress[*]}")
+                ]
+            )
+        ),
+        30,
+        10,
+        &format!("the Ingresses of {} have no address", site.name),
+    )
+}
+
 /// A standby site's Ingresses, applied on failover: its ingress
 /// controller gives them an address.
 pub(super) fn start_load_balancers(ctx: &Ctx) -> Result<Commands, Unresolved> {
     let site = ctx.site()?;
-    let ns = q(&site.namespace);
     let file = q(&site.kubernetes_file(manifests::INGRESS));
     Ok(Commands::run(
         vec![sh(&["kubectl apply -f", &file])],
-        vec![until(
-            &format!(
-                "test -n \"$({})\"",
-                kubectl(
-                    &ns,
-                    &[
-                        "get ingress -o",
-                        &q("jsonpath={.items[*].status.loadBalancer.ingress[*]}")
-                    ]
-                )
-            ),
-            30,
-            10,
-            &format!("the Ingresses of {} have no address", site.name),
-        )],
+        vec![ingresses_addressed(site)],
         vec![sh(&["kubectl delete -f", &file])],
     ))
 }
@@ -937,6 +945,18 @@ pub(super) fn start_cluster(ctx: &Ctx) -> Result<Commands, Unresolved> {
 pub(super) fn open_traffic(ctx: &Ctx) -> Result<Commands, Unresolved> {
     let site = ctx.site()?;
     let mut out = super::site::open_traffic_checks(site);
+    // The host names answer even before: the ingress controller's default
+    // backend says 404. The Ingresses' address says they were applied.
+    if !site.load_balancers.is_empty() {
+        out.verify.insert(
+            0,
+            format!(
+                "{{ [ ! -f {} ] || {}; }}",
+                q(&site.kubernetes_file(manifests::INGRESS)),
+                ingresses_addressed(site)
+            ),
+        );
+    }
     for file in [manifests::INGRESS, manifests::READ_ONLY_GATE] {
         out.commands.push(format!(
             "if [ -f {0} ]; then kubectl apply -f {0}; fi",
@@ -1206,6 +1226,18 @@ pub(super) fn prepare_site(ctx: &Ctx) -> Result<Commands, Unresolved> {
 pub(super) fn open_new_site(ctx: &Ctx) -> Result<Commands, Unresolved> {
     let site = ctx.site()?;
     let mut out = super::site::open_traffic_checks(site);
+    // The host names answer even before: the ingress controller's default
+    // backend says 404. The Ingresses' address says they were applied.
+    if !site.load_balancers.is_empty() {
+        out.verify.insert(
+            0,
+            format!(
+                "{{ [ ! -f {} ] || {}; }}",
+                q(&site.kubernetes_file(manifests::INGRESS)),
+                ingresses_addressed(site)
+            ),
+        );
+    }
     for file in [manifests::INGRESS, manifests::READ_ONLY_GATE] {
         let path = next_build(&site.kubernetes_file(file));
         out.commands.push(format!(
