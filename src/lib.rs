@@ -22,8 +22,6 @@ pub mod graph;
 pub mod lints;
 pub mod load;
 pub mod lsp;
-// documented separately
-#[allow(missing_docs)]
 pub mod model;
 // documented separately
 #[allow(missing_docs)]
