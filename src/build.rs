@@ -268,6 +268,8 @@ pub fn certificate_names(site: &Site, targets: &[Target]) -> Vec<(String, String
     out
 }
 
+/// The DNS records a site needs, as (host name, what it must point to) pairs in
+/// start order: each cluster's host name, then each of its nodes.
 pub fn dns_records(site: &Site) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for cluster in site.start_order() {

@@ -6,17 +6,25 @@
 //! ([`graph::to_dot`]) and the language server ([`lsp`]) are built on the
 //! same calls.
 
+#![warn(missing_docs)]
+
 pub mod build;
 pub mod change;
+// documented separately
+#[allow(missing_docs)]
 pub mod deployment;
 pub mod diagnostics;
 pub mod emit;
 pub mod generate;
 pub mod graph;
+// documented separately
+#[allow(missing_docs)]
 pub mod lints;
 pub mod load;
 pub mod lsp;
 pub mod model;
+// documented separately
+#[allow(missing_docs)]
 pub mod plan;
 pub mod source;
 pub mod syntax;
@@ -36,10 +44,16 @@ use syntax::Ast;
 /// configuration applied, sorted by position).
 #[derive(Debug, Clone)]
 pub struct Checked {
+    /// Every file of the topology, in load order.
     pub sources: SourceMap,
+    /// The syntax tree of each file, indexed like `sources`.
     pub asts: Vec<Ast>,
+    /// The lowered, resolved topology.
     pub topology: Topology,
+    /// The dependency graph between the topology's components.
     pub graph: DepGraph,
+    /// The diagnostics that remain after `allow` and `deny`, sorted by
+    /// position.
     pub diagnostics: Vec<Diagnostic>,
     /// How many diagnostics each allowed code silenced (`--allow`, or the
     /// topology's `allow`), by code.
@@ -47,12 +61,14 @@ pub struct Checked {
 }
 
 impl Checked {
+    /// Whether any remaining diagnostic is an error.
     pub fn has_errors(&self) -> bool {
         self.diagnostics
             .iter()
             .any(|d| d.severity == Severity::Error)
     }
 
+    /// The diagnostics with their files, ready to print in any format.
     pub fn report(&self) -> diagnostics::Report<'_> {
         diagnostics::Report {
             sources: &self.sources,
@@ -82,6 +98,9 @@ pub fn check_text(
     check_loaded(load::load_text(path, text, fs), config)
 }
 
+/// Lower, build the graph, lint and simulate the plans of topology files
+/// already loaded, then apply `config` over the topology's own `allow` and
+/// `deny`.
 pub fn check_loaded(loaded: Loaded, config: &SeverityConfig) -> Checked {
     let checked = check_loaded_then(loaded, config, |t, out| {
         plan::check(t, out);
@@ -182,11 +201,14 @@ fn check_loaded_then<E>(
 /// A file the formatter refuses: its syntax errors (E001) with its text.
 #[derive(Debug, Clone)]
 pub struct Unformattable {
+    /// The file as read (one entry).
     pub sources: SourceMap,
+    /// The E001 diagnostics that stop it being formatted.
     pub diagnostics: Vec<Diagnostic>,
 }
 
 impl Unformattable {
+    /// The diagnostics with the file, ready to print in any format.
     pub fn report(&self) -> diagnostics::Report<'_> {
         diagnostics::Report {
             sources: &self.sources,

@@ -19,7 +19,9 @@ pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 /// Where files come from: the disk, or the disk overlaid with the editor's
 /// unsaved documents (the language server).
 pub trait FileSystem {
+    /// The bytes of a file.
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// Whether the path is a folder (a folder is loaded as one topology).
     fn is_dir(&self, path: &Path) -> bool;
     /// Every `.topo` file under `dir`, recursively.
     fn topo_files(&self, dir: &Path) -> io::Result<Vec<PathBuf>>;
@@ -85,6 +87,7 @@ pub fn skipped_folder(name: &str) -> bool {
 /// The disk, with some files replaced by in-memory text.
 #[derive(Debug, Clone, Default)]
 pub struct OverlayFs {
+    /// The in-memory text of open documents, keyed by normalized path.
     pub documents: HashMap<PathBuf, String>,
 }
 
@@ -124,7 +127,9 @@ fn too_large(bytes: u64) -> String {
 /// A problem with the paths given on the command line (exit status 2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadError {
+    /// The path that could not be loaded, as given.
     pub path: PathBuf,
+    /// What went wrong, as one sentence for the user.
     pub message: String,
 }
 
@@ -139,13 +144,16 @@ impl std::error::Error for LoadError {}
 /// Every file of one topology, parsed, in load order.
 #[derive(Debug, Clone, Default)]
 pub struct Loaded {
+    /// Every file, in load order ([`FileId`] is the index).
     pub sources: SourceMap,
+    /// The syntax tree of each file, indexed like `sources`.
     pub asts: Vec<Ast>,
     /// E001 (syntax, encoding) and E007 (imports).
     pub diagnostics: Vec<Diagnostic>,
 }
 
 impl Loaded {
+    /// Each file's id paired with its syntax tree, in load order.
     pub fn files(&self) -> Vec<(FileId, &Ast)> {
         self.asts
             .iter()
@@ -348,8 +356,12 @@ impl Loader<'_> {
 /// the first bad byte is and its value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotUtf8 {
+    /// The text decoded with U+FFFD in place of each invalid sequence.
     pub text: String,
+    /// How many bytes from the start are valid UTF-8 (the offset of the first
+    /// bad byte).
     pub valid: usize,
+    /// The value of the first bad byte.
     pub byte: u8,
 }
 

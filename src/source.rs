@@ -14,12 +14,17 @@ pub struct FileId(pub u32);
 /// A byte range in one source file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Span {
+    /// The file the range is in.
     pub file: FileId,
+    /// Byte offset of the first byte.
     pub start: u32,
+    /// Byte offset one past the last byte (never before `start`).
     pub end: u32,
 }
 
 impl Span {
+    /// A span of `file` from `start` to `end`; an `end` before `start` is
+    /// raised to `start`.
     pub fn new(file: FileId, start: usize, end: usize) -> Span {
         Span {
             file,
@@ -28,14 +33,17 @@ impl Span {
         }
     }
 
+    /// The byte range, for slicing the file's text.
     pub fn range(&self) -> std::ops::Range<usize> {
         self.start as usize..self.end as usize
     }
 
+    /// The length in bytes.
     pub fn len(&self) -> usize {
         (self.end - self.start) as usize
     }
 
+    /// Whether the span covers no bytes (a position).
     pub fn is_empty(&self) -> bool {
         self.end == self.start
     }
@@ -49,6 +57,8 @@ impl Span {
         }
     }
 
+    /// Whether a byte offset lies inside the span, both ends included (a cursor
+    /// at the end counts).
     pub fn contains(&self, offset: usize) -> bool {
         (self.start as usize) <= offset && offset <= (self.end as usize)
     }
@@ -57,21 +67,26 @@ impl Span {
 /// A 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct LineCol {
+    /// The line, counted from 1.
     pub line: usize,
+    /// The column, counted from 1 in Unicode scalar values.
     pub column: usize,
 }
 
 /// One loaded file.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
+    /// The file's index in its [`SourceMap`].
     pub id: FileId,
     /// The path as given or resolved (used for display).
     pub path: PathBuf,
+    /// The whole text of the file, as decoded UTF-8.
     pub text: String,
     line_starts: Vec<usize>,
 }
 
 impl SourceFile {
+    /// A file with its line index computed from `text`.
     pub fn new(id: FileId, path: PathBuf, text: String) -> SourceFile {
         let line_starts = line_starts(&text);
         SourceFile {
@@ -95,6 +110,8 @@ impl SourceFile {
         }
     }
 
+    /// Byte offset where a 0-based line starts; the end of the text past the
+    /// last line.
     pub fn line_start(&self, line: usize) -> usize {
         self.line_starts
             .get(line)
@@ -102,6 +119,7 @@ impl SourceFile {
             .unwrap_or(self.text.len())
     }
 
+    /// The number of lines (a text without line breaks has one).
     pub fn line_count(&self) -> usize {
         self.line_starts.len()
     }
@@ -157,6 +175,7 @@ impl SourceFile {
         end
     }
 
+    /// The text of a span, clamped to the file and to char boundaries.
     pub fn slice(&self, span: Span) -> &str {
         let start = self.clamp(span.start as usize);
         let end = self.clamp(span.end as usize).max(start);
@@ -202,28 +221,34 @@ pub struct SourceMap {
 }
 
 impl SourceMap {
+    /// An empty map.
     pub fn new() -> SourceMap {
         SourceMap::default()
     }
 
+    /// Add a file and return its id (the next index).
     pub fn add(&mut self, path: PathBuf, text: String) -> FileId {
         let id = FileId(self.files.len() as u32);
         self.files.push(SourceFile::new(id, path, text));
         id
     }
 
+    /// The file with this id; panics on an id from another map.
     pub fn get(&self, id: FileId) -> &SourceFile {
         &self.files[id.0 as usize]
     }
 
+    /// Every file, in load order.
     pub fn files(&self) -> &[SourceFile] {
         &self.files
     }
 
+    /// The file loaded from exactly this path, if any.
     pub fn find(&self, path: &Path) -> Option<&SourceFile> {
         self.files.iter().find(|f| f.path == path)
     }
 
+    /// 1-based start and end positions of a span.
     pub fn line_col(&self, span: Span) -> (LineCol, LineCol) {
         let file = self.get(span.file);
         (

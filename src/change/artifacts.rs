@@ -21,16 +21,22 @@ pub const TARGETS: [Target; 3] = [Target::Kubernetes, Target::Compose, Target::P
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FileChange {
+    /// The file is in the new build only.
     Added,
+    /// The file is in the old build only.
     Removed,
+    /// The file is in both builds with different content.
     Changed,
 }
 
 /// One file of a target's build that the change adds, removes or changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ArtifactChange {
+    /// The target the file belongs to (`kubernetes`, `compose` or `puppet`).
     pub target: &'static str,
+    /// The file's path in the output folder (`/`-separated).
     pub path: String,
+    /// Whether it is added, removed or changed.
     pub change: FileChange,
 }
 

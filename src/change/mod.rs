@@ -28,9 +28,13 @@ pub enum ChangeKind {
     ScaleOut,
     /// A cluster loses nodes.
     ScaleIn,
+    /// A new cluster.
     AddCluster,
+    /// A cluster is removed.
     RemoveCluster,
+    /// A new datacenter.
     AddDatacenter,
+    /// A datacenter is removed.
     RemoveDatacenter,
     /// The topology's version moves up: WSO2's version upgrade.
     VersionUpgrade,
@@ -47,6 +51,8 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
+    /// The kebab-case name used in the JSON plan and in messages (`scale-out`,
+    /// ...).
     pub fn name(self) -> &'static str {
         match self {
             ChangeKind::ScaleOut => "scale-out",
@@ -68,8 +74,11 @@ impl ChangeKind {
 /// it (the commit's, or, for what it removes, the revision's).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Location {
+    /// The file, with forward slashes.
     pub file: String,
+    /// The line, from 1.
     pub line: usize,
+    /// The column, from 1, in Unicode scalar values.
     pub column: usize,
     /// `new` (the working tree or the newer file) or `old`.
     pub side: &'static str,
@@ -78,13 +87,20 @@ pub struct Location {
 /// One difference between the two sides.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
+    /// What kind of change it is.
     pub kind: ChangeKind,
+    /// The datacenter it happens in, when it concerns one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub datacenter: Option<String>,
+    /// The cluster it concerns, when it concerns one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
+    /// The value before (a node count, a version, an update level, ...), when
+    /// there is one.
     pub from: Option<String>,
+    /// The value after, when there is one.
     pub to: Option<String>,
+    /// Where the change is written, when it is written in a file.
     pub span: Option<Location>,
     /// What changed, or what to do instead (unsupported).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -98,7 +114,9 @@ pub struct Change {
 /// them (CH001 for each unsupported one).
 #[derive(Debug, Clone, Default)]
 pub struct ChangeSet {
+    /// Every change, in the order the comparison found them.
     pub changes: Vec<Change>,
+    /// CH001 for each unsupported change.
     pub diagnostics: Vec<Diagnostic>,
 }
 

@@ -3,6 +3,9 @@
 //! (host names, or Kubernetes Services); everything else is the same for
 //! every target.
 
+// Held here while the rest of `deployment` is allowed in lib.rs.
+#![warn(missing_docs)]
+
 use serde::Serialize;
 
 use super::layout::ports;
@@ -33,24 +36,42 @@ fn receiver_auth_url(address: &str) -> String {
 pub struct NodeConfig {
     /// What the file is for, for its header comment.
     pub describes: String,
+    /// The product's major version (3 or 4), which decides the file's sections.
     pub major: u32,
+    /// The product version, e.g. `4.2.0`.
     pub version: String,
+    /// The host name the node builds its URLs with: the cluster's public host
+    /// name when it has one, else the node's own address.
     pub hostname: String,
+    /// The `server_role` WSO2 keys the node's profile settings on.
     pub server_role: String,
+    /// The super admin's user name.
     pub admin_username: String,
+    /// `$env{...}`: never the password itself.
     pub admin_password: String,
+    /// The `[database.apim_db]` and `[database.shared_db]` sections.
     pub databases: Vec<DatabaseConfig>,
+    /// `$env{...}`: never the password itself.
     pub keystore_password: String,
     /// The keystore and truststore files (the same on every node).
     pub keystore: StoreConfig,
+    /// The truststore file.
     pub truststore: StoreConfig,
     /// The alias of the keystore's private key.
     pub keystore_alias: String,
     /// APIM 4.x: the symmetric encryption key (identical on every node).
     pub encryption_key: Option<String>,
+    /// The admin services of the key manager this node validates tokens with,
+    /// when another cluster is its key manager.
     pub key_manager_url: Option<String>,
+    /// APIM 4.x: the event hub this node publishes to and listens on; `None`
+    /// on 3.x and when the node has no event hub.
     pub event_hub: Option<EventHubConfig>,
+    /// Where throttling events go and decisions come from; `None` when the node
+    /// has no traffic manager.
     pub throttling: Option<ThrottlingConfig>,
+    /// The gateway environments a portal node deploys APIs to
+    /// (`[[apim.gateway.environment]]`); empty on other nodes.
     pub gateway_environments: Vec<GatewayEnvironment>,
     /// Where the token revocation listener announces revoked tokens
     /// (`[[event_listener]] token_revocation`): control planes, all-in-one
@@ -79,7 +100,9 @@ pub struct NodeConfig {
 /// A keystore or truststore as deployment.toml names it.
 #[derive(Debug, Clone, Serialize)]
 pub struct StoreConfig {
+    /// The file name under the security folder.
     pub file_name: String,
+    /// The store's type (`JKS`, `PKCS12`).
     #[serde(rename = "type")]
     pub kind: String,
     /// `$env{...}`: never the password itself.
@@ -96,26 +119,34 @@ impl StoreConfig {
     }
 }
 
+/// One `[database.*]` section.
 #[derive(Debug, Clone, Serialize)]
 pub struct DatabaseConfig {
     /// `apim_db` or `shared_db`.
     pub section: String,
+    /// WSO2's database type (`postgre`, `mysql`, `mssql`, `oracle`, ...).
     #[serde(rename = "type")]
     pub kind: String,
     /// As WSO2 reads it: its config mapper pastes `url` and `username`
     /// unescaped into master-datasources.xml, so their XML characters are
     /// written as entities (DS004 refuses what no escaping carries).
     pub url: String,
+    /// The database user, XML characters written as entities (as `url`).
     pub username: String,
     /// `$env{...}`: never the password itself.
     pub password: String,
+    /// The JDBC driver's class name.
     pub driver: String,
+    /// The query the pool validates connections with.
     pub validation_query: String,
 }
 
+/// The `[apim.event_hub]` section.
 #[derive(Debug, Clone, Serialize)]
 pub struct EventHubConfig {
+    /// The event hub's admin services.
     pub service_url: String,
+    /// The JMS brokers the node listens to for events.
     pub listening_endpoints: Vec<String>,
     /// The other control plane of an HA pair.
     pub duplicate_urls: Vec<String>,
@@ -127,9 +158,13 @@ pub struct EventHubConfig {
     pub waiting_time_ms: Option<u64>,
 }
 
+/// The `[apim.throttling]` section.
 #[derive(Debug, Clone, Serialize)]
 pub struct ThrottlingConfig {
+    /// The traffic manager's admin services; `None` on a traffic manager
+    /// itself.
     pub service_url: Option<String>,
+    /// The JMS brokers the node takes throttling decisions from.
     pub decision_endpoints: Vec<String>,
     /// One group per traffic manager: every traffic manager receives every
     /// event.
@@ -138,27 +173,43 @@ pub struct ThrottlingConfig {
     pub duplicate_urls: Vec<String>,
 }
 
+/// A group of event receivers (`[[apim.throttling.url_group]]`,
+/// `[[apim.event_hub.publish.url_group]]`).
 #[derive(Debug, Clone, Serialize)]
 pub struct UrlGroup {
+    /// The receivers' binary endpoints.
     pub urls: Vec<String>,
+    /// The receivers' authentication endpoints (over TLS).
     pub auth_urls: Vec<String>,
+    /// How events are spread over the group's receivers.
     #[serde(rename = "type")]
     pub kind: UrlGroupKind,
 }
 
+/// A gateway environment a portal node deploys APIs to
+/// (`[[apim.gateway.environment]]`): its internal and public endpoints.
 #[derive(Debug, Clone, Serialize)]
 pub struct GatewayEnvironment {
+    /// The environment's name, which APIM 4.x gateways pull APIs by.
     pub name: String,
+    /// The gateways' admin services.
     pub service_url: String,
+    /// The HTTP URL API consumers call.
     pub http_endpoint: String,
+    /// The HTTPS URL API consumers call.
     pub https_endpoint: String,
+    /// The WebSocket URL API consumers call.
     pub ws_endpoint: String,
+    /// The secure WebSocket URL API consumers call.
     pub wss_endpoint: String,
 }
 
+/// APIM 3.x Hazelcast clustering of an HA pair (well-known-address members).
 #[derive(Debug, Clone, Serialize)]
 pub struct ClusteringConfig {
+    /// This node's own address.
     pub local_member_host: String,
+    /// Every member of the pair as `address:port`.
     pub members: Vec<String>,
 }
 

@@ -4,6 +4,9 @@
 //! planner's commands act on what these name. Two of them disagreeing is
 //! impossible by construction.
 
+// Held here while the rest of `deployment` is allowed in lib.rs.
+#![warn(missing_docs)]
+
 use super::{ClusterPlan, Deployment, NodePlan, Site};
 
 /// The folder beside the output folder where the operator keeps the files
@@ -84,9 +87,11 @@ pub mod ports {
     pub const WS: u16 = 9099;
     /// The gateways' WebSub ports (HTTPS, HTTP).
     pub const WEBSUB_HTTPS: u16 = 8021;
+    /// The gateways' WebSub port (HTTP).
     pub const WEBSUB_HTTP: u16 = 9021;
     /// The traffic managers' event receivers (binary, and binary over TLS).
     pub const BINARY: u16 = 9611;
+    /// The traffic managers' event receiver over TLS.
     pub const BINARY_SSL: u16 = 9711;
     /// The event hub's JMS broker.
     pub const JMS: u16 = 5672;
@@ -123,29 +128,46 @@ pub mod sync {
 
 /// The manifests of a datacenter besides its clusters', in apply order.
 pub mod manifests {
+    /// The datacenter's Namespace.
     pub const NAMESPACE: &str = "00-namespace.yaml";
+    /// The storage of the datacenter's file shares that a cluster uses.
     pub const STORAGE: &str = "10-storage.yaml";
+    /// The ConfigMap of the artifact sync script, when a cluster syncs
+    /// artifacts.
     pub const ARTIFACT_SYNC: &str = "15-artifact-sync.yaml";
+    /// The Ingress of the datacenter's load balancers.
     pub const INGRESS: &str = "30-ingress.yaml";
+    /// The portals' read-only gate, when a portal is routed.
     pub const READ_ONLY_GATE: &str = "31-read-only-gate.yaml";
 }
 
 /// Files of a datacenter's Compose project, relative to its folder.
 pub mod compose {
+    /// The Compose file.
     pub const FILE: &str = "compose.yaml";
+    /// The load balancer's nginx configuration.
     pub const NGINX: &str = "nginx/nginx.conf";
+    /// The load balancer controls the runbooks call.
     pub const LB_SCRIPT: &str = "scripts/lb.sh";
+    /// The artifact pull/push script.
     pub const SYNC_SCRIPT: &str = "scripts/artifact-sync.sh";
 }
 
 /// The Kubernetes labels every emitter and command selects by.
 pub mod labels {
+    /// The datacenter, by its label.
     pub const DATACENTER: &str = "topoc/datacenter";
+    /// The cluster, by its label.
     pub const CLUSTER: &str = "topoc/cluster";
+    /// The node, by its name.
     pub const NODE: &str = "topoc/node";
+    /// The datacenter's role (on its Namespace) or the node's (on its pods).
     pub const ROLE: &str = "topoc/role";
+    /// The file share, by its label.
     pub const SHARE: &str = "topoc/share";
+    /// The read-only gate's objects.
     pub const GATE: &str = "topoc/gate";
+    /// The load balancer, by its label.
     pub const LOAD_BALANCER: &str = "topoc/load-balancer";
     /// Set by a runbook on the pods that keep serving while one node of a
     /// pair is drained: the cluster's Service then selects only them.
@@ -206,8 +228,11 @@ pub const SERVING_DIR: &str = "/etc/topoc/serving";
 /// A health endpoint of a node, on the node itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Health {
+    /// Whether the endpoint is served over HTTPS.
     pub https: bool,
+    /// The port it is served on.
     pub port: u16,
+    /// The request path, from `/`.
     pub path: &'static str,
 }
 
@@ -217,6 +242,8 @@ impl Health {
         self.url("localhost")
     }
 
+    /// The endpoint's URL on a host:
+    /// `http://gateway-1.example:9763/services/Version`.
     pub fn url(&self, host: &str) -> String {
         format!(
             "{}://{host}:{}{}",
@@ -448,6 +475,7 @@ impl Site {
         format!("compose/{}", self.name)
     }
 
+    /// The datacenter's Compose file.
     pub fn compose_file(&self) -> String {
         self.compose_path(compose::FILE)
     }
@@ -512,6 +540,7 @@ pub fn compose_config_source(node: &str, path: &str) -> String {
 pub mod puppet {
     /// The node definitions.
     pub const SITE: &str = "puppet/manifests/site.pp";
+    /// The Hiera configuration (the hierarchy of data files).
     pub const HIERA: &str = "puppet/hiera.yaml";
     /// Hiera data every node reads.
     pub const COMMON_DATA: &str = "puppet/data/common.yaml";

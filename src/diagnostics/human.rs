@@ -16,7 +16,9 @@ use crate::source::{SourceFile, SourceMap, Span};
 /// Rendering options.
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
+    /// Whether to use ANSI colours (the Unicode theme is used either way).
     pub color: bool,
+    /// The width, in columns, messages and source snippets are wrapped to.
     pub width: usize,
 }
 

@@ -14,15 +14,20 @@ use serde::Serialize;
 use crate::lints::{self, Lint};
 use crate::source::{SourceMap, Span};
 
+/// How serious a diagnostic is; errors fail `topoc check` and stop a build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// The topology is wrong or cannot be read: it is not built.
     Error,
+    /// Likely wrong or risky; `--deny warnings` makes it an error.
     Warning,
+    /// Worth knowing; fails nothing unless its code is denied.
     Info,
 }
 
 impl Severity {
+    /// The lower-case name used in every report (`error`, `warning`, `info`).
     pub fn name(self) -> &'static str {
         match self {
             Severity::Error => "error",
@@ -41,20 +46,28 @@ impl fmt::Display for Severity {
 /// A second place a diagnostic points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Related {
+    /// Where.
     pub span: Span,
+    /// What this place has to do with the diagnostic.
     pub message: String,
 }
 
+/// A finding of a check: its code, severity, message and where it points.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// The code of the lint that reported it (`E001`, `HA002`, ...).
     pub code: &'static str,
+    /// The lint's default severity, or the one `allow`/`deny` raised it to.
     pub severity: Severity,
+    /// What is wrong, as one sentence.
     pub message: String,
+    /// How to fix it, when the check knows.
     pub help: Option<String>,
     /// The primary location.
     pub span: Span,
     /// A short label shown under the primary span.
     pub label: Option<String>,
+    /// Other places worth showing, in order.
     pub related: Vec<Related>,
 }
 
@@ -72,16 +85,19 @@ impl Diagnostic {
         }
     }
 
+    /// Add a hint on how to fix it.
     pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
         self
     }
 
+    /// Add a label shown under the primary span.
     pub fn label(mut self, label: impl Into<String>) -> Diagnostic {
         self.label = Some(label.into());
         self
     }
 
+    /// Add a second place to show, with what it has to do with the diagnostic.
     pub fn related(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
         self.related.push(Related {
             span,
@@ -90,6 +106,7 @@ impl Diagnostic {
         self
     }
 
+    /// Report at another severity than the lint's default.
     pub fn severity(mut self, severity: Severity) -> Diagnostic {
         self.severity = severity;
         self
@@ -99,12 +116,16 @@ impl Diagnostic {
 /// Counts by severity.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
+    /// How many errors.
     pub errors: usize,
+    /// How many warnings.
     pub warnings: usize,
+    /// How many infos.
     pub infos: usize,
 }
 
 impl Summary {
+    /// Count the diagnostics by severity.
     pub fn of(diagnostics: &[Diagnostic]) -> Summary {
         let mut summary = Summary::default();
         for d in diagnostics {
@@ -141,7 +162,9 @@ impl fmt::Display for Summary {
 /// topology's `allow`/`deny` attributes. The command line wins.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SeverityConfig {
+    /// Codes whose diagnostics are dropped (language errors cannot be allowed).
     pub allow: BTreeSet<String>,
+    /// Codes whose diagnostics become errors.
     pub deny: BTreeSet<String>,
     /// `--deny warnings`: every warning becomes an error.
     pub deny_warnings: bool,
@@ -150,7 +173,10 @@ pub struct SeverityConfig {
 /// A code given to `--allow`/`--deny` that cannot be honoured.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodeError {
+    /// No lint has this code.
     Unknown(String),
+    /// The code is a language error or a secret check (`E...`, `SEC...`),
+    /// which cannot be allowed.
     NotAllowable(String),
 }
 
@@ -255,6 +281,8 @@ pub fn sort(diagnostics: &mut [Diagnostic]) {
 /// Diagnostics with the sources they point into.
 #[derive(Debug, Clone, Copy)]
 pub struct Report<'a> {
+    /// The files the diagnostics' spans point into.
     pub sources: &'a SourceMap,
+    /// The diagnostics to report, in the order to print them.
     pub diagnostics: &'a [Diagnostic],
 }

@@ -29,6 +29,8 @@ fn location(sources: &SourceMap, span: Span) -> Value {
     })
 }
 
+/// A SARIF 2.1.0 log of the reports, every known lint listed as a rule, as
+/// pretty-printed JSON ending in a line break.
 pub fn render(reports: &[Report]) -> String {
     let all = lints::all();
     let rules: Vec<Value> = all

@@ -25,13 +25,19 @@ use crate::text::templates::{TemplateError, Templates};
 /// What `topoc build` can produce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Target {
+    /// Manifests for a Kubernetes cluster, per site.
     Kubernetes,
+    /// A Docker Compose project, per site.
     Compose,
+    /// Puppet manifests, Hiera data and modules, per site.
     Puppet,
+    /// The runbooks, as Markdown and JSON (written by the planner, not an
+    /// emitter).
     Runbook,
 }
 
 impl Target {
+    /// Every target, in declaration order.
     pub const ALL: [Target; 4] = [
         Target::Kubernetes,
         Target::Compose,
@@ -39,6 +45,8 @@ impl Target {
         Target::Runbook,
     ];
 
+    /// The name used on the command line and as the output folder
+    /// (`kubernetes`, ...).
     pub fn name(self) -> &'static str {
         match self {
             Target::Kubernetes => "kubernetes",
@@ -48,6 +56,7 @@ impl Target {
         }
     }
 
+    /// The target with this name, if any.
     pub fn parse(text: &str) -> Option<Target> {
         Target::ALL.into_iter().find(|t| t.name() == text)
     }
@@ -60,42 +69,54 @@ pub struct Artifacts {
 }
 
 impl Artifacts {
+    /// Add a file, replacing any file already at that path.
     pub fn insert(&mut self, path: impl Into<String>, content: String) {
         self.files.insert(path.into(), content);
     }
 
+    /// The content of the file at this path, if it was generated.
     pub fn get(&self, path: &str) -> Option<&str> {
         self.files.get(path).map(String::as_str)
     }
 
+    /// Every file as (path, content), in path order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.files.iter().map(|(p, c)| (p.as_str(), c.as_str()))
     }
 
+    /// The number of files.
     pub fn len(&self) -> usize {
         self.files.len()
     }
 
+    /// Whether no file was generated.
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
     }
 
+    /// Every path, in order.
     pub fn paths(&self) -> impl Iterator<Item = &str> {
         self.files.keys().map(String::as_str)
     }
 }
 
+/// Why `topoc build` produced nothing.
 #[derive(Debug)]
 pub enum BuildError {
     /// The topology has errors; nothing is built.
     Invalid {
+        /// How many errors the topology has.
         errors: usize,
     },
+    /// A template could not be loaded or rendered.
     Template(TemplateError),
     /// An emitter could not express a value safely, or a serializer failed.
     Emit(String),
+    /// A file could not be read or written.
     Io {
+        /// The file concerned.
         path: PathBuf,
+        /// The error from the system.
         error: io::Error,
     },
 }
@@ -125,7 +146,9 @@ impl From<TemplateError> for BuildError {
 
 /// What every emitter works from.
 pub struct Context<'a> {
+    /// The deployment model of the checked topology.
     pub deployment: &'a Deployment,
+    /// The templates to render with (embedded, with any overrides).
     pub templates: &'a Templates,
     /// The artifact pull/push script, rendered once.
     pub sync_script: String,
@@ -172,6 +195,7 @@ pub struct ProductFile {
     pub path: String,
     /// Its file name: unique among a node's files (a ConfigMap key).
     pub name: String,
+    /// The file's content, as written.
     pub content: String,
 }
 

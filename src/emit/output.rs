@@ -40,22 +40,34 @@ pub enum OutputError {
     /// The folder holds files the build did not write, or that were edited
     /// since it wrote them.
     Foreign {
+        /// The output folder.
         out: PathBuf,
+        /// Files in it that the manifest does not list, relative to it.
         foreign: Vec<String>,
+        /// Files the manifest lists whose content no longer matches its hash,
+        /// relative to it.
         edited: Vec<String>,
     },
     /// The folder is, or holds, the current folder or the topology's sources.
     Protected {
+        /// The output folder.
         out: PathBuf,
+        /// What it is or holds, as the end of a sentence (`is the current
+        /// folder`, `holds the topology's source ...`).
         holds: String,
     },
+    /// Reading or writing a file failed.
     Io {
+        /// The file or folder concerned.
         path: PathBuf,
+        /// The error from the system.
         error: io::Error,
     },
     /// The new output is in place, but the old one could not be removed.
     OldNotRemoved {
+        /// Where the old output was moved to before the new one took its place.
         old: PathBuf,
+        /// The error from the system.
         error: io::Error,
     },
 }

@@ -24,12 +24,19 @@ use crate::source::Span;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(tag = "kind", content = "index", rename_all = "snake_case")]
 pub enum GraphNode {
+    /// A `datacenter` block.
     Datacenter(DcId),
+    /// A `cluster` block.
     Cluster(ClusterId),
+    /// A `datasource` block.
     Datasource(DsId),
+    /// A `file_share` block.
     FileShare(FsId),
+    /// An `artifact_server` block.
     ArtifactServer(ArtifactId),
+    /// A `load_balancer` block.
     LoadBalancer(LbId),
+    /// An `upgrade` block.
     Upgrade(UpgradeId),
 }
 
@@ -39,14 +46,24 @@ pub enum GraphNode {
 pub enum EdgeKind {
     /// The object sits in this datacenter.
     LocatedIn,
+    /// A datacenter replicates another (`replicates`).
     Replicates,
+    /// A datasource is a replica of another (`replica_of`).
     ReplicaOf,
+    /// A datacenter takes its artifacts from an artifact server
+    /// (`artifact_source`).
     ArtifactSource,
+    /// A cluster uses a datasource (`datasources`).
     UsesDatasource,
+    /// A cluster uses a file share (`file_share`).
     UsesFileShare,
+    /// A cluster validates tokens with another cluster (`key_manager`).
     KeyManager,
+    /// A cluster's throttling is decided by another cluster (`traffic_manager`).
     TrafficManager,
+    /// A load balancer sends traffic to a cluster (`fronts`).
     Fronts,
+    /// An upgrade changes a cluster (`clusters`).
     Upgrades,
 }
 
@@ -71,17 +88,26 @@ impl EdgeKind {
 /// An edge with the span of the attribute that made it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Edge {
+    /// Why the source depends on the target.
     pub kind: EdgeKind,
+    /// The attribute value that made the edge.
     pub span: Span,
 }
 
+/// The dependency graph of a topology: one vertex per model object, an edge
+/// from each dependent object to what it needs.
 #[derive(Debug, Clone, Default)]
 pub struct DepGraph {
+    /// The graph itself, for the algorithms and renderers; vertices are added
+    /// in a fixed order (datacenters, artifact servers, datasources, file
+    /// shares, clusters, load balancers, upgrades).
     pub graph: DiGraph<GraphNode, Edge>,
     index: HashMap<GraphNode, NodeIndex>,
 }
 
 impl DepGraph {
+    /// Build the graph of a lowered topology, each edge carrying the span of
+    /// the attribute that made it.
     pub fn build(t: &Topology) -> DepGraph {
         let mut g = DepGraph::default();
         for i in 0..t.datacenters.len() {
@@ -231,6 +257,7 @@ impl DepGraph {
         self.graph.add_edge(a, b, Edge { kind, span });
     }
 
+    /// The graph index of a model object, if it is in the graph.
     pub fn node_index(&self, node: GraphNode) -> Option<NodeIndex> {
         self.index.get(&node).copied()
     }
@@ -355,6 +382,7 @@ pub fn describe(t: &Topology, node: GraphNode) -> String {
     format!("{kind} `{}`", name_of(t, node))
 }
 
+/// The name of a node's object, as written in its block.
 pub fn name_of(t: &Topology, node: GraphNode) -> &str {
     match node {
         GraphNode::Datacenter(id) => &t.datacenters[id.0].name,
@@ -367,6 +395,7 @@ pub fn name_of(t: &Topology, node: GraphNode) -> &str {
     }
 }
 
+/// The span of a node's object: its block header.
 pub fn span_of(t: &Topology, node: GraphNode) -> Span {
     match node {
         GraphNode::Datacenter(id) => t.datacenters[id.0].span,

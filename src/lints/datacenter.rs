@@ -1174,6 +1174,8 @@ datacenter london {
 "#
 );
 
+/// Run the datacenter lints; those that reason about something absent run only
+/// when `complete` (the topology has no language errors).
 pub fn check(t: &Topology, complete: bool, out: &mut Vec<Diagnostic>) {
     cross_datacenter_calls(t, out);
     writers_outside_primary(t, out);

@@ -795,6 +795,8 @@ datacenter colombo {
 "#
 );
 
+/// Run the storage lints; those that reason about something absent run only
+/// when `complete` (the topology has no language errors).
 pub fn check(t: &Topology, complete: bool, out: &mut Vec<Diagnostic>) {
     if complete {
         needed_datasources(t, out);

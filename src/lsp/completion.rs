@@ -113,6 +113,10 @@ fn list_context(text: &str, word_start: usize) -> Option<Context> {
     None
 }
 
+/// The completions at a byte offset of a file: block kinds, the attributes
+/// the block has not got yet, allowed values and the names a reference may
+/// take, each replacing the word before the cursor; `snippets` when the
+/// client accepts snippet syntax.
 pub fn complete(
     analysis: &Analysis,
     file: FileId,

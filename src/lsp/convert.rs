@@ -70,11 +70,13 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// A byte offset as the protocol's position (0-based line, UTF-16 column).
 pub fn position(file: &SourceFile, offset: usize) -> Position {
     let (line, character) = file.utf16_position(offset);
     Position { line, character }
 }
 
+/// A byte range as the protocol's range.
 pub fn range(file: &SourceFile, span: Range<usize>) -> lsp_types::Range {
     lsp_types::Range {
         start: position(file, span.start),
@@ -82,6 +84,7 @@ pub fn range(file: &SourceFile, span: Range<usize>) -> lsp_types::Range {
     }
 }
 
+/// The protocol's position as a byte offset, clamped to its line.
 pub fn offset(file: &SourceFile, position: Position) -> usize {
     file.utf16_offset(position.line, position.character)
 }

@@ -14,6 +14,9 @@ use crate::model::schema::{AttrSchema, BlockKind, Placement, Required, Type};
 use crate::model::*;
 use crate::source::FileId;
 
+/// The hover text at a byte offset, in Markdown: the diagnostics there (with
+/// their explanations), then what the name, block kind, attribute or value
+/// under the cursor means; `None` when there is nothing to say.
 pub fn hover(analysis: &Analysis, file: FileId, offset: usize) -> Option<Hover> {
     let source = analysis.source(file);
     let mut sections: Vec<String> = Vec::new();
@@ -161,6 +164,8 @@ pub fn model_node(t: &Topology, kind: BlockKind, name: &str) -> Option<GraphNode
     })
 }
 
+/// The hover text of a block kind: its syntax, where it may appear, its
+/// documentation, attributes and nested blocks.
 pub fn block_doc(kind: BlockKind) -> String {
     let schema = kind.schema();
     let place = match schema.placement {
@@ -189,6 +194,8 @@ pub fn block_doc(kind: BlockKind) -> String {
     text
 }
 
+/// The hover text of an attribute: its documentation, type, whether it is
+/// required, its default and its values.
 pub fn attribute_doc(kind: BlockKind, attr: &AttrSchema) -> String {
     let mut text = format!(
         "**`{}`** ({} attribute)\n\n{}\n\n- type: {}",

@@ -12,8 +12,11 @@ use crate::syntax::{Ast, Attribute, Block, Item, Value, ValueKind};
 /// A block with a name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Declaration {
+    /// The kind of block.
     pub kind: BlockKind,
+    /// The block's name.
     pub name: String,
+    /// The file it is declared in.
     pub file: FileId,
     /// The name in `kind name {`.
     pub name_span: Range<usize>,
@@ -28,26 +31,37 @@ pub struct Declaration {
 pub struct Reference {
     /// The kind the attribute names.
     pub kind: BlockKind,
+    /// The name as written.
     pub name: String,
+    /// The file it is written in.
     pub file: FileId,
+    /// Byte range of the name in that file.
     pub span: Range<usize>,
+    /// The attribute it is the value of (`key_manager`, `fronts`, ...).
     pub attribute: &'static str,
 }
 
 /// A name under the cursor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Occurrence<'a> {
+    /// The kind of block the name is of.
     pub kind: BlockKind,
+    /// The name.
     pub name: &'a str,
+    /// The file it is in.
     pub file: FileId,
+    /// Byte range of the name.
     pub span: &'a Range<usize>,
     /// The declaration itself, or a reference to it.
     pub is_declaration: bool,
 }
 
+/// Every declared name and every reference to one across a topology's files.
 #[derive(Debug, Clone, Default)]
 pub struct Index {
+    /// Named blocks, in file and source order.
     pub declarations: Vec<Declaration>,
+    /// Names written as reference values, in file and source order.
     pub references: Vec<Reference>,
 }
 

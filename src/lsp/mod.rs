@@ -42,6 +42,7 @@ use crate::diagnostics::SeverityConfig;
 use crate::source::FileId;
 use workspace::{Analysis, Workspace, key_of};
 
+/// Any error the server loop may end with.
 pub type BoxError = Box<dyn Error + Send + Sync>;
 
 /// How a session with a client ended.

@@ -38,7 +38,9 @@ pub enum Frame {
     Refused {
         /// The request's id, when the content had one.
         id: serde_json::Value,
+        /// The JSON-RPC error code (`PARSE_ERROR`, `INVALID_REQUEST`, ...).
         code: i32,
+        /// Why it is refused, for the client.
         message: String,
     },
 }

@@ -38,14 +38,19 @@ const MAX_ROUNDS: usize = 8;
 pub struct Document {
     /// As the client sent it (diagnostics are published under it).
     pub uri: Uri,
+    /// The version the client last sent.
     pub version: i32,
+    /// The document's text with its line index; its path is the document's
+    /// key and its id is 0, whatever id the file has in an analysis.
     pub file: SourceFile,
 }
 
 /// One checked topology and its index of names.
 #[derive(Debug, Clone)]
 pub struct Analysis {
+    /// The result of checking the topology.
     pub checked: Checked,
+    /// The names declared and referred to in its files.
     pub index: Index,
     /// The key of each file, by file id.
     pub keys: Vec<PathBuf>,
@@ -71,6 +76,8 @@ impl Analysis {
         }
     }
 
+    /// The id of the file with this key in this analysis, if the analysis has
+    /// it.
     pub fn file_id(&self, key: &Path) -> Option<FileId> {
         self.keys
             .iter()
@@ -78,10 +85,12 @@ impl Analysis {
             .map(|i| FileId(i as u32))
     }
 
+    /// A file of the analysis.
     pub fn source(&self, file: FileId) -> &SourceFile {
         self.checked.sources.get(file)
     }
 
+    /// The syntax tree of a file of the analysis.
     pub fn ast(&self, file: FileId) -> &Ast {
         &self.checked.asts[file.0 as usize]
     }
@@ -104,6 +113,8 @@ enum Stamp {
     Disk(Option<SystemTime>, u64),
 }
 
+/// What the language server knows: the open documents, the files of the
+/// workspace folders and their imports, and one analysis per root topology.
 #[derive(Debug, Default)]
 pub struct Workspace {
     documents: BTreeMap<PathBuf, Document>,
@@ -154,6 +165,7 @@ pub fn key_of(uri: &Uri) -> Option<PathBuf> {
 const UNSAVED: &str = "/.topoc-unsaved";
 
 impl Workspace {
+    /// An empty workspace whose checks use this severity configuration.
     pub fn new(config: SeverityConfig) -> Workspace {
         Workspace {
             config,
@@ -181,6 +193,7 @@ impl Workspace {
         }
     }
 
+    /// The open document with this URI, if any.
     pub fn document(&self, uri: &Uri) -> Option<&Document> {
         self.documents.get(&key_of(uri)?)
     }

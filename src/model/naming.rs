@@ -87,6 +87,8 @@ pub struct ImageRef<'a> {
 }
 
 impl<'a> ImageRef<'a> {
+    /// Split a reference as written; it does not check that the parts are
+    /// valid.
     pub fn parse(text: &'a str) -> ImageRef<'a> {
         let (name, digest) = match text.split_once('@') {
             Some((name, digest)) => (name, Some(digest)),

@@ -22,8 +22,11 @@ pub enum Need {
 }
 
 impl Need {
+    /// Every need, in declaration order.
     pub const ALL: [Need; 3] = [Need::KeyManager, Need::TrafficManager, Need::EventHub];
 
+    /// The need's name in messages (`key manager`, `traffic manager`,
+    /// `event hub`).
     pub fn name(self) -> &'static str {
         match self {
             Need::KeyManager => "key manager",

@@ -53,7 +53,10 @@ pub static EMBEDDED: &[(&str, &str)] = embedded![
 /// A template problem: a bad override, or a render error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TemplateError {
+    /// The template concerned (e.g. `nginx/nginx.conf.j2`), the override folder,
+    /// or empty when no single template is at fault.
     pub template: String,
+    /// What went wrong, with the causes of a render error appended.
     pub message: String,
 }
 
@@ -65,6 +68,8 @@ impl std::fmt::Display for TemplateError {
 
 impl std::error::Error for TemplateError {}
 
+/// The embedded templates, with any `--templates DIR` overrides applied, ready
+/// to render.
 pub struct Templates {
     env: Environment<'static>,
     /// Templates replaced from `--templates DIR`.
@@ -304,6 +309,8 @@ impl Templates {
         Ok(Templates { env, overridden })
     }
 
+    /// Render a template by name with a serializable context; errors name the
+    /// template and the whole chain of causes.
     pub fn render(&self, name: &str, context: &impl Serialize) -> Result<String, TemplateError> {
         let template = self.env.get_template(name).map_err(|e| TemplateError {
             template: name.to_string(),
