@@ -1174,6 +1174,9 @@ datacenter london {
 "#
 );
 
+/// Runs the datacenter checks (DC codes) on `t` and appends what they find
+/// to `out`; `complete` is false when the topology has language errors, and
+/// the profile checks that need every cluster then do not run.
 pub fn check(t: &Topology, complete: bool, out: &mut Vec<Diagnostic>) {
     cross_datacenter_calls(t, out);
     writers_outside_primary(t, out);

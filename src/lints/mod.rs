@@ -19,7 +19,10 @@ use crate::model::Topology;
 /// configuration acts on.
 #[derive(Debug)]
 pub struct Lint {
+    /// The code itself, as diagnostics print it and severity configuration names
+    /// it: `DC001`, `HA009`.
     pub code: &'static str,
+    /// The severity it reports at unless the severity configuration changes it.
     pub severity: Severity,
     /// One line: when it fires.
     pub summary: &'static str,
@@ -90,6 +93,7 @@ fn code_block(text: &'static str, heading: &str, lang: &str) -> Option<&'static 
 /// Declare a lint: `declare_lint!(NAME, Severity, "summary", "explanation")`.
 macro_rules! declare_lint {
     ($name:ident, $severity:ident, $summary:expr, $explanation:expr $(,)?) => {
+        #[doc = $summary]
         pub static $name: $crate::lints::Lint = $crate::lints::Lint {
             code: stringify!($name),
             severity: $crate::diagnostics::Severity::$severity,

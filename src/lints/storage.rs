@@ -795,6 +795,9 @@ datacenter colombo {
 "#
 );
 
+/// Runs the storage checks (datasources, replicas, file shares) on `t` and
+/// appends what they find to `out`; `complete` is false when the topology has
+/// language errors, and the checks that need every cluster then do not run.
 pub fn check(t: &Topology, complete: bool, out: &mut Vec<Diagnostic>) {
     if complete {
         needed_datasources(t, out);
