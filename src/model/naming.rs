@@ -87,6 +87,8 @@ pub struct ImageRef<'a> {
 }
 
 impl<'a> ImageRef<'a> {
+    /// Splits `text` at its digest (`@`) and at a tag's `:` after the last `/`;
+    /// it never fails, a reference without a tag or digest is all repository.
     pub fn parse(text: &'a str) -> ImageRef<'a> {
         let (name, digest) = match text.split_once('@') {
             Some((name, digest)) => (name, Some(digest)),

@@ -22,8 +22,11 @@ pub enum Need {
 }
 
 impl Need {
+    /// Every need, in the order the deployment wires them and the README's table
+    /// lists them.
     pub const ALL: [Need; 3] = [Need::KeyManager, Need::TrafficManager, Need::EventHub];
 
+    /// The role as prose writes it, in lower case: "key manager".
     pub fn name(self) -> &'static str {
         match self {
             Need::KeyManager => "key manager",
