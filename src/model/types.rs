@@ -17,12 +17,15 @@ macro_rules! spelled_enum {
         }
 
         impl $name {
+            /// Every variant, in declaration order.
             pub const ALL: &'static [$name] = &[$($name::$variant),*];
+            /// The spelling the language and the schema use for this value.
             pub fn name(self) -> &'static str {
                 match self {
                     $($name::$variant => $text),*
                 }
             }
+            /// The value spelled `text`, or `None` when the schema has no such value.
             pub fn from_name(text: &str) -> Option<$name> {
                 match text {
                     $($text => Some($name::$variant),)*
@@ -67,6 +70,7 @@ spelled_enum!(Engine, schema::ENGINES, {
 });
 
 impl Engine {
+    /// The port the engine's server listens on unless a datasource gives one.
     pub fn default_port(self) -> u16 {
         match self {
             Engine::Mysql => 3306,
@@ -106,6 +110,8 @@ impl Profile {
         )
     }
 
+    /// Whether a node of this profile serves as a key manager (validates tokens
+    /// and subscriptions).
     pub fn runs_key_manager(self) -> bool {
         matches!(
             self,
@@ -113,6 +119,7 @@ impl Profile {
         )
     }
 
+    /// Whether a node of this profile counts requests and decides throttling.
     pub fn runs_traffic_manager(self) -> bool {
         matches!(
             self,
@@ -120,6 +127,7 @@ impl Profile {
         )
     }
 
+    /// Whether a node of this profile serves API traffic as a gateway.
     pub fn runs_gateway(self) -> bool {
         matches!(self, Profile::AllInOne | Profile::GatewayWorker)
     }
@@ -181,11 +189,15 @@ pub enum Manager {
 /// A dotted numeric version such as `4.2.0`.
 #[derive(Debug, Clone, Eq, Serialize)]
 pub struct Version {
+    /// The numbers between the dots, one to four of them.
     pub parts: Vec<u32>,
+    /// The version as written, which `Display` prints back.
     pub text: String,
 }
 
 impl Version {
+    /// Parses one to four dot-separated numbers (at most 32 characters), or
+    /// `None`; `4.2` equals `4.2.0` when compared.
     pub fn parse(text: &str) -> Option<Version> {
         if text.is_empty() || text.len() > 32 {
             return None;
@@ -207,6 +219,7 @@ impl Version {
         })
     }
 
+    /// The first number: 4 for `4.2.0`.
     pub fn major(&self) -> u32 {
         self.parts[0]
     }
@@ -250,10 +263,12 @@ impl fmt::Display for Version {
 /// A duration in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Duration {
+    /// The length in milliseconds.
     pub millis: u64,
 }
 
 impl Duration {
+    /// Whole seconds, rounded down.
     pub fn seconds(self) -> u64 {
         self.millis / 1000
     }
@@ -301,19 +316,31 @@ pub fn format_number(value: f64) -> String {
 /// The units a quantity may carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
+    /// `%`: a percentage.
     Percent,
+    /// `rps`: requests per second.
     Rps,
+    /// `ms`: milliseconds.
     Millis,
+    /// `s`: seconds.
     Seconds,
+    /// `min`: minutes.
     Minutes,
+    /// `h`: hours.
     Hours,
+    /// `d`: days.
     Days,
+    /// `KiB`: kibibytes (1024 bytes).
     KiB,
+    /// `MiB`: mebibytes.
     MiB,
+    /// `GiB`: gibibytes.
     GiB,
 }
 
 impl Unit {
+    /// The unit spelled `text` after a number (`%`, `rps`, `ms`, `s`, `min`, `h`,
+    /// `d`, `KiB`, `MiB`, `GiB`), or `None`.
     pub fn parse(text: &str) -> Option<Unit> {
         Some(match text {
             "%" => Unit::Percent,

@@ -39,8 +39,11 @@ impl Where {
 /// Bad traffic data: what is wrong, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrafficError {
+    /// The traffic file, as given on the command line.
     pub file: String,
+    /// Where in the file the data is wrong.
     pub at: Where,
+    /// What is wrong, as a sentence.
     pub message: String,
 }
 
@@ -108,6 +111,8 @@ impl Series {
         }
     }
 
+    /// The time just past the last sample, in milliseconds since the epoch, for
+    /// samples `step` milliseconds apart.
     pub fn end(&self, step: i64) -> i64 {
         self.start + self.rps.len() as i64 * step
     }

@@ -9,10 +9,15 @@
 
 use std::fmt;
 
+/// A second, in milliseconds.
 pub const SECOND: i64 = 1_000;
+/// A minute, in milliseconds.
 pub const MINUTE: i64 = 60 * SECOND;
+/// An hour, in milliseconds.
 pub const HOUR: i64 = 60 * MINUTE;
+/// A day, in milliseconds.
 pub const DAY: i64 = 24 * HOUR;
+/// A week, in milliseconds.
 pub const WEEK: i64 = 7 * DAY;
 
 /// Monday first, as ISO 8601 counts.
@@ -198,10 +203,12 @@ pub fn parse_rfc3339(text: &str) -> Result<i64, String> {
 /// A fixed offset from UTC, in minutes east.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct UtcOffset {
+    /// Minutes east of UTC: 330 for `UTC+05:30`, -180 for `UTC-3`.
     pub minutes: i32,
 }
 
 impl UtcOffset {
+    /// UTC itself, offset zero.
     pub const UTC: UtcOffset = UtcOffset { minutes: 0 };
 
     /// `UTC`, `GMT`, `Z`, `UTC+05:30`, `UTC+5:30`, `UTC-3`, `+05:30`,
@@ -247,6 +254,7 @@ impl UtcOffset {
         })
     }
 
+    /// The offset in milliseconds, east positive.
     pub fn millis(self) -> i64 {
         i64::from(self.minutes) * MINUTE
     }
@@ -300,6 +308,8 @@ pub struct WeeklyWindow {
     pub day: Option<usize>,
     /// Minutes after midnight, in the window's zone.
     pub start: u32,
+    /// The window's length in minutes; it may run past midnight into the next
+    /// day.
     pub minutes: u32,
     /// The zone written in the window, if any.
     pub zone: Option<UtcOffset>,
@@ -310,6 +320,8 @@ pub struct WeeklyWindow {
 pub const WINDOW_FORM: &str = "a weekday, a time range and a UTC offset, e.g. `Sun 01:00-04:00 UTC` or `Sat 23:00-02:00 UTC+05:30`";
 
 impl WeeklyWindow {
+    /// Reads a window written as [`WINDOW_FORM`] says; the error says what is
+    /// missing or wrong.
     pub fn parse(text: &str) -> Result<WeeklyWindow, String> {
         let spaced = text.replace('-', " - ").replace(',', " ");
         let words: Vec<&str> = spaced.split_whitespace().collect();

@@ -5,8 +5,11 @@
 use super::Series;
 use super::time::{SECOND, WEEK, week_position};
 
+/// A series folded into one week: each slot holds the highest rate seen at
+/// that place in any week of the data.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Week {
+    /// The width of a slot: the series' sample interval, in milliseconds.
     pub step: i64,
     /// API requests per second, the worst of every week; `None` where the
     /// data has no sample.
@@ -29,6 +32,8 @@ pub struct Reading {
 }
 
 impl Week {
+    /// Folds `series`, sampled every `step` milliseconds, into a week of
+    /// `WEEK / step` slots.
     pub fn of(series: &Series, step: i64) -> Week {
         let slots = (WEEK / step) as usize;
         let mut rps: Vec<Option<f64>> = vec![None; slots];

@@ -31,14 +31,20 @@ use crate::text::escape::shell_word as q;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Target {
+    /// A Kubernetes cluster, driven with `kubectl`.
     Kubernetes,
+    /// Docker Compose on the hosts, driven with `docker compose`.
     Compose,
+    /// A Puppet server whose agents configure the hosts.
     Puppet,
 }
 
 impl Target {
+    /// Every target, in the order runbooks are written.
     pub const ALL: [Target; 3] = [Target::Kubernetes, Target::Compose, Target::Puppet];
 
+    /// The target as the command line and the output directories spell it:
+    /// `kubernetes`, `compose`, `puppet`.
     pub fn name(self) -> &'static str {
         match self {
             Target::Kubernetes => "kubernetes",
@@ -51,8 +57,11 @@ impl Target {
 /// What a step runs, how to check it took effect, and how to undo it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Commands {
+    /// The shell commands that do the step, one a line, in order.
     pub commands: Vec<String>,
+    /// The commands that check the step took effect; each fails when it did not.
     pub verify: Vec<String>,
+    /// The commands that undo the step, for a rollback.
     pub rollback: Vec<String>,
     /// The operator does the step by hand (its commands say what to do);
     /// its verification, when it has one, checks that it was done.
