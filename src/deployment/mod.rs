@@ -490,7 +490,8 @@ impl DatabasePlan {
     /// WSO2's name for the engine in deployment.toml.
     pub fn wso2_type(&self) -> &'static str {
         match self.engine {
-            Engine::Mysql => "mysql",
+            // WSO2 configures MariaDB as MySQL ("Changing to MariaDB").
+            Engine::Mysql | Engine::Mariadb => "mysql",
             Engine::Postgres => "postgre",
             Engine::Mssql => "mssql",
             Engine::Oracle => "oracle",
@@ -499,7 +500,7 @@ impl DatabasePlan {
 
     pub fn driver(&self) -> &'static str {
         match self.engine {
-            Engine::Mysql => "com.mysql.cj.jdbc.Driver",
+            Engine::Mysql | Engine::Mariadb => "com.mysql.cj.jdbc.Driver",
             Engine::Postgres => "org.postgresql.Driver",
             Engine::Mssql => "com.microsoft.sqlserver.jdbc.SQLServerDriver",
             Engine::Oracle => "oracle.jdbc.OracleDriver",
@@ -521,7 +522,7 @@ impl DatabasePlan {
         };
         let (port, db) = (self.port, &self.database);
         match self.engine {
-            Engine::Mysql => format!("jdbc:mysql://{host}:{port}/{db}"),
+            Engine::Mysql | Engine::Mariadb => format!("jdbc:mysql://{host}:{port}/{db}"),
             Engine::Postgres => format!("jdbc:postgresql://{host}:{port}/{db}"),
             Engine::Mssql => format!("jdbc:sqlserver://{host}:{port};databaseName={db}"),
             Engine::Oracle => format!("jdbc:oracle:thin:@//{host}:{port}/{db}"),

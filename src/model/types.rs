@@ -61,6 +61,7 @@ spelled_enum!(
 
 spelled_enum!(Engine, schema::ENGINES, {
     Mysql = "mysql",
+    Mariadb = "mariadb",
     Postgres = "postgres",
     Mssql = "mssql",
     Oracle = "oracle",
@@ -69,7 +70,7 @@ spelled_enum!(Engine, schema::ENGINES, {
 impl Engine {
     pub fn default_port(self) -> u16 {
         match self {
-            Engine::Mysql => 3306,
+            Engine::Mysql | Engine::Mariadb => 3306,
             Engine::Postgres => 5432,
             Engine::Mssql => 1433,
             Engine::Oracle => 1521,

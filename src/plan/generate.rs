@@ -1268,8 +1268,10 @@ fn migration(
     );
 }
 
-/// The failover of a disaster-recovery datacenter: promote its database
-/// replicas, start its clusters in start order, test, switch DNS.
+/// The failover of a disaster-recovery datacenter: fence the lost
+/// primary's databases, promote its database servers (once each), make the
+/// read-only datacenters' replicas follow them, start its clusters in start
+/// order, test, switch DNS.
 pub(crate) fn failover(input: &Input, site: usize) -> Vec<Draft> {
     let mut b = Builder { drafts: Vec::new() };
     let t = input.topology;
@@ -1290,28 +1292,81 @@ pub(crate) fn failover(input: &Input, site: usize) -> Vec<Draft> {
             .map(|d| d.name.clone())
             .collect();
     }
-    let mut promoted = Vec::new();
+    let find = |name: &str| {
+        (0..t.datasources.len())
+            .map(DsId)
+            .find(|&d| t.datasource(d).name == name)
+    };
+    // First the lost primary's database servers are fenced (read-only, or
+    // confirmed unreachable), so that two sites never take writes.
+    let mut lost: Vec<String> = Vec::new();
     for db in &databases {
-        promoted.push(b.database(
+        if let Some(id) = find(db) {
+            let root = t.replica_root(id);
+            if root != id && !lost.contains(&t.datasource(root).name) {
+                lost.push(t.datasource(root).name.clone());
+            }
+        }
+    }
+    let fenced: Vec<usize> = if lost.is_empty() {
+        Vec::new()
+    } else {
+        let primary = lost
+            .first()
+            .and_then(|n| find(n))
+            .map(|id| t.dc(t.datasource(id).datacenter).name.clone());
+        let primary_site = primary
+            .as_ref()
+            .and_then(|n| input.deployment.sites.iter().position(|x| &x.name == n));
+        vec![b.database(
+            Action::FenceDb,
+            primary_site.or(Some(site)),
+            format!(
+                "Fence the lost primary's databases {} (read-only, or confirmed unreachable)",
+                lost.join(", ")
+            ),
+            Vec::new(),
+            lost,
+        )]
+    };
+    // Promotion is per server: one step for all the databases it holds.
+    let mut servers: Vec<((String, u16), Vec<String>)> = Vec::new();
+    for db in &databases {
+        let key = find(db)
+            .map(|id| {
+                let ds = t.datasource(id);
+                (ds.host.clone().unwrap_or_default(), ds.port)
+            })
+            .unwrap_or_default();
+        match servers.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, names)) => names.push(db.clone()),
+            None => servers.push((key, vec![db.clone()])),
+        }
+    }
+    let mut promoted = Vec::new();
+    let mut promoted_of: Vec<(&String, usize)> = Vec::new();
+    for ((host, port), names) in &servers {
+        let step = b.database(
             Action::PromoteDb,
             Some(site),
-            format!("Promote {db} to read-write (stop replication from the lost primary)"),
-            Vec::new(),
-            vec![db.clone()],
-        ));
+            format!(
+                "Promote the database server {host}:{port} ({}) to read-write (stop replication from the lost primary)",
+                names.join(", ")
+            ),
+            fenced.clone(),
+            names.clone(),
+        );
+        promoted.push(step);
+        for name in names {
+            promoted_of.push((name, step));
+        }
     }
     // The read-only datacenters replicated the lost primary: from now on
     // their replicas follow the databases promoted here (the one that
     // copies the same original).
-    let promoted_roots: Vec<(DsId, &String, usize)> = databases
+    let promoted_roots: Vec<(DsId, &String, usize)> = promoted_of
         .iter()
-        .zip(&promoted)
-        .filter_map(|(name, &step)| {
-            let id = (0..t.datasources.len())
-                .map(DsId)
-                .find(|&d| t.datasource(d).name == *name)?;
-            Some((t.replica_root(id), name, step))
-        })
+        .filter_map(|&(name, step)| Some((t.replica_root(find(name)?), name, step)))
         .collect();
     for (index, other) in input.deployment.sites.iter().enumerate() {
         if other.role != Role::ReadOnly {

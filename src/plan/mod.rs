@@ -44,6 +44,8 @@ pub enum Action {
     TokenSync,
     DnsSwitch,
     PromoteDb,
+    /// The lost primary's database servers are made read-only (a failover).
+    FenceDb,
     StartNode,
     /// The operator's files, secrets and images (the first deployment).
     Prepare,
@@ -76,6 +78,7 @@ impl Action {
             Action::TokenSync => "token-sync",
             Action::DnsSwitch => "dns-switch",
             Action::PromoteDb => "promote-db",
+            Action::FenceDb => "fence-db",
             Action::StartNode => "start-node",
             Action::Prepare => "prepare",
             Action::CreateDb => "create-db",
@@ -100,6 +103,7 @@ impl Action {
             Action::TokenSync => 10,
             Action::DnsSwitch => 10,
             Action::PromoteDb => 10,
+            Action::FenceDb => 5,
             Action::Prepare => 20,
             Action::CreateDb => 5,
             Action::LoadSchema => 10,

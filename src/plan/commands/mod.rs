@@ -397,6 +397,7 @@ pub(crate) fn for_step(input: &Input, draft: &Draft) -> Result<Commands, Unresol
             Target::Puppet => puppet::prepare(&ctx),
         },
         Action::CreateDb => database::create(&ctx),
+        Action::FenceDb => database::fence(&ctx),
         Action::LoadSchema => database::load_schema(&ctx),
         Action::StartSync if !draft.databases.is_empty() => database::replicate(&ctx),
         Action::Dump
