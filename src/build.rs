@@ -107,7 +107,12 @@ pub fn render(
                     .collect();
                 let mut relay_endpoints: Vec<(String, String)> = targets
                     .iter()
-                    .map(|t| (t.node.clone(), format!("{}:5672", t.host)))
+                    .map(|t| {
+                        (
+                            t.node.clone(),
+                            format!("{}:{}", t.host, crate::deployment::layout::ports::JMS),
+                        )
+                    })
                     .collect();
                 relay_endpoints.sort();
                 relay_endpoints.dedup();
@@ -203,7 +208,7 @@ pub fn dns_records(site: &Site) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for cluster in site.start_order() {
         out.push((
-            format!("{}.{}", cluster.label, site.domain),
+            site.cluster_host(cluster),
             match cluster.ha {
                 crate::model::HaMode::ActivePassive => {
                     format!("the active node of `{}`", cluster.name)

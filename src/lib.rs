@@ -7,6 +7,7 @@
 //! same calls.
 
 pub mod build;
+pub mod change;
 pub mod deployment;
 pub mod diagnostics;
 pub mod emit;

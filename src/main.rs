@@ -81,6 +81,15 @@ enum Command {
         /// replicas, then the datacenters in order.
         #[arg(long, group = "runbook")]
         bootstrap: bool,
+        /// Plan what the working tree changes since this git revision (the
+        /// same files, read from git): the changes, the files each target's
+        /// build changes, and one runbook.
+        #[arg(long, value_name = "REV", group = "runbook")]
+        since: Option<String>,
+        /// Plan what PATH changes compared with another file or folder
+        /// (the topology before the change).
+        #[arg(long = "from", value_name = "OLD_PATH", group = "runbook")]
+        from: Option<PathBuf>,
         /// The platform the commands are for.
         #[arg(long = "for", value_enum, default_value_t = PlanTarget::Kubernetes)]
         target: PlanTarget,
@@ -241,11 +250,27 @@ fn main() -> ExitCode {
         } => build(&path, &out, &target, templates.as_deref(), check, force),
         Command::Plan {
             path,
+            since,
+            from,
+            target,
+            format,
+            ..
+        } if since.is_some() || from.is_some() => {
+            let before = match (since, from) {
+                (Some(revision), _) => Before::Revision(revision),
+                (None, Some(old)) => Before::Path(old),
+                (None, None) => unreachable!("guarded"),
+            };
+            change_command(&path, &before, target.target(), format)
+        }
+        Command::Plan {
+            path,
             upgrade,
             failover,
             bootstrap,
             target,
             format,
+            ..
         } => plan_command(
             &path,
             upgrade.as_deref(),
@@ -545,6 +570,119 @@ fn plan_command(
                 violation.step, violation.message
             );
         }
+        INPUT_ERRORS
+    }
+}
+
+/// What a change plan compares the topology with.
+enum Before {
+    /// The same files at a git revision.
+    Revision(String),
+    /// Another file or folder.
+    Path(PathBuf),
+}
+
+/// Load and check one side of a change; its errors are printed.
+fn change_side(path: &Path, fs: &dyn topoc::load::FileSystem, what: &str) -> Result<Checked, u8> {
+    let checked = match topoc::check_path(path, fs, &SeverityConfig::default()) {
+        Ok(checked) => checked,
+        Err(error) => return Err(usage_error(format!("{what}: {error}"))),
+    };
+    let errors: Vec<_> = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == diagnostics::Severity::Error && d.code != "UP001")
+        .cloned()
+        .collect();
+    if !errors.is_empty() {
+        let report = diagnostics::Report {
+            sources: &checked.sources,
+            diagnostics: &errors,
+        };
+        let _ = std::io::stderr().write_all(human::render(&[report], style()).as_bytes());
+        eprintln!("error: {what} has errors; no plan was made");
+        return Err(INPUT_ERRORS);
+    }
+    Ok(checked)
+}
+
+/// `plan PATH --since REV` / `--from OLD`: the changes, the artifacts that
+/// change, and one runbook.
+fn change_command(path: &Path, before: &Before, target: plan::Target, format: PlanFormat) -> u8 {
+    if let Err(message) = topo_paths(&[path.to_path_buf()]) {
+        return usage_error(message);
+    }
+    let (old, since) = match before {
+        Before::Revision(revision) => {
+            let fs = match topoc::change::git::GitFs::open(path, revision) {
+                Ok(fs) => fs,
+                Err(message) => return usage_error(message),
+            };
+            let label = format!("{revision} ({})", &fs.commit()[..12.min(fs.commit().len())]);
+            match change_side(path, &fs, &format!("the topology at {revision}")) {
+                Ok(checked) => (checked, label),
+                Err(code) => return code,
+            }
+        }
+        Before::Path(old) => {
+            if let Err(message) = topo_paths(std::slice::from_ref(old)) {
+                return usage_error(message);
+            }
+            match change_side(old, &DiskFs, &old.display().to_string()) {
+                Ok(checked) => (checked, old.display().to_string()),
+                Err(code) => return code,
+            }
+        }
+    };
+    let new = match change_side(path, &DiskFs, &path.display().to_string()) {
+        Ok(checked) => checked,
+        Err(code) => return code,
+    };
+    let changes = topoc::change::classify(&old, &new);
+    let artifacts = match topoc::change::artifacts::changed_files(&old, &new) {
+        Ok(files) => files,
+        Err(error) => return usage_error(error),
+    };
+    let plan = plan::plan_change(&old, &new, &changes, target);
+    let text = match format {
+        PlanFormat::Json => plan::render::change_json(&since, &plan, &changes, &artifacts),
+        PlanFormat::Markdown => {
+            let templates = match topoc::text::templates::Templates::new(None) {
+                Ok(templates) => templates,
+                Err(error) => return usage_error(error),
+            };
+            let deployment = topoc::deployment::plan(&new.topology);
+            match plan::render::change_markdown(
+                &since,
+                &plan,
+                &changes,
+                &artifacts,
+                &new.topology,
+                &deployment,
+                &templates,
+            ) {
+                Ok(text) => text,
+                Err(error) => return usage_error(error),
+            }
+        }
+    };
+    stdout(&text);
+    if !changes.diagnostics.is_empty() {
+        let report = diagnostics::Report {
+            sources: &new.sources,
+            diagnostics: &changes.diagnostics,
+        };
+        let _ = std::io::stderr().write_all(human::render(&[report], style()).as_bytes());
+    }
+    for violation in &plan.violations {
+        eprintln!(
+            "error[UP001]: step {}: {}",
+            violation.step, violation.message
+        );
+    }
+    if plan::render::change_is_safe(&plan, &changes) {
+        OK
+    } else {
         INPUT_ERRORS
     }
 }

@@ -76,6 +76,77 @@ fn render(path: &Path) -> Artifacts {
     topoc::build::render(&checked, &Target::ALL, None).expect("builds")
 }
 
+/// A generated YAML file of one document, parsed back.
+fn yaml(artifacts: &Artifacts, path: &str) -> Value {
+    let content = artifacts.get(path).unwrap_or_else(|| panic!("no {path}"));
+    serde_saphyr::from_str(content).unwrap_or_else(|e| panic!("{path} is not YAML: {e}"))
+}
+
+/// Every document of a generated YAML file, parsed back.
+fn yaml_docs(artifacts: &Artifacts, path: &str) -> Vec<Value> {
+    let content = artifacts.get(path).unwrap_or_else(|| panic!("no {path}"));
+    serde_saphyr::from_multiple(content).unwrap_or_else(|e| panic!("{path} is not YAML: {e}"))
+}
+
+/// A generated TOML file, parsed back.
+fn toml_file(artifacts: &Artifacts, path: &str) -> toml::Table {
+    let content = artifacts.get(path).unwrap_or_else(|| panic!("no {path}"));
+    content
+        .parse()
+        .unwrap_or_else(|e| panic!("{path} is not TOML: {e}"))
+}
+
+/// The document of `kind` named `name`.
+fn named<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {
+    docs.iter()
+        .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name}"))
+}
+
+/// Every container (and init container) of a Deployment's pod.
+fn containers(deployment: &Value) -> Vec<&Value> {
+    let pod = &deployment["spec"]["template"]["spec"];
+    pod["containers"]
+        .as_array()
+        .into_iter()
+        .chain(pod["initContainers"].as_array())
+        .flatten()
+        .collect()
+}
+
+/// What Hiera makes of a string: `%{literal('%')}` is a `%`; any other
+/// `%{...}` would be interpolated, which the build must never leave.
+fn hiera_interpolate(text: &str) -> String {
+    const LITERAL: &str = "%{literal('%')}";
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("%{") {
+        out.push_str(&rest[..at]);
+        assert!(
+            rest[at..].starts_with(LITERAL),
+            "Hiera would interpolate {:?}",
+            &rest[at..rest.len().min(at + 30)]
+        );
+        out.push('%');
+        rest = &rest[at + LITERAL.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Every string in a parsed document.
+fn strings(value: &Value) -> Vec<&str> {
+    match value {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(items) => items.iter().flat_map(strings).collect(),
+        Value::Object(map) => map
+            .iter()
+            .flat_map(|(k, v)| std::iter::once(k.as_str()).chain(strings(v)))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 #[test]
 fn full_output_of_every_example() {
     // One snapshot per file, small enough to review; a file no longer
@@ -95,10 +166,92 @@ fn full_output_of_every_example() {
                 if path == topoc::emit::output::MANIFEST {
                     continue;
                 }
-                insta::assert_snapshot!(path.replace('/', "__"), content);
+                for (part, text) in snapshot_parts(path, content) {
+                    insta::assert_snapshot!(part, text);
+                }
             }
         });
     }
+}
+
+/// The snapshots of one built file, each small enough to review: a
+/// Kubernetes manifest per object (`<file>__<Kind>-<name>`), a Compose
+/// file per service (`<file>__service-<name>`, the rest under the file's
+/// own name), any other file whole. Put back together in order, the parts
+/// are the file.
+fn snapshot_parts(path: &str, content: &str) -> Vec<(String, String)> {
+    let file = path.replace('/', "__");
+    let parts = if path.starts_with("kubernetes/") && path.ends_with(".yaml") {
+        manifest_objects(&file, content)
+    } else if path.starts_with("compose/") && path.ends_with("/compose.yaml") {
+        compose_services(&file, content)
+    } else {
+        vec![(file, content.to_string())]
+    };
+    let mut names: Vec<&str> = parts.iter().map(|(name, _)| name.as_str()).collect();
+    names.sort();
+    let count = names.len();
+    names.dedup();
+    assert_eq!(names.len(), count, "{path}: two parts share a name");
+    parts
+}
+
+/// The documents of a multi-document manifest (separated by `---` lines),
+/// each named by its kind and `metadata.name`.
+fn manifest_objects(file: &str, content: &str) -> Vec<(String, String)> {
+    let mut docs = vec![String::new()];
+    for line in content.split_inclusive('\n') {
+        if line == "---\n" {
+            docs.push(String::new());
+        } else {
+            docs.last_mut().unwrap().push_str(line);
+        }
+    }
+    assert_eq!(
+        docs.join("---\n"),
+        content,
+        "{file}: the objects are the file"
+    );
+    docs.into_iter()
+        .map(|doc| {
+            let object: Value = serde_saphyr::from_str(&doc)
+                .unwrap_or_else(|e| panic!("{file}: an object is not YAML: {e}\n{doc}"));
+            let kind = object["kind"].as_str().expect("a kind");
+            let name = object["metadata"]["name"].as_str().expect("a name");
+            (format!("{file}__{kind}-{name}"), doc)
+        })
+        .collect()
+}
+
+/// A Compose file's services, one part each, and the rest of the file
+/// (its name, networks, volumes and secrets) under the file's own name.
+fn compose_services(file: &str, content: &str) -> Vec<(String, String)> {
+    let mut rest = String::new();
+    let mut services: Vec<(String, String)> = Vec::new();
+    let mut in_services = false;
+    for line in content.split_inclusive('\n') {
+        if !line.starts_with(' ') {
+            in_services = line == "services:\n";
+            rest.push_str(line);
+        } else if in_services && !line.starts_with("   ") && line.trim_end().ends_with(':') {
+            let name = line.trim().trim_end_matches(':');
+            services.push((format!("{file}__service-{name}"), line.to_string()));
+        } else if in_services {
+            services.last_mut().expect("a service").1.push_str(line);
+        } else {
+            rest.push_str(line);
+        }
+    }
+    let head = content.find("services:\n").expect("services") + "services:\n".len();
+    let joined: String = services.iter().map(|(_, text)| text.as_str()).collect();
+    assert_eq!(
+        format!("{}{joined}{}", &rest[..head], &rest[head..]),
+        content,
+        "{file}: the services and the rest are the file"
+    );
+    let mut parts = vec![(file.to_string(), rest)];
+    parts.extend(services);
+    parts
 }
 
 #[test]
@@ -473,11 +626,11 @@ fn template_overrides_replace_one_file_and_unknown_ones_are_refused() {
     )
     .unwrap();
     let artifacts = topoc::build::render(&checked, &[Target::Compose], Some(&templates)).unwrap();
-    let config = artifacts
-        .get("compose/frankfurt/config/gateway-1/deployment.toml")
-        .unwrap();
-    assert!(config.contains("[apim.analytics]"));
-    config.parse::<toml::Table>().unwrap();
+    let config = toml_file(
+        &artifacts,
+        "compose/frankfurt/config/gateway-1/deployment.toml",
+    );
+    assert_eq!(config["apim"]["analytics"]["enable"].as_bool(), Some(false));
     std::fs::write(templates.join("unknown.j2"), "x").unwrap();
     assert!(topoc::build::render(&checked, &[Target::Compose], Some(&templates)).is_err());
 }
@@ -551,17 +704,23 @@ fn hostile_names_and_strings_come_out_quoted_and_intact() {
         url,
         "https://artifacts.example/apim$$(touch/tmp/topoc-pwned)"
     );
-    // Hiera: `%{` cannot interpolate.
-    let hiera = artifacts
-        .get("puppet/data/nodes/null-1.on.example.yaml")
+    // Hiera: `%{` cannot interpolate. Hiera interpolates every string of
+    // the node's data; what it makes of them, deployment.toml included,
+    // parses back to the exact users.
+    let hiera = yaml(&artifacts, "puppet/data/nodes/null-1.on.example.yaml");
+    for text in strings(&hiera) {
+        hiera_interpolate(text);
+    }
+    let config: toml::Table = hiera_interpolate(hiera["apim::deployment_toml"].as_str().unwrap())
+        .parse()
         .unwrap();
-    assert!(hiera.contains("%{literal('%')}{::fqdn}"));
-    let hiera: Value = serde_saphyr::from_str(hiera).unwrap();
-    assert!(
-        hiera["apim::deployment_toml"]
-            .as_str()
-            .unwrap()
-            .contains(user)
+    assert_eq!(
+        config["database"]["apim_db"]["username"].as_str(),
+        Some(user)
+    );
+    assert_eq!(
+        config["database"]["shared_db"]["username"].as_str(),
+        Some("${HOME}%{::fqdn}")
     );
 }
 
@@ -581,7 +740,35 @@ fn load_balancer_routes_and_lb_script_cover_every_upstream() {
     let locations = original.matches("location ").count();
     assert!(locations > 5, "{original}");
     let ingress = std::fs::read_to_string(out.join("kubernetes/main/30-ingress.yaml")).unwrap();
-    assert!(ingress.contains("number: 8243") && ingress.contains("path: /publisher"));
+    let routes: Vec<(String, String, u64)> = serde_saphyr::from_multiple::<Value>(&ingress)
+        .unwrap()
+        .iter()
+        .filter(|d| d["kind"] == "Ingress")
+        .flat_map(|d| d["spec"]["rules"].as_array().unwrap().clone())
+        .flat_map(|rule| {
+            let host = rule["host"].as_str().unwrap().to_string();
+            rule["http"]["paths"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    (
+                        host.clone(),
+                        p["path"].as_str().unwrap().to_string(),
+                        p["backend"]["service"]["port"]["number"].as_u64().unwrap(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let route = |path: &str| {
+        routes
+            .iter()
+            .find(|(host, p, _)| host == "api.bookshop.example" && p == path)
+            .map(|(_, _, port)| *port)
+    };
+    assert_eq!(route("/"), Some(8243), "{routes:?}");
+    assert_eq!(route("/publisher"), Some(9443), "{routes:?}");
     // WebSocket APIs: the load balancer listens on the gateways' own ports
     // and passes the upgrade on; the advertised endpoints are the ones it
     // serves (443 for API calls, 8099 and 9099 for WebSockets).
@@ -594,17 +781,28 @@ fn load_balancer_routes_and_lb_script_cover_every_upstream() {
             .count(),
         2
     );
-    let toml = std::fs::read_to_string(site.join("config/apim-1/deployment.toml")).unwrap();
-    for endpoint in [
-        "https_endpoint = \"https://api.bookshop.example\"",
-        "http_endpoint = \"http://api.bookshop.example\"",
-        "wss_endpoint = \"wss://api.bookshop.example:8099\"",
-        "ws_endpoint = \"ws://api.bookshop.example:9099\"",
+    let toml: toml::Table = std::fs::read_to_string(site.join("config/apim-1/deployment.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let environment = &toml["apim"]["gateway"]["environment"][0];
+    for (key, endpoint) in [
+        ("https_endpoint", "https://api.bookshop.example"),
+        ("http_endpoint", "http://api.bookshop.example"),
+        ("wss_endpoint", "wss://api.bookshop.example:8099"),
+        ("ws_endpoint", "ws://api.bookshop.example:9099"),
     ] {
-        assert!(toml.contains(endpoint), "{endpoint} in {toml}");
+        assert_eq!(environment[key].as_str(), Some(endpoint), "{key}");
     }
-    let compose = std::fs::read_to_string(site.join("compose.yaml")).unwrap();
-    assert!(compose.contains("- 8099:8099") && compose.contains("- 9099:9099"));
+    let compose: Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(site.join("compose.yaml")).unwrap())
+            .unwrap();
+    let ports = compose["services"]["load-balancer"]["ports"]
+        .as_array()
+        .unwrap();
+    for port in ["8099:8099", "9099:9099"] {
+        assert!(ports.iter().any(|p| p == port), "{port} in {ports:?}");
+    }
 
     let lb = lb_script(&site);
     let host = "apim-1.apim.bookshop.example";
@@ -774,15 +972,19 @@ fn artifact_sync_never_wipes_the_published_artifacts() {
 fn apis_land_on_the_rsync_manager() {
     let artifacts = render(Path::new("examples/all-in-one-3.2.topo"));
     for node in ["apim-1", "apim-2"] {
-        let toml = artifacts
-            .get(&format!("compose/main/config/{node}/deployment.toml"))
-            .expect("deployment.toml");
-        let environment = &toml[toml.find("[[apim.gateway.environment]]").unwrap()..];
-        assert!(
-            environment
-                .contains("service_url = \"https://apim-1.apim.bookshop.example:9443/services/\""),
-            "{node}: {environment}"
+        let toml = toml_file(
+            &artifacts,
+            &format!("compose/main/config/{node}/deployment.toml"),
         );
+        let environments = toml["apim"]["gateway"]["environment"].as_array().unwrap();
+        assert!(!environments.is_empty(), "{node}");
+        for environment in environments {
+            assert_eq!(
+                environment["service_url"].as_str(),
+                Some("https://apim-1.apim.bookshop.example:9443/services/"),
+                "{node}: {environment}"
+            );
+        }
     }
 }
 
@@ -800,12 +1002,34 @@ fn artifact_sync_uses_the_shared_deployment_folder() {
         "/artifacts/synapse-configs/default"
     );
     assert!(compose["volumes"].get("gw-1-synapse").is_none());
-    let k8s = artifacts.get("kubernetes/paris/24-gw.yaml").unwrap();
+    let k8s = yaml_docs(&artifacts, "kubernetes/paris/24-gw.yaml");
+    let deployment = named(&k8s, "Deployment", "gw");
+    let sync = containers(deployment)
+        .into_iter()
+        .find(|c| c["name"] == "artifact-sync")
+        .expect("the artifact sync");
+    let folder = sync["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["mountPath"] == "/artifacts")
+        .expect("the synced folder");
+    assert_eq!(folder["name"], "share");
+    assert_eq!(folder["subPath"], "synapse-configs/default");
+    let pod = &deployment["spec"]["template"]["spec"];
     assert!(
-        k8s.contains("name: share\n          subPath: synapse-configs/default"),
-        "{k8s}"
+        pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v["name"] != "artifacts"),
+        "{pod}"
     );
-    assert!(!k8s.contains("name: artifacts\n"), "{k8s}");
+    for container in containers(deployment) {
+        for mount in container["volumeMounts"].as_array().into_iter().flatten() {
+            assert_ne!(mount["name"], "artifacts", "{}", container["name"]);
+        }
+    }
 }
 
 /// A control plane beside a traffic-manager cluster (and, on 3.x, a
@@ -813,19 +1037,27 @@ fn artifact_sync_uses_the_shared_deployment_folder() {
 #[test]
 fn a_control_plane_uses_the_key_and_traffic_managers_beside_it() {
     let artifacts = render(Path::new("tests/fixtures/build/distributed-3.2.topo"));
-    let toml = artifacts
-        .get("compose/paris/config/control-plane-1/deployment.toml")
-        .expect("deployment.toml");
-    assert!(
-        toml.contains(
-            "[apim.key_manager]\nservice_url = \"https://km.paris.retail.example:9443/services/\""
-        ),
-        "{toml}"
+    let toml = toml_file(
+        &artifacts,
+        "compose/paris/config/control-plane-1/deployment.toml",
     );
-    assert!(toml.contains("[apim.throttling]"), "{toml}");
+    assert_eq!(
+        toml["apim"]["key_manager"]["service_url"].as_str(),
+        Some("https://km.paris.retail.example:9443/services/")
+    );
+    let throttling = &toml["apim"]["throttling"];
+    assert_eq!(
+        throttling["service_url"].as_str(),
+        Some("https://tm.paris.retail.example:9443/services/")
+    );
+    let decisions = throttling["throttle_decision_endpoints"]
+        .as_array()
+        .unwrap();
     assert!(
-        toml.contains("tcp://tm-1.paris.retail.example:5672"),
-        "{toml}"
+        decisions
+            .iter()
+            .any(|e| e.as_str() == Some("tcp://tm-1.paris.retail.example:5672")),
+        "{decisions:?}"
     );
 }
 
@@ -938,14 +1170,22 @@ fn artifact_server(
 #[test]
 fn artifact_sync_authenticates_without_showing_the_credentials() {
     let artifacts = render(Path::new("examples/multi-datacenter.topo"));
-    let k8s = artifacts
-        .get("kubernetes/london/24-gateway-london.yaml")
-        .unwrap();
-    assert!(
-        k8s.contains(
-            "- name: ARTIFACT_CREDENTIALS\n          valueFrom:\n            secretKeyRef:\n              key: artifact-sync-credentials\n              name: telco-secrets"
-        ),
-        "{k8s}"
+    let k8s = yaml_docs(&artifacts, "kubernetes/london/24-gateway-london.yaml");
+    let sync = containers(named(&k8s, "Deployment", "gateway-london"))
+        .into_iter()
+        .find(|c| c["name"] == "artifact-sync")
+        .expect("the artifact sync");
+    let credentials = sync["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "ARTIFACT_CREDENTIALS")
+        .expect("ARTIFACT_CREDENTIALS");
+    assert_eq!(
+        credentials["valueFrom"],
+        serde_json::json!({
+            "secretKeyRef": {"key": "artifact-sync-credentials", "name": "telco-secrets"}
+        })
     );
     let compose: Value =
         serde_saphyr::from_str(artifacts.get("compose/colombo/compose.yaml").unwrap()).unwrap();
@@ -959,12 +1199,13 @@ fn artifact_sync_authenticates_without_showing_the_credentials() {
         compose["secrets"]["artifact-sync-credentials"]["file"],
         "./secrets/artifact-sync-credentials"
     );
-    let hiera = artifacts
-        .get("puppet/data/nodes/gateway-london-1.london.apim.telco.example.yaml")
-        .unwrap();
-    assert!(
-        hiera.contains("\"apim::artifact_credentials\": artifact-sync-credentials\n"),
-        "{hiera}"
+    let hiera = yaml(
+        &artifacts,
+        "puppet/data/nodes/gateway-london-1.london.apim.telco.example.yaml",
+    );
+    assert_eq!(
+        hiera["apim::artifact_credentials"],
+        "artifact-sync-credentials"
     );
     let readme = artifacts.get("README.md").unwrap();
     assert!(

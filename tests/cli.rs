@@ -271,6 +271,11 @@ fn explain_known_and_unknown_codes() {
     assert_eq!(code(&output), 0);
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.contains("## Example") && text.contains("## Use instead"));
+    // The examples shown are the ones tests/lint_fixtures.rs checks.
+    let lint = topoc::lints::find("HA001").unwrap();
+    for example in [lint.example(), lint.fixed_example()] {
+        assert!(text.contains(example.expect("an example")), "{text}");
+    }
 
     let unknown = topoc(&["explain", "HA999"]);
     assert_eq!(code(&unknown), 2);

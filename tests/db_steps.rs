@@ -81,7 +81,10 @@ impl Servers {
                 .arg(format!("--host={host}"))
                 .arg(format!("--port={}", self.port))
                 .arg(format!("--username={user}"))
-                .arg(format!("--dbname={}", if db.is_empty() { "postgres" } else { db }))
+                .arg(format!(
+                    "--dbname={}",
+                    if db.is_empty() { "postgres" } else { db }
+                ))
                 .env("PGPASSWORD", password);
             c
         } else {
@@ -395,14 +398,33 @@ fn revoke_jwt(s: &Servers, db: &str, uuid: &str, expiry_ms: u64) {
 fn tokens_state(s: &Servers, host: &str, db: &str) -> Vec<String> {
     let mut out = Vec::new();
     for (table, sql) in [
-        ("token", "SELECT TOKEN_ID, TOKEN_STATE, TOKEN_STATE_ID, CONSUMER_KEY_ID, AUTHZ_USER, TIME_CREATED FROM IDN_OAUTH2_ACCESS_TOKEN"),
-        ("scope", "SELECT TOKEN_ID, TOKEN_SCOPE FROM IDN_OAUTH2_ACCESS_TOKEN_SCOPE"),
-        ("binding", "SELECT TOKEN_ID, TOKEN_BINDING_TYPE, TOKEN_BINDING_VALUE FROM IDN_OAUTH2_TOKEN_BINDING"),
-        ("request", "SELECT TOKEN_ID, SESSION_DATA_KEY FROM IDN_OIDC_REQ_OBJECT_REFERENCE"),
-        ("audit", "SELECT TOKEN_ID, TOKEN_STATE FROM IDN_OAUTH2_ACCESS_TOKEN_AUDIT"),
+        (
+            "token",
+            "SELECT TOKEN_ID, TOKEN_STATE, TOKEN_STATE_ID, CONSUMER_KEY_ID, AUTHZ_USER, TIME_CREATED FROM IDN_OAUTH2_ACCESS_TOKEN",
+        ),
+        (
+            "scope",
+            "SELECT TOKEN_ID, TOKEN_SCOPE FROM IDN_OAUTH2_ACCESS_TOKEN_SCOPE",
+        ),
+        (
+            "binding",
+            "SELECT TOKEN_ID, TOKEN_BINDING_TYPE, TOKEN_BINDING_VALUE FROM IDN_OAUTH2_TOKEN_BINDING",
+        ),
+        (
+            "request",
+            "SELECT TOKEN_ID, SESSION_DATA_KEY FROM IDN_OIDC_REQ_OBJECT_REFERENCE",
+        ),
+        (
+            "audit",
+            "SELECT TOKEN_ID, TOKEN_STATE FROM IDN_OAUTH2_ACCESS_TOKEN_AUDIT",
+        ),
         ("jwt", "SELECT UUID, EXPIRY_TIMESTAMP FROM AM_REVOKED_JWT"),
     ] {
-        out.extend(s.rows(host, db, sql).into_iter().map(|r| format!("{table}|{r}")));
+        out.extend(
+            s.rows(host, db, sql)
+                .into_iter()
+                .map(|r| format!("{table}|{r}")),
+        );
     }
     out.sort();
     out
@@ -543,7 +565,10 @@ fn token_sync_loses_nothing(engine: &'static str, db: &str) {
     let sync = step(&plan, "token-sync", "");
     let before_source = tokens_state(&s, SOURCE, db);
     let before_target = tokens_state(&s, TARGET, db);
-    assert_ne!(before_source, before_target, "the dump missed the window's changes");
+    assert_ne!(
+        before_source, before_target,
+        "the dump missed the window's changes"
+    );
     let out = run_step(sync, &env, dir);
     eprintln!("{engine}: first sync: {}", out.replace('\n', " "));
     let after = tokens_state(&s, TARGET, db);
@@ -585,7 +610,11 @@ fn token_sync_loses_nothing(engine: &'static str, db: &str) {
         again.lines().all(|l| l.ends_with("=0")),
         "{engine}: a second run changed {again}"
     );
-    assert_eq!(tokens_state(&s, TARGET, db), after, "{engine}: a rerun changed nothing");
+    assert_eq!(
+        tokens_state(&s, TARGET, db),
+        after,
+        "{engine}: a rerun changed nothing"
+    );
     // Until the DNS switch settles, the current deployment goes on: the
     // verification sees what the sync has not copied yet, the next run
     // copies it.
@@ -667,7 +696,10 @@ fn failover_topology(s: &Servers) -> String {
     .unwrap();
     let mut text = example
         .replace("\"mysql.colombo.telco.example\"", &format!("\"{PRIMARY}\""))
-        .replace("\"mysql.singapore.telco.example\"", &format!("\"{STANDBY}\""))
+        .replace(
+            "\"mysql.singapore.telco.example\"",
+            &format!("\"{STANDBY}\""),
+        )
         .replace("\"mysql.london.telco.example\"", &format!("\"{FOLLOWER}\""))
         .replace("engine = mysql", &format!("engine = {}", s.engine));
     // Every datasource: the servers' administrator; the replicated ones:
@@ -780,8 +812,14 @@ fn failover_runs(engine: &'static str) {
     );
     replicated(FOLLOWER, apis, "2");
     // The promotion and the fence run again without harm.
-    ok("the promotion again", &bash(&lines(promote, "commands"), &env, wd));
-    ok("its verification", &bash(&lines(promote, "verify"), &env, wd));
+    ok(
+        "the promotion again",
+        &bash(&lines(promote, "commands"), &env, wd),
+    );
+    ok(
+        "its verification",
+        &bash(&lines(promote, "verify"), &env, wd),
+    );
 }
 
 #[test]

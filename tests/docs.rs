@@ -413,3 +413,27 @@ fn rust_version_is_the_newest_of_the_locked_dependencies() {
         "the README installs without --locked"
     );
 }
+
+/// The README's change example is what `plan --from` prints (up to the
+/// runbook, which the upgrade examples show).
+#[test]
+fn readme_change_example_is_the_plan_of_the_fixture() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_topoc"))
+        .args([
+            "plan",
+            "tests/fixtures/change/after.topo",
+            "--from",
+            "tests/fixtures/change/before.topo",
+            "--for",
+            "compose",
+        ])
+        .output()
+        .expect("topoc runs");
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let head = &text[..text.find("\n# Runbook").expect("a runbook follows")];
+    check_section(
+        "change-example",
+        &format!("```markdown\n{}\n```\n", head.trim_end()),
+    );
+}

@@ -646,11 +646,18 @@ fn failover_runbook_states_the_unavailability() {
         .collect();
     assert_eq!(follows.len(), 2, "apim and shared replicas");
     assert!(follows.iter().all(|s| {
-        s["commands"][0]
-            .as_str()
+        s["commands"]
+            .as_array()
             .unwrap()
-            .contains("CHANGE REPLICATION SOURCE")
+            .iter()
+            .any(|c| c.as_str().unwrap().contains("CHANGE REPLICATION SOURCE"))
     }));
+    // The lost primary is fenced before anything is promoted.
+    let fence = actions
+        .iter()
+        .position(|a| *a == "fence-db")
+        .expect("fence-db");
+    assert!(fence < promote, "{actions:?}");
     // The copies of the primary's load balancers start before the switch.
     let titles: Vec<&str> = value["steps"]
         .as_array()
@@ -904,7 +911,7 @@ upgrade move {
                     ("dump", true) => "sqlpackage /Action:Export",
                     ("restore", false) => "pg_restore",
                     ("restore", true) => "sqlpackage /Action:Import",
-                    ("token-sync", _) => "idn_oauth2_access_token",
+                    ("token-sync", _) => "IDN_OAUTH2_ACCESS_TOKEN_SCOPE",
                     _ => continue,
                 };
                 assert!(
@@ -1049,4 +1056,84 @@ fn remote_commands_keep_their_quoting_through_ssh() {
         }
     }
     assert!(checked > 0);
+}
+
+/// Adding a new service (the source notes): deployed from the manager node
+/// only where file sharing carries it, on every node where nothing shares
+/// the API folder; the read-only datacenters wait for the artifact server;
+/// every node is tested before the service is exposed, by hand.
+#[test]
+fn a_new_service_is_deployed_once_carried_tested_then_exposed() {
+    let shared = example_with(
+        "examples/all-in-one-3.2.topo",
+        "\nupgrade new_api {\n  kind = add-service\n}\n",
+    );
+    let across = example_with(
+        "examples/multi-datacenter.topo",
+        "\nupgrade new_api {\n  kind = add-service\n}\n",
+    );
+    for target in [Target::Kubernetes, Target::Compose, Target::Puppet] {
+        let plan = plans(&shared, target)
+            .into_iter()
+            .find(|p| p.upgrade == "new_api")
+            .unwrap();
+        assert!(plan.safe, "{:?}", plan.violations);
+        let deploys: Vec<&plan::Step> = plan
+            .steps
+            .iter()
+            .filter(|s| action(s) == "deploy")
+            .collect();
+        assert_eq!(deploys.len(), 1, "{target:?}: from the manager only");
+        assert_eq!(deploys[0].node.as_deref(), Some("apim-1"));
+        assert!(
+            deploys[0]
+                .commands
+                .iter()
+                .any(|c| c.contains("NEW_ARTIFACT"))
+        );
+        let expose = plan.steps.last().unwrap();
+        assert_eq!(action(expose), "expose");
+        assert!(expose.manual);
+        // Every node is tested before the service is exposed.
+        let tested: Vec<&str> = plan
+            .steps
+            .iter()
+            .filter(|s| action(s) == "test")
+            .filter_map(|s| s.node.as_deref())
+            .collect();
+        assert_eq!(tested, ["apim-1", "apim-2"], "{target:?}");
+
+        let plan = plans(&across, target)
+            .into_iter()
+            .find(|p| p.upgrade == "new_api")
+            .unwrap();
+        let deployed: Vec<usize> = plan
+            .steps
+            .iter()
+            .filter(|s| action(s) == "deploy")
+            .map(|s| s.n)
+            .collect();
+        assert!(!deployed.is_empty());
+        assert!(
+            plan.steps
+                .iter()
+                .filter(|s| action(s) == "deploy")
+                .all(|s| s.datacenter.as_deref() == Some("colombo")),
+            "only the primary deploys"
+        );
+        let waits: Vec<&plan::Step> = plan
+            .steps
+            .iter()
+            .filter(|s| action(s) == "await-sync")
+            .collect();
+        assert!(!waits.is_empty());
+        for wait in &waits {
+            assert_eq!(wait.datacenter.as_deref(), Some("london"));
+            assert!(wait.n > *deployed.iter().max().unwrap());
+            assert!(!wait.verify.is_empty());
+        }
+        let expose = plan.steps.last().unwrap();
+        assert_eq!(action(expose), "expose");
+        assert!(plan.steps.iter().all(|s| s.n <= expose.n));
+    }
 }

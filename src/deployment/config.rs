@@ -5,7 +5,28 @@
 
 use serde::Serialize;
 
+use super::layout::ports;
 use super::*;
+
+/// A node's admin services: `https://<address>:9443/services/`.
+fn services_url(address: &str) -> String {
+    format!("https://{address}:{}/services/", ports::HTTPS)
+}
+
+/// An event hub's (or traffic manager's) JMS broker: `tcp://<address>:5672`.
+fn broker_url(address: &str) -> String {
+    format!("tcp://{address}:{}", ports::JMS)
+}
+
+/// A traffic manager's binary event receiver: `tcp://<address>:9611`.
+fn receiver_url(address: &str) -> String {
+    format!("tcp://{address}:{}", ports::BINARY)
+}
+
+/// A traffic manager's binary receiver's authentication: `ssl://<address>:9711`.
+fn receiver_auth_url(address: &str) -> String {
+    format!("ssl://{address}:{}", ports::BINARY_SSL)
+}
 
 /// Everything deployment.toml says about one node.
 #[derive(Debug, Clone, Serialize)]
@@ -69,7 +90,7 @@ impl StoreConfig {
     fn of(store: &StoreFile) -> StoreConfig {
         StoreConfig {
             file_name: store.file.clone(),
-            kind: store.kind.to_string(),
+            kind: store.kind.name().to_string(),
             password: store.password.reference(),
         }
     }
@@ -156,7 +177,7 @@ pub fn node_address(site: &Site, cluster: &ClusterPlan, node: &NodePlan, net: Ne
 /// cluster, the active node of an active-passive pair).
 pub fn cluster_address(site: &Site, cluster: &ClusterPlan, net: Network) -> String {
     match net {
-        Network::Hosts => format!("{}.{}", cluster.label, site.domain),
+        Network::Hosts => site.cluster_host(cluster),
         Network::Kubernetes => site.service_address(&cluster.label),
     }
 }
@@ -206,6 +227,210 @@ fn server_role(cluster: &ClusterPlan, major: u32) -> &'static str {
     }
 }
 
+/// What the parts of a node's configuration are computed from.
+#[derive(Clone, Copy)]
+struct Inputs<'a> {
+    d: &'a Deployment,
+    site: &'a Site,
+    cluster: &'a ClusterPlan,
+    node: &'a NodePlan,
+    net: Network,
+}
+
+impl<'a> Inputs<'a> {
+    /// A cluster of the node's site, by label.
+    fn other(&self, label: &Option<String>) -> Option<&'a ClusterPlan> {
+        label.as_ref().and_then(|l| self.site.cluster(l))
+    }
+
+    /// Where the other node of the node's pair is reached.
+    fn peer_address(&self) -> Option<String> {
+        let peer = self.node.peer.as_ref()?;
+        let peer_node = self.cluster.nodes.iter().find(|n| n.name == *peer)?;
+        Some(node_address(self.site, self.cluster, peer_node, self.net))
+    }
+}
+
+/// The event hub the node listens to (APIM 4.x): its own broker on a node
+/// that is its own event hub, else every node of the hub.
+fn event_hub(n: Inputs) -> Option<EventHubConfig> {
+    let Inputs {
+        d,
+        site,
+        cluster,
+        net,
+        ..
+    } = n;
+    n.other(&cluster.event_hub)
+        .filter(|_| d.major >= 4)
+        .map(|hub| {
+            let own = std::ptr::eq(hub, cluster);
+            // A control plane (or all-in-one) pair is one event hub: each
+            // node hands its events to the other and publishes to both.
+            let portal_pair = own && cluster.serves_portals();
+            EventHubConfig {
+                service_url: services_url(&cluster_address(site, hub, net)),
+                listening_endpoints: if own {
+                    vec![broker_url("localhost")]
+                } else {
+                    hub.nodes
+                        .iter()
+                        .map(|n| broker_url(&node_address(site, hub, n, net)))
+                        .collect()
+                },
+                duplicate_urls: if portal_pair {
+                    n.peer_address()
+                        .map(|p| vec![broker_url(&p)])
+                        .unwrap_or_default()
+                } else {
+                    Vec::new()
+                },
+                publish_groups: if portal_pair {
+                    hub.nodes
+                        .iter()
+                        .map(|n| {
+                            let address = node_address(site, hub, n, net);
+                            UrlGroup {
+                                urls: vec![receiver_url(&address)],
+                                auth_urls: vec![receiver_auth_url(&address)],
+                                kind: UrlGroupKind::Loadbalance,
+                            }
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                },
+                waiting_time_ms: site
+                    .freshness
+                    .as_ref()
+                    .filter(|f| matches!(f.kind, FreshnessKind::Relayed { .. }))
+                    .map(|f| f.lag_millis),
+            }
+        })
+}
+
+/// Where the node sends throttle events and hears throttle decisions: a
+/// traffic manager's peer, or the traffic manager a gateway, control plane
+/// or all-in-one node uses (its own, on an all-in-one node).
+fn throttling(n: Inputs) -> Option<ThrottlingConfig> {
+    let Inputs {
+        d,
+        site,
+        cluster,
+        net,
+        ..
+    } = n;
+    match cluster.profile {
+        Profile::TrafficManager => Some(ThrottlingConfig {
+            service_url: None,
+            decision_endpoints: Vec::new(),
+            url_groups: Vec::new(),
+            duplicate_urls: n
+                .peer_address()
+                .map(|p| vec![broker_url(&p)])
+                .unwrap_or_default(),
+        }),
+        Profile::GatewayWorker | Profile::AllInOne | Profile::ControlPlane => {
+            let tm = if cluster.profile == Profile::AllInOne {
+                Some(cluster)
+            } else {
+                n.other(&cluster.traffic_manager)
+                    .filter(|tm| !std::ptr::eq(*tm, cluster))
+            };
+            // An all-in-one node listens for decisions on its own broker and
+            // hands its events to its peer's.
+            let all_in_one = cluster.profile == Profile::AllInOne;
+            // The policy deployer writes execution plans through this URL.
+            tm.map(|tm| ThrottlingConfig {
+                service_url: Some(services_url(&deploy_address(d, site, tm, net))),
+                decision_endpoints: if all_in_one {
+                    vec![broker_url("localhost")]
+                } else {
+                    tm.decision_nodes(net)
+                        .into_iter()
+                        .map(|n| broker_url(&node_address(site, tm, n, net)))
+                        .collect()
+                },
+                url_groups: tm
+                    .throttle_groups(net)
+                    .into_iter()
+                    .map(|group| {
+                        let addresses: Vec<String> = group
+                            .nodes
+                            .iter()
+                            .map(|n| node_address(site, tm, n, net))
+                            .collect();
+                        UrlGroup {
+                            urls: addresses.iter().map(|a| receiver_url(a)).collect(),
+                            auth_urls: addresses.iter().map(|a| receiver_auth_url(a)).collect(),
+                            kind: group.kind,
+                        }
+                    })
+                    .collect(),
+                duplicate_urls: if all_in_one {
+                    n.peer_address()
+                        .map(|p| vec![broker_url(&p)])
+                        .unwrap_or_default()
+                } else {
+                    Vec::new()
+                },
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The gateway environments a portal node deploys APIs to (an all-in-one
+/// node's own): their internal and public endpoints.
+fn gateway_environments(n: Inputs) -> Vec<GatewayEnvironment> {
+    let Inputs {
+        d,
+        site,
+        cluster,
+        net,
+        ..
+    } = n;
+    let gateway_clusters: Vec<&ClusterPlan> = if cluster.profile == Profile::AllInOne {
+        vec![cluster]
+    } else if cluster.serves_portals() {
+        cluster
+            .gateways
+            .iter()
+            .filter_map(|g| site.cluster(g))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    gateway_clusters
+        .iter()
+        .map(|gw| {
+            // APIM 3.x deploys an API through this URL.
+            let internal = cluster_address(site, gw, net);
+            let deploy_to = deploy_address(d, site, gw, net);
+            // Behind a load balancer, API traffic takes its standard ports
+            // (80 and 443) and WebSocket traffic the gateways' own ports,
+            // where the load balancer listens too; without one, clients
+            // reach the gateways' ports directly.
+            let (public, http, https) = match &gw.public_hostname {
+                Some(host) => (host.clone(), String::new(), String::new()),
+                None => (
+                    internal.clone(),
+                    format!(":{}", ports::GATEWAY_HTTP),
+                    format!(":{}", ports::GATEWAY_HTTPS),
+                ),
+            };
+            GatewayEnvironment {
+                name: gateway_environment_name(site, gw),
+                service_url: services_url(&deploy_to),
+                http_endpoint: format!("http://{public}{http}"),
+                https_endpoint: format!("https://{public}{https}"),
+                ws_endpoint: format!("ws://{public}:{WS_PORT}"),
+                wss_endpoint: format!("wss://{public}:{WSS_PORT}"),
+            }
+        })
+        .collect()
+}
+
 /// The configuration of `node` of `cluster` (for a scaled cluster on
 /// Kubernetes, every replica shares the configuration of node 1).
 pub fn node_config(
@@ -234,139 +459,33 @@ pub fn node_config(
         })
         .collect();
 
-    let other = |label: &Option<String>| label.as_ref().and_then(|l| site.cluster(l));
-    let peer_address = |peer: &Option<String>| -> Option<String> {
-        let peer = peer.as_ref()?;
-        let peer_node = cluster.nodes.iter().find(|n| n.name == *peer)?;
-        Some(node_address(site, cluster, peer_node, net))
+    let inputs = Inputs {
+        d,
+        site,
+        cluster,
+        node,
+        net,
     };
+    let other = |label: &Option<String>| inputs.other(label);
 
     let key_manager_url = match cluster.profile {
         Profile::GatewayWorker | Profile::ControlPlane => other(&cluster.key_manager)
             .filter(|km| !std::ptr::eq(*km, cluster))
-            .map(|km| format!("https://{}:9443/services/", cluster_address(site, km, net))),
+            .map(|km| services_url(&cluster_address(site, km, net))),
         _ => None,
     };
 
-    let event_hub = other(&cluster.event_hub)
-        .filter(|_| d.major >= 4)
-        .map(|hub| {
-            let own = std::ptr::eq(hub, cluster);
-            // A control plane (or all-in-one) pair is one event hub: each
-            // node hands its events to the other and publishes to both.
-            let portal_pair = own && cluster.serves_portals();
-            EventHubConfig {
-                service_url: format!("https://{}:9443/services/", cluster_address(site, hub, net)),
-                listening_endpoints: if own {
-                    vec!["tcp://localhost:5672".to_string()]
-                } else {
-                    hub.nodes
-                        .iter()
-                        .map(|n| format!("tcp://{}:5672", node_address(site, hub, n, net)))
-                        .collect()
-                },
-                duplicate_urls: if portal_pair {
-                    peer_address(&node.peer)
-                        .map(|p| vec![format!("tcp://{p}:5672")])
-                        .unwrap_or_default()
-                } else {
-                    Vec::new()
-                },
-                publish_groups: if portal_pair {
-                    hub.nodes
-                        .iter()
-                        .map(|n| {
-                            let address = node_address(site, hub, n, net);
-                            UrlGroup {
-                                urls: vec![format!("tcp://{address}:9611")],
-                                auth_urls: vec![format!("ssl://{address}:9711")],
-                                kind: UrlGroupKind::Loadbalance,
-                            }
-                        })
-                        .collect()
-                } else {
-                    Vec::new()
-                },
-                waiting_time_ms: site
-                    .freshness
-                    .as_ref()
-                    .filter(|f| matches!(f.kind, FreshnessKind::Relayed { .. }))
-                    .map(|f| f.lag_millis),
-            }
-        });
+    let event_hub = event_hub(inputs);
 
-    let throttling = match cluster.profile {
-        Profile::TrafficManager => Some(ThrottlingConfig {
-            service_url: None,
-            decision_endpoints: Vec::new(),
-            url_groups: Vec::new(),
-            duplicate_urls: peer_address(&node.peer)
-                .map(|p| vec![format!("tcp://{p}:5672")])
-                .unwrap_or_default(),
-        }),
-        Profile::GatewayWorker | Profile::AllInOne | Profile::ControlPlane => {
-            let tm = if cluster.profile == Profile::AllInOne {
-                Some(cluster)
-            } else {
-                other(&cluster.traffic_manager).filter(|tm| !std::ptr::eq(*tm, cluster))
-            };
-            // An all-in-one node listens for decisions on its own broker and
-            // hands its events to its peer's.
-            let all_in_one = cluster.profile == Profile::AllInOne;
-            // The policy deployer writes execution plans through this URL.
-            tm.map(|tm| ThrottlingConfig {
-                service_url: Some(format!(
-                    "https://{}:9443/services/",
-                    deploy_address(d, site, tm, net)
-                )),
-                decision_endpoints: if all_in_one {
-                    vec!["tcp://localhost:5672".to_string()]
-                } else {
-                    tm.decision_nodes(net)
-                        .into_iter()
-                        .map(|n| format!("tcp://{}:5672", node_address(site, tm, n, net)))
-                        .collect()
-                },
-                url_groups: tm
-                    .throttle_groups(net)
-                    .into_iter()
-                    .map(|group| {
-                        let addresses: Vec<String> = group
-                            .nodes
-                            .iter()
-                            .map(|n| node_address(site, tm, n, net))
-                            .collect();
-                        UrlGroup {
-                            urls: addresses
-                                .iter()
-                                .map(|a| format!("tcp://{a}:9611"))
-                                .collect(),
-                            auth_urls: addresses
-                                .iter()
-                                .map(|a| format!("ssl://{a}:9711"))
-                                .collect(),
-                            kind: group.kind,
-                        }
-                    })
-                    .collect(),
-                duplicate_urls: if all_in_one {
-                    peer_address(&node.peer)
-                        .map(|p| vec![format!("tcp://{p}:5672")])
-                        .unwrap_or_default()
-                } else {
-                    Vec::new()
-                },
-            })
-        }
-        _ => None,
-    };
+    let throttling = throttling(inputs);
     let revocation_notify = other(&cluster.notifies).map(|target| {
         if std::ptr::eq(target, cluster) {
             "https://localhost:${mgt.transport.https.port}/internal/data/v1/notify".to_string()
         } else {
             format!(
-                "https://{}:9443/internal/data/v1/notify",
-                cluster_address(site, target, net)
+                "https://{}:{}/internal/data/v1/notify",
+                cluster_address(site, target, net),
+                ports::HTTPS
             )
         }
     });
@@ -382,41 +501,7 @@ pub fn node_config(
         }
     });
 
-    let gateway_clusters: Vec<&ClusterPlan> = if cluster.profile == Profile::AllInOne {
-        vec![cluster]
-    } else if cluster.serves_portals() {
-        cluster
-            .gateways
-            .iter()
-            .filter_map(|g| site.cluster(g))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let gateway_environments = gateway_clusters
-        .iter()
-        .map(|gw| {
-            // APIM 3.x deploys an API through this URL.
-            let internal = cluster_address(site, gw, net);
-            let deploy_to = deploy_address(d, site, gw, net);
-            // Behind a load balancer, API traffic takes its standard ports
-            // (80 and 443) and WebSocket traffic the gateways' own ports,
-            // where the load balancer listens too; without one, clients
-            // reach the gateways' ports directly.
-            let (public, http, https) = match &gw.public_hostname {
-                Some(host) => (host.clone(), String::new(), String::new()),
-                None => (internal.clone(), ":8280".to_string(), ":8243".to_string()),
-            };
-            GatewayEnvironment {
-                name: gateway_environment_name(site, gw),
-                service_url: format!("https://{deploy_to}:9443/services/"),
-                http_endpoint: format!("http://{public}{http}"),
-                https_endpoint: format!("https://{public}{https}"),
-                ws_endpoint: format!("ws://{public}:{WS_PORT}"),
-                wss_endpoint: format!("wss://{public}:{WSS_PORT}"),
-            }
-        })
-        .collect();
+    let gateway_environments = gateway_environments(inputs);
     let gateway_labels = if d.major >= 4 && cluster.profile.runs_gateway() {
         vec![gateway_environment_name(site, cluster)]
     } else {
@@ -428,7 +513,13 @@ pub fn node_config(
             members: cluster
                 .nodes
                 .iter()
-                .map(|n| format!("{}:4000", node_address(site, cluster, n, net)))
+                .map(|n| {
+                    format!(
+                        "{}:{}",
+                        node_address(site, cluster, n, net),
+                        ports::HAZELCAST
+                    )
+                })
                 .collect(),
         });
     let devportal_url = cluster
@@ -470,5 +561,211 @@ pub fn node_config(
         devportal_url,
         node_ip_from_env: net == Network::Kubernetes,
         behind_load_balancer: cluster.public_hostname.is_some(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deployment::testing::{PAIR, deployment, file};
+    use crate::text::templates::Templates;
+
+    /// deployment.toml of a node, rendered and parsed back.
+    fn toml_of(d: &Deployment, site: &str, node: &str, net: Network) -> toml::Table {
+        let site = d.sites.iter().find(|s| s.name == site).expect(site);
+        let (cluster, node) = site
+            .clusters
+            .iter()
+            .find_map(|c| Some((c, c.node(node)?)))
+            .unwrap_or_else(|| panic!("no node {node}"));
+        let config = node_config(d, site, cluster, node, net);
+        let text = Templates::new(None)
+            .unwrap()
+            .render("wso2/deployment.toml.j2", &config)
+            .unwrap();
+        text.parse()
+            .unwrap_or_else(|e| panic!("{} is not TOML: {e}\n{text}", node.name))
+    }
+
+    fn strings(value: &toml::Value) -> Vec<&str> {
+        value
+            .as_array()
+            .unwrap_or_else(|| panic!("not an array: {value}"))
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_gateway_reaches_its_control_plane_by_host_or_by_service() {
+        let d = deployment(PAIR);
+        let hosts = toml_of(&d, "main", "gw-1", Network::Hosts);
+        assert_eq!(
+            hosts["server"]["hostname"].as_str(),
+            Some("edge-lb.apim.shop.example")
+        );
+        assert_eq!(
+            hosts["server"]["server_role"].as_str(),
+            Some("gateway-worker")
+        );
+        assert_eq!(
+            hosts["apim"]["key_manager"]["service_url"].as_str(),
+            Some("https://cp.apim.shop.example:9443/services/")
+        );
+        assert_eq!(
+            strings(&hosts["apim"]["event_hub"]["event_listening_endpoints"]),
+            [
+                "tcp://cp-1.apim.shop.example:5672",
+                "tcp://cp-2.apim.shop.example:5672"
+            ]
+        );
+        let pods = toml_of(&d, "main", "gw-1", Network::Kubernetes);
+        assert_eq!(
+            pods["apim"]["key_manager"]["service_url"].as_str(),
+            Some("https://cp.shop-main.svc:9443/services/")
+        );
+        assert_eq!(
+            strings(&pods["apim"]["event_hub"]["event_listening_endpoints"]),
+            [
+                "tcp://cp-1.shop-main.svc:5672",
+                "tcp://cp-2.shop-main.svc:5672"
+            ]
+        );
+    }
+
+    #[test]
+    fn throttle_events_go_to_every_traffic_manager_node_with_the_temporary_one_standing_in() {
+        let d = deployment(PAIR);
+        let gw = toml_of(&d, "main", "gw-1", Network::Hosts);
+        let throttling = &gw["apim"]["throttling"];
+        assert_eq!(
+            strings(&throttling["throttle_decision_endpoints"]),
+            [
+                "tcp://cp-1.apim.shop.example:5672",
+                "tcp://cp-2.apim.shop.example:5672",
+                "tcp://cp-surge.apim.shop.example:5672"
+            ]
+        );
+        let groups = throttling["url_group"].as_array().unwrap();
+        assert_eq!(groups.len(), 2, "one group per node");
+        for (group, node) in groups.iter().zip(["cp-1", "cp-2"]) {
+            assert_eq!(group["type"].as_str(), Some("failover"));
+            assert_eq!(
+                strings(&group["traffic_manager_urls"]),
+                [
+                    format!("tcp://{node}.apim.shop.example:9611"),
+                    "tcp://cp-surge.apim.shop.example:9611".to_string()
+                ]
+            );
+            assert_eq!(
+                strings(&group["traffic_manager_auth_urls"])[0],
+                format!("ssl://{node}.apim.shop.example:9711")
+            );
+        }
+    }
+
+    #[test]
+    fn the_nodes_of_a_control_plane_pair_hand_each_other_their_events() {
+        let d = deployment(PAIR);
+        for (node, peer) in [("cp-1", "cp-2"), ("cp-2", "cp-1")] {
+            let config = toml_of(&d, "main", node, Network::Hosts);
+            let hub = &config["apim"]["event_hub"];
+            assert_eq!(
+                strings(&hub["event_listening_endpoints"]),
+                ["tcp://localhost:5672"],
+                "{node} is its own event hub"
+            );
+            assert_eq!(
+                strings(&hub["event_duplicate_url"]),
+                [format!("tcp://{peer}.apim.shop.example:5672")],
+                "{node}"
+            );
+            assert_eq!(
+                config["server"]["server_role"].as_str(),
+                Some("control-plane")
+            );
+        }
+    }
+
+    #[test]
+    fn every_password_is_an_environment_reference() {
+        let d = file("tests/fixtures/build/hostile.topo");
+        let config = toml_of(&d, "on", "null-1", Network::Hosts);
+        let mut passwords = Vec::new();
+        fn walk<'a>(value: &'a toml::Value, key: &str, out: &mut Vec<&'a str>) {
+            match value {
+                toml::Value::Table(table) => {
+                    for (k, v) in table {
+                        walk(v, k, out);
+                    }
+                }
+                toml::Value::Array(items) => {
+                    for item in items {
+                        walk(item, key, out);
+                    }
+                }
+                toml::Value::String(s) if key.ends_with("password") => out.push(s),
+                _ => {}
+            }
+        }
+        let whole = toml::Value::Table(config.clone());
+        walk(&whole, "", &mut passwords);
+        assert!(passwords.len() > 3, "{passwords:?}");
+        for password in passwords {
+            assert!(
+                password.starts_with("$env{")
+                    || password.starts_with("${admin.")
+                    || password == "$ref{super_admin.password}",
+                "{password}"
+            );
+        }
+        // A user name WSO2 pastes into XML keeps its characters as entities.
+        let users: Vec<&str> = config["database"]
+            .as_table()
+            .unwrap()
+            .values()
+            .filter_map(|db| db["username"].as_str())
+            .collect();
+        assert!(users.contains(&"$(touch /tmp/topoc-pwned)"), "{users:?}");
+    }
+
+    #[test]
+    fn apim_3_pairs_cluster_by_well_known_addresses() {
+        let d = file("examples/all-in-one-3.2.topo");
+        let site = &d.sites[0];
+        let cluster = &site.clusters[0];
+        let config = node_config(&d, site, cluster, &cluster.nodes[0], Network::Hosts);
+        let clustering = config.clustering.expect("a 3.x pair clusters");
+        assert_eq!(clustering.local_member_host, cluster.nodes[0].fqdn);
+        let members: Vec<String> = cluster
+            .nodes
+            .iter()
+            .map(|n| format!("{}:{}", n.fqdn, ports::HAZELCAST))
+            .collect();
+        assert_eq!(clustering.members, members);
+        // 4.x nodes do not.
+        let d = deployment(PAIR);
+        let site = &d.sites[0];
+        let cp = &site.clusters[0];
+        assert!(
+            node_config(&d, site, cp, &cp.nodes[0], Network::Hosts)
+                .clustering
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn the_server_role_follows_the_profile_and_the_version() {
+        let d = file("examples/upgrades.topo");
+        for site in &d.sites {
+            for cluster in &site.clusters {
+                let role = server_role(cluster, d.major);
+                if cluster.split_distribution || cluster.profile == Profile::AllInOne {
+                    assert_eq!(role, "default");
+                } else {
+                    assert_ne!(role, "default", "{}", cluster.name);
+                }
+            }
+        }
     }
 }

@@ -116,23 +116,47 @@ pub fn java_version(version: &Version) -> u32 {
 pub struct StoreFile {
     /// The file name, in `repository/resources/security/`.
     pub file: String,
-    /// `JKS` or `PKCS12`, from the file name.
-    pub kind: &'static str,
+    /// From the file name.
+    pub kind: StoreKind,
     /// Whether the operator supplies it (else it is WSO2's bundled one).
     pub supplied: bool,
     pub password: SecretEnv,
 }
 
+/// The format of a keystore or truststore.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum StoreKind {
+    #[serde(rename = "JKS")]
+    Jks,
+    #[serde(rename = "PKCS12")]
+    Pkcs12,
+}
+
+impl StoreKind {
+    /// As deployment.toml's `type` names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            StoreKind::Jks => "JKS",
+            StoreKind::Pkcs12 => "PKCS12",
+        }
+    }
+
+    /// `.p12` and `.pfx` files are PKCS #12, anything else JKS.
+    pub fn of_file(file: &str) -> StoreKind {
+        let lower = file.to_ascii_lowercase();
+        if lower.ends_with(".p12") || lower.ends_with(".pfx") {
+            StoreKind::Pkcs12
+        } else {
+            StoreKind::Jks
+        }
+    }
+}
+
 impl StoreFile {
     fn new(given: Option<&str>, bundled: &str, password: SecretEnv) -> StoreFile {
         let file = given.unwrap_or(bundled).to_string();
-        let lower = file.to_ascii_lowercase();
         StoreFile {
-            kind: if lower.ends_with(".p12") || lower.ends_with(".pfx") {
-                "PKCS12"
-            } else {
-                "JKS"
-            },
+            kind: StoreKind::of_file(&file),
             supplied: given.is_some(),
             file,
             password,
@@ -307,11 +331,10 @@ impl RelayTarget {
 
     /// The node's broker, as WSO2's JNDI broker lists name one.
     pub fn broker(&self) -> String {
-        if self.host.contains(':') && !self.host.starts_with('[') {
-            format!("tcp://[{}]:5672", self.host)
-        } else {
-            format!("tcp://{}:5672", self.host)
-        }
+        format!(
+            "tcp://{}",
+            layout::host_port(&self.host, layout::ports::JMS)
+        )
     }
 }
 
@@ -440,6 +463,16 @@ pub enum NodeRole {
     Passive,
 }
 
+impl NodeRole {
+    /// As the `topoc/role` label and the Puppet node descriptions say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            NodeRole::Active => "active",
+            NodeRole::Passive => "passive",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct NodePlan {
     /// `gateway-2`: the stable instance name.
@@ -515,17 +548,13 @@ impl DatabasePlan {
     }
 
     pub fn jdbc_url(&self) -> String {
-        let host = if self.host.contains(':') && !self.host.starts_with('[') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
-        let (port, db) = (self.port, &self.database);
+        let address = layout::host_port(&self.host, self.port);
+        let db = &self.database;
         match self.engine {
-            Engine::Mysql | Engine::Mariadb => format!("jdbc:mysql://{host}:{port}/{db}"),
-            Engine::Postgres => format!("jdbc:postgresql://{host}:{port}/{db}"),
-            Engine::Mssql => format!("jdbc:sqlserver://{host}:{port};databaseName={db}"),
-            Engine::Oracle => format!("jdbc:oracle:thin:@//{host}:{port}/{db}"),
+            Engine::Mysql | Engine::Mariadb => format!("jdbc:mysql://{address}/{db}"),
+            Engine::Postgres => format!("jdbc:postgresql://{address}/{db}"),
+            Engine::Mssql => format!("jdbc:sqlserver://{address};databaseName={db}"),
+            Engine::Oracle => format!("jdbc:oracle:thin:@//{address}/{db}"),
         }
     }
 }
@@ -543,9 +572,9 @@ pub struct SharePlan {
 }
 
 /// The gateways' secure WebSocket port (`wss_endpoint`).
-pub const WSS_PORT: u16 = 8099;
+pub const WSS_PORT: u16 = layout::ports::WSS;
 /// The gateways' plain WebSocket port (`ws_endpoint`).
-pub const WS_PORT: u16 = 9099;
+pub const WS_PORT: u16 = layout::ports::WS;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LoadBalancerPlan {
@@ -656,7 +685,7 @@ impl LoadBalancerPlan {
                 name: String::new(),
                 kind: RouteKind::Api,
                 paths: &["/"],
-                port: 8243,
+                port: layout::ports::GATEWAY_HTTPS,
                 clusters: gateways,
                 affinity: false,
             });
@@ -666,7 +695,7 @@ impl LoadBalancerPlan {
                 name: String::new(),
                 kind: RouteKind::Portal,
                 paths: PORTAL_PATHS,
-                port: 9443,
+                port: layout::ports::HTTPS,
                 clusters: portals,
                 affinity: true,
             });
@@ -676,7 +705,7 @@ impl LoadBalancerPlan {
                 name: String::new(),
                 kind: RouteKind::KeyManager,
                 paths: KEY_MANAGER_PATHS,
-                port: 9443,
+                port: layout::ports::HTTPS,
                 clusters: key_managers,
                 affinity: false,
             });
@@ -815,9 +844,9 @@ impl ClusterPlan {
     /// The port clients use (the gateway's HTTPS port, else management).
     pub fn main_port(&self) -> u16 {
         match self.profile {
-            Profile::GatewayWorker => 8243,
-            Profile::TrafficManager => 9611,
-            _ => 9443,
+            Profile::GatewayWorker => layout::ports::GATEWAY_HTTPS,
+            Profile::TrafficManager => layout::ports::BINARY,
+            _ => layout::ports::HTTPS,
         }
     }
 
@@ -834,6 +863,17 @@ impl ClusterPlan {
     /// The directory of the product installation under `base`.
     pub fn product_home(&self, base: &str) -> String {
         format!("{base}/{}", self.product_dir)
+    }
+
+    /// The product image (what Compose runs, and what the Kubernetes
+    /// image is built from), parsed ([`ClusterPlan::image`]).
+    pub fn image_ref(&self) -> crate::model::naming::ImageRef<'_> {
+        crate::model::naming::ImageRef::parse(&self.image)
+    }
+
+    /// The image the Kubernetes pods run, parsed ([`ClusterPlan::k8s_image`]).
+    pub fn k8s_image_ref(&self) -> crate::model::naming::ImageRef<'_> {
+        crate::model::naming::ImageRef::parse(&self.k8s_image)
     }
 
     /// Whether the temporary node of a runbook has an address of its own:
@@ -988,155 +1028,10 @@ pub fn plan(t: &Topology) -> Deployment {
             })
     };
 
-    let mut sites = Vec::new();
-    for dc_id in t.dc_ids() {
-        let dc = t.dc(dc_id);
-        let Some(role) = dc.role() else { continue };
-        let copies = if dc.mirrors_primary() {
-            t.primary()
-        } else {
-            None
-        };
-        let cluster_ids: Vec<ClusterId> = match copies {
-            Some(primary) => t.dc(primary).clusters.clone(),
-            None => dc.clusters.clone(),
-        };
-        let state = if role == Role::DisasterRecovery && dc.standby_mode() != DcStandby::Hot {
-            SiteState::Standby
-        } else {
-            SiteState::Serving
-        };
-        let shares: Vec<SharePlan> = dc
-            .file_shares
-            .iter()
-            .map(|&fs| {
-                let share = t.file_share(fs);
-                SharePlan {
-                    name: share.name.clone(),
-                    label: dns_label(&share.name),
-                    method: share.method(),
-                    server: share.server.clone(),
-                    path: share.path.clone(),
-                    interval_minutes: share.interval.minutes_ceil(),
-                    storage_class: share.storage_class.clone(),
-                }
-            })
-            .collect();
-        let domain = dc.domain.clone();
-        let mut clusters = Vec::new();
-        let mut planned = Vec::new();
-        for &cid in &cluster_ids {
-            let c = t.cluster(cid);
-            let Some(profile) = c.profile() else { continue };
-            clusters.push(cluster_plan(
-                t,
-                dc_id,
-                c,
-                profile,
-                copies.is_some(),
-                &domain,
-                &version,
-                &env_of,
-            ));
-            planned.push(cid);
-        }
-        link_clusters(t, &mut clusters, &planned, role, major);
-        clusters.sort_by(|a, b| (a.start_rank, &a.label).cmp(&(b.start_rank, &b.label)));
-        // A site standing by with copies of the primary's clusters has
-        // copies of its load balancers too, under the same host names:
-        // the failover points those names at this site.
-        let lb_ids = match copies {
-            Some(primary) if dc.load_balancers.is_empty() => t.dc(primary).load_balancers.clone(),
-            _ => dc.load_balancers.clone(),
-        };
-        let load_balancers = lb_ids
-            .iter()
-            .map(|&lb| {
-                let lb = &t.load_balancers[lb.0];
-                let label = format!("{}-lb", dns_label(&lb.name));
-                LoadBalancerPlan {
-                    name: lb.name.clone(),
-                    hostname: lb
-                        .hostname
-                        .clone()
-                        .unwrap_or_else(|| format!("{label}.{domain}")),
-                    label,
-                    fronts: lb
-                        .fronts
-                        .iter()
-                        .map(|c| cluster_label(&t.cluster(c.value).name))
-                        .collect(),
-                }
-            })
-            .collect::<Vec<_>>();
-        for lb in &load_balancers {
-            for front in &lb.fronts {
-                if let Some(c) = clusters.iter_mut().find(|c| c.label == *front) {
-                    c.public_hostname.get_or_insert(lb.hostname.clone());
-                }
-            }
-        }
-        let artifact_pull = dc
-            .artifact_source
-            .as_ref()
-            .filter(|_| role != Role::Primary)
-            .map(|a| ArtifactSync::of(&t.artifact_servers[a.value.0]));
-        if artifact_pull.is_some() {
-            for c in &mut clusters {
-                c.pulls_artifacts = c.profile == Profile::GatewayWorker;
-            }
-        }
-        let artifact_push = (role == Role::Primary)
-            .then(|| {
-                t.datacenters
-                    .iter()
-                    .filter(|d| d.role().is_some_and(|r| r != Role::Primary))
-                    .find_map(|d| d.artifact_source.as_ref())
-            })
-            .flatten()
-            .map(|a| ArtifactSync::of(&t.artifact_servers[a.value.0]));
-        let mut site_secrets: Vec<SecretEnv> = vec![
-            env_of(&t.admin_password.name),
-            env_of(&t.keystore_password.name),
-            env_of(&t.truststore_password.name),
-        ];
-        if major >= 4 {
-            site_secrets.push(env_of(&t.encryption_key.name));
-        }
-        for c in &clusters {
-            site_secrets.extend(c.databases.iter().map(|d| d.password.clone()));
-        }
-        for sync in [&artifact_pull, &artifact_push].into_iter().flatten() {
-            site_secrets.extend(sync.credentials.clone());
-        }
-        site_secrets.sort();
-        site_secrets.dedup();
-        let dc_label = dns_label(&dc.name);
-        sites.push(Site {
-            name: dc.name.clone(),
-            namespace: format!("{label}-{dc_label}")
-                .chars()
-                .take(63)
-                .collect::<String>()
-                .trim_end_matches('-')
-                .to_string(),
-            label: dc_label,
-            role,
-            domain,
-            region: dc.region.clone(),
-            state,
-            standby: (role == Role::DisasterRecovery).then(|| dc.standby_mode()),
-            recovery_time: dc.recovery_time.as_ref().map(|r| r.value.human()),
-            copies: copies.map(|p| t.dc(p).name.clone()),
-            clusters,
-            shares,
-            load_balancers,
-            artifact_pull,
-            artifact_push,
-            secrets: site_secrets,
-            freshness: None,
-        });
-    }
+    let mut sites: Vec<Site> = t
+        .dc_ids()
+        .filter_map(|dc_id| site_plan(t, dc_id, &label, &version, &env_of))
+        .collect();
     keep_read_only_sites_in_step(t, &mut sites, major);
     let run_as = RunAs::of_version(&version);
     let run_as = RunAs {
@@ -1163,30 +1058,7 @@ pub fn plan(t: &Topology) -> Deployment {
         .collect();
     drivers.sort();
     drivers.dedup();
-    let mut built_images: Vec<BuiltImage> = Vec::new();
-    for cluster in sites.iter().flat_map(|s| s.clusters.iter()) {
-        if cluster.custom_image || built_images.iter().any(|b| b.tag == cluster.k8s_image) {
-            continue;
-        }
-        let name = cluster
-            .image
-            .rsplit('/')
-            .next()
-            .and_then(|n| n.split(':').next())
-            .unwrap_or("wso2am");
-        built_images.push(BuiltImage {
-            dockerfile: format!("docker/{name}/Dockerfile"),
-            from: cluster.image.clone(),
-            tag: cluster.k8s_image.clone(),
-            lib: format!(
-                "{}/repository/components/lib",
-                cluster.product_home(layout::IMAGE_BASE)
-            ),
-            drivers: drivers.clone(),
-            run_as,
-        });
-    }
-    built_images.sort_by(|a, b| a.dockerfile.cmp(&b.dockerfile));
+    let built_images = built_images(&sites, &drivers, run_as);
     let admin_password = env_of(&t.admin_password.name);
     let keystore_password = env_of(&t.keystore_password.name);
     let encryption_key = (major >= 4).then(|| env_of(&t.encryption_key.name));
@@ -1226,6 +1098,201 @@ pub fn plan(t: &Topology) -> Deployment {
         operator_files: format!("{}/{label}", layout::OPERATOR_FILES),
         label,
     }
+}
+
+/// One datacenter as deployed (none for a datacenter without a role): its
+/// clusters (the primary's copies on a disaster-recovery site that mirrors
+/// it) linked and in start order, its shares, load balancers, artifact
+/// sync and the secrets its nodes read. `label` is the topology's.
+fn site_plan(
+    t: &Topology,
+    dc_id: DcId,
+    label: &str,
+    version: &Version,
+    env_of: &dyn Fn(&str) -> SecretEnv,
+) -> Option<Site> {
+    let major = version.major();
+    let dc = t.dc(dc_id);
+    let role = dc.role()?;
+    let copies = if dc.mirrors_primary() {
+        t.primary()
+    } else {
+        None
+    };
+    let cluster_ids: Vec<ClusterId> = match copies {
+        Some(primary) => t.dc(primary).clusters.clone(),
+        None => dc.clusters.clone(),
+    };
+    let state = if role == Role::DisasterRecovery && dc.standby_mode() != DcStandby::Hot {
+        SiteState::Standby
+    } else {
+        SiteState::Serving
+    };
+    let domain = dc.domain.clone();
+    let mut clusters = Vec::new();
+    let mut planned = Vec::new();
+    for &cid in &cluster_ids {
+        let c = t.cluster(cid);
+        let Some(profile) = c.profile() else { continue };
+        clusters.push(cluster_plan(
+            t,
+            dc_id,
+            c,
+            profile,
+            copies.is_some(),
+            &domain,
+            version,
+            env_of,
+        ));
+        planned.push(cid);
+    }
+    link_clusters(t, &mut clusters, &planned, role, major);
+    clusters.sort_by(|a, b| (a.start_rank, &a.label).cmp(&(b.start_rank, &b.label)));
+    // A site standing by with copies of the primary's clusters has copies
+    // of its load balancers too, under the same host names: the failover
+    // points those names at this site.
+    let lb_ids = match copies {
+        Some(primary) if dc.load_balancers.is_empty() => &t.dc(primary).load_balancers,
+        _ => &dc.load_balancers,
+    };
+    let load_balancers = load_balancer_plans(t, lb_ids, &domain);
+    for lb in &load_balancers {
+        for front in &lb.fronts {
+            if let Some(c) = clusters.iter_mut().find(|c| c.label == *front) {
+                c.public_hostname.get_or_insert(lb.hostname.clone());
+            }
+        }
+    }
+    let artifact_pull = dc
+        .artifact_source
+        .as_ref()
+        .filter(|_| role != Role::Primary)
+        .map(|a| ArtifactSync::of(&t.artifact_servers[a.value.0]));
+    if artifact_pull.is_some() {
+        for c in &mut clusters {
+            c.pulls_artifacts = c.profile == Profile::GatewayWorker;
+        }
+    }
+    let artifact_push = (role == Role::Primary)
+        .then(|| {
+            t.datacenters
+                .iter()
+                .filter(|d| d.role().is_some_and(|r| r != Role::Primary))
+                .find_map(|d| d.artifact_source.as_ref())
+        })
+        .flatten()
+        .map(|a| ArtifactSync::of(&t.artifact_servers[a.value.0]));
+    let mut site_secrets: Vec<SecretEnv> = vec![
+        env_of(&t.admin_password.name),
+        env_of(&t.keystore_password.name),
+        env_of(&t.truststore_password.name),
+    ];
+    if major >= 4 {
+        site_secrets.push(env_of(&t.encryption_key.name));
+    }
+    for c in &clusters {
+        site_secrets.extend(c.databases.iter().map(|d| d.password.clone()));
+    }
+    for sync in [&artifact_pull, &artifact_push].into_iter().flatten() {
+        site_secrets.extend(sync.credentials.clone());
+    }
+    site_secrets.sort();
+    site_secrets.dedup();
+    let dc_label = dns_label(&dc.name);
+    Some(Site {
+        name: dc.name.clone(),
+        namespace: format!("{label}-{dc_label}")
+            .chars()
+            .take(63)
+            .collect::<String>()
+            .trim_end_matches('-')
+            .to_string(),
+        label: dc_label,
+        role,
+        domain,
+        region: dc.region.clone(),
+        state,
+        standby: (role == Role::DisasterRecovery).then(|| dc.standby_mode()),
+        recovery_time: dc.recovery_time.as_ref().map(|r| r.value.human()),
+        copies: copies.map(|p| t.dc(p).name.clone()),
+        clusters,
+        shares: share_plans(t, &dc.file_shares),
+        load_balancers,
+        artifact_pull,
+        artifact_push,
+        secrets: site_secrets,
+        freshness: None,
+    })
+}
+
+/// A datacenter's file shares.
+fn share_plans(t: &Topology, shares: &[FsId]) -> Vec<SharePlan> {
+    shares
+        .iter()
+        .map(|&fs| {
+            let share = t.file_share(fs);
+            SharePlan {
+                name: share.name.clone(),
+                label: dns_label(&share.name),
+                method: share.method(),
+                server: share.server.clone(),
+                path: share.path.clone(),
+                interval_minutes: share.interval.minutes_ceil(),
+                storage_class: share.storage_class.clone(),
+            }
+        })
+        .collect()
+}
+
+/// A datacenter's load balancers, each on its host name (the one given,
+/// else `<name>-lb.<domain>`) in front of the clusters it fronts.
+fn load_balancer_plans(t: &Topology, ids: &[LbId], domain: &str) -> Vec<LoadBalancerPlan> {
+    ids.iter()
+        .map(|&lb| {
+            let lb = &t.load_balancers[lb.0];
+            let label = crate::model::naming::load_balancer_label(&lb.name);
+            LoadBalancerPlan {
+                name: lb.name.clone(),
+                hostname: lb
+                    .hostname
+                    .clone()
+                    .unwrap_or_else(|| crate::model::naming::host_name(&label, domain)),
+                label,
+                fronts: lb
+                    .fronts
+                    .iter()
+                    .map(|c| cluster_label(&t.cluster(c.value).name))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// The images built for Kubernetes, one per product image the clusters
+/// run (custom images are the topology's own): the product image with
+/// every JDBC driver added.
+fn built_images(sites: &[Site], drivers: &[String], run_as: RunAs) -> Vec<BuiltImage> {
+    let mut built_images: Vec<BuiltImage> = Vec::new();
+    for cluster in sites.iter().flat_map(|s| s.clusters.iter()) {
+        if cluster.custom_image || built_images.iter().any(|b| b.tag == cluster.k8s_image) {
+            continue;
+        }
+        let name = cluster.image_ref().name();
+        built_images.push(BuiltImage {
+            dockerfile: format!("docker/{name}/Dockerfile"),
+            from: cluster.image.clone(),
+            tag: cluster.k8s_image.clone(),
+            lib: format!(
+                "{}/{}",
+                cluster.product_home(layout::IMAGE_BASE),
+                layout::LIB_FOLDER
+            ),
+            drivers: drivers.to_vec(),
+            run_as,
+        });
+    }
+    built_images.sort_by(|a, b| a.dockerfile.cmp(&b.dockerfile));
+    built_images
 }
 
 /// A read-only site (APIM 4.x) has its own event hub, which reads its
@@ -1384,31 +1451,32 @@ fn ports(profile: Profile, major: u32) -> Vec<PortSpec> {
         name: name.to_string(),
         port,
     };
-    let mut out = vec![port("https", 9443), port("http", 9763)];
+    use layout::ports::*;
+    let mut out = vec![port("https", HTTPS), port("http", HTTP)];
     if profile.runs_gateway() {
         out.extend([
-            port("gw-https", 8243),
-            port("gw-http", 8280),
-            port("wss", WSS_PORT),
-            port("ws", WS_PORT),
-            port("websub-https", 8021),
-            port("websub-http", 9021),
+            port("gw-https", GATEWAY_HTTPS),
+            port("gw-http", GATEWAY_HTTP),
+            port("wss", WSS),
+            port("ws", WS),
+            port("websub-https", WEBSUB_HTTPS),
+            port("websub-http", WEBSUB_HTTP),
         ]);
     }
+    // The event receivers and the broker of the traffic managers (and of
+    // the nodes that are their own).
     if matches!(
         profile,
         Profile::AllInOne | Profile::ControlPlane | Profile::TrafficManager
     ) {
-        out.extend([port("binary", 9611), port("binary-ssl", 9711)]);
-    }
-    if matches!(
-        profile,
-        Profile::AllInOne | Profile::ControlPlane | Profile::TrafficManager
-    ) {
-        out.push(port("jms", 5672));
+        out.extend([
+            port("binary", BINARY),
+            port("binary-ssl", BINARY_SSL),
+            port("jms", JMS),
+        ]);
     }
     if major < 4 && profile.is_paired() {
-        out.push(port("hazelcast", 4000));
+        out.push(port("hazelcast", HAZELCAST));
     }
     out
 }
@@ -1436,8 +1504,7 @@ struct ClusterImages {
 impl ClusterImages {
     fn of(t: &Topology, c: &Cluster, image_name: &str, version: &Version) -> ClusterImages {
         if let Some(image) = &c.image {
-            let pinned = image.value.contains("@sha256:")
-                || !matches!(image.value.rsplit_once(':'), Some((_, "latest")));
+            let pinned = crate::model::naming::ImageRef::parse(&image.value).pinned();
             return ClusterImages {
                 product: image.value.clone(),
                 kubernetes: image.value.clone(),
@@ -1470,28 +1537,15 @@ fn built_image_tag(registry: &str, topology: &str, image_name: &str, tag: &str) 
     format!("{registry}/{topology}-{image_name}:{tag}")
 }
 
-#[allow(clippy::too_many_arguments)]
-fn cluster_plan(
-    t: &Topology,
-    site: DcId,
-    c: &Cluster,
-    profile: Profile,
-    copy: bool,
-    domain: &str,
-    version: &Version,
-    env_of: &dyn Fn(&str) -> SecretEnv,
-) -> ClusterPlan {
-    let ha = c.ha_mode();
-    let count = c.node_count();
-    let label = cluster_label(&c.name);
-    let shape = if ha == HaMode::ActivePassive || (profile.is_paired() && count > 1) {
-        Shape::Paired
-    } else {
-        Shape::Scaled
-    };
+/// The nodes of a cluster: `<cluster>-<i>` on the host given in `hosts`
+/// (a disaster-recovery copy takes its own domain's) or
+/// `<cluster>-<i>.<domain>`; node 2 of an active-passive pair is the
+/// standby; the two nodes of a pair name each other.
+fn node_plans(c: &Cluster, shape: Shape, copy: bool, domain: &str) -> Vec<NodePlan> {
+    let (ha, count) = (c.ha_mode(), c.node_count());
     let manager = c.manager_node();
     let names: Vec<String> = (1..=count).map(|i| node_name(&c.name, i)).collect();
-    let nodes: Vec<NodePlan> = (1..=count)
+    (1..=count)
         .map(|i| {
             let name = names[(i - 1) as usize].clone();
             let given = if copy {
@@ -1509,7 +1563,7 @@ fn cluster_plan(
             let peer = (shape == Shape::Paired && count == 2)
                 .then(|| names[if i == 1 { 1 } else { 0 }].clone());
             NodePlan {
-                fqdn: given.unwrap_or_else(|| format!("{name}.{domain}")),
+                fqdn: given.unwrap_or_else(|| crate::model::naming::node_host(&c.name, i, domain)),
                 name,
                 index: i,
                 role,
@@ -1517,9 +1571,19 @@ fn cluster_plan(
                 manager: manager == Some(i),
             }
         })
-        .collect();
-    let databases: Vec<DatabasePlan> = c
-        .datasources
+        .collect()
+}
+
+/// The datasources a cluster's nodes use: on a disaster-recovery copy,
+/// the replicas in its own datacenter.
+fn database_plans(
+    t: &Topology,
+    site: DcId,
+    c: &Cluster,
+    copy: bool,
+    env_of: &dyn Fn(&str) -> SecretEnv,
+) -> Vec<DatabasePlan> {
+    c.datasources
         .iter()
         .filter_map(|d| {
             let id = if copy {
@@ -1541,7 +1605,31 @@ fn cluster_plan(
                 driver: ds.driver.as_ref().map(|d| d.value.clone()),
             })
         })
-        .collect();
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn cluster_plan(
+    t: &Topology,
+    site: DcId,
+    c: &Cluster,
+    profile: Profile,
+    copy: bool,
+    domain: &str,
+    version: &Version,
+    env_of: &dyn Fn(&str) -> SecretEnv,
+) -> ClusterPlan {
+    let ha = c.ha_mode();
+    let count = c.node_count();
+    let label = cluster_label(&c.name);
+    let shape = if ha == HaMode::ActivePassive || (profile.is_paired() && count > 1) {
+        Shape::Paired
+    } else {
+        Shape::Scaled
+    };
+    let manager = c.manager_node();
+    let nodes = node_plans(c, shape, copy, domain);
+    let databases = database_plans(t, site, c, copy, env_of);
     let share = c
         .file_share
         .as_ref()
@@ -1576,7 +1664,7 @@ fn cluster_plan(
     drivers.dedup();
     let surge_name = crate::model::naming::surge_name(&c.name);
     let surge = NodePlan {
-        fqdn: format!("{surge_name}.{domain}"),
+        fqdn: crate::model::naming::surge_host(&c.name, domain),
         name: surge_name,
         index: count + 1,
         role: if ha == HaMode::ActivePassive {
@@ -1720,6 +1808,95 @@ fn link_clusters(
         depends.sort();
         depends.dedup();
         plan.depends_on = depends;
+    }
+}
+
+/// Deployments the unit tests start from: of an example, or of a small
+/// topology written in the test.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::path::Path;
+
+    use super::Deployment;
+    use crate::diagnostics::SeverityConfig;
+    use crate::load::DiskFs;
+
+    /// A small 4.2 topology in one datacenter: an active-passive control
+    /// plane pair (hot standby), two gateways, one load balancer in front
+    /// of both.
+    pub const PAIR: &str = r#"
+topology shop {
+  product = wso2-apim
+  version = "4.2.0"
+  peak_load = 100rps
+}
+
+datacenter main {
+  role = primary
+  domain = "apim.shop.example"
+
+  datasource apim_db {
+    purpose = apim
+    engine = mysql
+    host = "db.shop.example"
+    database = "apim"
+    user = "apim"
+    password = secret("apim-db-password")
+  }
+
+  datasource shared_db {
+    purpose = shared
+    engine = mysql
+    host = "db.shop.example"
+    database = "shared"
+    user = "apim"
+    password = secret("shared-db-password")
+  }
+
+  cluster cp {
+    profile = control-plane
+    nodes = 2
+    ha = active-passive
+    standby = hot
+    datasources = [apim_db, shared_db]
+  }
+
+  cluster gw {
+    profile = gateway-worker
+    nodes = 2
+    ha = active-active
+    datasources = [shared_db]
+  }
+
+  load_balancer edge {
+    fronts = [gw, cp]
+  }
+}
+"#;
+
+    /// The deployment model of a topology's text, which must have no
+    /// errors.
+    pub fn deployment(text: &str) -> Deployment {
+        let checked = crate::check_text(
+            Path::new("test.topo"),
+            text,
+            &DiskFs,
+            &SeverityConfig::default(),
+        );
+        let errors: Vec<_> = checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == crate::diagnostics::Severity::Error)
+            .map(|d| d.message.clone())
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        crate::deployment::plan(&checked.topology)
+    }
+
+    /// The deployment model of a file (an example, a fixture).
+    pub fn file(path: &str) -> Deployment {
+        let text = std::fs::read_to_string(path).expect(path);
+        deployment(&text)
     }
 }
 

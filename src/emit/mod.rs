@@ -338,3 +338,116 @@ pub fn render_targets(
     }
     Ok(out)
 }
+
+/// What the emitters' unit tests build from: deployments of topologies
+/// ([`crate::deployment::testing`]) and their artifacts.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::collections::BTreeSet;
+
+    use super::{Artifacts, Target, render_targets};
+    use crate::deployment::Deployment;
+    pub use crate::deployment::testing::{PAIR, deployment, file};
+    use crate::text::templates::Templates;
+
+    /// The artifacts of some targets, with the bundled templates.
+    pub fn render(d: &Deployment, targets: &[Target]) -> Artifacts {
+        let templates = Templates::new(None).expect("the bundled templates load");
+        let targets: BTreeSet<Target> = targets.iter().copied().collect();
+        render_targets(d, &templates, &targets).expect("the targets render")
+    }
+
+    /// Every document of a YAML file, as JSON values.
+    pub fn yaml_documents(text: &str) -> Vec<serde_json::Value> {
+        serde_saphyr::from_multiple(text).unwrap_or_else(|e| panic!("not YAML: {e}\n{text}"))
+    }
+
+    /// The one document of a YAML file.
+    pub fn yaml(text: &str) -> serde_json::Value {
+        serde_saphyr::from_str(text).unwrap_or_else(|e| panic!("not YAML: {e}\n{text}"))
+    }
+
+    /// The file at `path`, which the artifacts must hold.
+    pub fn get<'a>(artifacts: &'a Artifacts, path: &str) -> &'a str {
+        artifacts.get(path).unwrap_or_else(|| {
+            panic!(
+                "no {path} among {:?}",
+                artifacts.paths().collect::<Vec<_>>()
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+
+    #[test]
+    fn targets_are_named_and_parsed_back() {
+        for target in Target::ALL {
+            assert_eq!(Target::parse(target.name()), Some(target));
+        }
+        assert_eq!(Target::parse("helm"), None);
+    }
+
+    #[test]
+    fn checksums_are_the_sha256_of_the_text() {
+        assert_eq!(
+            checksum(""),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_ne!(checksum("a"), checksum("b"));
+    }
+
+    #[test]
+    fn only_the_chosen_targets_are_rendered() {
+        let d = deployment(PAIR);
+        let compose = render(&d, &[Target::Compose]);
+        assert!(
+            compose.paths().all(|p| p.starts_with("compose/")),
+            "{:?}",
+            compose.paths().collect::<Vec<_>>()
+        );
+        let kubernetes = render(&d, &[Target::Kubernetes]);
+        assert!(
+            kubernetes
+                .paths()
+                .all(|p| p.starts_with("kubernetes/") || p.starts_with("docker/"))
+        );
+        // The Kubernetes pods run the product image with the drivers added.
+        assert!(kubernetes.get("docker/wso2am/Dockerfile").is_some());
+        let puppet = render(&d, &[Target::Puppet]);
+        assert!(puppet.paths().all(|p| p.starts_with("puppet/")));
+        assert!(render(&d, &[Target::Runbook]).is_empty());
+    }
+
+    #[test]
+    fn a_relaying_control_plane_gets_a_broker_connection_and_a_publisher_per_stream() {
+        let d = file("examples/multi-datacenter.topo");
+        let templates = Templates::new(None).unwrap();
+        let ctx = Context {
+            deployment: &d,
+            templates: &templates,
+            sync_script: String::new(),
+            lb_script: String::new(),
+            configs: Mutex::new(HashMap::new()),
+        };
+        let colombo = d.sites.iter().find(|s| s.name == "colombo").unwrap();
+        let cp = colombo.cluster("control-plane").unwrap();
+        assert!(!cp.relay_to.is_empty());
+        let files = ctx.product_files(cp).unwrap();
+        let per_target = 1 + crate::deployment::RelayedStream::ALL.len();
+        assert_eq!(files.len(), cp.relay_to.len() * per_target);
+        // File names are ConfigMap keys: unique.
+        let names: BTreeSet<&str> = files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names.len(), files.len());
+        for file in &files {
+            assert!(file.path.ends_with(&file.name), "{}", file.path);
+            assert!(!file.content.is_empty(), "{}", file.path);
+        }
+        // A gateway relays nothing.
+        let gateway = colombo.cluster("gateway").unwrap();
+        assert!(ctx.product_files(gateway).unwrap().is_empty());
+    }
+}

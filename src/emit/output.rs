@@ -710,4 +710,51 @@ mod tests {
         let missing = diff(&dir.path().join("nowhere"), &built).unwrap().unwrap();
         assert_eq!(missing.lines().count(), 1, "{missing}");
     }
+
+    #[test]
+    fn the_manifest_lists_every_written_file_with_its_sha256() {
+        let built = artifacts(&[("a.txt", ""), ("sub dir/b c.txt", "x\n")]);
+        let text = built.get(MANIFEST).unwrap();
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let (hash, path) = line.split_once("  ").expect("hash, two spaces, path");
+            assert_eq!(hash.len(), 64, "{line}");
+            assert!(hash.chars().all(|c| c.is_ascii_hexdigit()), "{line}");
+            assert_ne!(path, MANIFEST, "the manifest does not list itself");
+        }
+        let listed = parse_manifest(text);
+        assert_eq!(
+            listed.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["a.txt", "sub dir/b c.txt"]
+        );
+        assert_eq!(
+            listed["a.txt"],
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(listed["sub dir/b c.txt"], sha256_hex(b"x\n"));
+    }
+
+    #[test]
+    fn a_file_no_longer_built_is_named_for_removal() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        write(
+            &out,
+            &artifacts(&[("a.txt", "one\n"), ("b.txt", "two\n")]),
+            &[],
+            false,
+        )
+        .unwrap();
+        let report = diff(&out, &artifacts(&[("a.txt", "one\n")]))
+            .unwrap()
+            .expect("stale");
+        assert!(
+            report.contains("1 file the build would remove:\n  b.txt\n"),
+            "{report}"
+        );
+        assert!(
+            report.contains("0 changed, 1 to remove, 0 not written by topoc"),
+            "{report}"
+        );
+        assert!(!report.contains("two"), "{report}");
+    }
 }

@@ -20,18 +20,117 @@ Each datacenter reads its own (replicated) databases.
 
 ## Example
 ```topo
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+  allow = ["DC006"]   # both datacenters serve traffic: limits are sized for it
+}
+
+artifact_server artifacts { url = "https://artifacts.acme.example/apim" }
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db]
+  }
+}
+
 datacenter london {
   role = read-only
-  cluster gateway { datasources = [shared_db] }   # shared_db is in colombo
+  replicates = colombo
+  artifact_source = artifacts
+  datasource apim_db_london { replica_of = apim_db  host = "db.london" }
+  datasource shared_db_london { replica_of = shared_db  host = "db.london" }
+
+  cluster key_manager {
+    profile = key-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster traffic_manager {
+    profile = traffic-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster gateway_london {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db]   # in colombo
+  }
 }
 ```
 
 ## Use instead
 ```topo
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+  allow = ["DC006"]   # both datacenters serve traffic: limits are sized for it
+}
+
+artifact_server artifacts { url = "https://artifacts.acme.example/apim" }
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db]
+  }
+}
+
 datacenter london {
   role = read-only
-  datasource shared_db_london { replica_of = shared_db  host = "db.london.internal" }
-  cluster gateway { datasources = [shared_db_london] }
+  replicates = colombo
+  artifact_source = artifacts
+  datasource apim_db_london { replica_of = apim_db  host = "db.london" }
+  datasource shared_db_london { replica_of = shared_db  host = "db.london" }
+
+  cluster key_manager {
+    profile = key-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster traffic_manager {
+    profile = traffic-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster gateway_london {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db_london]
+  }
 }
 ```
 "#
@@ -54,16 +153,119 @@ site fail when the link does.
 
 ## Example
 ```topo
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+  allow = ["DC006"]   # both datacenters serve traffic: limits are sized for it
+}
+
+artifact_server artifacts { url = "https://artifacts.acme.example/apim" }
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db]
+  }
+}
+
 datacenter london {
-  cluster gateway { key_manager = control_plane }   # in colombo
+  role = read-only
+  replicates = colombo
+  artifact_source = artifacts
+  datasource apim_db_london { replica_of = apim_db  host = "db.london" }
+  datasource shared_db_london { replica_of = shared_db  host = "db.london" }
+
+  cluster key_manager {
+    profile = key-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster traffic_manager {
+    profile = traffic-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster gateway_london {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    key_manager = control_plane   # in colombo
+    node_capacity = 1000rps  datasources = [shared_db_london]
+  }
 }
 ```
 
 ## Use instead
 ```topo
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+  allow = ["DC006"]   # both datacenters serve traffic: limits are sized for it
+}
+
+artifact_server artifacts { url = "https://artifacts.acme.example/apim" }
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db]
+  }
+}
+
 datacenter london {
-  cluster key_manager { profile = key-manager  nodes = 2  ha = active-active }
-  cluster gateway { key_manager = key_manager }
+  role = read-only
+  replicates = colombo
+  artifact_source = artifacts
+  datasource apim_db_london { replica_of = apim_db  host = "db.london" }
+  datasource shared_db_london { replica_of = shared_db  host = "db.london" }
+
+  cluster key_manager {
+    profile = key-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster traffic_manager {
+    profile = traffic-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster gateway_london {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    key_manager = key_manager
+    node_capacity = 1000rps  datasources = [shared_db_london]
+  }
 }
 ```
 "#
@@ -84,18 +286,122 @@ A writer elsewhere splits the data.
 
 ## Example
 ```topo
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+  allow = ["DC006"]   # both datacenters serve traffic: limits are sized for it
+}
+
+artifact_server artifacts { url = "https://artifacts.acme.example/apim" }
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db]
+  }
+}
+
 datacenter london {
   role = read-only
-  cluster portal { profile = control-plane }
+  replicates = colombo
+  artifact_source = artifacts
+  datasource apim_db_london { replica_of = apim_db  host = "db.london" }
+  datasource shared_db_london { replica_of = shared_db  host = "db.london" }
+
+  cluster key_manager {
+    profile = key-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster traffic_manager {
+    profile = traffic-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster gateway_london {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db_london]
+  }
+
+  cluster portal {
+    profile = control-plane  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
 }
 ```
 
 ## Use instead
 ```topo
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+  allow = ["DC006"]   # both datacenters serve traffic: limits are sized for it
+}
+
+artifact_server artifacts { url = "https://artifacts.acme.example/apim" }
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db]
+  }
+}
+
 datacenter london {
   role = read-only
-  cluster key_manager { profile = key-manager }
-  cluster gateway { profile = gateway-worker }
+  replicates = colombo
+  artifact_source = artifacts
+  datasource apim_db_london { replica_of = apim_db  host = "db.london" }
+  datasource shared_db_london { replica_of = shared_db  host = "db.london" }
+
+  cluster key_manager {
+    profile = key-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster traffic_manager {
+    profile = traffic-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster gateway_london {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db_london]
+  }
 }
 ```
 "#
@@ -116,19 +422,116 @@ it. Without one, APIs published in the master never reach this site.
 
 ## Example
 ```topo
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+  allow = ["DC006"]   # both datacenters serve traffic: limits are sized for it
+}
+
+artifact_server artifacts { url = "https://artifacts.acme.example/apim" }
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db]
+  }
+}
+
 datacenter london {
   role = read-only
   replicates = colombo
+  datasource apim_db_london { replica_of = apim_db  host = "db.london" }
+  datasource shared_db_london { replica_of = shared_db  host = "db.london" }
+
+  cluster key_manager {
+    profile = key-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster traffic_manager {
+    profile = traffic-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster gateway_london {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db_london]
+  }
 }
 ```
 
 ## Use instead
 ```topo
-artifact_server artifacts { url = "https://artifacts.acme.internal/apim" }
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+  allow = ["DC006"]   # both datacenters serve traffic: limits are sized for it
+}
+
+artifact_server artifacts { url = "https://artifacts.acme.example/apim" }
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db]
+  }
+}
+
 datacenter london {
   role = read-only
   replicates = colombo
   artifact_source = artifacts
+  datasource apim_db_london { replica_of = apim_db  host = "db.london" }
+  datasource shared_db_london { replica_of = shared_db  host = "db.london" }
+
+  cluster key_manager {
+    profile = key-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster traffic_manager {
+    profile = traffic-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster gateway_london {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db_london]
+  }
 }
 ```
 "#
@@ -147,14 +550,111 @@ Publisher. With none nothing can be published; with two, the data diverges.
 
 ## Example
 ```topo
-datacenter colombo { role = primary }
-datacenter london { role = primary }
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+  allow = ["DC006"]   # both datacenters serve traffic: limits are sized for it
+}
+
+artifact_server artifacts { url = "https://artifacts.acme.example/apim" }
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+}
+
+datacenter london {
+  role = primary   # a second master
+  datasource apim_db_london {
+    purpose = apim  engine = mysql  host = "db.london"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db_london {
+    purpose = shared  engine = mysql  host = "db.london"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim_london {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db_london, shared_db_london]
+  }
+}
 ```
 
 ## Use instead
 ```topo
-datacenter colombo { role = primary }
-datacenter london { role = read-only  replicates = colombo  artifact_source = artifacts }
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+  allow = ["DC006"]   # both datacenters serve traffic: limits are sized for it
+}
+
+artifact_server artifacts { url = "https://artifacts.acme.example/apim" }
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+}
+
+datacenter london {
+  role = read-only
+  replicates = colombo
+  artifact_source = artifacts
+  datasource apim_db_london { replica_of = apim_db  host = "db.london" }
+  datasource shared_db_london { replica_of = shared_db  host = "db.london" }
+
+  cluster key_manager {
+    profile = key-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster traffic_manager {
+    profile = traffic-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster gateway_london {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db_london]
+  }
+}
 ```
 "#
 );
@@ -173,15 +673,116 @@ in each serving datacenter. Size the limits accordingly.
 
 ## Example
 ```topo
-datacenter colombo { role = primary }
-datacenter london { role = read-only }
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+artifact_server artifacts { url = "https://artifacts.acme.example/apim" }
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db]
+  }
+}
+
+datacenter london {
+  role = read-only
+  replicates = colombo
+  artifact_source = artifacts
+  datasource apim_db_london { replica_of = apim_db  host = "db.london" }
+  datasource shared_db_london { replica_of = shared_db  host = "db.london" }
+
+  cluster key_manager {
+    profile = key-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster traffic_manager {
+    profile = traffic-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster gateway_london {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db_london]
+  }
+}
 ```
 
 ## Use instead
 ```topo
 topology acme {
   version = "4.2.0"
-  allow = ["DC006"]   # limits are set per datacenter on purpose
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+  allow = ["DC006"]   # both datacenters serve traffic: limits are sized for it
+}
+
+artifact_server artifacts { url = "https://artifacts.acme.example/apim" }
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db]
+  }
+}
+
+datacenter london {
+  role = read-only
+  replicates = colombo
+  artifact_source = artifacts
+  datasource apim_db_london { replica_of = apim_db  host = "db.london" }
+  datasource shared_db_london { replica_of = shared_db  host = "db.london" }
+
+  cluster key_manager {
+    profile = key-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster traffic_manager {
+    profile = traffic-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster gateway_london {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db_london]
+  }
 }
 ```
 "#
@@ -202,15 +803,116 @@ subscriptions and tokens.
 
 ## Example
 ```topo
-datacenter london { role = read-only }
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+  allow = ["DC006"]   # both datacenters serve traffic: limits are sized for it
+}
+
+artifact_server artifacts { url = "https://artifacts.acme.example/apim" }
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db]
+  }
+}
+
+datacenter london {
+  role = read-only
+  artifact_source = artifacts
+  datasource apim_db_london { replica_of = apim_db  host = "db.london" }
+  datasource shared_db_london { replica_of = shared_db  host = "db.london" }
+
+  cluster key_manager {
+    profile = key-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster traffic_manager {
+    profile = traffic-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster gateway_london {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db_london]
+  }
+}
 ```
 
 ## Use instead
 ```topo
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+  allow = ["DC006"]   # both datacenters serve traffic: limits are sized for it
+}
+
+artifact_server artifacts { url = "https://artifacts.acme.example/apim" }
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db]
+  }
+}
+
 datacenter london {
   role = read-only
   replicates = colombo
   artifact_source = artifacts
+  datasource apim_db_london { replica_of = apim_db  host = "db.london" }
+  datasource shared_db_london { replica_of = shared_db  host = "db.london" }
+
+  cluster key_manager {
+    profile = key-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster traffic_manager {
+    profile = traffic-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster gateway_london {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db_london]
+  }
 }
 ```
 "#
@@ -239,20 +941,112 @@ leave the section out.
 
 ## Example
 ```topo
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+  allow = ["DC006"]   # both datacenters serve traffic: limits are sized for it
+}
+
+artifact_server artifacts { url = "https://artifacts.acme.example/apim" }
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db]
+  }
+}
+
 datacenter london {
   role = read-only
-  cluster traffic_manager { profile = traffic-manager  nodes = 2 }
-  cluster gateway { profile = gateway-worker  nodes = 2 }   # no key manager
+  replicates = colombo
+  artifact_source = artifacts
+  datasource apim_db_london { replica_of = apim_db  host = "db.london" }
+  datasource shared_db_london { replica_of = shared_db  host = "db.london" }
+
+  cluster traffic_manager {
+    profile = traffic-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster gateway_london {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db_london]
+  }
 }
 ```
 
 ## Use instead
 ```topo
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+  allow = ["DC006"]   # both datacenters serve traffic: limits are sized for it
+}
+
+artifact_server artifacts { url = "https://artifacts.acme.example/apim" }
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db]
+  }
+}
+
 datacenter london {
   role = read-only
-  cluster key_manager { profile = key-manager  nodes = 2 }
-  cluster traffic_manager { profile = traffic-manager  nodes = 2 }
-  cluster gateway { profile = gateway-worker  nodes = 2  key_manager = key_manager }
+  replicates = colombo
+  artifact_source = artifacts
+  datasource apim_db_london { replica_of = apim_db  host = "db.london" }
+  datasource shared_db_london { replica_of = shared_db  host = "db.london" }
+
+  cluster key_manager {
+    profile = key-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster traffic_manager {
+    profile = traffic-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster gateway_london {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db_london]
+  }
 }
 ```
 "#
@@ -281,18 +1075,100 @@ access tokens stay valid until they expire (1h by default).
 
 ## Example
 ```topo
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+artifact_server artifacts { url = "https://artifacts.acme.example/apim" }
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db]
+  }
+}
+
 datacenter london {
   role = read-only
-  cluster key_manager { profile = key-manager  nodes = 2 }
+  replicates = colombo
+  artifact_source = artifacts
+  datasource apim_db_london { replica_of = apim_db  host = "db.london" }
+  datasource shared_db_london { replica_of = shared_db  host = "db.london" }
+
+  cluster key_manager {
+    profile = key-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
 }
 ```
 
 ## Use instead
 ```topo
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+artifact_server artifacts { url = "https://artifacts.acme.example/apim" }
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db]
+  }
+}
+
 datacenter london {
   role = read-only
-  cluster key_manager { profile = key-manager  nodes = 2 }
-  cluster traffic_manager { profile = traffic-manager  nodes = 2 }
+  replicates = colombo
+  artifact_source = artifacts
+  datasource apim_db_london { replica_of = apim_db  host = "db.london" }
+  datasource shared_db_london { replica_of = shared_db  host = "db.london" }
+
+  cluster key_manager {
+    profile = key-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster traffic_manager {
+    profile = traffic-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
 }
 ```
 "#

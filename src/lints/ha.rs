@@ -21,22 +21,71 @@ load can be handled" with one node gone.
 
 ## Example
 ```topo
-topology acme { version = "4.2.0"  peak_load = 2000rps }
-cluster gateway {
-  profile = gateway-worker
-  nodes = 2
-  ha = active-active
-  node_capacity = 1000rps   # one node left: 1000rps < 1500rps
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 2000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane  nodes = 2  ha = active-active
+    node_capacity = 2000rps  datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker
+    nodes = 2                 # one node left: 1000rps < 75% of 2000rps
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [shared_db]
+  }
 }
 ```
 
 ## Use instead
 ```topo
-cluster gateway {
-  profile = gateway-worker
-  nodes = 3                 # two nodes left: 2000rps >= 1500rps
-  ha = active-active
-  node_capacity = 1000rps
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 2000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane  nodes = 2  ha = active-active
+    node_capacity = 2000rps  datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker
+    nodes = 3                 # two nodes left: 2000rps >= 1500rps
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [shared_db]
+  }
 }
 ```
 "#
@@ -56,21 +105,73 @@ every failure of the active one into an outage.
 
 ## Example
 ```topo
-cluster control_plane {
-  profile = control-plane
-  nodes = 2
-  ha = active-passive
-  standby = cold
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane
+    nodes = 2
+    ha = active-passive
+    node_capacity = 1000rps
+    standby = cold   # the passive node is not running
+    datasources = [apim_db, shared_db]
+  }
+
+  load_balancer portal {
+    hostname = "portal.colombo.example"
+    fronts = [control_plane]
+  }
 }
 ```
 
 ## Use instead
 ```topo
-cluster control_plane {
-  profile = control-plane
-  nodes = 2
-  ha = active-passive
-  standby = hot
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane
+    nodes = 2
+    ha = active-passive
+    node_capacity = 1000rps
+    standby = hot
+    datasources = [apim_db, shared_db]
+  }
+
+  load_balancer portal {
+    hostname = "portal.colombo.example"
+    fronts = [control_plane]
+  }
 }
 ```
 "#
@@ -90,17 +191,71 @@ cluster is overloaded every day, not only during a failure.
 
 ## Example
 ```topo
-cluster control_plane {
-  ha = active-passive
-  node_capacity = 500rps    # the topology's peak_load is 1000rps
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane
+    nodes = 2
+    ha = active-passive
+    node_capacity = 500rps   # the peak is 1000rps
+    datasources = [apim_db, shared_db]
+  }
+
+  load_balancer portal {
+    hostname = "portal.colombo.example"
+    fronts = [control_plane]
+  }
 }
 ```
 
 ## Use instead
 ```topo
-cluster control_plane {
-  ha = active-passive
-  node_capacity = 1000rps
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane
+    nodes = 2
+    ha = active-passive
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+
+  load_balancer portal {
+    hostname = "portal.colombo.example"
+    fronts = [control_plane]
+  }
 }
 ```
 "#
@@ -120,18 +275,59 @@ Any restart, patch or failure of that node is an outage. Add a second node
 
 ## Example
 ```topo
-cluster traffic_manager {
-  profile = traffic-manager
-  nodes = 1
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 1
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 
 ## Use instead
 ```topo
-cluster traffic_manager {
-  profile = traffic-manager
-  nodes = 2
-  ha = active-active
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 "#
@@ -153,22 +349,83 @@ operators and their users must know the figure.
 
 ## Example
 ```topo
-datacenter dr {
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+}
+
+datacenter london {
   role = disaster-recovery
   replicates = colombo
-  standby = cold
+  standby = cold   # how long until it serves?
+  datasource apim_db_london { replica_of = apim_db  host = "db.london" }
+  datasource shared_db_london { replica_of = shared_db  host = "db.london" }
 }
 ```
 
 ## Use instead
 ```topo
-datacenter dr {
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+}
+
+datacenter london {
   role = disaster-recovery
   replicates = colombo
-  standby = cold
-  recovery_time = 4h
+  standby = hot
+  datasource apim_db_london { replica_of = apim_db  host = "db.london" }
+  datasource shared_db_london { replica_of = shared_db  host = "db.london" }
 }
 ```
+
+A cold or warm site that gives `recovery_time` (say `recovery_time = 4h`)
+is reported as a warning that states the window: allow HA005 once the
+operators and users have accepted it.
 "#
 );
 
@@ -189,20 +446,74 @@ passive node keeps the active one serving untouched (rule 4).
 
 ## Example
 ```topo
-cluster all_in_one {
-  nodes = 2
-  ha = active-active
-  file_share = rsync_share
+topology acme {
+  version = "3.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  file_share deployment {
+    method = rsync
+    storage_class = "efs-sc"   # for Kubernetes (FS004)
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    file_share = deployment   # rsync from which node?
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 
 ## Use instead
 ```topo
-cluster all_in_one {
-  nodes = 2
-  ha = active-active
-  file_share = rsync_share
-  manager = 1
+topology acme {
+  version = "3.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  file_share deployment {
+    method = rsync
+    storage_class = "efs-sc"   # for Kubernetes (FS004)
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    file_share = deployment
+    manager = 1
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 "#
@@ -223,19 +534,61 @@ not part of the pair and misses events. Scale gateways instead.
 
 ## Example
 ```topo
-cluster control_plane {
-  profile = control-plane
-  nodes = 3
-  ha = active-active
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane
+    nodes = 3   # WSO2 pairs two
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 
 ## Use instead
 ```topo
-cluster control_plane {
-  profile = control-plane
-  nodes = 2
-  ha = active-active
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 "#
@@ -255,17 +608,71 @@ active-passive pair.
 
 ## Example
 ```topo
-cluster control_plane {
-  nodes = 3
-  ha = active-passive
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane
+    nodes = 3   # one active, two passive?
+    ha = active-passive
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+
+  load_balancer portal {
+    hostname = "portal.colombo.example"
+    fronts = [control_plane]
+  }
 }
 ```
 
 ## Use instead
 ```topo
-cluster control_plane {
-  nodes = 2
-  ha = active-passive
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane
+    nodes = 2
+    ha = active-passive
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+
+  load_balancer portal {
+    hostname = "portal.colombo.example"
+    fronts = [control_plane]
+  }
 }
 ```
 "#
@@ -285,18 +692,61 @@ nor simulate upgrades against it.
 
 ## Example
 ```topo
-cluster gateway {
-  nodes = 2
-  ha = active-active
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    # no `node_capacity`: how much does one node serve?
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 
 ## Use instead
 ```topo
-cluster gateway {
-  nodes = 2
-  ha = active-active
-  node_capacity = 800rps
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 "#

@@ -19,17 +19,62 @@ Nothing after a syntax error can be trusted until it is fixed.
 
 ## Example
 ```topo
-cluster gateway {
-  nodes = 2
-  node_capacity = "800rps
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    # the string is never closed:
+    node_capacity = "1000rps
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 
 ## Use instead
 ```topo
-cluster gateway {
-  nodes = 2
-  node_capacity = 800rps
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 "#
@@ -49,17 +94,63 @@ value the operator meant never takes effect.
 
 ## Example
 ```topo
-cluster gateway {
-  profile = gateway-worker
-  node = 2
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    memroy = 8GiB   # `memory`, misspelt
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 
 ## Use instead
 ```topo
-cluster gateway {
-  profile = gateway-worker
-  nodes = 2
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    memory = 8GiB
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 "#
@@ -80,19 +171,63 @@ discovered by a failed deployment.
 
 ## Example
 ```topo
-cluster gateway {
-  ha = active-activ
-  node_capacity = 800
-  memory = 4GB
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-activ   # `active-active`, misspelt
+    node_capacity = 1000rps
+    memory = 8GB   # a size in GiB or MiB
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 
 ## Use instead
 ```topo
-cluster gateway {
-  ha = active-active
-  node_capacity = 800rps
-  memory = 4GiB
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    memory = 8GiB
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 "#
@@ -113,17 +248,61 @@ for the HA mode or the profile would hide a decision the operator must make.
 
 ## Example
 ```topo
-cluster gateway {
-  nodes = 2
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    # no `profile`: which WSO2 profile do the nodes run?
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 
 ## Use instead
 ```topo
-cluster gateway {
-  profile = gateway-worker
-  nodes = 2
-  ha = active-active
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 "#
@@ -145,15 +324,61 @@ does not exist.
 
 ## Example
 ```topo
-cluster gateway {
-  key_manager = control_plan
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shard_db]   # `shared_db`, misspelt
+  }
 }
 ```
 
 ## Use instead
 ```topo
-cluster gateway {
-  key_manager = control_plane
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 "#
@@ -175,16 +400,62 @@ one wins.
 
 ## Example
 ```topo
-cluster gateway {
-  nodes = 2
-  nodes = 3
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 800rps
+    node_capacity = 1000rps   # given twice
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 
 ## Use instead
 ```topo
-cluster gateway {
-  nodes = 3
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 "#
@@ -204,18 +475,76 @@ A missing file silently drops part of the topology; a cycle has no order in
 which the files could be read.
 
 ## Example
+Two files, `acme.topo` importing `colombo.topo`; each begins at its
+`# name.topo` line.
+
 ```topo
-# a.topo
-import "b.topo"
-# b.topo
-import "a.topo"
+# acme.topo
+import "colombo.topo"
+
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+# colombo.topo
+import "acme.topo"   # acme.topo imports this file: a cycle
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+}
 ```
 
 ## Use instead
 ```topo
-# a.topo
-import "b.topo"
-# b.topo holds its blocks and imports nothing that imports it
+# acme.topo
+import "colombo.topo"
+
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+# colombo.topo
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+}
 ```
 "#
 );
@@ -235,15 +564,79 @@ replication loop has no writable original.
 
 ## Example
 ```topo
-datacenter london { role = read-only  replicates = paris }
-datacenter paris { role = read-only  replicates = london }
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  replicates = london   # and london replicates colombo
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+}
+
+datacenter london {
+  role = disaster-recovery
+  replicates = colombo
+  standby = hot
+  datasource apim_db_london { replica_of = apim_db  host = "db.london" }
+  datasource shared_db_london { replica_of = shared_db  host = "db.london" }
+}
 ```
 
 ## Use instead
 ```topo
-datacenter colombo { role = primary }
-datacenter london { role = read-only  replicates = colombo }
-datacenter paris { role = read-only  replicates = colombo }
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+}
+
+datacenter london {
+  role = disaster-recovery
+  replicates = colombo
+  standby = hot
+  datasource apim_db_london { replica_of = apim_db  host = "db.london" }
+  datasource shared_db_london { replica_of = shared_db  host = "db.london" }
+}
 ```
 "#
 );
@@ -264,15 +657,65 @@ generated from it.
 
 ## Example
 ```topo
-datasource apim_db {
-  password = "s3cret"
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+    user = "apim"
+    password = "s3cret"   # committed with the topology
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 
 ## Use instead
 ```topo
-datasource apim_db {
-  password = secret("apim-db-password")
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+    user = "apim"
+    password = secret("apim-db-password")
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 "#

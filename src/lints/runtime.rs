@@ -24,16 +24,60 @@ no node keeps a stale copy, but the drift stays.
 
 ## Example
 ```topo
-topology telco {
+topology acme {
   version = "4.2.0"
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 
 ## Use instead
 ```topo
-topology telco {
+topology acme {
   version = "4.2.0"
   update_level = 12   # images tagged 4.2.0.12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 "#
@@ -58,23 +102,60 @@ file on Puppet hosts, and the images built for Kubernetes.
 
 ## Example
 ```topo
-datasource apim_db {
-  purpose = apim
-  engine = mysql
-  host = "mysql.colombo.internal"
-  database = "apim_db"
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 
 ## Use instead
 ```topo
-datasource apim_db {
-  purpose = apim
-  engine = mysql
-  host = "mysql.colombo.internal"
-  database = "apim_db"
-  # in operator-files/<topology>/lib/
-  driver = "mysql-connector-j-8.4.0.jar"
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"   # in operator-files/acme/lib/
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 "#
@@ -96,18 +177,62 @@ it and fail at start.
 
 ## Example
 ```topo
-topology telco {
+topology acme {
   version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 
 ## Use instead
 ```topo
-topology telco {
+topology acme {
   version = "4.2.0"
-  # in operator-files/telco/security/, the same on every node and datacenter
+  update_level = 12
+  peak_load = 1000rps
   keystore = "apim.p12"
+  # in operator-files/acme/security/, the same on every node
   truststore = "client-truststore.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 "#
@@ -130,18 +255,66 @@ lost, someone must move that name to the passive node.
 
 ## Example
 ```topo
-cluster control_plane {
-  profile = control-plane
-  nodes = 2
-  ha = active-passive
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane
+    nodes = 2
+    ha = active-passive
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 
 ## Use instead
 ```topo
-load_balancer portal {
-  hostname = "portal.example.com"
-  fronts = [control_plane]
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane
+    nodes = 2
+    ha = active-passive
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+
+  load_balancer portal {
+    hostname = "portal.colombo.example"
+    fronts = [control_plane]
+  }
 }
 ```
 "#

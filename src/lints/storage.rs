@@ -24,17 +24,71 @@ is never shared: every node then has its own users, APIs and tokens.
 
 ## Example
 ```topo
-cluster gateway {
-  profile = gateway-worker
-  datasources = []
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = []
+  }
 }
 ```
 
 ## Use instead
 ```topo
-cluster gateway {
-  profile = gateway-worker
-  datasources = [shared_db]
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [shared_db]
+  }
 }
 ```
 "#
@@ -54,22 +108,133 @@ or a replica the nodes write to, breaks the one-master rule.
 
 ## Example
 ```topo
-datacenter london {
-  replicates = colombo
-  datasource shared_db_london {
-    replica_of = shared_db_paris
-    access = read-write
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+  allow = ["DC006"]   # both datacenters serve traffic: limits are sized for it
+}
+
+artifact_server artifacts { url = "https://artifacts.acme.example/apim" }
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
   }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db]
+  }
+}
+
+datacenter london {
+  role = read-only
+  replicates = colombo
+  artifact_source = artifacts
+  datasource apim_db_london { replica_of = apim_db  host = "db.london" }
+  datasource shared_db_london { replica_of = shared_db_paris  host = "db.london" }   # paris is no primary
+
+  cluster key_manager {
+    profile = key-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster traffic_manager {
+    profile = traffic-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster gateway_london {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db_london]
+  }
+}
+
+datacenter paris {
+  role = disaster-recovery
+  replicates = colombo
+  standby = hot
+  datasource apim_db_paris { replica_of = apim_db  host = "db.paris" }
+  datasource shared_db_paris { replica_of = shared_db  host = "db.paris" }
 }
 ```
 
 ## Use instead
 ```topo
-datacenter london {
-  replicates = colombo
-  datasource shared_db_london {
-    replica_of = shared_db      # in colombo
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+  allow = ["DC006"]   # both datacenters serve traffic: limits are sized for it
+}
+
+artifact_server artifacts { url = "https://artifacts.acme.example/apim" }
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
   }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db]
+  }
+}
+
+datacenter london {
+  role = read-only
+  replicates = colombo
+  artifact_source = artifacts
+  datasource apim_db_london { replica_of = apim_db  host = "db.london" }
+  datasource shared_db_london { replica_of = shared_db  host = "db.london" }
+
+  cluster key_manager {
+    profile = key-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster traffic_manager {
+    profile = traffic-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster gateway_london {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db_london]
+  }
+}
+
+datacenter paris {
+  role = disaster-recovery
+  replicates = colombo
+  standby = hot
+  datasource apim_db_paris { replica_of = apim_db  host = "db.paris" }
+  datasource shared_db_paris { replica_of = shared_db  host = "db.paris" }
 }
 ```
 "#
@@ -88,12 +253,67 @@ It is probably a typo in a cluster's `datasources`, or a leftover.
 
 ## Example
 ```topo
-datasource old_db { purpose = apim  engine = mysql  host = "db"  database = "old" }
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource old_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+}
 ```
 
 ## Use instead
 ```topo
-# remove it, or list it in the `datasources` of the clusters that need it
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  # old_db removed: no cluster used it
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+}
 ```
 "#
 );
@@ -114,19 +334,68 @@ missing on the others.
 
 ## Example
 ```topo
-topology acme { version = "3.2.0" }
-cluster all_in_one { profile = all-in-one  nodes = 2  ha = active-active }
+topology acme {
+  version = "3.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+}
 ```
 
 ## Use instead
 ```topo
-file_share deployment { method = rsync }
-cluster all_in_one {
-  profile = all-in-one
-  nodes = 2
-  ha = active-active
-  file_share = deployment
-  manager = 1
+topology acme {
+  version = "3.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  file_share deployment {
+    method = nfs
+    server = "nfs.colombo"
+    path = "/exports/apim"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    file_share = deployment
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 "#
@@ -145,16 +414,126 @@ sites through the artifact server.
 
 ## Example
 ```topo
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+  allow = ["DC006"]   # both datacenters serve traffic: limits are sized for it
+}
+
+artifact_server artifacts { url = "https://artifacts.acme.example/apim" }
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  file_share tenants { method = nfs  server = "nfs.colombo"  path = "/exports/tenants" }
+
+  cluster control_plane {
+    profile = control-plane  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    file_share = tenants
+    node_capacity = 1000rps  datasources = [shared_db]
+  }
+}
+
 datacenter london {
-  cluster gateway { file_share = deployment }   # in colombo
+  role = read-only
+  replicates = colombo
+  artifact_source = artifacts
+  datasource apim_db_london { replica_of = apim_db  host = "db.london" }
+  datasource shared_db_london { replica_of = shared_db  host = "db.london" }
+
+  cluster key_manager {
+    profile = key-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster traffic_manager {
+    profile = traffic-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster gateway_london {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    file_share = tenants   # in colombo
+    node_capacity = 1000rps  datasources = [shared_db_london]
+  }
 }
 ```
 
 ## Use instead
 ```topo
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+  allow = ["DC006"]   # both datacenters serve traffic: limits are sized for it
+}
+
+artifact_server artifacts { url = "https://artifacts.acme.example/apim" }
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  file_share tenants { method = nfs  server = "nfs.colombo"  path = "/exports/tenants" }
+
+  cluster control_plane {
+    profile = control-plane  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    file_share = tenants
+    node_capacity = 1000rps  datasources = [shared_db]
+  }
+}
+
 datacenter london {
-  file_share london_share { method = nfs  server = "nfs.london"  path = "/exports/apim" }
-  cluster gateway { file_share = london_share }
+  role = read-only
+  replicates = colombo
+  artifact_source = artifacts
+  datasource apim_db_london { replica_of = apim_db  host = "db.london" }
+  datasource shared_db_london { replica_of = shared_db  host = "db.london" }
+  file_share tenants_london { method = nfs  server = "nfs.london"  path = "/exports/tenants" }
+
+  cluster key_manager {
+    profile = key-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster traffic_manager {
+    profile = traffic-manager  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db_london, shared_db_london]
+  }
+
+  cluster gateway_london {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    file_share = tenants_london
+    node_capacity = 1000rps  datasources = [shared_db_london]
+  }
 }
 ```
 "#
@@ -172,12 +551,70 @@ It is probably a typo in a cluster's `file_share`, or a leftover.
 
 ## Example
 ```topo
-file_share old_share { method = nfs  server = "nfs"  path = "/old" }
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  file_share deployment {
+    method = nfs
+    server = "nfs.colombo"
+    path = "/exports/apim"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+}
 ```
 
 ## Use instead
 ```topo
-# remove it, or set `file_share = old_share` on the clusters that use it
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  # the file share is removed: no cluster used it
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+}
 ```
 "#
 );
@@ -206,17 +643,63 @@ properties nobody meant, or fails to start on a malformed XML file.
 
 ## Example
 ```topo
-datasource apim_db {
-  database = "apim;encrypt=false"
-  user = "${user.name}"
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim;encrypt=false"
+    user = "${user.name}"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 
 ## Use instead
 ```topo
-datasource apim_db {
-  database = "apim_db"
-  user = "apim"
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+    user = "apim"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 "#
@@ -239,16 +722,74 @@ every node mounts.
 
 ## Example
 ```topo
-file_share deployment {
-  method = rsync
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  file_share deployment {
+    method = rsync
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    file_share = deployment
+    manager = 1
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 
 ## Use instead
 ```topo
-file_share deployment {
-  method = rsync            # Puppet hosts
-  storage_class = "efs-sc"  # Kubernetes: a ReadWriteMany class
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  file_share deployment {
+    method = rsync             # Puppet hosts
+    storage_class = "efs-sc"   # Kubernetes: a ReadWriteMany class
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    file_share = deployment
+    manager = 1
+    datasources = [apim_db, shared_db]
+  }
 }
 ```
 "#

@@ -23,22 +23,91 @@ maintenance window, exactly what the source notes set out to avoid.
 
 ## Example
 ```topo
-cluster gateway {
-  nodes = 2
-  ha = active-active
-  node_capacity = 800rps      # peak 1000rps: one node left serves 800 >= 750
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
 }
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane
+    nodes = 2
+    ha = active-passive
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db]
+  }
+
+  load_balancer portal {
+    hostname = "portal.colombo.example"
+    fronts = [control_plane]
+  }
+}
+
 upgrade monthly_patch {
   kind = patch
-  surge = false               # and no spare node may be added
+  surge = false   # no temporary node: the pair loses its standby
 }
 ```
 
 ## Use instead
 ```topo
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane
+    nodes = 2
+    ha = active-passive
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db]
+  }
+
+  load_balancer portal {
+    hostname = "portal.colombo.example"
+    fronts = [control_plane]
+  }
+}
+
 upgrade monthly_patch {
   kind = patch
-  surge = true                # a temporary node keeps capacity while one is patched
+  surge = true    # a temporary node stands by while one is patched
 }
 ```
 "#
@@ -59,8 +128,37 @@ routed back get 401s.
 
 ## Example
 ```topo
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+}
+
 upgrade to_4_3 {
   kind = migration
+  to_version = "4.3.0"
+  read_only_window = 3h
   cutover = gradual
   token_sync = one-way
 }
@@ -68,8 +166,37 @@ upgrade to_4_3 {
 
 ## Use instead
 ```topo
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+}
+
 upgrade to_4_3 {
   kind = migration
+  to_version = "4.3.0"
+  read_only_window = 3h
   cutover = gradual
   token_sync = two-way
 }
@@ -92,6 +219,33 @@ told and what the runbook plans against.
 
 ## Example
 ```topo
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+}
+
 upgrade to_4_3 {
   kind = migration
   to_version = "4.3.0"
@@ -100,6 +254,33 @@ upgrade to_4_3 {
 
 ## Use instead
 ```topo
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+}
+
 upgrade to_4_3 {
   kind = migration
   to_version = "4.3.0"
@@ -124,15 +305,73 @@ know. Never run two versions on one database.
 
 ## Example
 ```topo
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db]
+  }
+}
+
 upgrade to_4_3 {
   kind = version-upgrade
   to_version = "4.3.0"
-  clusters = [control_plane]     # the gateways share shared_db
+  clusters = [control_plane]   # gateway shares shared_db
 }
 ```
 
 ## Use instead
 ```topo
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  datasources = [shared_db]
+  }
+}
+
 upgrade to_4_3 {
   kind = version-upgrade
   to_version = "4.3.0"
@@ -156,13 +395,72 @@ backup, not an upgrade runbook.
 
 ## Example
 ```topo
-topology acme { version = "4.2.0" }
-upgrade back { kind = version-upgrade  to_version = "4.1.0" }
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+}
+
+upgrade back {
+  kind = version-upgrade
+  to_version = "4.1.0"
+}
 ```
 
 ## Use instead
 ```topo
-upgrade forward { kind = version-upgrade  to_version = "4.3.0" }
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+}
+
+upgrade forward {
+  kind = version-upgrade
+  to_version = "4.3.0"
+}
 ```
 "#
 );
@@ -181,12 +479,180 @@ database migration scripts.
 
 ## Example
 ```topo
-upgrade next { kind = version-upgrade }
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+}
+
+upgrade next {
+  kind = version-upgrade
+}
 ```
 
 ## Use instead
 ```topo
-upgrade next { kind = version-upgrade  to_version = "4.3.0" }
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster apim {
+    profile = all-in-one
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+}
+
+upgrade next {
+  kind = version-upgrade
+  to_version = "4.3.0"
+}
+```
+"#
+);
+
+declare_lint!(
+    UP007,
+    Warning,
+    "the upgrade's runbook takes longer than its maintenance window (the message suggests a split)",
+    r#"## What it does
+Plans the upgrade for every target and compares the runbook's expected
+duration (the sum of its steps' estimates) with the length of the
+upgrade's `window` (its `HH:MM-HH:MM`). When the runbook does not fit, the
+message says by how much and how to split the upgrade: its clusters, in
+start order, grouped into upgrades that each fit the window. A version
+upgrade or a migration cannot be split (the portals stay read-only from its
+first step to its last): the message gives the window it needs.
+
+## Why is this bad?
+A runbook that overruns its window leaves the deployment half changed when
+the window closes: nodes of two versions, a temporary node still running,
+or portals still read-only.
+
+## Example
+```topo
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  key_manager = control_plane
+    datasources = [shared_db]
+  }
+}
+
+upgrade monthly_patch {
+  kind = patch
+  window = "Sun 01:00-02:00 UTC"
+}
+```
+
+## Use instead
+```topo
+topology acme {
+  version = "4.2.0"
+  update_level = 12
+  peak_load = 1000rps
+  keystore = "apim.p12"
+}
+
+datacenter colombo {
+  role = primary
+  datasource apim_db {
+    purpose = apim  engine = mysql  host = "db.colombo"  database = "apim_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+  datasource shared_db {
+    purpose = shared  engine = mysql  host = "db.colombo"  database = "shared_db"
+    driver = "mysql-connector-j-8.4.0.jar"
+  }
+
+  cluster control_plane {
+    profile = control-plane
+    nodes = 2
+    ha = active-active
+    node_capacity = 1000rps
+    datasources = [apim_db, shared_db]
+  }
+
+  cluster gateway {
+    profile = gateway-worker  nodes = 2  ha = active-active
+    node_capacity = 1000rps  key_manager = control_plane
+    datasources = [shared_db]
+  }
+}
+
+upgrade patch_control_plane {
+  kind = patch
+  clusters = [control_plane]
+  window = "Sun 01:00-02:00 UTC"
+}
+
+upgrade patch_gateway {
+  kind = patch
+  clusters = [gateway]
+  window = "Sun 01:00-02:00 UTC"
+}
 ```
 "#
 );

@@ -464,53 +464,16 @@ impl Lowerer<'_> {
     ) -> Option<Lowered> {
         let span = Span::new(file, value.span.start, value.span.end);
         let name = attr.name;
-        let wrong = |found: &str| {
-            Diagnostic::new(
-                &E003,
-                span,
-                format!("`{name}` takes {}, found {found}", attr.ty.describe()),
-            )
-            .label("wrong type")
-        };
-        // Credentials in a URL are a secret in plain text, whatever the
-        // attribute: nothing of them may reach an artifact.
-        let strings: Vec<&str> = match &value.kind {
-            ValueKind::Str(text) => vec![text.as_str()],
-            ValueKind::List(items) => items
-                .iter()
-                .filter_map(|item| match &item.kind {
-                    ValueKind::Str(text) => Some(text.as_str()),
-                    _ => None,
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
-        if let Some(found) = strings.iter().find_map(|text| url_credentials(text)) {
-            self.report(
-                Diagnostic::new(&SEC001, span, format!("`{name}` carries credentials in a URL: {found}"))
-                    .label("credentials in plain text")
-                    .help("take the credentials out of the URL and give them as a secret (an artifact server takes `credentials = secret(\"...\")`), then rotate the ones that were committed"),
-            );
+        let wrong = |found: &str| wrong_type(attr, span, found);
+        if self.credentials_in_url(name, value, span) {
             return None;
+        }
+        if let (Some(form), ValueKind::Str(text)) = (string_form(&attr.ty), &value.kind) {
+            return self.formed_string(form, name, text, span);
         }
         match (&attr.ty, &value.kind) {
             (Type::Enum(values), ValueKind::Ident(text)) => {
-                if values.iter().any(|v| v.name == text) {
-                    return Some(Lowered::Ident(text.clone()));
-                }
-                let allowed = values.iter().map(|v| v.name).collect::<Vec<_>>();
-                let mut d =
-                    Diagnostic::new(&E003, span, format!("`{text}` is not a valid `{name}`"))
-                        .label("not an allowed value");
-                d = match schema::did_you_mean(text, allowed.iter().copied()) {
-                    Some(near) => d.help(format!(
-                        "did you mean `{near}`? allowed: {}",
-                        allowed.join(", ")
-                    )),
-                    None => d.help(format!("allowed values: {}", allowed.join(", "))),
-                };
-                self.report(d);
-                None
+                self.enum_value(name, values, text, span)
             }
             (Type::Enum(values), ValueKind::Str(text)) if values.iter().any(|v| v.name == text) => {
                 self.report(
@@ -527,113 +490,13 @@ impl Lowerer<'_> {
                     None
                 }
             }
-            (Type::Path, ValueKind::Str(text)) => {
-                if valid_path(text) {
-                    Some(Lowered::Str(text.clone()))
-                } else {
-                    self.report(
-                        Diagnostic::new(&E003, span, format!("`{name}` is not a usable absolute path"))
-                            .label("not a path")
-                            .help("write an absolute path of letters, digits and `/._+@:,=~-`, e.g. \"/exports/apim\" (it reaches mount units and volume options)"),
-                    );
-                    None
-                }
-            }
-            (Type::Url, ValueKind::Str(text)) => {
-                if valid_url(text) {
-                    Some(Lowered::Str(text.clone()))
-                } else {
-                    self.report(
-                        Diagnostic::new(&E003, span, format!("`{name}` is not an http(s) URL"))
-                            .label("not a URL")
-                            .help("write an URL such as \"https://artifacts.example.com/apim\" (no spaces, quotes or control characters)"),
-                    );
-                    None
-                }
-            }
-            (Type::Image, ValueKind::Str(text)) => {
-                if valid_image(text) {
-                    Some(Lowered::Str(text.clone()))
-                } else {
-                    self.report(
-                        Diagnostic::new(&E003, span, format!("`{name}` is not an image reference"))
-                            .label("not an image")
-                            .help("write a lower-case image reference with a tag or a digest, e.g. \"registry.example.com/wso2/wso2am:4.2.0.12\" or \"registry.example.com/wso2/wso2am@sha256:<64 hex digits>\""),
-                    );
-                    None
-                }
-            }
-            (Type::FileName, ValueKind::Str(text)) => {
-                if valid_file_name(text) {
-                    Some(Lowered::Str(text.clone()))
-                } else {
-                    self.report(
-                        Diagnostic::new(&E003, span, format!("`{name}` is not a plain file name"))
-                            .label("not a file name")
-                            .help("write a file name of letters, digits, `.`, `_` and `-` with no folder, e.g. \"mysql-connector-j-8.4.0.jar\" (it becomes a path in every target)"),
-                    );
-                    None
-                }
-            }
-            (Type::K8sName, ValueKind::Str(text)) => {
-                if valid_k8s_name(text) {
-                    Some(Lowered::Str(text.clone()))
-                } else {
-                    self.report(
-                        Diagnostic::new(&E003, span, format!("`{name}` is not a Kubernetes object name"))
-                            .label("not a Kubernetes name")
-                            .help("write lower-case letters, digits, `-` and `.`, starting and ending with a letter or digit, at most 253 characters, e.g. \"efs-sc\""),
-                    );
-                    None
-                }
-            }
-            (Type::Registry, ValueKind::Str(text)) => {
-                let valid = !text.is_empty()
-                    && text.len() <= 200
-                    && !text.starts_with('/')
-                    && !text.ends_with('/')
-                    && text.chars().all(|c| {
-                        c.is_ascii_lowercase() || c.is_ascii_digit() || "._:/-".contains(c)
-                    });
-                if valid {
-                    Some(Lowered::Str(text.clone()))
-                } else {
-                    self.report(
-                        Diagnostic::new(&E003, span, format!("`{name}` is not an image registry prefix"))
-                            .label("not a registry")
-                            .help("write a registry host and path in lower case, e.g. \"registry.example.com:5000/wso2\""),
-                    );
-                    None
-                }
-            }
             (Type::Host, ValueKind::Ident(text)) => {
                 self.report(
                     wrong(&value.kind.describe()).help(format!("quote it: `{name} = \"{text}\"`")),
                 );
                 None
             }
-            (Type::HostList, ValueKind::List(items)) => {
-                let mut out = Vec::new();
-                for item in items {
-                    let item_span = Span::new(file, item.span.start, item.span.end);
-                    match &item.kind {
-                        ValueKind::Str(text) if valid_host(text) => out.push(text.clone()),
-                        ValueKind::Str(_) => {
-                            self.report(bad_host(name, item_span));
-                            return None;
-                        }
-                        other => {
-                            self.report(
-                                Diagnostic::new(&E003, item_span, format!("`{name}` lists host names, found {}", other.describe()))
-                                    .label("not a host name")
-                                    .help("quote each host: [\"apim-1.example.com\", \"apim-2.example.com\"]"),
-                            );
-                            return None;
-                        }
-                    }
-                }
-                Some(Lowered::StringList(out))
-            }
+            (Type::HostList, ValueKind::List(items)) => self.host_list(name, items, file),
             (Type::String, ValueKind::Ident(text)) => {
                 self.report(
                     wrong(&value.kind.describe()).help(format!("quote it: `{name} = \"{text}\"`")),
@@ -641,39 +504,9 @@ impl Lowerer<'_> {
                 None
             }
             (Type::Int { min, max }, ValueKind::Number(text)) => {
-                if text.contains('.') {
-                    self.report(
-                        wrong(&format!("the fraction {text}")).help("write a whole number"),
-                    );
-                    return None;
-                }
-                match text.parse::<u64>() {
-                    Ok(n) if n >= *min && n <= *max => Some(Lowered::Int(n)),
-                    _ => {
-                        self.report(
-                            Diagnostic::new(
-                                &E003,
-                                span,
-                                format!("`{name}` = {text} is out of range"),
-                            )
-                            .label("out of range")
-                            .help(format!("`{name}` takes a whole number from {min} to {max}")),
-                        );
-                        None
-                    }
-                }
+                self.whole_number(attr, text, (*min, *max), span)
             }
-            (Type::Number, ValueKind::Number(text)) => match parse_number(text) {
-                Some(n) if n > 0.0 => Some(Lowered::Number(n)),
-                _ => {
-                    self.report(
-                        Diagnostic::new(&E003, span, format!("`{name}` = {text} is out of range"))
-                            .label("out of range")
-                            .help("write a positive number such as 2 or 0.5"),
-                    );
-                    None
-                }
-            },
+            (Type::Number, ValueKind::Number(text)) => self.positive_number(name, text, span),
             (Type::Bool, ValueKind::Ident(text)) if text == "true" || text == "false" => {
                 Some(Lowered::Bool(text == "true"))
             }
@@ -695,41 +528,7 @@ impl Lowerer<'_> {
                 None
             }
             (Type::Secret, ValueKind::Call { name: func, args }) if func.name == "secret" => {
-                match args.as_slice() {
-                    [
-                        syntax::Value {
-                            kind: ValueKind::Str(secret),
-                            span: arg_span,
-                        },
-                    ] => {
-                        if valid_secret_name(secret) {
-                            Some(Lowered::Secret(secret.clone()))
-                        } else {
-                            self.report(
-                                Diagnostic::new(
-                                    &E003,
-                                    Span::new(file, arg_span.start, arg_span.end),
-                                    "invalid secret name",
-                                )
-                                .label("not a valid secret name")
-                                .help("secret names are 1 to 63 characters of a-z, 0-9, `-`, `.` and `_`, starting with a letter or digit, e.g. secret(\"apim-db-password\")"),
-                            );
-                            None
-                        }
-                    }
-                    _ => {
-                        self.report(
-                            Diagnostic::new(
-                                &E003,
-                                span,
-                                "`secret(...)` takes one string: the secret's name",
-                            )
-                            .label("wrong arguments")
-                            .help("write secret(\"apim-db-password\")"),
-                        );
-                        None
-                    }
-                }
+                self.secret_call(args, file, span)
             }
             (Type::Secret, ValueKind::Str(_)) => {
                 self.report(plain_secret(name, span));
@@ -743,17 +542,7 @@ impl Lowerer<'_> {
                 );
                 None
             }
-            (Type::Version, ValueKind::Str(text)) => match Version::parse(text) {
-                Some(v) => Some(Lowered::Version(v)),
-                None => {
-                    self.report(
-                        Diagnostic::new(&E003, span, format!("`{text}` is not a version"))
-                            .label("not a version")
-                            .help("write a dotted version such as \"4.2.0\" (one to four numbers)"),
-                    );
-                    None
-                }
-            },
+            (Type::Version, ValueKind::Str(text)) => self.version(text, span),
             (Type::Version, ValueKind::Number(text)) => {
                 self.report(
                     wrong(&format!("the number {text}"))
@@ -768,44 +557,7 @@ impl Lowerer<'_> {
                 )));
                 None
             }
-            (Type::RefList(_), ValueKind::List(items)) => {
-                let mut names: Vec<(String, Span)> = Vec::new();
-                let mut ok = true;
-                for item in items {
-                    let item_span = Span::new(file, item.span.start, item.span.end);
-                    match &item.kind {
-                        ValueKind::Ident(text) => {
-                            if let Some((_, first)) = names.iter().find(|(n, _)| n == text) {
-                                self.report(
-                                    Diagnostic::new(
-                                        &E006,
-                                        item_span,
-                                        format!("`{text}` is listed twice in `{name}`"),
-                                    )
-                                    .label("listed again")
-                                    .related(*first, "first listed here")
-                                    .help("list each name once"),
-                                );
-                            } else {
-                                names.push((text.clone(), item_span));
-                            }
-                        }
-                        other => {
-                            ok = false;
-                            self.report(
-                                Diagnostic::new(
-                                    &E003,
-                                    item_span,
-                                    format!("`{name}` lists names, found {}", other.describe()),
-                                )
-                                .label("not a name")
-                                .help("write bare names: [apim_db, shared_db]"),
-                            );
-                        }
-                    }
-                }
-                ok.then_some(Lowered::RefList(names))
-            }
+            (Type::RefList(_), ValueKind::List(items)) => self.ref_list(name, items, file),
             (Type::RefList(_), ValueKind::Ident(text)) => {
                 self.report(
                     wrong(&value.kind.describe())
@@ -813,75 +565,8 @@ impl Lowerer<'_> {
                 );
                 None
             }
-            (Type::StringList, ValueKind::List(items)) => {
-                let mut out = Vec::new();
-                for item in items {
-                    match &item.kind {
-                        ValueKind::Str(text) => out.push(text.clone()),
-                        other => {
-                            self.report(
-                                Diagnostic::new(
-                                    &E003,
-                                    Span::new(file, item.span.start, item.span.end),
-                                    format!("`{name}` lists strings, found {}", other.describe()),
-                                )
-                                .label("not a string")
-                                .help("quote each item: [\"host-a.example.com\", \"host-b.example.com\"]"),
-                            );
-                            return None;
-                        }
-                    }
-                }
-                Some(Lowered::StringList(out))
-            }
-            (Type::CodeList, ValueKind::List(items)) => {
-                let mut out = Vec::new();
-                for item in items {
-                    let item_span = Span::new(file, item.span.start, item.span.end);
-                    let ValueKind::Str(code) = &item.kind else {
-                        self.report(
-                            Diagnostic::new(
-                                &E003,
-                                item_span,
-                                format!(
-                                    "`{name}` lists diagnostic codes as strings, found {}",
-                                    item.kind.describe()
-                                ),
-                            )
-                            .label("not a code")
-                            .help("write codes as strings: [\"HA004\"]"),
-                        );
-                        return None;
-                    };
-                    match crate::lints::find(code) {
-                        None => {
-                            let codes = crate::lints::all().iter().map(|l| l.code);
-                            let mut d = Diagnostic::new(
-                                &E003,
-                                item_span,
-                                format!("unknown diagnostic code `{code}`"),
-                            )
-                            .label("unknown code");
-                            d = match schema::did_you_mean(code, codes) {
-                                Some(near) => d.help(format!(
-                                    "did you mean `{near}`? `topoc explain` lists the codes"
-                                )),
-                                None => d.help("`topoc explain` lists the codes"),
-                            };
-                            self.report(d);
-                        }
-                        Some(lint) if name == "allow" && !lint.allowable() => {
-                            self.report(
-                                Diagnostic::new(&E003, item_span, format!("`{}` cannot be allowed", lint.code))
-                                    .label("not allowable")
-                                    .help("language errors and plain-text secrets must be fixed, not silenced"),
-                            );
-                        }
-                        Some(lint) => out.push((lint.code.to_string(), item_span)),
-                    }
-                }
-                Some(Lowered::CodeList(out))
-            }
+            (Type::StringList, ValueKind::List(items)) => self.string_list(name, items, file),
+            (Type::CodeList, ValueKind::List(items)) => self.code_list(name, items, file),
             (Type::Manager, ValueKind::Ident(text)) if text == "passive" => {
                 Some(Lowered::Manager(Manager::Passive))
             }
@@ -894,35 +579,353 @@ impl Lowerer<'_> {
                     None
                 }
             },
-            (Type::Manager, ValueKind::List(items)) => {
-                let mut nodes = Vec::new();
-                for item in items {
-                    match &item.kind {
-                        ValueKind::Number(text) if text.parse::<u32>().is_ok_and(|n| n >= 1) => {
-                            nodes.push(text.parse::<u32>().unwrap_or(1))
-                        }
-                        other => {
-                            self.report(
-                                Diagnostic::new(
-                                    &E003,
-                                    Span::new(file, item.span.start, item.span.end),
-                                    format!("`manager` names node numbers, found {}", other.describe()),
-                                )
-                                .label("not a node number")
-                                .help("write `manager = passive` or one node number such as `manager = 1`"),
-                            );
-                            return None;
-                        }
-                    }
-                }
-                Some(Lowered::Manager(Manager::Nodes(nodes)))
-            }
+            (Type::Manager, ValueKind::List(items)) => self.manager_nodes(items, file),
             (_, other) => {
                 let _ = decl;
                 self.report(wrong(&other.describe()));
                 None
             }
         }
+    }
+
+    /// Credentials in a URL are a secret in plain text, whatever the
+    /// attribute: nothing of them may reach an artifact (SEC001).
+    fn credentials_in_url(&mut self, name: &str, value: &syntax::Value, span: Span) -> bool {
+        let strings: Vec<&str> = match &value.kind {
+            ValueKind::Str(text) => vec![text.as_str()],
+            ValueKind::List(items) => items
+                .iter()
+                .filter_map(|item| match &item.kind {
+                    ValueKind::Str(text) => Some(text.as_str()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        if let Some(found) = strings.iter().find_map(|text| url_credentials(text)) {
+            self.report(
+                Diagnostic::new(&SEC001, span, format!("`{name}` carries credentials in a URL: {found}"))
+                    .label("credentials in plain text")
+                    .help("take the credentials out of the URL and give them as a secret (an artifact server takes `credentials = secret(\"...\")`), then rotate the ones that were committed"),
+            );
+            return true;
+        }
+        false
+    }
+
+    /// A list of host names.
+    fn host_list(&mut self, name: &str, items: &[syntax::Value], file: FileId) -> Option<Lowered> {
+        let mut out = Vec::new();
+        for item in items {
+            let item_span = Span::new(file, item.span.start, item.span.end);
+            match &item.kind {
+                ValueKind::Str(text) if valid_host(text) => out.push(text.clone()),
+                ValueKind::Str(_) => {
+                    self.report(bad_host(name, item_span));
+                    return None;
+                }
+                other => {
+                    self.report(
+                        Diagnostic::new(
+                            &E003,
+                            item_span,
+                            format!("`{name}` lists host names, found {}", other.describe()),
+                        )
+                        .label("not a host name")
+                        .help("quote each host: [\"apim-1.example.com\", \"apim-2.example.com\"]"),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(Lowered::StringList(out))
+    }
+
+    /// A whole number within its range.
+    fn whole_number(
+        &mut self,
+        attr: &AttrSchema,
+        text: &str,
+        (min, max): (u64, u64),
+        span: Span,
+    ) -> Option<Lowered> {
+        let name = attr.name;
+        if text.contains('.') {
+            self.report(
+                wrong_type(attr, span, &format!("the fraction {text}"))
+                    .help("write a whole number"),
+            );
+            return None;
+        }
+        match text.parse::<u64>() {
+            Ok(n) if n >= min && n <= max => Some(Lowered::Int(n)),
+            _ => {
+                self.report(
+                    Diagnostic::new(&E003, span, format!("`{name}` = {text} is out of range"))
+                        .label("out of range")
+                        .help(format!("`{name}` takes a whole number from {min} to {max}")),
+                );
+                None
+            }
+        }
+    }
+
+    /// `secret("name")`: one string, a valid secret name.
+    fn secret_call(&mut self, args: &[syntax::Value], file: FileId, span: Span) -> Option<Lowered> {
+        match args {
+            [
+                syntax::Value {
+                    kind: ValueKind::Str(secret),
+                    span: arg_span,
+                },
+            ] => {
+                if valid_secret_name(secret) {
+                    Some(Lowered::Secret(secret.clone()))
+                } else {
+                    self.report(
+                        Diagnostic::new(
+                            &E003,
+                            Span::new(file, arg_span.start, arg_span.end),
+                            "invalid secret name",
+                        )
+                        .label("not a valid secret name")
+                        .help("secret names are 1 to 63 characters of a-z, 0-9, `-`, `.` and `_`, starting with a letter or digit, e.g. secret(\"apim-db-password\")"),
+                    );
+                    None
+                }
+            }
+            _ => {
+                self.report(
+                    Diagnostic::new(
+                        &E003,
+                        span,
+                        "`secret(...)` takes one string: the secret's name",
+                    )
+                    .label("wrong arguments")
+                    .help("write secret(\"apim-db-password\")"),
+                );
+                None
+            }
+        }
+    }
+
+    /// A list of names, each listed once.
+    fn ref_list(&mut self, name: &str, items: &[syntax::Value], file: FileId) -> Option<Lowered> {
+        let mut names: Vec<(String, Span)> = Vec::new();
+        let mut ok = true;
+        for item in items {
+            let item_span = Span::new(file, item.span.start, item.span.end);
+            match &item.kind {
+                ValueKind::Ident(text) => {
+                    if let Some((_, first)) = names.iter().find(|(n, _)| n == text) {
+                        self.report(
+                            Diagnostic::new(
+                                &E006,
+                                item_span,
+                                format!("`{text}` is listed twice in `{name}`"),
+                            )
+                            .label("listed again")
+                            .related(*first, "first listed here")
+                            .help("list each name once"),
+                        );
+                    } else {
+                        names.push((text.clone(), item_span));
+                    }
+                }
+                other => {
+                    ok = false;
+                    self.report(
+                        Diagnostic::new(
+                            &E003,
+                            item_span,
+                            format!("`{name}` lists names, found {}", other.describe()),
+                        )
+                        .label("not a name")
+                        .help("write bare names: [apim_db, shared_db]"),
+                    );
+                }
+            }
+        }
+        ok.then_some(Lowered::RefList(names))
+    }
+
+    /// A list of strings.
+    fn string_list(
+        &mut self,
+        name: &str,
+        items: &[syntax::Value],
+        file: FileId,
+    ) -> Option<Lowered> {
+        let mut out = Vec::new();
+        for item in items {
+            match &item.kind {
+                ValueKind::Str(text) => out.push(text.clone()),
+                other => {
+                    self.report(
+                        Diagnostic::new(
+                            &E003,
+                            Span::new(file, item.span.start, item.span.end),
+                            format!("`{name}` lists strings, found {}", other.describe()),
+                        )
+                        .label("not a string")
+                        .help("quote each item: [\"host-a.example.com\", \"host-b.example.com\"]"),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(Lowered::StringList(out))
+    }
+
+    /// A list of diagnostic codes: known ones, and for `allow` allowable ones.
+    fn code_list(&mut self, name: &str, items: &[syntax::Value], file: FileId) -> Option<Lowered> {
+        let mut out = Vec::new();
+        for item in items {
+            let item_span = Span::new(file, item.span.start, item.span.end);
+            let ValueKind::Str(code) = &item.kind else {
+                self.report(
+                    Diagnostic::new(
+                        &E003,
+                        item_span,
+                        format!(
+                            "`{name}` lists diagnostic codes as strings, found {}",
+                            item.kind.describe()
+                        ),
+                    )
+                    .label("not a code")
+                    .help("write codes as strings: [\"HA004\"]"),
+                );
+                return None;
+            };
+            match crate::lints::find(code) {
+                None => {
+                    let codes = crate::lints::all().iter().map(|l| l.code);
+                    let mut d = Diagnostic::new(
+                        &E003,
+                        item_span,
+                        format!("unknown diagnostic code `{code}`"),
+                    )
+                    .label("unknown code");
+                    d = match schema::did_you_mean(code, codes) {
+                        Some(near) => d.help(format!(
+                            "did you mean `{near}`? `topoc explain` lists the codes"
+                        )),
+                        None => d.help("`topoc explain` lists the codes"),
+                    };
+                    self.report(d);
+                }
+                Some(lint) if name == "allow" && !lint.allowable() => {
+                    self.report(
+                        Diagnostic::new(
+                            &E003,
+                            item_span,
+                            format!("`{}` cannot be allowed", lint.code),
+                        )
+                        .label("not allowable")
+                        .help("language errors and plain-text secrets must be fixed, not silenced"),
+                    );
+                }
+                Some(lint) => out.push((lint.code.to_string(), item_span)),
+            }
+        }
+        Some(Lowered::CodeList(out))
+    }
+
+    /// `manager = [1]`: node numbers from 1.
+    fn manager_nodes(&mut self, items: &[syntax::Value], file: FileId) -> Option<Lowered> {
+        let mut nodes = Vec::new();
+        for item in items {
+            match &item.kind {
+                ValueKind::Number(text) if text.parse::<u32>().is_ok_and(|n| n >= 1) => {
+                    nodes.push(text.parse::<u32>().unwrap_or(1))
+                }
+                other => {
+                    self.report(
+                        Diagnostic::new(
+                            &E003,
+                            Span::new(file, item.span.start, item.span.end),
+                            format!("`manager` names node numbers, found {}", other.describe()),
+                        )
+                        .label("not a node number")
+                        .help("write `manager = passive` or one node number such as `manager = 1`"),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(Lowered::Manager(Manager::Nodes(nodes)))
+    }
+
+    /// One of an attribute's allowed values (the nearest one suggested).
+    fn enum_value(
+        &mut self,
+        name: &str,
+        values: &[schema::EnumValue],
+        text: &str,
+        span: Span,
+    ) -> Option<Lowered> {
+        if values.iter().any(|v| v.name == text) {
+            return Some(Lowered::Ident(text.to_string()));
+        }
+        let allowed = values.iter().map(|v| v.name).collect::<Vec<_>>();
+        let mut d = Diagnostic::new(&E003, span, format!("`{text}` is not a valid `{name}`"))
+            .label("not an allowed value");
+        d = match schema::did_you_mean(text, allowed.iter().copied()) {
+            Some(near) => d.help(format!(
+                "did you mean `{near}`? allowed: {}",
+                allowed.join(", ")
+            )),
+            None => d.help(format!("allowed values: {}", allowed.join(", "))),
+        };
+        self.report(d);
+        None
+    }
+
+    /// A dotted version such as "4.2.0".
+    fn version(&mut self, text: &str, span: Span) -> Option<Lowered> {
+        if let Some(v) = Version::parse(text) {
+            return Some(Lowered::Version(v));
+        }
+        self.report(
+            Diagnostic::new(&E003, span, format!("`{text}` is not a version"))
+                .label("not a version")
+                .help("write a dotted version such as \"4.2.0\" (one to four numbers)"),
+        );
+        None
+    }
+
+    /// A number above 0 (cores, say).
+    fn positive_number(&mut self, name: &str, text: &str, span: Span) -> Option<Lowered> {
+        match parse_number(text) {
+            Some(n) if n > 0.0 => Some(Lowered::Number(n)),
+            _ => {
+                self.report(
+                    Diagnostic::new(&E003, span, format!("`{name}` = {text} is out of range"))
+                        .label("out of range")
+                        .help("write a positive number such as 2 or 0.5"),
+                );
+                None
+            }
+        }
+    }
+
+    /// A string of a checked form, or the error that says what it must be.
+    fn formed_string(
+        &mut self,
+        form: StringForm,
+        name: &str,
+        text: &str,
+        span: Span,
+    ) -> Option<Lowered> {
+        if (form.valid)(text) {
+            return Some(Lowered::Str(text.to_string()));
+        }
+        self.report(
+            Diagnostic::new(&E003, span, format!("`{name}` is not {}", form.what))
+                .label(form.label)
+                .help(form.help),
+        );
+        None
     }
 
     fn lower_quantity(
@@ -1101,8 +1104,81 @@ impl Lowerer<'_> {
     fn build(&mut self, declared: &[Declared], first_file: FileId) -> Topology {
         let of = |kind: BlockKind| declared.iter().filter(move |d| d.kind == kind);
 
-        // topology
-        let top = of(BlockKind::Topology).next();
+        let mut topology = self.topology_block(of(BlockKind::Topology).next(), first_file);
+
+        for d in of(BlockKind::ArtifactServer) {
+            topology.artifact_servers.push(ArtifactServer {
+                name: d.name.clone(),
+                span: d.header,
+                url: d.string("url"),
+                poll: d
+                    .duration("poll")
+                    .map(|p| p.value)
+                    .unwrap_or(Duration { millis: 60_000 }),
+                credentials: d.secret("credentials"),
+            });
+        }
+
+        for d in of(BlockKind::Datacenter) {
+            let dc = self.lower_datacenter(d);
+            topology.datacenters.push(dc);
+        }
+
+        for d in of(BlockKind::Datasource) {
+            let dc = DcId(d.parent.unwrap_or(0));
+            let id = DsId(topology.datasources.len());
+            topology.datacenters[dc.0].datasources.push(id);
+            let lowered = self.lower_datasource(d, dc);
+            topology.datasources.push(lowered);
+        }
+        let users: Vec<Option<String>> = of(BlockKind::Datasource)
+            .map(|d| d.string("user"))
+            .collect();
+        inherit_replica_settings(&mut topology, &users);
+
+        for d in of(BlockKind::FileShare) {
+            let dc = DcId(d.parent.unwrap_or(0));
+            let id = FsId(topology.file_shares.len());
+            topology.datacenters[dc.0].file_shares.push(id);
+            let lowered = self.lower_file_share(d, dc);
+            topology.file_shares.push(lowered);
+        }
+
+        // Clusters: create all first (references between clusters).
+        for d in of(BlockKind::Cluster) {
+            let dc = DcId(d.parent.unwrap_or(0));
+            let id = ClusterId(topology.clusters.len());
+            topology.datacenters[dc.0].clusters.push(id);
+            let lowered = self.lower_cluster(d, dc);
+            topology.clusters.push(lowered);
+        }
+        self.check_role_references(&topology);
+
+        for d in of(BlockKind::LoadBalancer) {
+            let dc = DcId(d.parent.unwrap_or(0));
+            let id = LbId(topology.load_balancers.len());
+            topology.datacenters[dc.0].load_balancers.push(id);
+            let lowered = self.lower_load_balancer(d, dc);
+            topology.load_balancers.push(lowered);
+        }
+
+        let before = self.diagnostics.len();
+        self.check_generated_names(&topology);
+        // Host names derive from the same labels: one report per clash.
+        if self.diagnostics.len() == before {
+            self.check_host_names(&topology);
+        }
+
+        for d in of(BlockKind::Upgrade) {
+            let upgrade = self.lower_upgrade(d);
+            topology.upgrades.push(upgrade);
+        }
+        topology
+    }
+
+    /// The `topology` block (reported missing when there is none), with
+    /// empty lists of what the other blocks add.
+    fn topology_block(&mut self, top: Option<&Declared>, first_file: FileId) -> Topology {
         if top.is_none() {
             self.report(
                 Diagnostic::new(&E004, Span::new(first_file, 0, 0), "no `topology` block")
@@ -1110,7 +1186,7 @@ impl Lowerer<'_> {
                     .help("add `topology NAME { product = wso2-apim  version = \"4.2.0\"  peak_load = 1000rps }`"),
             );
         }
-        let mut topology = Topology {
+        Topology {
             name: top.map(|t| t.name.clone()).unwrap_or_default(),
             span: top.map(|t| t.header).unwrap_or(Span::new(first_file, 0, 0)),
             product: Product::WsoApim,
@@ -1157,315 +1233,285 @@ impl Lowerer<'_> {
             clusters: Vec::new(),
             load_balancers: Vec::new(),
             upgrades: Vec::new(),
+        }
+    }
+
+    /// A `datacenter` block; its clusters, datasources, file shares and
+    /// load balancers are added as their blocks are lowered.
+    fn lower_datacenter(&mut self, d: &Declared) -> Datacenter {
+        let role = d.ident("role", Role::from_name);
+        let mut dc = Datacenter {
+            name: d.name.clone(),
+            span: d.header,
+            role,
+            region: d.string("region"),
+            domain: d
+                .string("domain")
+                .unwrap_or_else(|| format!("{}.internal", d.name)),
+            replicates: self
+                .resolve(d, "replicates", BlockKind::Datacenter)
+                .map(|s| Spanned::new(DcId(s.value), s.span)),
+            artifact_source: self
+                .resolve(d, "artifact_source", BlockKind::ArtifactServer)
+                .map(|s| Spanned::new(ArtifactId(s.value), s.span)),
+            standby: d.ident("standby", DcStandby::from_name),
+            recovery_time: d.duration("recovery_time"),
+            replication_lag: d
+                .duration("replication_lag")
+                .map(|l| l.value)
+                .unwrap_or(Duration { millis: 10_000 }),
+            clusters: Vec::new(),
+            datasources: Vec::new(),
+            file_shares: Vec::new(),
+            load_balancers: Vec::new(),
+            rejected: Vec::new(),
         };
+        dc.rejected = [
+            ("replicates", dc.replicates.is_none()),
+            ("artifact_source", dc.artifact_source.is_none()),
+        ]
+        .into_iter()
+        .filter(|(attr, unresolved)| *unresolved && self.had_error_for(d, attr))
+        .map(|(attr, _)| attr)
+        .collect();
+        dc
+    }
 
-        for d in of(BlockKind::ArtifactServer) {
-            topology.artifact_servers.push(ArtifactServer {
-                name: d.name.clone(),
-                span: d.header,
-                url: d.string("url"),
-                poll: d
-                    .duration("poll")
-                    .map(|p| p.value)
-                    .unwrap_or(Duration { millis: 60_000 }),
-                credentials: d.secret("credentials"),
-            });
-        }
-
-        for d in of(BlockKind::Datacenter) {
-            let role = d.ident("role", Role::from_name);
-            let mut dc = Datacenter {
-                name: d.name.clone(),
-                span: d.header,
-                role,
-                region: d.string("region"),
-                domain: d
-                    .string("domain")
-                    .unwrap_or_else(|| format!("{}.internal", d.name)),
-                replicates: self
-                    .resolve(d, "replicates", BlockKind::Datacenter)
-                    .map(|s| Spanned::new(DcId(s.value), s.span)),
-                artifact_source: self
-                    .resolve(d, "artifact_source", BlockKind::ArtifactServer)
-                    .map(|s| Spanned::new(ArtifactId(s.value), s.span)),
-                standby: d.ident("standby", DcStandby::from_name),
-                recovery_time: d.duration("recovery_time"),
-                replication_lag: d
-                    .duration("replication_lag")
-                    .map(|l| l.value)
-                    .unwrap_or(Duration { millis: 10_000 }),
-                clusters: Vec::new(),
-                datasources: Vec::new(),
-                file_shares: Vec::new(),
-                load_balancers: Vec::new(),
-                rejected: Vec::new(),
-            };
-            dc.rejected = [
-                ("replicates", dc.replicates.is_none()),
-                ("artifact_source", dc.artifact_source.is_none()),
-            ]
-            .into_iter()
-            .filter(|(attr, unresolved)| *unresolved && self.had_error_for(d, attr))
-            .map(|(attr, _)| attr)
-            .collect();
-            topology.datacenters.push(dc);
-        }
-
-        for d in of(BlockKind::Datasource) {
-            let dc = DcId(d.parent.unwrap_or(0));
-            let id = DsId(topology.datasources.len());
-            topology.datacenters[dc.0].datasources.push(id);
-            let replica_of = self
-                .resolve(d, "replica_of", BlockKind::Datasource)
-                .map(|s| Spanned::new(DsId(s.value), s.span));
-            let has_replica = d.get("replica_of").is_some();
-            if !has_replica {
-                for attr in ["purpose", "engine", "database"] {
-                    if d.get(attr).is_none() && !self.had_error_for(d, attr) {
-                        let schema = BlockKind::Datasource
-                            .schema()
-                            .attr(attr)
-                            .expect("schema attribute");
-                        self.missing(d, schema, Some("required unless `replica_of` is set"));
-                    }
+    /// A `datasource` block of datacenter `dc`: what a replica does not say it
+    /// takes from its primary later ([`inherit_replica_settings`]).
+    fn lower_datasource(&mut self, d: &Declared, dc: DcId) -> Datasource {
+        let replica_of = self
+            .resolve(d, "replica_of", BlockKind::Datasource)
+            .map(|s| Spanned::new(DsId(s.value), s.span));
+        let has_replica = d.get("replica_of").is_some();
+        if !has_replica {
+            for attr in ["purpose", "engine", "database"] {
+                if d.get(attr).is_none() && !self.had_error_for(d, attr) {
+                    let schema = BlockKind::Datasource
+                        .schema()
+                        .attr(attr)
+                        .expect("schema attribute");
+                    self.missing(d, schema, Some("required unless `replica_of` is set"));
                 }
             }
-            let access = d.ident("access", Access::from_name).unwrap_or(Spanned::new(
-                if has_replica {
-                    Access::ReadOnly
-                } else {
-                    Access::ReadWrite
-                },
-                d.header,
-            ));
-            let engine = d.ident("engine", Engine::from_name).map(|e| e.value);
-            topology.datasources.push(Datasource {
-                name: d.name.clone(),
-                span: d.header,
-                datacenter: dc,
-                purpose: d.ident("purpose", Purpose::from_name).map(|p| p.value),
-                engine,
-                host: d.string("host"),
-                port: d.int("port").map(|p| p.value as u16).unwrap_or(0),
-                database: d.string("database"),
-                database_span: d.span_of("database"),
-                user: String::new(),
-                user_span: d.span_of("user"),
-                password: d.secret("password").unwrap_or_else(|| SecretRef {
-                    name: String::new(),
-                    span: None,
-                }),
-                access,
-                replica_of,
-                driver: d.spanned_string("driver"),
-                admin_user: d.string("admin_user").unwrap_or_else(|| {
-                    match engine {
-                        Some(Engine::Postgres) => "postgres",
-                        Some(Engine::Mssql) => "sa",
-                        Some(Engine::Oracle) => "system",
-                        _ => "root",
-                    }
-                    .to_string()
-                }),
-                admin_password: d.secret("admin_password").unwrap_or_else(|| {
-                    default_secret(&format!("{}-admin-password", d.name.replace('_', "-")))
-                }),
-                replication_user: d.string("replication_user").unwrap_or_default(),
-                replication_password: d
-                    .secret("replication_password")
-                    .unwrap_or_else(|| default_secret("")),
-            });
         }
-        let users: Vec<Option<String>> = of(BlockKind::Datasource)
-            .map(|d| d.string("user"))
-            .collect();
-        inherit_replica_settings(&mut topology, &users);
+        let access = d.ident("access", Access::from_name).unwrap_or(Spanned::new(
+            if has_replica {
+                Access::ReadOnly
+            } else {
+                Access::ReadWrite
+            },
+            d.header,
+        ));
+        let engine = d.ident("engine", Engine::from_name).map(|e| e.value);
+        Datasource {
+            name: d.name.clone(),
+            span: d.header,
+            datacenter: dc,
+            purpose: d.ident("purpose", Purpose::from_name).map(|p| p.value),
+            engine,
+            host: d.string("host"),
+            port: d.int("port").map(|p| p.value as u16).unwrap_or(0),
+            database: d.string("database"),
+            database_span: d.span_of("database"),
+            user: String::new(),
+            user_span: d.span_of("user"),
+            password: d.secret("password").unwrap_or_else(|| SecretRef {
+                name: String::new(),
+                span: None,
+            }),
+            access,
+            replica_of,
+            driver: d.spanned_string("driver"),
+            admin_user: d.string("admin_user").unwrap_or_else(|| {
+                match engine {
+                    Some(Engine::Postgres) => "postgres",
+                    Some(Engine::Mssql) => "sa",
+                    Some(Engine::Oracle) => "system",
+                    _ => "root",
+                }
+                .to_string()
+            }),
+            admin_password: d.secret("admin_password").unwrap_or_else(|| {
+                default_secret(&format!("{}-admin-password", d.name.replace('_', "-")))
+            }),
+            replication_user: d.string("replication_user").unwrap_or_default(),
+            replication_password: d
+                .secret("replication_password")
+                .unwrap_or_else(|| default_secret("")),
+        }
+    }
 
-        for d in of(BlockKind::FileShare) {
-            let dc = DcId(d.parent.unwrap_or(0));
-            let id = FsId(topology.file_shares.len());
-            topology.datacenters[dc.0].file_shares.push(id);
-            let method = d.ident("method", ShareMethod::from_name);
-            if method.as_ref().map(|m| m.value) == Some(ShareMethod::Nfs) {
-                for attr in ["server", "path"] {
-                    if d.get(attr).is_none() && !self.had_error_for(d, attr) {
-                        let schema = BlockKind::FileShare
-                            .schema()
-                            .attr(attr)
-                            .expect("schema attribute");
-                        self.missing(d, schema, Some("required for `method = nfs`"));
-                    }
+    /// A `file_share` block of datacenter `dc` (NFS needs a server and a path).
+    fn lower_file_share(&mut self, d: &Declared, dc: DcId) -> FileShare {
+        let method = d.ident("method", ShareMethod::from_name);
+        if method.as_ref().map(|m| m.value) == Some(ShareMethod::Nfs) {
+            for attr in ["server", "path"] {
+                if d.get(attr).is_none() && !self.had_error_for(d, attr) {
+                    let schema = BlockKind::FileShare
+                        .schema()
+                        .attr(attr)
+                        .expect("schema attribute");
+                    self.missing(d, schema, Some("required for `method = nfs`"));
                 }
             }
-            topology.file_shares.push(FileShare {
-                name: d.name.clone(),
-                span: d.header,
-                datacenter: dc,
-                method,
-                server: d.string("server"),
-                path: d.string("path"),
-                interval: d
-                    .duration("interval")
-                    .map(|i| i.value)
-                    .unwrap_or(Duration { millis: 60_000 }),
-                storage_class: d.string("storage_class"),
-            });
         }
+        FileShare {
+            name: d.name.clone(),
+            span: d.header,
+            datacenter: dc,
+            method,
+            server: d.string("server"),
+            path: d.string("path"),
+            interval: d
+                .duration("interval")
+                .map(|i| i.value)
+                .unwrap_or(Duration { millis: 60_000 }),
+            storage_class: d.string("storage_class"),
+        }
+    }
 
-        // Clusters: create all first (references between clusters).
-        for d in of(BlockKind::Cluster) {
-            let dc = DcId(d.parent.unwrap_or(0));
-            let id = ClusterId(topology.clusters.len());
-            topology.datacenters[dc.0].clusters.push(id);
-            let nodes = d.int("nodes").map(|n| Spanned::new(n.value as u32, n.span));
-            let ha = d.ident("ha", HaMode::from_name);
-            if ha.is_none()
-                && nodes.as_ref().is_some_and(|n| n.value > 1)
-                && !self.had_error_for(d, "ha")
-            {
-                let schema = BlockKind::Cluster
-                    .schema()
-                    .attr("ha")
-                    .expect("schema attribute");
-                self.missing(
-                    d,
-                    schema,
-                    Some("a cluster of more than one node needs an HA mode"),
-                );
-            }
-            let hosts = match d.get("hosts") {
+    /// A `cluster` block of datacenter `dc`: one host per node, an HA mode
+    /// for more than one node.
+    fn lower_cluster(&mut self, d: &Declared, dc: DcId) -> Cluster {
+        let nodes = d.int("nodes").map(|n| Spanned::new(n.value as u32, n.span));
+        let ha = d.ident("ha", HaMode::from_name);
+        if ha.is_none()
+            && nodes.as_ref().is_some_and(|n| n.value > 1)
+            && !self.had_error_for(d, "ha")
+        {
+            let schema = BlockKind::Cluster
+                .schema()
+                .attr("ha")
+                .expect("schema attribute");
+            self.missing(
+                d,
+                schema,
+                Some("a cluster of more than one node needs an HA mode"),
+            );
+        }
+        let hosts = match d.get("hosts") {
+            Some(LoweredAttr {
+                value: Lowered::StringList(list),
+                span,
+            }) => Some(Spanned::new(list.clone(), *span)),
+            _ => None,
+        };
+        if let (Some(hosts), Some(n)) = (&hosts, &nodes)
+            && hosts.value.len() != n.value as usize
+        {
+            self.report(
+                Diagnostic::new(
+                    &E003,
+                    hosts.span,
+                    format!(
+                        "`hosts` lists {} names for {} nodes in cluster `{}`",
+                        hosts.value.len(),
+                        n.value,
+                        d.name
+                    ),
+                )
+                .label("one host per node")
+                .related(n.span, format!("{} nodes", n.value))
+                .help("give exactly one host name per node, in node order"),
+            );
+        }
+        let datasources = self
+            .resolve_list(d, "datasources", BlockKind::Datasource)
+            .map(|l| {
+                l.value
+                    .into_iter()
+                    .map(|s| Spanned::new(DsId(s.value), s.span))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let manager = match d.get("manager") {
+            Some(LoweredAttr {
+                value: Lowered::Manager(m),
+                span,
+            }) => Some(Spanned::new(m.clone(), *span)),
+            _ => None,
+        };
+        Cluster {
+            name: d.name.clone(),
+            span: d.header,
+            datacenter: dc,
+            profile: d.ident("profile", Profile::from_name),
+            nodes,
+            ha,
+            standby: d.ident("standby", ClusterStandby::from_name),
+            node_capacity: d.quantity("node_capacity"),
+            peak_load: d.quantity("peak_load"),
+            manager,
+            datasources,
+            file_share: self
+                .resolve(d, "file_share", BlockKind::FileShare)
+                .map(|s| Spanned::new(FsId(s.value), s.span)),
+            key_manager: self
+                .resolve(d, "key_manager", BlockKind::Cluster)
+                .map(|s| Spanned::new(ClusterId(s.value), s.span)),
+            traffic_manager: self
+                .resolve(d, "traffic_manager", BlockKind::Cluster)
+                .map(|s| Spanned::new(ClusterId(s.value), s.span)),
+            cpu: d.quantity("cpu"),
+            memory: match d.get("memory") {
                 Some(LoweredAttr {
-                    value: Lowered::StringList(list),
+                    value: Lowered::Size(bytes),
                     span,
-                }) => Some(Spanned::new(list.clone(), *span)),
+                }) => Some(Spanned::new(*bytes, *span)),
                 _ => None,
-            };
-            if let (Some(hosts), Some(n)) = (&hosts, &nodes)
-                && hosts.value.len() != n.value as usize
-            {
-                self.report(
-                    Diagnostic::new(
-                        &E003,
-                        hosts.span,
-                        format!(
-                            "`hosts` lists {} names for {} nodes in cluster `{}`",
-                            hosts.value.len(),
-                            n.value,
-                            d.name
-                        ),
-                    )
-                    .label("one host per node")
-                    .related(n.span, format!("{} nodes", n.value))
-                    .help("give exactly one host name per node, in node order"),
-                );
-            }
-            let datasources = self
-                .resolve_list(d, "datasources", BlockKind::Datasource)
+            },
+            hosts,
+            image: d.spanned_string("image"),
+        }
+    }
+
+    /// A `load_balancer` block of datacenter `dc`.
+    fn lower_load_balancer(&mut self, d: &Declared, dc: DcId) -> LoadBalancer {
+        LoadBalancer {
+            name: d.name.clone(),
+            span: d.header,
+            datacenter: dc,
+            kind: LbKind::Nginx,
+            hostname: d.string("hostname"),
+            fronts: self
+                .resolve_list(d, "fronts", BlockKind::Cluster)
                 .map(|l| {
                     l.value
                         .into_iter()
-                        .map(|s| Spanned::new(DsId(s.value), s.span))
+                        .map(|s| Spanned::new(ClusterId(s.value), s.span))
                         .collect()
                 })
-                .unwrap_or_default();
-            let manager = match d.get("manager") {
-                Some(LoweredAttr {
-                    value: Lowered::Manager(m),
-                    span,
-                }) => Some(Spanned::new(m.clone(), *span)),
-                _ => None,
-            };
-            topology.clusters.push(Cluster {
-                name: d.name.clone(),
-                span: d.header,
-                datacenter: dc,
-                profile: d.ident("profile", Profile::from_name),
-                nodes,
-                ha,
-                standby: d.ident("standby", ClusterStandby::from_name),
-                node_capacity: d.quantity("node_capacity"),
-                peak_load: d.quantity("peak_load"),
-                manager,
-                datasources,
-                file_share: self
-                    .resolve(d, "file_share", BlockKind::FileShare)
-                    .map(|s| Spanned::new(FsId(s.value), s.span)),
-                key_manager: self
-                    .resolve(d, "key_manager", BlockKind::Cluster)
-                    .map(|s| Spanned::new(ClusterId(s.value), s.span)),
-                traffic_manager: self
-                    .resolve(d, "traffic_manager", BlockKind::Cluster)
-                    .map(|s| Spanned::new(ClusterId(s.value), s.span)),
-                cpu: d.quantity("cpu"),
-                memory: match d.get("memory") {
-                    Some(LoweredAttr {
-                        value: Lowered::Size(bytes),
-                        span,
-                    }) => Some(Spanned::new(*bytes, *span)),
-                    _ => None,
-                },
-                hosts,
-                image: d.spanned_string("image"),
-            });
+                .unwrap_or_default(),
         }
-        self.check_role_references(&topology);
+    }
 
-        for d in of(BlockKind::LoadBalancer) {
-            let dc = DcId(d.parent.unwrap_or(0));
-            let id = LbId(topology.load_balancers.len());
-            topology.datacenters[dc.0].load_balancers.push(id);
-            topology.load_balancers.push(LoadBalancer {
-                name: d.name.clone(),
-                span: d.header,
-                datacenter: dc,
-                kind: LbKind::Nginx,
-                hostname: d.string("hostname"),
-                fronts: self
-                    .resolve_list(d, "fronts", BlockKind::Cluster)
-                    .map(|l| {
-                        l.value
-                            .into_iter()
-                            .map(|s| Spanned::new(ClusterId(s.value), s.span))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
+    /// An `upgrade` block.
+    fn lower_upgrade(&mut self, d: &Declared) -> Upgrade {
+        let clusters = self
+            .resolve_list(d, "clusters", BlockKind::Cluster)
+            .map(|l| {
+                Spanned::new(
+                    l.value
+                        .into_iter()
+                        .map(|s| Spanned::new(ClusterId(s.value), s.span))
+                        .collect(),
+                    l.span,
+                )
             });
+        Upgrade {
+            name: d.name.clone(),
+            span: d.header,
+            kind: d.ident("kind", UpgradeKind::from_name),
+            clusters,
+            to_version: d.version("to_version"),
+            restart: d.bool("restart"),
+            read_only_window: d.duration("read_only_window"),
+            token_sync: d.ident("token_sync", TokenSync::from_name),
+            cutover: d.ident("cutover", Cutover::from_name),
+            window: d.string("window"),
+            surge: d.bool("surge").map(|s| s.value).unwrap_or(true),
         }
-
-        let before = self.diagnostics.len();
-        self.check_generated_names(&topology);
-        // Host names derive from the same labels: one report per clash.
-        if self.diagnostics.len() == before {
-            self.check_host_names(&topology);
-        }
-
-        for d in of(BlockKind::Upgrade) {
-            let clusters = self
-                .resolve_list(d, "clusters", BlockKind::Cluster)
-                .map(|l| {
-                    Spanned::new(
-                        l.value
-                            .into_iter()
-                            .map(|s| Spanned::new(ClusterId(s.value), s.span))
-                            .collect(),
-                        l.span,
-                    )
-                });
-            topology.upgrades.push(Upgrade {
-                name: d.name.clone(),
-                span: d.header,
-                kind: d.ident("kind", UpgradeKind::from_name),
-                clusters,
-                to_version: d.version("to_version"),
-                restart: d.bool("restart"),
-                read_only_window: d.duration("read_only_window"),
-                token_sync: d.ident("token_sync", TokenSync::from_name),
-                cutover: d.ident("cutover", Cutover::from_name),
-                window: d.string("window"),
-                surge: d.bool("surge").map(|s| s.value).unwrap_or(true),
-            });
-        }
-        topology
     }
 
     /// Generated artifacts name objects after DNS labels of topology names
@@ -1500,7 +1546,7 @@ impl Lowerer<'_> {
             }
         }
         for lb in &t.load_balancers {
-            let label = format!("{}-lb", naming::dns_label(&lb.name));
+            let label = naming::load_balancer_label(&lb.name);
             self.claim(
                 &mut objects,
                 label,
@@ -1589,9 +1635,8 @@ impl Lowerer<'_> {
                     span,
                     given,
                 };
-                let label = naming::cluster_label(&c.name);
                 wanted.push((
-                    format!("{label}.{domain}"),
+                    naming::cluster_host(&c.name, &domain),
                     claim(What::Address(cid), c.span, false),
                 ));
                 for i in 1..=c.node_count() {
@@ -1601,18 +1646,18 @@ impl Lowerer<'_> {
                         .and_then(|h| Some((h.value.get((i - 1) as usize)?, h.span)));
                     let (host, span) = match given {
                         Some((host, span)) => (host.to_ascii_lowercase(), span),
-                        None => (format!("{label}-{i}.{domain}"), c.span),
+                        None => (naming::node_host(&c.name, i, &domain), c.span),
                     };
                     wanted.push((host, claim(What::Node(cid, i), span, given.is_some())));
                 }
                 wanted.push((
-                    format!("{label}-surge.{domain}"),
+                    naming::surge_host(&c.name, &domain),
                     claim(What::Surge(cid), c.span, false),
                 ));
             }
             if !dc.load_balancers.is_empty() {
                 wanted.push((
-                    format!("load-balancer.{domain}"),
+                    naming::load_balancer_host(&domain),
                     Claim {
                         what: What::LoadBalancer,
                         dc: dc_id,
@@ -1816,6 +1861,86 @@ fn inherit_replica_settings(topology: &mut Topology, users: &[Option<String>]) {
     }
 }
 
+/// A string attribute whose form is checked: the check, and what the
+/// error says it must be.
+struct StringForm {
+    valid: fn(&str) -> bool,
+    /// `` `name` is not <what> ``.
+    what: &'static str,
+    label: &'static str,
+    help: &'static str,
+}
+
+/// The form a string attribute of type `ty` must have, for the types
+/// whose strings are checked (paths, URLs, images, file names, Kubernetes
+/// names, registries).
+fn string_form(ty: &Type) -> Option<StringForm> {
+    Some(match ty {
+        Type::Path => StringForm {
+            valid: valid_path,
+            what: "a usable absolute path",
+            label: "not a path",
+            help: "write an absolute path of letters, digits and `/._+@:,=~-`, e.g. \"/exports/apim\" (it reaches mount units and volume options)",
+        },
+        Type::Url => StringForm {
+            valid: valid_url,
+            what: "an http(s) URL",
+            label: "not a URL",
+            help: "write an URL such as \"https://artifacts.example.com/apim\" (no spaces, quotes or control characters)",
+        },
+        Type::Image => StringForm {
+            valid: valid_image,
+            what: "an image reference",
+            label: "not an image",
+            help: "write a lower-case image reference with a tag or a digest, e.g. \"registry.example.com/wso2/wso2am:4.2.0.12\" or \"registry.example.com/wso2/wso2am@sha256:<64 hex digits>\"",
+        },
+        Type::FileName => StringForm {
+            valid: valid_file_name,
+            what: "a plain file name",
+            label: "not a file name",
+            help: "write a file name of letters, digits, `.`, `_` and `-` with no folder, e.g. \"mysql-connector-j-8.4.0.jar\" (it becomes a path in every target)",
+        },
+        Type::K8sName => StringForm {
+            valid: valid_k8s_name,
+            what: "a Kubernetes object name",
+            label: "not a Kubernetes name",
+            help: "write lower-case letters, digits, `-` and `.`, starting and ending with a letter or digit, at most 253 characters, e.g. \"efs-sc\"",
+        },
+        Type::Registry => StringForm {
+            valid: valid_registry,
+            what: "an image registry prefix",
+            label: "not a registry",
+            help: "write a registry host and path in lower case, e.g. \"registry.example.com:5000/wso2\"",
+        },
+        _ => return None,
+    })
+}
+
+/// An image registry prefix: a host (and port) and path in lower case.
+fn valid_registry(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 200
+        && !text.starts_with('/')
+        && !text.ends_with('/')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._:/-".contains(c))
+}
+
+/// `` `name` takes <type>, found <found> ``.
+fn wrong_type(attr: &AttrSchema, span: Span, found: &str) -> Diagnostic {
+    Diagnostic::new(
+        &E003,
+        span,
+        format!(
+            "`{}` takes {}, found {found}",
+            attr.name,
+            attr.ty.describe()
+        ),
+    )
+    .label("wrong type")
+}
+
 fn parse_number(text: &str) -> Option<f64> {
     text.parse::<f64>()
         .ok()
@@ -1943,33 +2068,28 @@ fn bad_host(name: &str, span: Span) -> Diagnostic {
 /// An image reference with a tag or a digest, in the characters image
 /// references allow: `registry[:port]/path/name:tag` or `...@sha256:<hex>`.
 pub fn valid_image(text: &str) -> bool {
-    let (name, pin) = match text.split_once('@') {
-        Some((name, digest)) => {
+    let image = naming::ImageRef::parse(text);
+    let pinned = match image.digest {
+        Some(digest) => {
             let ok = digest
                 .strip_prefix("sha256:")
                 .is_some_and(|hex| hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()));
             if !ok {
                 return false;
             }
-            (name, true)
+            true
         }
-        None => (text, false),
+        None => false,
     };
-    // The tag is after a `:` in the last path segment (a `:` before it is
-    // the registry's port).
-    let last_start = name.rfind('/').map_or(0, |i| i + 1);
-    let (repository, tag) = match name[last_start..].find(':') {
-        Some(i) => (&name[..last_start + i], Some(&name[last_start + i + 1..])),
-        None => (name, None),
-    };
-    let tagged = tag.is_some_and(|tag| {
+    let tagged = image.tag.is_some_and(|tag| {
         !tag.is_empty()
             && tag.len() <= 128
             && tag
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
     });
-    (pin || tagged)
+    let repository = image.repository;
+    (pinned || tagged)
         && !repository.is_empty()
         && text.len() <= 512
         && !repository.starts_with('/')

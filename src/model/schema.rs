@@ -340,6 +340,7 @@ pub const UPGRADE_KINDS: &[EnumValue] = values![
     "patch" => "apply a server patch, one node at a time",
     "version-upgrade" => "move the servers to a new version in place, migrating the databases",
     "migration" => "move to a new deployment with a read-only window, a dump and a cutover",
+    "add-service" => "deploy a new service (API) from the manager node only, wait until every node and datacenter has it, test, then expose it to consumers",
 ];
 pub const TOKEN_SYNC: &[EnumValue] = values![
     "one-way" => "copy tokens issued during the window from the old deployment to the new",
@@ -678,7 +679,9 @@ pub static BLOCKS: &[BlockSchema] = &[
                 "replication_password",
                 Type::Secret,
                 Required::No,
-                Some("from `replica_of`, else secret(\"<name>-replication-password\") of the datasource replicated"),
+                Some(
+                    "from `replica_of`, else secret(\"<name>-replication-password\") of the datasource replicated"
+                ),
                 "The replication role's password, held outside the topology (the runbooks read it; the nodes never do)."
             ),
             attr!(

@@ -304,6 +304,12 @@ pub struct Upgrade {
 }
 
 impl Upgrade {
+    /// The length of the upgrade's maintenance window, when its `window`
+    /// says `HH:MM-HH:MM` somewhere.
+    pub fn window_minutes(&self) -> Option<u32> {
+        self.window.as_deref().and_then(window_minutes)
+    }
+
     pub fn kind(&self) -> Option<UpgradeKind> {
         self.kind.as_ref().map(|k| k.value)
     }
@@ -414,5 +420,54 @@ impl Topology {
             .iter()
             .copied()
             .find(|&f| self.file_share(f).method() == method)
+    }
+}
+
+/// The length of a window written as `... HH:MM-HH:MM ...` (past midnight
+/// when the end comes before the start), in minutes.
+pub fn window_minutes(window: &str) -> Option<u32> {
+    let bytes = window.as_bytes();
+    let time = |at: usize| -> Option<(u32, usize)> {
+        let rest = &window[at..];
+        let colon = rest.find(':')?;
+        let hours: u32 = rest[..colon].parse().ok()?;
+        let minutes: u32 = rest.get(colon + 1..colon + 3)?.parse().ok()?;
+        (hours < 24 && minutes < 60).then_some((hours * 60 + minutes, at + colon + 3))
+    };
+    for start in 0..bytes.len() {
+        if !bytes[start].is_ascii_digit() || (start > 0 && bytes[start - 1].is_ascii_digit()) {
+            continue;
+        }
+        let Some((from, end)) = time(start) else {
+            continue;
+        };
+        let rest = window[end..].trim_start();
+        let Some(rest) = rest.strip_prefix('-') else {
+            continue;
+        };
+        let at = window.len() - rest.trim_start().len();
+        if let Some((to, _)) = time(at) {
+            let length = if to > from {
+                to - from
+            } else {
+                to + 24 * 60 - from
+            };
+            return Some(length);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::window_minutes;
+
+    #[test]
+    fn windows_are_measured() {
+        assert_eq!(window_minutes("Sun 01:00-04:00 UTC"), Some(180));
+        assert_eq!(window_minutes("Sat 22:00 - 02:30 UTC"), Some(270));
+        assert_eq!(window_minutes("2:00-3:15"), Some(75));
+        assert_eq!(window_minutes("whenever"), None);
+        assert_eq!(window_minutes("25:00-26:00"), None);
     }
 }

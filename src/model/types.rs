@@ -162,6 +162,7 @@ spelled_enum!(UpgradeKind, schema::UPGRADE_KINDS, {
     Patch = "patch",
     VersionUpgrade = "version-upgrade",
     Migration = "migration",
+    AddService = "add-service",
 });
 
 spelled_enum!(TokenSync, schema::TOKEN_SYNC, { OneWay = "one-way", TwoWay = "two-way" });

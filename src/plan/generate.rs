@@ -12,12 +12,13 @@ use crate::model::*;
 use Generation::{Current, Next};
 
 /// Collects drafts; `push` returns the draft's index.
-struct Builder {
-    drafts: Vec<Draft>,
+#[derive(Default)]
+pub(crate) struct Builder {
+    pub drafts: Vec<Draft>,
 }
 
 impl Builder {
-    fn push(&mut self, draft: Draft) -> usize {
+    pub fn push(&mut self, draft: Draft) -> usize {
         self.drafts.push(draft);
         self.drafts.len() - 1
     }
@@ -116,12 +117,12 @@ fn needed(cluster: &ClusterPlan) -> usize {
 
 /// What the rolling part of an upgrade does to each node.
 #[derive(Clone, Copy)]
-struct Change {
-    action: Action,
-    version: Generation,
-    database: Generation,
+pub(crate) struct Change {
+    pub action: Action,
+    pub version: Generation,
+    pub database: Generation,
     /// The node goes down while it changes (a restart).
-    restart: bool,
+    pub restart: bool,
 }
 
 impl Change {
@@ -129,6 +130,7 @@ impl Change {
         match self.action {
             Action::Patch => "Patch",
             Action::Upgrade => "Upgrade",
+            Action::Reconfigure => "Reconfigure",
             _ => "Deploy the fixed service on",
         }
     }
@@ -160,87 +162,135 @@ fn unrouted_note(cluster: &ClusterPlan) -> String {
     )
 }
 
-/// A node's change: the step, with why it has no drain around it where
-/// nothing routes the cluster's traffic.
-fn change_step(
-    b: &mut Builder,
+/// The cluster a part of a plan works on, and whether something routes
+/// its traffic (see [`Input::routed`]).
+struct On<'a> {
     site: usize,
-    cluster: &ClusterPlan,
-    node: &str,
-    change: Change,
+    cluster: &'a ClusterPlan,
     routed: bool,
-    after: &mut Vec<usize>,
-) -> usize {
-    let index = node_step(
-        b,
-        site,
-        cluster,
-        node,
-        change.action,
-        format!("{} {node}", change.verb()),
-        change.effect(routed),
-        after,
-    );
-    if !routed && change.restart {
-        b.drafts[index].note = Some(unrouted_note(cluster));
-    }
-    index
 }
 
-/// A node's test after its change: before it takes traffic where that is
-/// the load balancer's to give.
-fn test_step(
-    b: &mut Builder,
-    site: usize,
-    cluster: &ClusterPlan,
-    node: &str,
-    routed: bool,
-    after: &mut Vec<usize>,
-) -> usize {
-    node_step(
-        b,
-        site,
-        cluster,
-        node,
-        Action::Test,
-        if routed {
+impl On<'_> {
+    /// A step on one of the cluster's nodes, chained after `after`.
+    fn step(
+        &self,
+        b: &mut Builder,
+        node: &str,
+        action: Action,
+        title: String,
+        effect: Effect,
+        after: &mut Vec<usize>,
+    ) -> usize {
+        node_step(
+            b,
+            self.site,
+            self.cluster,
+            node,
+            action,
+            title,
+            effect,
+            after,
+        )
+    }
+
+    fn test(&self, b: &mut Builder, node: &str, title: String, after: &mut Vec<usize>) {
+        self.step(b, node, Action::Test, title, Effect::None, after);
+    }
+
+    /// A node's change, with why it has no drain around it where nothing
+    /// routes the cluster's traffic.
+    fn change(&self, b: &mut Builder, node: &str, change: Change, after: &mut Vec<usize>) {
+        let index = self.step(
+            b,
+            node,
+            change.action,
+            format!("{} {node}", change.verb()),
+            change.effect(self.routed),
+            after,
+        );
+        if !self.routed && change.restart {
+            b.drafts[index].note = Some(unrouted_note(self.cluster));
+        }
+    }
+
+    /// A node's test after its change: before it takes traffic where that
+    /// is the load balancer's to give.
+    fn test_changed(&self, b: &mut Builder, node: &str, after: &mut Vec<usize>) {
+        let title = if self.routed {
             format!("Test {node} before it takes traffic")
         } else {
             format!("Test {node}")
-        },
-        Effect::None,
-        after,
-    )
-}
-
-/// Stop (`undrain` false) or send traffic to a node, where something
-/// routes the cluster's traffic (a Kubernetes Service, a load balancer):
-/// elsewhere there is nothing to switch, the node's clients follow it.
-#[allow(clippy::too_many_arguments)]
-fn traffic_step(
-    b: &mut Builder,
-    routed: bool,
-    site: usize,
-    cluster: &ClusterPlan,
-    node: &str,
-    undrain: bool,
-    title: String,
-    after: &mut Vec<usize>,
-) {
-    if !routed {
-        return;
+        };
+        self.test(b, node, title, after);
     }
-    let (action, effect) = if undrain {
-        (Action::Undrain, Effect::Undrain)
-    } else {
-        (Action::Drain, Effect::Drain)
-    };
-    node_step(b, site, cluster, node, action, title, effect, after);
+
+    /// Stop (`undrain` false) or send traffic to a node, where something
+    /// routes the cluster's traffic; elsewhere there is nothing to switch,
+    /// the node's clients follow it.
+    fn traffic(
+        &self,
+        b: &mut Builder,
+        node: &str,
+        undrain: bool,
+        title: String,
+        after: &mut Vec<usize>,
+    ) {
+        if !self.routed {
+            return;
+        }
+        let (action, effect) = if undrain {
+            (Action::Undrain, Effect::Undrain)
+        } else {
+            (Action::Drain, Effect::Drain)
+        };
+        self.step(b, node, action, title, effect, after);
+    }
+
+    /// An active-passive pair's traffic moves to `to` from `from`, where
+    /// something routes it.
+    fn switch(&self, b: &mut Builder, to: &str, from: &str, title: String, after: &mut Vec<usize>) {
+        if !self.routed {
+            return;
+        }
+        let effect = Effect::Switch {
+            from: from.to_string(),
+        };
+        self.step(b, to, Action::Undrain, title, effect, after);
+    }
+
+    /// The cluster's temporary node joins at the current version (a
+    /// standby in an active-passive pair) and is tested.
+    fn add_temporary(&self, b: &mut Builder, title: String, after: &mut Vec<usize>) {
+        let temp = surge_name(self.cluster);
+        let effect = Effect::AddNode {
+            version: Current,
+            database: Current,
+        };
+        self.step(b, &temp, Action::AddNode, title, effect, after);
+        self.test(b, &temp, format!("Test {temp}"), after);
+    }
+
+    /// The temporary node leaves again: drained first, unless it stood by.
+    fn remove_temporary(&self, b: &mut Builder, passive: bool, after: &mut Vec<usize>) {
+        let temp = surge_name(self.cluster);
+        if !passive {
+            self.traffic(b, &temp, false, format!("Stop traffic to {temp}"), after);
+        }
+        let title = format!("Remove the temporary node {temp}");
+        self.step(
+            b,
+            &temp,
+            Action::RemoveNode,
+            title,
+            Effect::RemoveNode,
+            after,
+        );
+    }
 }
 
 /// Roll a change through a cluster, keeping it available: returns the last
 /// step.
-fn roll(
+pub(crate) fn roll(
     b: &mut Builder,
     input: &Input,
     site: usize,
@@ -249,142 +299,121 @@ fn roll(
     surge: bool,
     after: Vec<usize>,
 ) -> Vec<usize> {
-    let mut after = after;
     let s = input.site(site);
+    let on = On {
+        site,
+        cluster,
+        routed: input.routed(s, cluster),
+    };
     if !s.running() {
-        // A cold or warm standby site: nothing runs, nothing to keep
-        // available. A fixed service reaches its nodes with the artifacts
-        // when they start, but for the pods of a scaled cluster, which run
-        // the image that carries it.
-        let in_image = input.target == Target::Kubernetes && cluster.shape == Shape::Scaled;
-        if change.action == Action::Deploy && !in_image {
-            return after;
-        }
-        for node in &cluster.nodes {
-            node_step(
-                b,
-                site,
-                cluster,
-                &node.name,
-                change.action,
-                format!(
-                    "{} {} (standby datacenter, not running)",
-                    change.verb(),
-                    node.name
-                ),
-                Effect::Offline,
-                &mut after,
-            );
-        }
-        return after;
+        return standby_site(b, input, &on, change, after);
     }
-    let scaled = cluster.shape == Shape::Scaled;
     // On Kubernetes the pods of a scaled cluster (one Deployment with
     // replicas) have no identity a Service could single out: the rolling
     // update is the only way to change them one at a time, a fixed service
-    // included (an image that carries it). Paired nodes have a Deployment
-    // each and roll the same way when a surge pod is allowed.
-    // A node of a pair has a Deployment of its own that stops its pod
-    // before starting the new one (Recreate: its identity never runs
-    // twice), so it goes the way of a Compose service or a Puppet host:
-    // drained, changed, tested, given traffic again.
-    if input.target == Target::Kubernetes && change.restart && scaled {
-        // With surge, every workload rolls with maxSurge 1 and
-        // maxUnavailable 0: the surge pod is the temporary node of rules
-        // 6-8, started before the pod it replaces stops, so the node never
-        // leaves service. Without it (`surge = false`) the rollout stops
-        // one pod before starting its replacement. Passive nodes go first;
-        // a scaled cluster is one rollout, pod by pod.
-        let mut order: Vec<_> = cluster.nodes.iter().collect();
-        order.sort_by_key(|n| n.role != NodeRole::Passive);
-        for (i, node) in order.into_iter().enumerate() {
-            let how = match (surge, scaled && i > 0) {
-                (true, true) => "the same rollout replaces it, its replacement ready first",
-                (true, false) => "the rolling update starts its replacement before stopping it",
-                (false, true) => "the same rollout stops it once the previous pod is ready again",
-                (false, false) => {
-                    "the rolling update stops one pod at a time, then starts its replacement"
-                }
-            };
-            let effect = if surge {
-                Effect::Replace {
-                    version: change.version,
-                    database: change.database,
-                }
-            } else {
-                Effect::Recreate {
-                    version: change.version,
-                    database: change.database,
-                }
-            };
-            node_step(
-                b,
-                site,
-                cluster,
-                &node.name,
-                change.action,
-                format!("{} {}: {how}", change.verb(), node.name),
-                effect,
-                &mut after,
-            );
-            if cluster.shape == Shape::Paired {
-                node_step(
-                    b,
-                    site,
-                    cluster,
-                    &node.name,
-                    Action::Test,
-                    format!("Test {}", node.name),
-                    Effect::None,
-                    &mut after,
-                );
-            }
-        }
-        if scaled {
-            node_step(
-                b,
-                site,
-                cluster,
-                &cluster.nodes[0].name,
-                Action::Test,
-                format!("Test every node of {}", cluster.label),
-                Effect::None,
-                &mut after,
-            );
-        }
-        return after;
+    // included (an image that carries it). A node of a pair has a
+    // Deployment of its own that stops its pod before starting the new one
+    // (Recreate: its identity never runs twice), so it goes the way of a
+    // Compose service or a Puppet host: drained, changed, tested, given
+    // traffic again.
+    if input.target == Target::Kubernetes && change.restart && cluster.shape == Shape::Scaled {
+        return rollout(b, &on, change, surge, after);
     }
     if !change.restart {
+        let mut after = after;
         for node in &cluster.nodes {
-            node_step(
+            let title = format!("{} {} (no restart)", change.verb(), node.name);
+            on.step(
                 b,
-                site,
-                cluster,
                 &node.name,
                 change.action,
-                format!("{} {} (no restart)", change.verb(), node.name),
+                title,
                 Effect::None,
                 &mut after,
             );
-            node_step(
-                b,
-                site,
-                cluster,
-                &node.name,
-                Action::Test,
-                format!("Test {}", node.name),
-                Effect::None,
-                &mut after,
-            );
+            on.test(b, &node.name, format!("Test {}", node.name), &mut after);
         }
         return after;
     }
-    let routed = input.routed(s, cluster);
     if cluster.ha == HaMode::ActivePassive && cluster.nodes.len() == 2 {
-        active_passive(b, site, cluster, change, surge, routed, after)
+        active_passive(b, &on, change, surge, after)
     } else {
-        one_at_a_time(b, site, cluster, change, surge, routed, after)
+        one_at_a_time(b, &on, change, surge, after)
     }
+}
+
+/// A cold or warm standby site: nothing runs, nothing to keep available;
+/// the change is put in place for the failover. A fixed service reaches
+/// its nodes with the artifacts when they start, but for the pods of a
+/// scaled cluster on Kubernetes, which run the image that carries it.
+fn standby_site(
+    b: &mut Builder,
+    input: &Input,
+    on: &On,
+    change: Change,
+    mut after: Vec<usize>,
+) -> Vec<usize> {
+    let in_image = input.target == Target::Kubernetes && on.cluster.shape == Shape::Scaled;
+    if change.action == Action::Deploy && !in_image {
+        return after;
+    }
+    for node in &on.cluster.nodes {
+        let title = format!(
+            "{} {} (standby datacenter, not running)",
+            change.verb(),
+            node.name
+        );
+        on.step(
+            b,
+            &node.name,
+            change.action,
+            title,
+            Effect::Offline,
+            &mut after,
+        );
+    }
+    after
+}
+
+/// A scaled cluster on Kubernetes is one rollout, pod by pod. With surge
+/// it rolls with maxSurge 1 and maxUnavailable 0: the surge pod is the
+/// temporary node of rules 6-8, started before the pod it replaces stops,
+/// so the cluster never loses a pod. Without it (`surge = false`) the
+/// rollout stops one pod before starting its replacement.
+fn rollout(
+    b: &mut Builder,
+    on: &On,
+    change: Change,
+    surge: bool,
+    mut after: Vec<usize>,
+) -> Vec<usize> {
+    for (i, node) in on.cluster.nodes.iter().enumerate() {
+        let how = match (surge, i > 0) {
+            (true, true) => "the same rollout replaces it, its replacement ready first",
+            (true, false) => "the rolling update starts its replacement before stopping it",
+            (false, true) => "the same rollout stops it once the previous pod is ready again",
+            (false, false) => {
+                "the rolling update stops one pod at a time, then starts its replacement"
+            }
+        };
+        let effect = if surge {
+            Effect::Replace {
+                version: change.version,
+                database: change.database,
+            }
+        } else {
+            Effect::Recreate {
+                version: change.version,
+                database: change.database,
+            }
+        };
+        let title = format!("{} {}: {how}", change.verb(), node.name);
+        on.step(b, &node.name, change.action, title, effect, &mut after);
+    }
+    let first = &on.cluster.nodes[0].name;
+    let title = format!("Test every node of {}", on.cluster.label);
+    on.test(b, first, title, &mut after);
+    after
 }
 
 /// Rule 7: an extra passive node first (1 active / 2 passive), the passive
@@ -392,83 +421,36 @@ fn roll(
 /// then traffic moves back and the extra node goes.
 fn active_passive(
     b: &mut Builder,
-    site: usize,
-    cluster: &ClusterPlan,
+    on: &On,
     change: Change,
     surge: bool,
-    routed: bool,
     mut after: Vec<usize>,
 ) -> Vec<usize> {
-    let active = cluster
-        .nodes
-        .iter()
-        .find(|n| n.role == NodeRole::Active)
-        .map(|n| n.name.clone())
-        .unwrap_or_default();
-    let passive = cluster
-        .nodes
-        .iter()
-        .find(|n| n.role == NodeRole::Passive)
-        .map(|n| n.name.clone())
-        .unwrap_or_default();
-    let temp = surge_name(cluster);
+    let named = |role: NodeRole| {
+        on.cluster
+            .nodes
+            .iter()
+            .find(|n| n.role == role)
+            .map(|n| n.name.clone())
+            .unwrap_or_default()
+    };
+    let (active, passive) = (named(NodeRole::Active), named(NodeRole::Passive));
+    let temp = surge_name(on.cluster);
     if surge {
-        node_step(
-            b,
-            site,
-            cluster,
-            &temp,
-            Action::AddNode,
-            format!("Add a temporary passive node {temp} running the current version"),
-            Effect::AddNode {
-                version: Current,
-                database: Current,
-            },
-            &mut after,
-        );
-        node_step(
-            b,
-            site,
-            cluster,
-            &temp,
-            Action::Test,
-            format!("Test {temp}"),
-            Effect::None,
-            &mut after,
-        );
+        let title = format!("Add a temporary passive node {temp} running the current version");
+        on.add_temporary(b, title, &mut after);
     }
     for (changed, other) in [(&passive, &active), (&active, &passive)] {
-        change_step(b, site, cluster, changed, change, routed, &mut after);
-        test_step(b, site, cluster, changed, routed, &mut after);
-        if routed {
-            node_step(
-                b,
-                site,
-                cluster,
-                changed,
-                Action::Undrain,
-                format!("Send traffic to {changed} instead of {other}"),
-                Effect::Switch {
-                    from: other.clone(),
-                },
-                &mut after,
-            );
-        }
+        on.change(b, changed, change, &mut after);
+        on.test_changed(b, changed, &mut after);
+        let title = format!("Send traffic to {changed} instead of {other}");
+        on.switch(b, changed, other, title, &mut after);
     }
     // The loop moved traffic to the passive node and back: the active node
     // serves again, the passive node stands by (where nothing routes the
     // pair's traffic, its clients stay with the node they failed over to).
     if surge {
-        node_step(
-            b,
-            site,
-            cluster,
-            &temp,
-            Action::RemoveNode,
-            format!("Remove the temporary node {temp}"),
-            Effect::RemoveNode,
-            &mut after,
-        );
+        on.remove_temporary(b, true, &mut after);
     }
     after
 }
@@ -478,107 +460,53 @@ fn active_passive(
 /// others could not carry the floor without it.
 fn one_at_a_time(
     b: &mut Builder,
-    site: usize,
-    cluster: &ClusterPlan,
+    on: &On,
     change: Change,
     surge: bool,
-    routed: bool,
     mut after: Vec<usize>,
 ) -> Vec<usize> {
-    let spare = cluster.nodes.len().saturating_sub(needed(cluster));
-    let temp = surge_name(cluster);
+    let spare = on.cluster.nodes.len().saturating_sub(needed(on.cluster));
+    let temp = surge_name(on.cluster);
     let add = surge && spare < 1;
     if add {
-        node_step(
-            b,
-            site,
-            cluster,
-            &temp,
-            Action::AddNode,
-            format!("Add a temporary node {temp} running the current version"),
-            Effect::AddNode {
-                version: Current,
-                database: Current,
-            },
-            &mut after,
-        );
-        node_step(
-            b,
-            site,
-            cluster,
-            &temp,
-            Action::Test,
-            format!("Test {temp}"),
-            Effect::None,
-            &mut after,
-        );
+        let title = format!("Add a temporary node {temp} running the current version");
+        on.add_temporary(b, title, &mut after);
     }
     // Rule 4: a service is deployed from the manager node first.
-    let mut order: Vec<_> = cluster.nodes.iter().collect();
+    let mut order: Vec<_> = on.cluster.nodes.iter().collect();
     if change.action == Action::Deploy {
         order.sort_by_key(|n| !n.manager);
     }
     for node in order {
         let name = &node.name;
-        traffic_step(
+        on.traffic(
             b,
-            routed,
-            site,
-            cluster,
             name,
             false,
             format!("Stop traffic to {name}"),
             &mut after,
         );
-        change_step(b, site, cluster, name, change, routed, &mut after);
-        test_step(b, site, cluster, name, routed, &mut after);
-        traffic_step(
-            b,
-            routed,
-            site,
-            cluster,
-            name,
-            true,
-            format!("Send traffic to {name}"),
-            &mut after,
-        );
+        on.change(b, name, change, &mut after);
+        on.test_changed(b, name, &mut after);
+        on.traffic(b, name, true, format!("Send traffic to {name}"), &mut after);
     }
     if add {
-        traffic_step(
-            b,
-            routed,
-            site,
-            cluster,
-            &temp,
-            false,
-            format!("Stop traffic to {temp}"),
-            &mut after,
-        );
-        node_step(
-            b,
-            site,
-            cluster,
-            &temp,
-            Action::RemoveNode,
-            format!("Remove the temporary node {temp}"),
-            Effect::RemoveNode,
-            &mut after,
-        );
+        on.remove_temporary(b, false, &mut after);
     }
     after
 }
 
 /// Rule 6 with file sharing by rsync (Puppet hosts): the fix is deployed on
 /// one node while sync to it is stopped, tested, given traffic, then sync
-/// resumes and the other nodes catch up and are tested.
+/// resumes and the other nodes catch up and are tested. In an
+/// active-passive pair the passive node takes the fix first.
 fn service_update_by_sync(
     b: &mut Builder,
-    site: usize,
-    cluster: &ClusterPlan,
+    on: &On,
     surge: bool,
-    routed: bool,
     mut after: Vec<usize>,
 ) -> Vec<usize> {
+    let cluster = on.cluster;
     let ap = cluster.ha == HaMode::ActivePassive && cluster.nodes.len() == 2;
     let first = cluster
         .nodes
@@ -593,173 +521,70 @@ fn service_update_by_sync(
         .or_else(|| cluster.nodes.first())
         .map(|n| n.name.clone())
         .unwrap_or_default();
-    let temp = surge_name(cluster);
-    let spare = cluster.nodes.len().saturating_sub(needed(cluster));
-    let add = surge && (ap || spare < 1);
-    if add {
-        node_step(
-            b,
-            site,
-            cluster,
-            &temp,
-            Action::AddNode,
-            format!(
-                "Add a temporary {}node {temp} with the current services",
-                if ap { "passive " } else { "" }
-            ),
-            Effect::AddNode {
-                version: Current,
-                database: Current,
-            },
-            &mut after,
-        );
-        node_step(
-            b,
-            site,
-            cluster,
-            &temp,
-            Action::Test,
-            format!("Test {temp}"),
-            Effect::None,
-            &mut after,
-        );
-    }
-    if !ap {
-        traffic_step(
-            b,
-            routed,
-            site,
-            cluster,
-            &first,
-            false,
-            format!("Stop traffic to {first}"),
-            &mut after,
-        );
-    }
-    node_step(
-        b,
-        site,
-        cluster,
-        &first,
-        Action::StopSync,
-        format!("Stop file sync to and from {first}"),
-        Effect::None,
-        &mut after,
-    );
-    node_step(
-        b,
-        site,
-        cluster,
-        &first,
-        Action::Deploy,
-        format!("Deploy the fixed service on {first}"),
-        Effect::None,
-        &mut after,
-    );
-    node_step(
-        b,
-        site,
-        cluster,
-        &first,
-        Action::Test,
-        format!("Test the fix on {first}"),
-        Effect::None,
-        &mut after,
-    );
     let others: Vec<String> = cluster
         .nodes
         .iter()
         .map(|n| n.name.clone())
         .filter(|n| *n != first)
         .collect();
+    let temp = surge_name(cluster);
+    let spare = cluster.nodes.len().saturating_sub(needed(cluster));
+    let add = surge && (ap || spare < 1);
+    if add {
+        let title = format!(
+            "Add a temporary {}node {temp} with the current services",
+            if ap { "passive " } else { "" }
+        );
+        on.add_temporary(b, title, &mut after);
+    }
+    if !ap {
+        on.traffic(
+            b,
+            &first,
+            false,
+            format!("Stop traffic to {first}"),
+            &mut after,
+        );
+    }
+    let (sync, fix) = (Action::StopSync, Action::Deploy);
+    let title = format!("Stop file sync to and from {first}");
+    on.step(b, &first, sync, title, Effect::None, &mut after);
+    let title = format!("Deploy the fixed service on {first}");
+    on.step(b, &first, fix, title, Effect::None, &mut after);
+    on.test(b, &first, format!("Test the fix on {first}"), &mut after);
     // The fixed node takes traffic: in a pair, instead of the active node.
     let active = others.first().filter(|_| ap);
     match active {
-        Some(active) if routed => {
-            node_step(
-                b,
-                site,
-                cluster,
-                &first,
-                Action::Undrain,
-                format!("Send traffic to {first} instead of {active}"),
-                Effect::Switch {
-                    from: active.clone(),
-                },
-                &mut after,
-            );
+        Some(active) => {
+            let title = format!("Send traffic to {first} instead of {active}");
+            on.switch(b, &first, active, title, &mut after);
         }
-        Some(_) => {}
-        None => traffic_step(
+        None => on.traffic(
             b,
-            routed,
-            site,
-            cluster,
             &first,
             true,
             format!("Send traffic to {first}"),
             &mut after,
         ),
     }
-    node_step(
+    let title = "Restart file sync so the other nodes catch up".to_string();
+    on.step(
         b,
-        site,
-        cluster,
         &first,
         Action::StartSync,
-        "Restart file sync so the other nodes catch up".to_string(),
+        title,
         Effect::None,
         &mut after,
     );
     for other in &others {
-        node_step(
-            b,
-            site,
-            cluster,
-            other,
-            Action::Test,
-            format!("Test the fix on {other}"),
-            Effect::None,
-            &mut after,
-        );
+        on.test(b, other, format!("Test the fix on {other}"), &mut after);
     }
-    if let Some(active) = active.filter(|_| routed) {
-        node_step(
-            b,
-            site,
-            cluster,
-            active,
-            Action::Undrain,
-            format!("Send traffic back to {active} ({first} stands by again)"),
-            Effect::Switch {
-                from: first.clone(),
-            },
-            &mut after,
-        );
+    if let Some(active) = active {
+        let title = format!("Send traffic back to {active} ({first} stands by again)");
+        on.switch(b, active, &first, title, &mut after);
     }
     if add {
-        if !ap {
-            traffic_step(
-                b,
-                routed,
-                site,
-                cluster,
-                &temp,
-                false,
-                format!("Stop traffic to {temp}"),
-                &mut after,
-            );
-        }
-        node_step(
-            b,
-            site,
-            cluster,
-            &temp,
-            Action::RemoveNode,
-            format!("Remove the temporary node {temp}"),
-            Effect::RemoveNode,
-            &mut after,
-        );
+        on.remove_temporary(b, ap, &mut after);
     }
     after
 }
@@ -784,40 +609,24 @@ pub(crate) fn shared_deployment_folder(
 /// Rule 6 on a shared deployment folder: there is no sync to stop, the fix
 /// deployed from the manager node reaches every node at once (hot
 /// deployment, no restart); each node is then tested.
-fn deploy_once(
-    b: &mut Builder,
-    site: usize,
-    cluster: &ClusterPlan,
-    mut after: Vec<usize>,
-) -> Vec<usize> {
-    let manager = cluster
+fn deploy_once(b: &mut Builder, on: &On, mut after: Vec<usize>) -> Vec<usize> {
+    let manager = on
+        .cluster
         .nodes
         .iter()
         .find(|n| n.manager)
-        .or_else(|| cluster.nodes.first())
+        .or_else(|| on.cluster.nodes.first())
         .map(|n| n.name.clone())
         .unwrap_or_default();
-    node_step(
-        b,
-        site,
-        cluster,
-        &manager,
-        Action::Deploy,
-        format!(
-            "Deploy the fixed service from {manager}: the nodes share the deployment folder, every node picks it up"
-        ),
-        Effect::None,
-        &mut after,
+    let title = format!(
+        "Deploy the fixed service from {manager}: the nodes share the deployment folder, every node picks it up"
     );
-    for node in &cluster.nodes {
-        node_step(
+    on.step(b, &manager, Action::Deploy, title, Effect::None, &mut after);
+    for node in &on.cluster.nodes {
+        on.test(
             b,
-            site,
-            cluster,
             &node.name,
-            Action::Test,
             format!("Test the fix on {}", node.name),
-            Effect::None,
             &mut after,
         );
     }
@@ -927,32 +736,179 @@ pub(crate) fn upgrade(input: &Input, u: &Upgrade) -> Vec<Draft> {
                         .as_ref()
                         .and_then(|label| s.shares.iter().find(|sh| sh.label == *label))
                         .is_some_and(|sh| sh.method == ShareMethod::Rsync);
+                    let on = On {
+                        site,
+                        cluster,
+                        routed: input.routed(s, cluster),
+                    };
                     if shared_deployment_folder(input, s, cluster) && s.running() {
-                        deploy_once(b, site, cluster, after)
+                        deploy_once(b, &on, after)
                     } else if rsync
                         && input.target == Target::Puppet
                         && s.running()
                         && cluster.nodes.len() > 1
                     {
-                        service_update_by_sync(
-                            b,
-                            site,
-                            cluster,
-                            u.surge,
-                            input.routed(s, cluster),
-                            after,
-                        )
+                        service_update_by_sync(b, &on, u.surge, after)
                     } else {
                         roll(b, input, site, cluster, change, u.surge, after)
                     }
                 },
             );
         }
+        Some(UpgradeKind::AddService) => add_service(&mut b, input, &labels, primary),
         Some(UpgradeKind::VersionUpgrade) => version_upgrade(&mut b, input, u, &labels, primary),
         Some(UpgradeKind::Migration) => migration(&mut b, input, u, &labels, primary),
         None => {}
     }
     b.drafts
+}
+
+/// How a new service deployed on a cluster's manager node reaches its
+/// other nodes: at once (a shared deployment folder), within the rsync
+/// interval (seconds, Puppet hosts), or not at all (every node gets it).
+fn carried(input: &Input, s: &crate::deployment::Site, cluster: &ClusterPlan) -> Option<u64> {
+    if shared_deployment_folder(input, s, cluster) {
+        return Some(0);
+    }
+    let share = cluster
+        .share
+        .as_ref()
+        .and_then(|label| s.shares.iter().find(|sh| sh.label == *label))?;
+    (share.method == ShareMethod::Rsync && input.target == Target::Puppet)
+        .then_some(share.interval_minutes * 60)
+}
+
+/// The source notes' "adding a new service (API)": its artifacts are
+/// deployed from the manager node only, file sharing carries them to the
+/// other nodes (each node gets them where nothing shares), the artifact
+/// server to every read-only datacenter, each within its interval and poll
+/// time; every node is tested; only then is the service offered to
+/// consumers.
+fn add_service(b: &mut Builder, input: &Input, labels: &BTreeSet<String>, primary: Option<usize>) {
+    let mut tested = Vec::new();
+    // The read-only datacenters wait for what the primary deployed.
+    let mut deployed: Vec<usize> = Vec::new();
+    let push = primary
+        .and_then(|p| input.site(p).artifact_push.as_ref())
+        .map(|a| a.interval_seconds)
+        .unwrap_or(0);
+    for site in site_order(input) {
+        let s = input.site(site);
+        if !s.running() {
+            continue;
+        }
+        for cluster in s.start_order() {
+            if !labels.contains(&cluster.label) || !cluster.profile.runs_gateway() {
+                continue;
+            }
+            let on = On {
+                site,
+                cluster,
+                routed: input.routed(s, cluster),
+            };
+            let mut chain = if s.role == Role::Primary {
+                Vec::new()
+            } else {
+                deployed.clone()
+            };
+            let scaled = input.target == Target::Kubernetes && cluster.shape == Shape::Scaled;
+            let names: Vec<&str> = cluster.nodes.iter().map(|n| n.name.as_str()).collect();
+            if s.role == Role::Primary {
+                let manager = cluster
+                    .nodes
+                    .iter()
+                    .find(|n| n.manager)
+                    .unwrap_or(&cluster.nodes[0])
+                    .name
+                    .as_str();
+                match carried(input, s, cluster) {
+                    // The pods of replicas have no identity: the new
+                    // service is copied into every one.
+                    _ if scaled => {
+                        let title =
+                            format!("Deploy the new service on every pod of {}", cluster.label);
+                        on.step(b, names[0], Action::Deploy, title, Effect::None, &mut chain);
+                    }
+                    Some(bound) => {
+                        let title =
+                            format!("Deploy the new service from {manager}, the manager node");
+                        on.step(b, manager, Action::Deploy, title, Effect::None, &mut chain);
+                        for node in names.iter().filter(|n| **n != manager) {
+                            let index = on.step(
+                                b,
+                                node,
+                                Action::AwaitSync,
+                                format!("Wait until file sharing has carried it to {node}"),
+                                Effect::None,
+                                &mut chain,
+                            );
+                            b.drafts[index].detail = Detail::NewService(bound);
+                        }
+                    }
+                    None => {
+                        for node in &names {
+                            let title = format!(
+                                "Deploy the new service on {node} (nothing shares its API folder)"
+                            );
+                            on.step(b, node, Action::Deploy, title, Effect::None, &mut chain);
+                        }
+                    }
+                }
+                deployed.extend(chain.iter().copied());
+            } else {
+                let bound = push
+                    + s.artifact_pull
+                        .as_ref()
+                        .map(|a| a.interval_seconds)
+                        .unwrap_or(0);
+                let nodes: Vec<&str> = if scaled {
+                    vec![names[0]]
+                } else {
+                    names.clone()
+                };
+                for node in nodes {
+                    let index = on.step(
+                        b,
+                        node,
+                        Action::AwaitSync,
+                        if scaled {
+                            format!(
+                                "Wait until the artifact server has carried it to every pod of {}",
+                                cluster.label
+                            )
+                        } else {
+                            format!("Wait until the artifact server has carried it to {node}")
+                        },
+                        Effect::None,
+                        &mut chain,
+                    );
+                    b.drafts[index].detail = Detail::NewService(bound);
+                }
+            }
+            let tests: Vec<&str> = if scaled {
+                vec![names[0]]
+            } else {
+                names.clone()
+            };
+            for node in tests {
+                let title = if scaled {
+                    format!("Test the new service on every pod of {}", cluster.label)
+                } else {
+                    format!("Test the new service on {node}")
+                };
+                let index = on.step(b, node, Action::Test, title, Effect::None, &mut chain);
+                b.drafts[index].detail = Detail::NewService(0);
+            }
+            tested.extend(chain);
+        }
+    }
+    let expose = b.general(
+        Action::Expose,
+        primary,
+        "Expose the new service to consumers".to_string(),
+        tested,
+    );
+    b.drafts[expose].detail = Detail::NewService(0);
 }
 
 /// The databases (by original datasource) the given clusters use, with

@@ -5,6 +5,7 @@
 //! naming the step.
 
 mod bootstrap;
+mod change;
 pub mod commands;
 mod generate;
 pub mod render;
@@ -20,6 +21,7 @@ use crate::diagnostics::Diagnostic;
 use crate::lints::upgrade::UP001;
 use crate::model::{Topology, UpgradeId};
 
+pub use change::plan_change;
 pub use commands::Target;
 
 /// What a step does (the action vocabulary of the plan JSON).
@@ -55,6 +57,13 @@ pub enum Action {
     LoadSchema,
     /// A datacenter's load balancers start taking traffic.
     OpenTraffic,
+    /// A node moves to the configuration of a commit's build.
+    Reconfigure,
+    /// Wait until file sharing or the artifact server has carried a new
+    /// service to a node.
+    AwaitSync,
+    /// A new service is offered to consumers (published in the DevPortal).
+    Expose,
 }
 
 impl Action {
@@ -84,6 +93,9 @@ impl Action {
             Action::CreateDb => "create-db",
             Action::LoadSchema => "load-schema",
             Action::OpenTraffic => "open-traffic",
+            Action::Reconfigure => "reconfigure",
+            Action::AwaitSync => "await-sync",
+            Action::Expose => "expose",
         }
     }
 
@@ -108,6 +120,9 @@ impl Action {
             Action::CreateDb => 5,
             Action::LoadSchema => 10,
             Action::OpenTraffic => 5,
+            Action::Reconfigure => 10,
+            Action::AwaitSync => 5,
+            Action::Expose => 5,
         }
     }
 }
@@ -251,6 +266,18 @@ pub(crate) enum Detail {
     /// The new version's build reaches the Puppet server as an
     /// environment of its own, which nodes then move to one at a time.
     StageBuild,
+    /// A datacenter's load balancers and Services take the routes of a
+    /// commit's build: its new nodes in, its removed ones out.
+    Route,
+    /// A datacenter new in a commit is prepared or opened.
+    NewSite,
+    /// A datacenter a commit removes leaves DNS.
+    Retire,
+    /// The hosts a commit does not change move to its build (Puppet).
+    Settle,
+    /// A step about the new service of an `add-service` upgrade: how long
+    /// its wait may take (seconds), or 0.
+    NewService(u64),
 }
 
 /// How a step changes the simulated deployment.
@@ -300,6 +327,11 @@ pub(crate) enum Effect {
     /// Every node of the cluster starts; its active nodes take traffic, a
     /// passive one stands by (the first deployment).
     StartAll,
+    /// A node new in a commit starts; it takes traffic once its
+    /// datacenter's routes are the commit's.
+    Join,
+    /// A node a commit removes stops, for good.
+    Leave,
 }
 
 /// Old or new: of a node's software, or of the database it uses.
@@ -319,6 +351,8 @@ pub(crate) struct Input<'a> {
     pub upgrade: Option<&'a crate::model::Upgrade>,
     /// The first deployment (`plan --bootstrap`).
     pub bootstrap: bool,
+    /// The change a commit makes (`plan --since`).
+    pub change: Option<&'a change::ChangeContext>,
 }
 
 impl Input<'_> {
@@ -381,13 +415,24 @@ fn order(drafts: &[Draft]) -> Vec<usize> {
 
 /// The runbook of an upgrade block for a target.
 pub fn plan_upgrade(t: &Topology, d: &Deployment, upgrade: UpgradeId, target: Target) -> Plan {
-    let u = &t.upgrades[upgrade.0];
+    plan_upgrade_block(t, d, &t.upgrades[upgrade.0], target)
+}
+
+/// The runbook of an upgrade, given as a block (of the topology, or one a
+/// change stands for).
+pub(crate) fn plan_upgrade_block(
+    t: &Topology,
+    d: &Deployment,
+    u: &crate::model::Upgrade,
+    target: Target,
+) -> Plan {
     let input = Input {
         topology: t,
         deployment: d,
         target,
         upgrade: Some(u),
         bootstrap: false,
+        change: None,
     };
     let drafts = generate::upgrade(&input, u);
     let kind = u.kind().map(|k| k.name().to_string()).unwrap_or_default();
@@ -407,6 +452,7 @@ pub fn plan_failover(
         target,
         upgrade: None,
         bootstrap: false,
+        change: None,
     };
     let index = d
         .sites
@@ -454,6 +500,7 @@ pub fn plan_bootstrap(t: &Topology, d: &Deployment, target: Target) -> Plan {
         target,
         upgrade: None,
         bootstrap: true,
+        change: None,
     };
     let drafts = bootstrap::drafts(&input);
     finish(
@@ -466,7 +513,7 @@ pub fn plan_bootstrap(t: &Topology, d: &Deployment, target: Target) -> Plan {
     )
 }
 
-fn finish(
+pub(crate) fn finish(
     input: &Input,
     name: String,
     kind: String,
@@ -589,8 +636,15 @@ pub fn check(t: &Topology, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let mut reported: Vec<String> = Vec::new();
+        let mut longest: Option<Plan> = None;
         for target in Target::ALL {
             let plan = plan_upgrade(t, &d, UpgradeId(i), target);
+            if longest
+                .as_ref()
+                .is_none_or(|l| plan.summary.minutes > l.summary.minutes)
+            {
+                longest = Some(plan.clone());
+            }
             if let Some(first) = plan.violations.first() {
                 let step = &plan.steps[first.step - 1];
                 let message = format!(
@@ -614,5 +668,97 @@ pub fn check(t: &Topology, out: &mut Vec<Diagnostic>) {
                 out.push(d);
             }
         }
+        if let Some(plan) = longest {
+            overrun(u, &plan, out);
+        }
     }
+}
+
+/// UP007 when the longest of an upgrade's runbooks does not fit its
+/// window: the clusters, in the runbook's order, grouped into upgrades
+/// that each fit, where the kind allows a split.
+fn overrun(u: &crate::model::Upgrade, plan: &Plan, out: &mut Vec<Diagnostic>) {
+    use crate::lints::upgrade::UP007;
+    use crate::model::UpgradeKind;
+    let Some(window) = u.window_minutes() else {
+        return;
+    };
+    let minutes = plan.summary.minutes;
+    if minutes <= window {
+        return;
+    }
+    let took = render::duration(minutes);
+    let fits = render::duration(window);
+    let target = if plan.target == Target::Kubernetes {
+        String::new()
+    } else {
+        format!(" (with {})", plan.target.name())
+    };
+    let message = format!(
+        "upgrade `{}` takes about {took}{target}, longer than its window of {fits}",
+        u.name
+    );
+    let splits = matches!(
+        u.kind(),
+        Some(UpgradeKind::Patch | UpgradeKind::ServiceUpdate)
+    );
+    let help = if !splits {
+        format!(
+            "a {} cannot be split (the portals stay read-only from its first step to its last): give it a window of at least {took}",
+            u.kind().map(|k| k.name()).unwrap_or("runbook")
+        )
+    } else {
+        split_help(plan, window)
+    };
+    out.push(
+        Diagnostic::new(&UP007, u.span, message)
+            .label("does not fit its window")
+            .help(help),
+    );
+}
+
+/// How to split a rolling runbook into windows: its clusters, in the
+/// order it changes them, grouped while their steps fit.
+fn split_help(plan: &Plan, window: u32) -> String {
+    let mut clusters: Vec<(String, u32)> = Vec::new();
+    for step in &plan.steps {
+        let Some(cluster) = &step.cluster else {
+            continue;
+        };
+        match clusters.iter_mut().find(|(c, _)| c == cluster) {
+            Some((_, minutes)) => *minutes += step.minutes,
+            None => clusters.push((cluster.clone(), step.minutes)),
+        }
+    }
+    if let Some((cluster, minutes)) = clusters.iter().find(|(_, m)| *m > window) {
+        return format!(
+            "cluster `{cluster}` alone takes about {}: give the upgrade a longer window, or split the cluster's datacenters into upgrades of their own",
+            render::duration(*minutes)
+        );
+    }
+    let mut groups: Vec<(Vec<String>, u32)> = Vec::new();
+    for (cluster, minutes) in clusters {
+        match groups.last_mut() {
+            Some((names, total)) if *total + minutes <= window => {
+                names.push(cluster);
+                *total += minutes;
+            }
+            _ => groups.push((vec![cluster], minutes)),
+        }
+    }
+    let lists: Vec<String> = groups
+        .iter()
+        .map(|(names, total)| {
+            format!(
+                "`clusters = [{}]` ({})",
+                names.join(", "),
+                render::duration(*total)
+            )
+        })
+        .collect();
+    format!(
+        "split it into {} upgrades, one per window: {}",
+        groups.len(),
+        lists.join(", ")
+    )
 }

@@ -206,7 +206,7 @@ pub fn markdown(
         overrun: plan
             .window
             .as_deref()
-            .and_then(window_minutes)
+            .and_then(crate::model::window_minutes)
             .filter(|&window| plan.summary.minutes > window)
             .map(|window| {
                 format!(
@@ -266,51 +266,135 @@ fn site_relays_from(source: &crate::deployment::Site, datacenter: &str) -> bool 
         .any(|t| t.datacenter == datacenter)
 }
 
-/// The length of a window written as `... HH:MM-HH:MM ...` (past midnight
-/// when the end comes before the start), in minutes.
-fn window_minutes(window: &str) -> Option<u32> {
-    let bytes = window.as_bytes();
-    let time = |at: usize| -> Option<(u32, usize)> {
-        let rest = &window[at..];
-        let colon = rest.find(':')?;
-        let hours: u32 = rest[..colon].parse().ok()?;
-        let minutes: u32 = rest.get(colon + 1..colon + 3)?.parse().ok()?;
-        (hours < 24 && minutes < 60).then_some((hours * 60 + minutes, at + colon + 3))
-    };
-    for start in 0..bytes.len() {
-        if !bytes[start].is_ascii_digit() || (start > 0 && bytes[start - 1].is_ascii_digit()) {
-            continue;
-        }
-        let Some((from, end)) = time(start) else {
-            continue;
-        };
-        let rest = window[end..].trim_start();
-        let Some(rest) = rest.strip_prefix('-') else {
-            continue;
-        };
-        let at = window.len() - rest.trim_start().len();
-        if let Some((to, _)) = time(at) {
-            let length = if to > from {
-                to - from
-            } else {
-                to + 24 * 60 - from
-            };
-            return Some(length);
-        }
-    }
-    None
+/// The files of one target that a change adds, removes or changes.
+#[derive(Serialize)]
+struct ArtifactGroup<'a> {
+    target: &'static str,
+    summary: String,
+    files: Vec<&'a crate::change::artifacts::ArtifactChange>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::window_minutes;
+#[derive(Serialize)]
+struct ChangeView<'a> {
+    since: &'a str,
+    summary: String,
+    changes: &'a [crate::change::Change],
+    plan: &'a Plan,
+    safe: bool,
+    target: &'static str,
+    duration: String,
+    violations: &'a [super::Violation],
+    artifacts: Vec<ArtifactGroup<'a>>,
+    runbook: String,
+}
 
-    #[test]
-    fn windows_are_measured() {
-        assert_eq!(window_minutes("Sun 01:00-04:00 UTC"), Some(180));
-        assert_eq!(window_minutes("Sat 22:00 - 02:30 UTC"), Some(270));
-        assert_eq!(window_minutes("2:00-3:15"), Some(75));
-        assert_eq!(window_minutes("whenever"), None);
-        assert_eq!(window_minutes("25:00-26:00"), None);
+/// One change in a few words: `scale-out of gateway in colombo (2 to 4)`.
+fn describe(change: &crate::change::Change) -> String {
+    let mut text = change.kind.name().to_string();
+    match (&change.cluster, &change.datacenter) {
+        (Some(c), Some(dc)) => text.push_str(&format!(" of {c} in {dc}")),
+        (None, Some(dc)) => text.push_str(&format!(" {dc}")),
+        _ => {}
     }
+    match (&change.from, &change.to) {
+        (Some(from), Some(to)) => text.push_str(&format!(" ({from} to {to})")),
+        (None, Some(to)) => text.push_str(&format!(" ({to})")),
+        _ => {}
+    }
+    text
+}
+
+/// Whether a change plan is safe: its runbook is, and it makes no change
+/// that cannot be made in place.
+pub fn change_is_safe(plan: &Plan, changes: &crate::change::ChangeSet) -> bool {
+    plan.safe && !changes.has(crate::change::ChangeKind::Unsupported)
+}
+
+/// A commit's change as Markdown for a pull request: what changes, the
+/// files each target's build changes, then the runbook.
+pub fn change_markdown(
+    since: &str,
+    plan: &Plan,
+    changes: &crate::change::ChangeSet,
+    artifacts: &[crate::change::artifacts::ArtifactChange],
+    topology: &crate::model::Topology,
+    deployment: &Deployment,
+    templates: &Templates,
+) -> Result<String, TemplateError> {
+    let summary = if changes.changes.is_empty() {
+        "Nothing that runs changes: no step to take.".to_string()
+    } else {
+        let list: Vec<String> = changes.changes.iter().map(describe).collect();
+        format!("{}.", list.join("; "))
+    };
+    let mut groups: Vec<ArtifactGroup> = Vec::new();
+    for file in artifacts {
+        match groups.last_mut() {
+            Some(group) if group.target == file.target => group.files.push(file),
+            _ => groups.push(ArtifactGroup {
+                target: file.target,
+                summary: String::new(),
+                files: vec![file],
+            }),
+        }
+    }
+    for group in &mut groups {
+        let count = |c: crate::change::artifacts::FileChange| {
+            group.files.iter().filter(|f| f.change == c).count()
+        };
+        use crate::change::artifacts::FileChange::*;
+        group.summary = format!(
+            "{} added, {} removed, {} changed",
+            count(Added),
+            count(Removed),
+            count(Changed)
+        );
+    }
+    let runbook = if plan.steps.is_empty() {
+        String::new()
+    } else {
+        markdown(plan, topology, deployment, templates)?
+    };
+    let view = ChangeView {
+        since,
+        summary,
+        changes: &changes.changes,
+        plan,
+        safe: change_is_safe(plan, changes),
+        target: plan.target.name(),
+        duration: duration(plan.summary.minutes),
+        violations: &plan.violations,
+        artifacts: groups,
+        runbook,
+    };
+    templates.render("runbook/change.md.j2", &view)
+}
+
+/// A commit's change as JSON: the plan's fields, with what it was compared
+/// with, the changes and the files that change.
+pub fn change_json(
+    since: &str,
+    plan: &Plan,
+    changes: &crate::change::ChangeSet,
+    artifacts: &[crate::change::artifacts::ArtifactChange],
+) -> String {
+    let mut value = serde_json::to_value(plan).unwrap_or_default();
+    if let serde_json::Value::Object(map) = &mut value {
+        map.insert("since".into(), since.into());
+        map.insert(
+            "safe".into(),
+            serde_json::Value::Bool(change_is_safe(plan, changes)),
+        );
+        map.insert(
+            "changes".into(),
+            serde_json::to_value(&changes.changes).unwrap_or_default(),
+        );
+        map.insert(
+            "artifacts".into(),
+            serde_json::to_value(artifacts).unwrap_or_default(),
+        );
+    }
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_else(|_| "{}".into());
+    text.push('\n');
+    text
 }

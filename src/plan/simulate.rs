@@ -41,6 +41,10 @@ struct ClusterState {
     /// Original datasources (replica roots) the nodes use.
     databases: Vec<String>,
     nodes: Vec<NodeState>,
+    /// The cluster is held to its floor: it serves (a cluster a commit
+    /// adds is held once it takes traffic; one it removes, no longer once
+    /// its traffic has moved).
+    held: bool,
 }
 
 impl ClusterState {
@@ -145,17 +149,25 @@ pub(crate) fn run(input: &Input, steps: &[&Draft], mode: Mode) -> Outcome {
                     nodes: cluster
                         .nodes
                         .iter()
-                        .map(|n| NodeState {
-                            name: n.name.clone(),
-                            passive: n.role == crate::deployment::NodeRole::Passive,
-                            up: site.running() && !bootstrap,
-                            serving: site.running()
+                        .map(|n| {
+                            // A change plan starts from what runs before
+                            // the commit.
+                            let runs = site.running()
                                 && !bootstrap
-                                && n.role == crate::deployment::NodeRole::Active,
-                            version: Generation::Current,
-                            database: Generation::Current,
+                                && input.change.is_none_or(|c| !c.is_new(&site.name, &n.name));
+                            NodeState {
+                                name: n.name.clone(),
+                                passive: n.role == crate::deployment::NodeRole::Passive,
+                                up: runs,
+                                serving: runs && n.role == crate::deployment::NodeRole::Active,
+                                version: Generation::Current,
+                                database: Generation::Current,
+                            }
                         })
                         .collect(),
+                    held: input.change.is_none_or(|c| {
+                        cluster.nodes.iter().any(|n| !c.is_new(&site.name, &n.name))
+                    }),
                 },
             );
         }
@@ -166,6 +178,7 @@ pub(crate) fn run(input: &Input, steps: &[&Draft], mode: Mode) -> Outcome {
     for cluster in clusters.values_mut() {
         if let (Some(now), Some(required)) = (cluster.capacity_now(), cluster.required)
             && cluster.live
+            && cluster.held
             && now < required
             && !bootstrap
         {
@@ -204,6 +217,21 @@ pub(crate) fn run(input: &Input, steps: &[&Draft], mode: Mode) -> Outcome {
             }
             apply(cluster, node, &step.effect);
             cluster.settle();
+        }
+        if let (Some(site), Some(context)) = (step.site, input.change) {
+            let name = &input.deployment.sites[site].name;
+            for ((at, _), cluster) in clusters.iter_mut() {
+                if *at == site {
+                    reroute(cluster, name, context, &step.detail, step.action);
+                }
+            }
+            if key.is_none() && !failover {
+                for ((at, _), cluster) in &clusters {
+                    if *at == site {
+                        check_cluster(cluster, number, "", &mut violations);
+                    }
+                }
+            }
         }
         if !failover {
             if let Some(cluster) = key.as_ref().and_then(|k| clusters.get(k)) {
@@ -246,6 +274,48 @@ pub(crate) fn run(input: &Input, steps: &[&Draft], mode: Mode) -> Outcome {
         violations,
         nodes,
     }
+}
+
+/// What a general step of a change plan does to a cluster of its
+/// datacenter: the commit's routes bring its new nodes in and its removed
+/// ones out; a new datacenter opens; a removed one leaves DNS.
+fn reroute(
+    cluster: &mut ClusterState,
+    site: &str,
+    context: &super::change::ChangeContext,
+    detail: &super::Detail,
+    action: super::Action,
+) {
+    use super::Detail;
+    match (detail, action) {
+        (Detail::Route, _) => {
+            for n in &mut cluster.nodes {
+                if context.is_removed(site, &n.name) {
+                    n.serving = false;
+                } else if context.is_new(site, &n.name) {
+                    n.serving = n.up && !n.passive;
+                }
+            }
+            cluster.held = cluster
+                .nodes
+                .iter()
+                .any(|n| n.up && !context.is_removed(site, &n.name));
+        }
+        (Detail::NewSite, super::Action::OpenTraffic) => {
+            for n in &mut cluster.nodes {
+                n.serving = n.up && !n.passive;
+            }
+            cluster.held = true;
+        }
+        (Detail::Retire, _) => {
+            for n in &mut cluster.nodes {
+                n.serving = false;
+            }
+            cluster.held = false;
+        }
+        _ => {}
+    }
+    cluster.settle();
 }
 
 fn apply(cluster: &mut ClusterState, node: &str, effect: &Effect) {
@@ -294,6 +364,14 @@ fn apply(cluster: &mut ClusterState, node: &str, effect: &Effect) {
             n.up = true;
             n.serving = !n.passive;
         }
+        (Effect::Join, Some(i)) => {
+            let n = &mut cluster.nodes[i];
+            n.up = true;
+            n.serving = false;
+        }
+        (Effect::Leave, Some(i)) => {
+            cluster.nodes.remove(i);
+        }
         (Effect::StartAll, _) => {
             for n in &mut cluster.nodes {
                 n.up = true;
@@ -305,7 +383,7 @@ fn apply(cluster: &mut ClusterState, node: &str, effect: &Effect) {
 }
 
 fn check_cluster(cluster: &ClusterState, step: usize, when: &str, out: &mut Vec<Violation>) {
-    if !cluster.live {
+    if !cluster.live || !cluster.held {
         return;
     }
     let when = if when.is_empty() {
@@ -392,6 +470,7 @@ mod tests {
             required: Some(required),
             floor: Some(required),
             databases: vec!["db".into()],
+            held: true,
             nodes: (1..=nodes)
                 .map(|i| NodeState {
                     name: format!("c-{i}"),

@@ -47,6 +47,7 @@ pub static EMBEDDED: &[(&str, &str)] = embedded![
     "build/README.md.j2",
     "scripts/lb.sh.j2",
     "runbook/runbook.md.j2",
+    "runbook/change.md.j2",
 ];
 
 /// A template problem: a bad override, or a render error.

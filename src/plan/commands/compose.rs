@@ -7,8 +7,7 @@
 //! (`lb.sh status HOST`).
 
 use super::{
-    Commands, Ctx, FIXED_ARTIFACT, Unresolved, artifact_in, next_build, output_is, probes, q,
-    repository, sh, unsupported,
+    Commands, Ctx, Unresolved, next_build, output_is, probes, q, repository, sh, unsupported,
 };
 use crate::deployment::layout::{self, LB_SERVICE, TAG_VARIABLE};
 use crate::deployment::{ClusterPlan, NodeRole, Site};
@@ -73,13 +72,22 @@ struct Service<'a> {
 impl<'a> Service<'a> {
     fn new(ctx: &'a Ctx<'a>) -> Result<Self, Unresolved> {
         let (site, cluster, node) = (ctx.site()?, ctx.cluster()?, ctx.node()?);
+        // A node a commit adds is a service of the commit's project only.
+        let new = ctx
+            .input
+            .change
+            .is_some_and(|c| c.is_new(&site.name, &node.name));
         Ok(Service {
             ctx,
             site,
             cluster,
             name: &node.name,
             host: &node.fqdn,
-            file: q(&site.compose_file()),
+            file: if new {
+                next_build(&site.compose_file())
+            } else {
+                q(&site.compose_file())
+            },
             svc: q(&node.name),
         })
     }
@@ -144,11 +152,7 @@ impl<'a> Service<'a> {
 
     /// The API folder of the product in the container.
     fn api_folder(&self) -> String {
-        format!(
-            "{}/{}/api",
-            self.cluster.product_home(layout::IMAGE_BASE),
-            layout::API_FOLDER
-        )
+        format!("{}/api", self.cluster.api_folder(layout::IMAGE_BASE))
     }
 }
 
@@ -200,7 +204,9 @@ pub(super) fn node(ctx: &Ctx, action: Action) -> Result<Commands, Unresolved> {
                 vec![s.recreate_with(&q(current))],
             )
         }
-        Action::Upgrade => {
+        // The new build's service: a new version, or a commit's
+        // configuration.
+        Action::Upgrade | Action::Reconfigure => {
             let next = next_build(&s.site.compose_file());
             Commands::run(
                 vec![compose(
@@ -220,11 +226,25 @@ pub(super) fn node(ctx: &Ctx, action: Action) -> Result<Commands, Unresolved> {
         Action::Deploy => {
             let folder = s.api_folder();
             Commands::run(
-                vec![s.compose(&["cp", FIXED_ARTIFACT, &q(&format!("{}:{folder}/", s.name))])],
-                std::iter::once(s.compose(&["exec -T", &s.svc, "test -s", &artifact_in(&folder)]))
-                    .chain(s.health())
-                    .collect(),
-                vec![s.compose(&["exec -T", &s.svc, "rm -f", &artifact_in(&folder)])],
+                vec![s.compose(&[
+                    "cp",
+                    &ctx.artifact().given(),
+                    &q(&format!("{}:{folder}/", s.name)),
+                ])],
+                std::iter::once(s.compose(&[
+                    "exec -T",
+                    &s.svc,
+                    "test -s",
+                    &ctx.artifact().in_folder(&folder),
+                ]))
+                .chain(s.health())
+                .collect(),
+                vec![s.compose(&[
+                    "exec -T",
+                    &s.svc,
+                    "rm -f",
+                    &ctx.artifact().in_folder(&folder),
+                ])],
             )
         }
         Action::Test => Commands::run(s.health(), vec![running(&s.file, None, &s.svc)], Vec::new()),
@@ -275,7 +295,9 @@ pub(super) fn offline(ctx: &Ctx, action: Action) -> Result<Commands, Unresolved>
     let s = Service::new(ctx)?;
     let down = stopped(&s.file, Some("failover"), &s.svc);
     Ok(match action {
-        Action::Upgrade => {
+        // The new build's service: a new version, or a commit's
+        // configuration.
+        Action::Upgrade | Action::Reconfigure => {
             let next = next_build(&s.site.compose_file());
             Commands::run(
                 vec![compose(&next, &["--profile failover pull", &s.svc])],
@@ -355,7 +377,7 @@ pub(super) fn prepare(ctx: &Ctx) -> Result<Commands, Unresolved> {
         let file = q(&site.compose_file());
         out.commands.push(compose(&file, &["pull"]));
         out.verify.push(format!(
-            "docker image inspect $({}) >/dev/null",
+            "{} | xargs docker image inspect >/dev/null",
             compose(&file, &["config --images"])
         ));
     }
@@ -404,4 +426,127 @@ pub(super) fn open_next_portals(site: &Site, hostname: &str) -> Vec<String> {
         ),
         sh(&[&next_build(&site.lb_script()), "read-write", &q(hostname)]),
     ]
+}
+
+/// A node a commit adds starts from the commit's project, before the load
+/// balancer knows it.
+pub(super) fn join(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let s = Service::new(ctx)?;
+    let next = next_build(&s.site.compose_file());
+    Ok(Commands::run(
+        vec![compose(&next, &["up -d --wait --no-deps", &s.svc])],
+        std::iter::once(running(&next, None, &s.svc))
+            .chain(
+                probes(s.cluster, ctx.major())
+                    .iter()
+                    .map(|p| compose(&next, &["exec -T", &s.svc, p])),
+            )
+            .collect(),
+        vec![compose(&next, &["rm -f -s", &s.svc])],
+    ))
+}
+
+/// A node a commit removes stops, from the current project (the commit's
+/// has no such service), once the load balancer no longer routes to it.
+pub(super) fn leave(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let s = Service::new(ctx)?;
+    Ok(Commands::run(
+        vec![s.compose(&["rm -f -s", &s.svc])],
+        vec![stopped(&s.file, None, &s.svc)],
+        vec![s.compose(&["up -d --wait --no-deps", &s.svc])],
+    ))
+}
+
+/// A datacenter takes the commit's routes: its load balancer's
+/// configuration becomes the new build's, in place (the running container
+/// reads the same file), and is reloaded.
+pub(super) fn route(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let site = ctx.site()?;
+    let change = ctx.input.change;
+    let current = format!("{}/{}", site.compose_dir(), layout::compose::NGINX);
+    let next = next_build(&current);
+    let mut verify = vec![format!("cmp -s {next} {}", q(&current))];
+    for cluster in site.clusters.iter().filter(|c| site.fronts(c)) {
+        for node in &cluster.nodes {
+            let state = match change {
+                Some(c) if c.is_removed(&site.name, &node.name) => "absent",
+                Some(c) if c.is_new(&site.name, &node.name) => {
+                    if node.role == NodeRole::Passive {
+                        "standby"
+                    } else {
+                        "serving"
+                    }
+                }
+                _ => continue,
+            };
+            verify.push(lb_state(site, &node.fqdn, state));
+        }
+    }
+    Ok(Commands::run(
+        vec![sh(&[&q(&site.lb_script()), "adopt", &next])],
+        verify,
+        Vec::new(),
+    ))
+}
+
+/// A datacenter new in a commit: the operator's files, and its images.
+pub(super) fn prepare_site(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let site = ctx.site()?;
+    let check = super::operator_files_check(ctx);
+    let next = next_build(&site.compose_file());
+    Ok(Commands::run(
+        vec![check.clone(), compose(&next, &["pull"])],
+        vec![
+            check,
+            format!(
+                "{} | xargs docker image inspect >/dev/null",
+                compose(&next, &["config --images"])
+            ),
+        ],
+        Vec::new(),
+    ))
+}
+
+/// A datacenter new in a commit opens: its load balancer starts.
+pub(super) fn open_new_site(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let site = ctx.site()?;
+    let mut out = super::site::open_traffic_checks(site);
+    let next = next_build(&site.compose_file());
+    out.commands
+        .push(compose(&next, &["up -d --wait --no-deps", LB_SERVICE]));
+    out.rollback.push(compose(&next, &["stop", LB_SERVICE]));
+    Ok(out)
+}
+
+/// A new service reached the node, within `bound` seconds.
+pub(super) fn await_service(ctx: &Ctx, bound: u64) -> Result<Commands, Unresolved> {
+    let s = Service::new(ctx)?;
+    let check = s.compose(&[
+        "exec -T",
+        &s.svc,
+        "test -s",
+        &ctx.artifact().in_folder(&s.api_folder()),
+    ]);
+    Ok(Commands::run(
+        vec![super::until(
+            &format!("{check} 2>/dev/null"),
+            super::tries_for(bound),
+            10,
+            &format!("the new service did not reach {}", s.name),
+        )],
+        vec![check],
+        Vec::new(),
+    ))
+}
+
+/// The new service answers on the node.
+pub(super) fn test_service(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let s = Service::new(ctx)?;
+    let probe = s.compose(&[
+        "exec -T",
+        &s.svc,
+        "env NEW_API_CONTEXT=\"${NEW_API_CONTEXT:?context of the new API, e.g. /orders/1.0}\" bash -c",
+        &q(&super::service_probe()),
+    ]);
+    Ok(Commands::run(s.health(), vec![probe], Vec::new()))
 }

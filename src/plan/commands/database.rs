@@ -109,9 +109,7 @@ fn secret_literal(var: &str, engine: Engine) -> String {
     } else {
         ""
     };
-    format!(
-        "\"'$(printf '%s' \"${{{var}:?}}\" | sed {backslashes}-e \"s/'/''/g\")'\""
-    )
+    format!("\"'$(printf '%s' \"${{{var}:?}}\" | sed {backslashes}-e \"s/'/''/g\")'\"")
 }
 
 /// The connection of a client to one database on a server (`host` is a
@@ -160,7 +158,11 @@ impl<'a> Client<'a> {
 
     /// The password variable of the client, set.
     fn env(&self) -> String {
-        format!("{}=\"${{{}:?}}\"", password_var(self.db.engine), self.password)
+        format!(
+            "{}=\"${{{}:?}}\"",
+            password_var(self.db.engine),
+            self.password
+        )
     }
 
     /// The engine's SQL shell on the database, reading SQL from its
@@ -433,7 +435,9 @@ fn restore(ctx: &Ctx, db: &DatabasePlan) -> Commands {
                 vec![
                     format!(
                         "printf '%s\\n' {} | {} -v db={name} -v owner={user}",
-                        q("SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'owner') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \\gexec"),
+                        q(
+                            "SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'owner') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \\gexec"
+                        ),
                         server.shell()
                     ),
                     format!(

@@ -7,10 +7,9 @@
 //! nodes' readiness follows.
 
 use super::{
-    Commands, Ctx, FIXED_ARTIFACT, Unresolved, artifact_in, next_build, output_is, probes, q,
-    repository, sh, unsupported, until,
+    Commands, Ctx, Unresolved, next_build, output_is, probes, q, repository, sh, unsupported, until,
 };
-use crate::deployment::layout::{self, PRODUCT_CONTAINER, labels, manifests};
+use crate::deployment::layout::{self, PRODUCT_SERVICE, labels, manifests};
 use crate::deployment::{ClusterPlan, NodeRole, Shape, Site};
 use crate::model::HaMode;
 use crate::plan::{Action, Effect};
@@ -22,7 +21,7 @@ fn kubectl(ns: &str, args: &[&str]) -> String {
 
 /// The jsonpath of the product container's image in a Deployment.
 fn image_path() -> String {
-    format!("{{.spec.template.spec.containers[?(@.name==\"{PRODUCT_CONTAINER}\")].image}}")
+    format!("{{.spec.template.spec.containers[?(@.name==\"{PRODUCT_SERVICE}\")].image}}")
 }
 
 /// The Deployment, Service and pods one node step acts on.
@@ -94,11 +93,7 @@ impl<'a> Workload<'a> {
     /// The pods of the step: its node's, or the cluster's when the
     /// cluster is one Deployment with replicas.
     fn selector(&self) -> String {
-        if self.scaled {
-            format!("{}={}", labels::CLUSTER, self.cluster.label)
-        } else {
-            format!("{}={}", labels::NODE, self.node)
-        }
+        self.cluster.pod_selector(self.node)
     }
 
     /// The Deployment runs `expected` (a shell word) in its pods' template.
@@ -124,7 +119,7 @@ impl<'a> Workload<'a> {
             |path: &str| self.kubectl(&["get", &dep, "-o", &q(&format!("jsonpath={path}"))]);
         let checks: Vec<String> = probes(self.cluster, self.ctx.major())
             .iter()
-            .map(|p| self.kubectl(&["exec", &dep, "-c", PRODUCT_CONTAINER, "--", p]))
+            .map(|p| self.kubectl(&["exec", &dep, "-c", PRODUCT_SERVICE, "--", p]))
             .collect();
         vec![
             until(
@@ -152,7 +147,7 @@ impl<'a> Workload<'a> {
             .iter()
             .map(|p| {
                 format!(
-                    "kubectl -n {} exec \"${{pod#pod/}}\" -c {PRODUCT_CONTAINER} -- {p}",
+                    "kubectl -n {} exec \"${{pod#pod/}}\" -c {PRODUCT_SERVICE} -- {p}",
                     self.ns
                 )
             })
@@ -305,7 +300,7 @@ impl<'a> Workload<'a> {
             &q(&self.selector()),
             "-o",
             &q(&format!(
-                "jsonpath={{range .items[*]}}{{.spec.containers[?(@.name==\"{PRODUCT_CONTAINER}\")].image}} {{.status.conditions[?(@.type==\"Ready\")].status}}{{\"\\n\"}}{{end}}"
+                "jsonpath={{range .items[*]}}{{.spec.containers[?(@.name==\"{PRODUCT_SERVICE}\")].image}} {{.status.conditions[?(@.type==\"Ready\")].status}}{{\"\\n\"}}{{end}}"
             )),
         ]);
         format!(
@@ -325,16 +320,12 @@ impl<'a> Workload<'a> {
 
     /// A fixed service is in the API folder of every pod of the step.
     fn artifact_in_pods(&self) -> String {
-        let folder = format!(
-            "{}/{}/api",
-            self.cluster.product_home(layout::IMAGE_BASE),
-            layout::API_FOLDER
-        );
+        let folder = format!("{}/api", self.cluster.api_folder(layout::IMAGE_BASE));
         format!(
-            "( pods=$({}) && test -n \"$pods\" && for pod in $pods; do kubectl -n {} exec \"${{pod#pod/}}\" -c {PRODUCT_CONTAINER} -- test -s {} || exit 1; done )",
+            "( pods=$({}) && test -n \"$pods\" && for pod in $pods; do kubectl -n {} exec \"${{pod#pod/}}\" -c {PRODUCT_SERVICE} -- test -s {} || exit 1; done )",
             self.kubectl(&["get pod -l", &q(&self.selector()), "-o name"]),
             self.ns,
-            artifact_in(&folder)
+            self.ctx.artifact().in_folder(&folder)
         )
     }
 }
@@ -401,7 +392,17 @@ pub(super) fn node(ctx: &Ctx, action: Action) -> Result<Commands, Unresolved> {
             vec![w.serves(w.node, true)],
             w.route_around(w.node),
         ),
-        Action::Patch | Action::Upgrade | Action::Deploy if w.scaled => rollout_step(&w, action),
+        // A new service is copied into the pods (of the manager, where the
+        // folder is shared), never rolled out.
+        Action::Deploy if ctx.kind() == Some(crate::model::UpgradeKind::AddService) => {
+            copy_artifact(
+                &w,
+                crate::plan::generate::shared_deployment_folder(ctx.input, w.site, w.cluster),
+            )
+        }
+        Action::Patch | Action::Upgrade | Action::Reconfigure | Action::Deploy if w.scaled => {
+            rollout_step(&w, action)
+        }
         // A shared deployment folder (APIM 3.x): one copy reaches every
         // node.
         Action::Deploy
@@ -426,7 +427,9 @@ pub(super) fn node(ctx: &Ctx, action: Action) -> Result<Commands, Unresolved> {
                 vec![w.rollout_undo()],
             )
         }
-        Action::Upgrade => Commands::run(
+        // A node moves to the new build's manifest: a new version, or a
+        // commit's configuration.
+        Action::Upgrade | Action::Reconfigure => Commands::run(
             vec![w.apply_next()],
             std::iter::once(w.matches_next())
                 .chain(w.healthy(&w.deployment))
@@ -459,7 +462,7 @@ pub(super) fn node(ctx: &Ctx, action: Action) -> Result<Commands, Unresolved> {
             Commands::run(
                 probes(w.cluster, ctx.major())
                     .iter()
-                    .map(|p| w.kubectl(&["exec", &w.dep(), "-c", PRODUCT_CONTAINER, "--", p]))
+                    .map(|p| w.kubectl(&["exec", &w.dep(), "-c", PRODUCT_SERVICE, "--", p]))
                     .collect(),
                 verify,
                 Vec::new(),
@@ -503,7 +506,7 @@ fn rollout_step(w: &Workload, action: Action) -> Commands {
             commands.push(w.strategy(0, 1));
         }
         commands.push(match action {
-            Action::Upgrade => w.apply_next(),
+            Action::Upgrade | Action::Reconfigure => w.apply_next(),
             _ => w.kubectl(&[
                 "set image",
                 &w.dep(),
@@ -518,7 +521,7 @@ fn rollout_step(w: &Workload, action: Action) -> Commands {
         commands.push(w.replaced(position + 1));
     }
     let mut verify = vec![match action {
-        Action::Upgrade => w.matches_next(),
+        Action::Upgrade | Action::Reconfigure => w.matches_next(),
         _ => w.image_is(&w.image_with(&w.ctx.new_tag(action))),
     }];
     verify.push(w.replaced(position + 1));
@@ -539,11 +542,7 @@ fn rollout_step(w: &Workload, action: Action) -> Commands {
 /// The fixed service copied into the API folder: of the first pod when the
 /// cluster shares it, of every pod of the step otherwise.
 fn copy_artifact(w: &Workload, shared: bool) -> Commands {
-    let folder = format!(
-        "{}/{}/api/",
-        w.cluster.product_home(layout::IMAGE_BASE),
-        layout::API_FOLDER
-    );
+    let folder = format!("{}/api/", w.cluster.api_folder(layout::IMAGE_BASE));
     let pods = w.kubectl(&["get pod -l", &q(&w.selector()), "-o name"]);
     let pods = if shared {
         format!("{pods} | head -n 1")
@@ -551,14 +550,15 @@ fn copy_artifact(w: &Workload, shared: bool) -> Commands {
         pods
     };
     let copy = format!(
-        "for pod in $({pods}); do kubectl -n {} cp -c {PRODUCT_CONTAINER} {FIXED_ARTIFACT} \"${{pod#pod/}}\":{} || exit 1; done",
+        "for pod in $({pods}); do kubectl -n {} cp -c {PRODUCT_SERVICE} {} \"${{pod#pod/}}\":{} || exit 1; done",
         w.ns,
+        w.ctx.artifact().given(),
         q(&folder)
     );
     let remove = format!(
-        "for pod in $({pods}); do kubectl -n {} exec \"${{pod#pod/}}\" -c {PRODUCT_CONTAINER} -- rm -f {}; done",
+        "for pod in $({pods}); do kubectl -n {} exec \"${{pod#pod/}}\" -c {PRODUCT_SERVICE} -- rm -f {}; done",
         w.ns,
-        artifact_in(folder.trim_end_matches('/'))
+        w.ctx.artifact().in_folder(folder.trim_end_matches('/'))
     );
     Commands::run(
         vec![format!("( {copy} )")],
@@ -575,7 +575,7 @@ pub(super) fn offline(ctx: &Ctx, action: Action) -> Result<Commands, Unresolved>
     let w = Workload::new(ctx)?;
     let stopped = output_is(&w.field("{.spec.replicas}"), "0");
     Ok(match action {
-        Action::Upgrade => Commands::run(
+        Action::Upgrade | Action::Reconfigure => Commands::run(
             vec![w.apply_next()],
             vec![w.matches_next(), stopped],
             vec![w.rollout_undo()],
@@ -584,7 +584,7 @@ pub(super) fn offline(ctx: &Ctx, action: Action) -> Result<Commands, Unresolved>
             let all = format!(
                 "{}{}",
                 q(&format!(
-                    "{PRODUCT_CONTAINER}={}:",
+                    "{PRODUCT_SERVICE}={}:",
                     repository(&w.cluster.k8s_image)
                 )),
                 ctx.new_tag(action)
@@ -817,7 +817,7 @@ pub(super) fn start_cluster(ctx: &Ctx) -> Result<Commands, Unresolved> {
                 let dep = q(&format!("deployment/{}", node.name));
                 let checks: Vec<String> = probes(cluster, ctx.major())
                     .iter()
-                    .map(|p| kubectl(&ns, &["exec", &dep, "-c", PRODUCT_CONTAINER, "--", p]))
+                    .map(|p| kubectl(&ns, &["exec", &dep, "-c", PRODUCT_SERVICE, "--", p]))
                     .collect();
                 until(
                     &checks.join(" && "),
@@ -846,4 +846,306 @@ pub(super) fn open_traffic(ctx: &Ctx) -> Result<Commands, Unresolved> {
         ));
     }
     Ok(out)
+}
+
+/// The nodes of the step's cluster a commit adds, before the step's node
+/// (by name), and the replica count before the commit.
+fn joined_before(ctx: &Ctx, w: &Workload) -> (usize, usize) {
+    let Some(change) = ctx.input.change else {
+        return (0, w.cluster.nodes.len());
+    };
+    let site = &w.site.name;
+    let old = w
+        .cluster
+        .nodes
+        .iter()
+        .filter(|n| !change.is_new(site, &n.name))
+        .count();
+    let earlier = w
+        .cluster
+        .nodes
+        .iter()
+        .take_while(|n| n.name != w.node)
+        .filter(|n| change.is_new(site, &n.name))
+        .count();
+    (earlier, old)
+}
+
+/// The cluster's Service routes only to the pods that run now: they are
+/// labelled, and the Service selects the label (new pods stay out until
+/// the commit's routes).
+fn route_existing(w: &Workload) -> Vec<String> {
+    vec![
+        w.kubectl(&[
+            "label pod -l",
+            &q(&format!("{}={}", labels::CLUSTER, w.cluster.label)),
+            &q(&format!("{}=on", labels::ROUTE)),
+            "--overwrite",
+        ]),
+        w.kubectl(&[
+            "patch service",
+            &q(&w.cluster.label),
+            "-p",
+            &q(&format!(
+                "{{\"spec\":{{\"selector\":{{\"{}\":\"on\"}}}}}}",
+                labels::ROUTE
+            )),
+        ]),
+    ]
+}
+
+/// A node a commit adds starts: a pod more for a cluster of replicas (the
+/// pods that ran before keep the traffic), the new build's manifest for a
+/// new pair.
+pub(super) fn join(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let w = Workload::new(ctx)?;
+    let (earlier, old) = joined_before(ctx, &w);
+    if w.scaled {
+        let replicas = old + earlier + 1;
+        let mut commands = if earlier == 0 && old > 0 {
+            route_existing(&w)
+        } else {
+            Vec::new()
+        };
+        commands.push(w.scale(replicas));
+        return Ok(Commands::run(
+            commands,
+            vec![w.field_becomes(
+                "{.status.readyReplicas}",
+                &replicas.to_string(),
+                &format!("{} did not get its new pod ready", w.deployment),
+            )],
+            vec![w.scale(replicas - 1)],
+        ));
+    }
+    let manifest = next_build(&w.site.kubernetes_manifest(w.cluster));
+    let first = earlier == 0;
+    let mut commands = Vec::new();
+    if first {
+        commands.push(sh(&["kubectl apply -f", &manifest]));
+    }
+    Ok(Commands::run(
+        commands,
+        std::iter::once(sh(&["kubectl diff -f", &manifest, ">/dev/null"]))
+            .chain(w.healthy(&w.deployment))
+            .collect(),
+        if first {
+            vec![sh(&["kubectl delete -f", &manifest])]
+        } else {
+            Vec::new()
+        },
+    ))
+}
+
+/// A node a commit removes stops: a pod less for a cluster of replicas,
+/// its Deployment for a node of a pair; the cluster's last node takes the
+/// cluster's objects with it when the commit removes the cluster.
+pub(super) fn leave(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let w = Workload::new(ctx)?;
+    let change = ctx
+        .input
+        .change
+        .ok_or_else(|| unsupported(ctx, Action::RemoveNode))?;
+    let site = &w.site.name;
+    let kept = w
+        .cluster
+        .nodes
+        .iter()
+        .filter(|n| !change.is_removed(site, &n.name))
+        .count();
+    let removed_before = w
+        .cluster
+        .nodes
+        .iter()
+        .take_while(|n| n.name != w.node)
+        .filter(|n| change.is_removed(site, &n.name))
+        .count();
+    let removed = w
+        .cluster
+        .nodes
+        .iter()
+        .filter(|n| change.is_removed(site, &n.name))
+        .count();
+    let last = removed_before + 1 == removed;
+    let manifest = q(&w.site.kubernetes_manifest(w.cluster));
+    if w.scaled {
+        let replicas = w.cluster.nodes.len() - removed_before - 1;
+        let mut commands = vec![w.scale(replicas)];
+        let mut verify = vec![w.field_becomes(
+            "{.status.replicas}",
+            &replicas.to_string(),
+            &format!("{} still runs the pod it gives up", w.deployment),
+        )];
+        if kept == 0 && last {
+            commands.push(sh(&["kubectl delete -f", &manifest]));
+            verify = vec![format!(
+                "test -z \"$({})\"",
+                w.kubectl(&["get", &w.dep(), "--ignore-not-found -o name"])
+            )];
+        }
+        return Ok(Commands::run(commands, verify, vec![w.scale(replicas + 1)]));
+    }
+    let mut commands = vec![w.kubectl(&["delete", &w.dep()])];
+    if kept == 0 && last {
+        commands.push(sh(&["kubectl delete --ignore-not-found -f", &manifest]));
+    }
+    Ok(Commands::run(
+        commands,
+        vec![format!(
+            "test -z \"$({})\"",
+            w.kubectl(&["get", &w.dep(), "--ignore-not-found -o name"])
+        )],
+        vec![sh(&["kubectl apply -f", &manifest])],
+    ))
+}
+
+/// A datacenter takes the commit's routes: the Services of clusters that
+/// gained pods route to all of them again, and its Ingresses are the new
+/// build's.
+pub(super) fn route(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let site = ctx.site()?;
+    let change = ctx.input.change;
+    let ns = q(&site.namespace);
+    let mut out = Commands::default();
+    for cluster in &site.clusters {
+        let grew = cluster.shape == Shape::Scaled
+            && change.is_some_and(|c| {
+                cluster.nodes.iter().any(|n| c.is_new(&site.name, &n.name))
+                    && cluster.nodes.iter().any(|n| !c.is_new(&site.name, &n.name))
+            });
+        if !grew {
+            continue;
+        }
+        out.commands.extend([
+            kubectl(
+                &ns,
+                &[
+                    "patch service",
+                    &q(&cluster.label),
+                    "--type=json -p",
+                    &q(&format!(
+                        "[{{\"op\":\"remove\",\"path\":\"/spec/selector/{}\"}}]",
+                        labels::ROUTE.replace('/', "~1")
+                    )),
+                ],
+            ),
+            kubectl(
+                &ns,
+                &[
+                    "label pod -l",
+                    &q(&format!("{}={}", labels::CLUSTER, cluster.label)),
+                    &format!("{}-", q(labels::ROUTE)),
+                ],
+            ),
+        ]);
+        out.verify.push(format!(
+            "! {} | grep -qF {}",
+            kubectl(
+                &ns,
+                &[
+                    "get service",
+                    &q(&cluster.label),
+                    "-o",
+                    &q("jsonpath={.spec.selector}")
+                ]
+            ),
+            q(labels::ROUTE)
+        ));
+    }
+    let ingress = next_build(&site.kubernetes_file(manifests::INGRESS));
+    out.commands.push(format!(
+        "if [ -f {ingress} ]; then kubectl apply -f {ingress}; fi"
+    ));
+    out.verify.push(format!(
+        "if [ -f {ingress} ]; then kubectl diff -f {ingress} >/dev/null; fi"
+    ));
+    Ok(out)
+}
+
+/// A datacenter new in a commit: its namespace, Secrets, storage and
+/// artifact sync, from the commit's build.
+pub(super) fn prepare_site(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let site = ctx.site()?;
+    let d = ctx.input.deployment;
+    let files = d.operator_files_from_output();
+    let ns = q(&site.namespace);
+    let mut out = Commands::run(
+        vec![super::operator_files_check(ctx)],
+        Vec::new(),
+        Vec::new(),
+    );
+    out.commands.push(sh(&[
+        "kubectl apply -f",
+        &next_build(&site.kubernetes_file(manifests::NAMESPACE)),
+    ]));
+    let secrets: Vec<String> = site
+        .secrets
+        .iter()
+        .map(|s| {
+            format!(
+                "--from-file={}",
+                q(&format!("{}={files}/secrets/{}", s.name, s.name))
+            )
+        })
+        .collect();
+    let secret = d.secret_name();
+    out.commands.push(format!(
+        "kubectl -n {ns} create secret generic {} {} --dry-run=client -o yaml | kubectl apply -f -",
+        q(&secret),
+        secrets.join(" ")
+    ));
+    out.verify.push(kubectl(&ns, &["get secret", &q(&secret)]));
+    for file in [manifests::STORAGE, manifests::ARTIFACT_SYNC] {
+        let path = next_build(&site.kubernetes_file(file));
+        out.commands.push(format!(
+            "if [ -f {path} ]; then kubectl apply -f {path}; fi"
+        ));
+    }
+    Ok(out)
+}
+
+/// A datacenter new in a commit opens: its Ingresses and read-only gate.
+pub(super) fn open_new_site(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let site = ctx.site()?;
+    let mut out = super::site::open_traffic_checks(site);
+    for file in [manifests::INGRESS, manifests::READ_ONLY_GATE] {
+        let path = next_build(&site.kubernetes_file(file));
+        out.commands.push(format!(
+            "if [ -f {path} ]; then kubectl apply -f {path}; fi"
+        ));
+    }
+    Ok(out)
+}
+
+/// A new service reached the step's pods (every pod of a cluster of
+/// replicas), within `bound` seconds.
+pub(super) fn await_service(ctx: &Ctx, bound: u64) -> Result<Commands, Unresolved> {
+    let w = Workload::new(ctx)?;
+    let check = w.artifact_in_pods();
+    Ok(Commands::run(
+        vec![until(
+            &format!("{{ {check}; }} 2>/dev/null"),
+            super::tries_for(bound),
+            10,
+            &format!("the new service did not reach {}", w.deployment),
+        )],
+        vec![check],
+        Vec::new(),
+    ))
+}
+
+/// The new service answers on every pod of the step.
+pub(super) fn test_service(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let w = Workload::new(ctx)?;
+    let probe = format!(
+        "( pods=$({}) && test -n \"$pods\" && for pod in $pods; do kubectl -n {} exec \"${{pod#pod/}}\" -c {PRODUCT_SERVICE} -- env NEW_API_CONTEXT=\"${{NEW_API_CONTEXT:?context of the new API, e.g. /orders/1.0}}\" bash -c {} || exit 1; done )",
+        w.kubectl(&["get pod -l", &q(&w.selector()), "-o name"]),
+        w.ns,
+        q(&super::service_probe())
+    );
+    Ok(Commands::run(
+        vec![w.every_pod_healthy()],
+        vec![probe],
+        Vec::new(),
+    ))
 }

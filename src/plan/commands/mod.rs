@@ -104,6 +104,18 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     ("FIXED_ARTIFACT", "the fixed API artifact to deploy"),
     (
+        "NEW_ARTIFACT",
+        "the API artifact of the new service to deploy",
+    ),
+    (
+        "NEW_API_CONTEXT",
+        "the context of the new service's API on the gateways, e.g. /orders/1.0",
+    ),
+    (
+        "NEW_API_NAME",
+        "the name of the new service's API, as the DevPortal lists it",
+    ),
+    (
         "FIXED_TAG",
         "the tag of the image that carries the fixed service (Kubernetes, scaled clusters)",
     ),
@@ -139,7 +151,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     (
         "WINDOW_START",
-        "when the read-only window began, as YYYY-MM-DD HH:MM:SS in the database's time zone",
+        "when the read-only window began, as YYYY-MM-DD HH:MM:SS in UTC (WSO2 writes token times in UTC on every engine: the token sync compares in UTC whatever the server's time zone)",
     ),
 ];
 
@@ -329,14 +341,9 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// The repository of an image reference: all but its tag (a digest or a
-/// registry's port is not a tag).
+/// The repository of an image reference: all but its tag and digest.
 fn repository(image: &str) -> &str {
-    let image = image.split('@').next().unwrap_or(image);
-    match image.rsplit_once(':') {
-        Some((repository, tag)) if !tag.contains('/') => repository,
-        _ => image,
-    }
+    crate::model::naming::ImageRef::parse(image).repository
 }
 
 /// `NEXT_BUILD/<path>`: a file of the new version's build.
@@ -347,17 +354,47 @@ fn next_build(path: &str) -> String {
     )
 }
 
-/// The file a fixed service is deployed as, in the API folder under a
-/// product home.
-fn artifact_in(folder: &str) -> String {
-    format!(
-        "{}\"$(basename \"${{FIXED_ARTIFACT:?}}\")\"",
-        q(&format!("{folder}/"))
-    )
+/// The API artifact a step deploys: the fixed service of a service
+/// update, or the new one of an `add-service` upgrade.
+#[derive(Debug, Clone, Copy)]
+struct Artifact {
+    /// The variable that names it.
+    var: &'static str,
+    what: &'static str,
 }
 
-/// The fixed service to deploy, as given by the operator.
-const FIXED_ARTIFACT: &str = "\"${FIXED_ARTIFACT:?path of the fixed API artifact}\"";
+impl Artifact {
+    /// The artifact, as the operator gives it (a required variable).
+    fn given(self) -> String {
+        format!("\"${{{}:?path of {}}}\"", self.var, self.what)
+    }
+
+    /// Its file name, as the API folder holds it.
+    fn name(self) -> String {
+        format!("\"$(basename \"${{{}:?}}\")\"", self.var)
+    }
+
+    /// Its file in `folder`.
+    fn in_folder(self, folder: &str) -> String {
+        format!("{}{}", q(&format!("{folder}/")), self.name())
+    }
+}
+
+impl Ctx<'_> {
+    fn artifact(&self) -> Artifact {
+        if self.kind() == Some(UpgradeKind::AddService) {
+            Artifact {
+                var: "NEW_ARTIFACT",
+                what: "the new service's API artifact",
+            }
+        } else {
+            Artifact {
+                var: "FIXED_ARTIFACT",
+                what: "the fixed API artifact",
+            }
+        }
+    }
+}
 
 /// The commands of a step for the input's target.
 pub(crate) fn for_step(input: &Input, draft: &Draft) -> Result<Commands, Unresolved> {
@@ -381,7 +418,63 @@ pub(crate) fn for_step(input: &Input, draft: &Draft) -> Result<Commands, Unresol
             };
         }
         Detail::StageBuild => return puppet::stage_build(&ctx),
+        Detail::Route => {
+            return match input.target {
+                Target::Kubernetes => kubernetes::route(&ctx),
+                Target::Compose => compose::route(&ctx),
+                Target::Puppet => puppet::route(&ctx),
+            };
+        }
+        Detail::Retire => return site::retire(&ctx),
+        Detail::Settle => return puppet::settle(&ctx),
+        Detail::NewSite if draft.action == Action::Prepare => {
+            return match input.target {
+                Target::Kubernetes => kubernetes::prepare_site(&ctx),
+                Target::Compose => compose::prepare_site(&ctx),
+                Target::Puppet => puppet::prepare_site(&ctx),
+            };
+        }
+        Detail::NewSite if ctx.site()?.load_balancers.is_empty() => {
+            return Ok(Commands::by_hand(
+                &format!(
+                    "point the DNS names clients use at the nodes of {} (the new build's README lists them)",
+                    ctx.site()?.name
+                ),
+                Vec::new(),
+            ));
+        }
+        Detail::NewSite => {
+            return match input.target {
+                Target::Kubernetes => kubernetes::open_new_site(&ctx),
+                Target::Compose => compose::open_new_site(&ctx),
+                Target::Puppet => puppet::open_new_site(&ctx),
+            };
+        }
+        Detail::NewService(bound) => {
+            let bound = *bound;
+            return match (draft.action, input.target) {
+                (Action::Expose, _) => site::expose(&ctx),
+                (Action::AwaitSync, Target::Kubernetes) => kubernetes::await_service(&ctx, bound),
+                (Action::AwaitSync, Target::Compose) => compose::await_service(&ctx, bound),
+                (Action::AwaitSync, Target::Puppet) => puppet::await_service(&ctx, bound),
+                (Action::Test, Target::Kubernetes) => kubernetes::test_service(&ctx),
+                (Action::Test, Target::Compose) => compose::test_service(&ctx),
+                (Action::Test, Target::Puppet) => puppet::test_service(&ctx),
+                (action, _) => Err(unsupported(&ctx, action)),
+            };
+        }
         Detail::None => {}
+    }
+    if matches!(draft.effect, Effect::Join | Effect::Leave) {
+        let join = draft.effect == Effect::Join;
+        return match (input.target, join) {
+            (Target::Kubernetes, true) => kubernetes::join(&ctx),
+            (Target::Kubernetes, false) => kubernetes::leave(&ctx),
+            (Target::Compose, true) => compose::join(&ctx),
+            (Target::Compose, false) => compose::leave(&ctx),
+            (Target::Puppet, true) => puppet::join(&ctx),
+            (Target::Puppet, false) => puppet::leave(&ctx),
+        };
     }
     if draft.effect == Effect::Offline {
         return match input.target {
@@ -462,11 +555,23 @@ fn operator_files_check(ctx: &Ctx) -> String {
 
 /// The tag of an image reference, if it has one.
 fn tag(image: &str) -> Option<&str> {
-    let image = image.split('@').next().unwrap_or(image);
-    image
-        .rsplit_once(':')
-        .map(|(_, tag)| tag)
-        .filter(|tag| !tag.contains('/'))
+    crate::model::naming::ImageRef::parse(image).tag
+}
+
+/// How many times a check is retried, every 10 seconds, to wait `bound`
+/// seconds and a minute more.
+fn tries_for(bound: u64) -> u32 {
+    (bound / 10 + 6).min(u32::MAX as u64) as u32
+}
+
+/// The new service answers on the node's gateway: anything but "no such
+/// API" (404) or no answer (an API may ask for a token first). Run on the
+/// node.
+fn service_probe() -> String {
+    format!(
+        "code=$(curl -sk -o /dev/null -w '%{{http_code}}' \"https://localhost:{}${{NEW_API_CONTEXT:?context of the new API, e.g. /orders/1.0}}\"); [ \"$code\" != 404 ] && [ \"$code\" != 000 ]",
+        crate::deployment::layout::ports::GATEWAY_HTTPS
+    )
 }
 
 /// A node action no target does for this kind of step.

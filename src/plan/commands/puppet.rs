@@ -7,9 +7,7 @@
 //! each node to it in its step. The load balancer host's
 //! `/usr/local/bin/apim-lb` is the Compose projects' `lb.sh`.
 
-use super::{
-    Commands, Ctx, FIXED_ARTIFACT, Unresolved, next_build, output_is, probes, q, sh, unsupported,
-};
+use super::{Commands, Ctx, Unresolved, next_build, output_is, probes, q, sh, unsupported};
 use crate::deployment::layout::{self, HOST_LB_SCRIPT, HOSTS_BASE, HOSTS_USER, PRODUCT_UNIT};
 use crate::deployment::{ClusterPlan, NodeRole, Site};
 use crate::plan::{Action, Effect};
@@ -105,8 +103,12 @@ fn runs_version(host: &str, version: &str) -> String {
     )
 }
 
-/// The environment a version upgrade stages the new build in.
+/// The environment a version upgrade, or a commit, stages the new build
+/// in.
 fn environment(ctx: &Ctx) -> String {
+    if let Some(change) = ctx.input.change {
+        return change.environment.clone();
+    }
     layout::puppet_environment(
         &ctx.input.deployment.label,
         &ctx.to_version().unwrap_or_default(),
@@ -244,7 +246,7 @@ impl<'a> Host<'a> {
     }
 
     fn api_folder(&self) -> String {
-        format!("{}/{}/api", self.home, layout::API_FOLDER)
+        format!("{}/api", self.cluster.api_folder(HOSTS_BASE))
     }
 }
 
@@ -329,25 +331,58 @@ pub(super) fn node(ctx: &Ctx, action: Action) -> Result<Commands, Unresolved> {
                 vec![use_environment(host, CURRENT_ENVIRONMENT), agent_test(host)],
             )
         }
+        // A commit's configuration: the node moves to the commit's build
+        // (and, for a new update level, runs the update tool).
+        Action::Reconfigure => {
+            let environment = q(&environment(ctx));
+            let patch = ctx.input.change.is_some_and(|c| c.patch);
+            let mut commands = vec![use_environment(host, &environment), agent_test(host)];
+            let mut verify = vec![uses_environment(host, &environment)];
+            let mut rollback = vec![use_environment(host, CURRENT_ENVIRONMENT), agent_test(host)];
+            if patch {
+                commands.splice(
+                    0..0,
+                    [
+                        h.record_level(),
+                        h.service("stop"),
+                        wso2update(host, &h.home, ""),
+                    ],
+                );
+                verify.extend(h.updated());
+                rollback.splice(
+                    0..0,
+                    [h.service("stop"), wso2update(host, &h.home, " --revert")],
+                );
+            }
+            verify.push(unit_is(host, PRODUCT_UNIT, "active"));
+            verify.extend(h.health());
+            Commands::run(commands, verify, rollback)
+        }
         Action::Deploy => {
             let folder = h.api_folder();
+            let artifact = ctx.artifact();
+            let name = artifact.name();
             let installed = format!(
-                "ssh {} \"$(printf 'test -s %q' {}/\"$(basename \"${{FIXED_ARTIFACT:?}}\")\")\"",
+                "ssh {} \"$(printf 'test -s %q' {}/{name})\"",
                 q(host),
                 q(&folder)
             );
             Commands::run(
                 vec![
-                    format!("scp -- {FIXED_ARTIFACT} {}", q(&format!("{host}:/tmp/"))),
                     format!(
-                        "ssh {} \"$(printf 'sudo install -o {HOSTS_USER} -g {HOSTS_USER} -m 0644 %q %q' \"/tmp/$(basename \"${{FIXED_ARTIFACT:?}}\")\" {}/)\"",
+                        "scp -- {} {}",
+                        artifact.given(),
+                        q(&format!("{host}:/tmp/"))
+                    ),
+                    format!(
+                        "ssh {} \"$(printf 'sudo install -o {HOSTS_USER} -g {HOSTS_USER} -m 0644 %q %q' /tmp/{name} {}/)\"",
                         q(host),
                         q(&folder)
                     ),
                 ],
                 std::iter::once(installed).chain(h.health()).collect(),
                 vec![format!(
-                    "ssh {} \"$(printf 'sudo rm -f %q' {}/\"$(basename \"${{FIXED_ARTIFACT:?}}\")\")\"",
+                    "ssh {} \"$(printf 'sudo rm -f %q' {}/{name})\"",
                     q(host),
                     q(&folder)
                 )],
@@ -439,7 +474,7 @@ pub(super) fn offline(ctx: &Ctx, action: Action) -> Result<Commands, Unresolved>
             h.updated().into_iter().chain([down]).collect(),
             vec![wso2update(host, &h.home, " --revert")],
         ),
-        Action::Upgrade => {
+        Action::Upgrade | Action::Reconfigure => {
             let environment = q(&environment(ctx));
             Commands::run(
                 vec![use_environment(host, &environment), agent_test(host)],
@@ -469,6 +504,7 @@ pub(super) fn stage_build(ctx: &Ctx) -> Result<Commands, Unresolved> {
         .flat_map(|s| s.clusters.iter())
         .flat_map(|c| c.nodes.iter())
         .map(|n| n.fqdn.as_str())
+        .filter(|_| ctx.input.change.is_none())
         .collect();
     hosts.sort_unstable();
     hosts.dedup();
@@ -634,4 +670,203 @@ pub(super) fn open_traffic(ctx: &Ctx) -> Result<Commands, Unresolved> {
     out.commands.push(agent_test(&site.lb_host()));
     out.verify.push(unit_is(&site.lb_host(), "nginx", "active"));
     Ok(out)
+}
+
+/// A node a commit adds: its host moves to the commit's build and its
+/// agent sets it up.
+pub(super) fn join(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let h = Host::new(ctx)?;
+    let environment = q(&environment(ctx));
+    Ok(Commands::run(
+        vec![
+            agent_enable(h.host),
+            use_environment(h.host, &environment),
+            agent_test(h.host),
+        ],
+        [
+            uses_environment(h.host, &environment),
+            unit_is(h.host, PRODUCT_UNIT, "active"),
+        ]
+        .into_iter()
+        .chain(h.health())
+        .collect(),
+        vec![systemctl(h.host, "disable --now", PRODUCT_UNIT)],
+    ))
+}
+
+/// A node a commit removes stops for good: its agent holds off (the
+/// commit's build has no node definition for it).
+pub(super) fn leave(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let h = Host::new(ctx)?;
+    Ok(Commands::run(
+        vec![
+            agent_disable(h.host, "removed from the topology"),
+            systemctl(h.host, "disable --now", PRODUCT_UNIT),
+        ],
+        vec![unit_is(h.host, PRODUCT_UNIT, "inactive")],
+        vec![
+            systemctl(h.host, "enable --now", PRODUCT_UNIT),
+            agent_enable(h.host),
+        ],
+    ))
+}
+
+/// A datacenter takes the commit's routes: its load balancer host moves
+/// to the commit's build, whose nginx.conf routes to the new nodes and no
+/// longer to the removed ones.
+pub(super) fn route(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let site = ctx.site()?;
+    let change = ctx.input.change;
+    let lb_host = site.lb_host();
+    let environment = q(&environment(ctx));
+    let mut verify = vec![
+        uses_environment(&lb_host, &environment),
+        unit_is(&lb_host, "nginx", "active"),
+    ];
+    for cluster in site.clusters.iter().filter(|c| site.fronts(c)) {
+        for node in &cluster.nodes {
+            let state = match change {
+                Some(c) if c.is_removed(&site.name, &node.name) => "absent",
+                Some(c) if c.is_new(&site.name, &node.name) => {
+                    if node.role == NodeRole::Passive {
+                        "standby"
+                    } else {
+                        "serving"
+                    }
+                }
+                _ => continue,
+            };
+            verify.push(lb_state(site, &node.fqdn, state));
+        }
+    }
+    Ok(Commands::run(
+        vec![
+            use_environment(&lb_host, &environment),
+            agent_test(&lb_host),
+        ],
+        verify,
+        vec![
+            use_environment(&lb_host, CURRENT_ENVIRONMENT),
+            agent_test(&lb_host),
+        ],
+    ))
+}
+
+/// A datacenter new in a commit: the operator's files, and each new host
+/// holds its pack, drivers and keystores.
+pub(super) fn prepare_site(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let site = ctx.site()?;
+    let d = ctx.input.deployment;
+    let mut out = Commands::run(
+        vec![super::operator_files_check(ctx)],
+        Vec::new(),
+        Vec::new(),
+    );
+    for cluster in &site.clusters {
+        let mut wanted = vec![format!(
+            "{}/{}.zip",
+            layout::HOST_PACKS,
+            cluster.product_dir
+        )];
+        wanted.extend(
+            cluster
+                .drivers
+                .iter()
+                .map(|j| format!("{}/lib/{j}", layout::HOST_PACKS)),
+        );
+        wanted.extend(
+            d.keystores
+                .supplied()
+                .iter()
+                .map(|s| format!("{}/security/{}", layout::HOST_PACKS, s.file)),
+        );
+        let words: Vec<String> = wanted.iter().map(|f| q(f)).collect();
+        for node in &cluster.nodes {
+            out.verify.push(ssh(
+                &node.fqdn,
+                &format!(
+                    "for f in {}; do test -s \"$f\" || {{ echo \"missing: $f\" >&2; exit 1; }}; done",
+                    words.join(" ")
+                ),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// A datacenter new in a commit opens: its load balancer host's agent
+/// sets it up from the commit's build.
+pub(super) fn open_new_site(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let site = ctx.site()?;
+    let lb_host = site.lb_host();
+    let environment = q(&environment(ctx));
+    let mut out = super::site::open_traffic_checks(site);
+    out.commands.extend([
+        use_environment(&lb_host, &environment),
+        agent_test(&lb_host),
+    ]);
+    out.verify.push(unit_is(&lb_host, "nginx", "active"));
+    Ok(out)
+}
+
+/// The hosts a commit leaves as they are move to its build's environment:
+/// their agent finds nothing to change.
+pub(super) fn settle(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let environment = q(&environment(ctx));
+    let change = ctx.input.change;
+    let mut out = Commands::default();
+    for site in ctx.input.deployment.sites.iter() {
+        let mut hosts: Vec<String> = site
+            .clusters
+            .iter()
+            .flat_map(|c| c.nodes.iter())
+            .filter(|n| change.is_none_or(|c| !c.is_removed(&site.name, &n.name)))
+            .map(|n| n.fqdn.clone())
+            .collect();
+        if !site.load_balancers.is_empty() {
+            hosts.push(site.lb_host());
+        }
+        for host in &hosts {
+            out.commands.push(format!(
+                "{{ {} && {}; }}",
+                use_environment(host, &environment),
+                agent_test(host)
+            ));
+            out.verify.push(uses_environment(host, &environment));
+        }
+    }
+    Ok(out)
+}
+
+/// A new service reached the host, within `bound` seconds.
+pub(super) fn await_service(ctx: &Ctx, bound: u64) -> Result<Commands, Unresolved> {
+    let h = Host::new(ctx)?;
+    let check = format!(
+        "ssh {} \"$(printf 'test -s %q' {}/{})\"",
+        q(h.host),
+        q(&h.api_folder()),
+        ctx.artifact().name()
+    );
+    Ok(Commands::run(
+        vec![super::until(
+            &format!("{check} 2>/dev/null"),
+            super::tries_for(bound),
+            10,
+            &format!("the new service did not reach {}", h.host),
+        )],
+        vec![check],
+        Vec::new(),
+    ))
+}
+
+/// The new service answers on the host's gateway.
+pub(super) fn test_service(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let h = Host::new(ctx)?;
+    // The context reaches the host as a quoted word of the remote script.
+    let probe = format!(
+        "ssh {} \"$(printf 'NEW_API_CONTEXT=%q bash -c %q' \"${{NEW_API_CONTEXT:?context of the new API, e.g. /orders/1.0}}\" {})\"",
+        q(h.host),
+        q(&super::service_probe())
+    );
+    Ok(Commands::run(h.health(), vec![probe], Vec::new()))
 }

@@ -250,3 +250,58 @@ pub(super) fn open_traffic_checks(site: &Site) -> Commands {
     }
     out
 }
+
+/// A datacenter a commit removes leaves DNS first: each of its load
+/// balancers' host names is pointed at the deployment that takes over.
+pub(super) fn retire(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let site = ctx.site()?;
+    if site.load_balancers.is_empty() {
+        return Ok(Commands::by_hand(
+            &format!(
+                "move the clients of datacenter {} to the datacenters that stay (no load balancer names them here)",
+                site.name
+            ),
+            Vec::new(),
+        ));
+    }
+    let mut out = Commands::default();
+    for lb in &site.load_balancers {
+        let host = q(&lb.hostname);
+        out.commands.push(format!(
+            "\"${{TRAFFIC_SWITCH:?command that points a host name at a target}}\" {host} \"${{NEW_ENDPOINT:?host name that takes over}}\""
+        ));
+        out.verify.push(format!(
+            "\"${{TRAFFIC_SWITCH:?}}\" --check {host} \"${{NEW_ENDPOINT:?}}\""
+        ));
+        out.rollback.push(format!(
+            "\"${{TRAFFIC_SWITCH:?}}\" {host} \"${{OLD_ENDPOINT:?host name to switch back to}}\""
+        ));
+    }
+    Ok(out)
+}
+
+/// The new service is offered to consumers: published in the Publisher
+/// (its lifecycle's Publish), by the operator; the DevPortal of each portal
+/// load balancer then lists it.
+pub(super) fn expose(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let site = ctx.site()?;
+    let (major, minor) = (ctx.input.deployment.major, ctx.input.deployment.minor);
+    let api = match (major, minor) {
+        (3, _) => "/api/am/store/v1/apis",
+        (4, 0) => "/api/am/devportal/v2/apis",
+        _ => "/api/am/devportal/v3/apis",
+    };
+    let verify = portal_hosts(site)
+        .into_iter()
+        .map(|(_, hostname)| {
+            format!(
+                "curl -fsS {}\"${{NEW_API_NAME:?name of the new API}}\" | grep -qF \"\\\"name\\\":\\\"${{NEW_API_NAME:?}}\\\"\"",
+                q(&format!("https://{hostname}{api}?query=name:"))
+            )
+        })
+        .collect();
+    Ok(Commands::by_hand(
+        "publish the new API in the Publisher (lifecycle: Publish) once every node passed its test, so that the DevPortal offers it",
+        verify,
+    ))
+}

@@ -28,7 +28,12 @@ pub(in crate::plan::commands) fn replication_role(ctx: &Ctx, name: &str) -> (Str
                 d.replication_password.name.clone(),
             )
         })
-        .unwrap_or_else(|| ("replicator".to_string(), format!("{name}-replication-password")))
+        .unwrap_or_else(|| {
+            (
+                "replicator".to_string(),
+                format!("{name}-replication-password"),
+            )
+        })
 }
 
 /// The variable holding the replication role's password.
@@ -117,8 +122,7 @@ pub(in crate::plan::commands) fn fence(ctx: &Ctx) -> Result<Commands, Unresolved
                 "{place} does not answer: keep it from coming back (power it off or block its port) before promoting"
             ))
         ));
-        out.verify
-            .push(format!("! {answers} || {read_only}"));
+        out.verify.push(format!("! {answers} || {read_only}"));
         out.rollback.push(match db.engine {
             Engine::Postgres => feed(
                 "ALTER SYSTEM RESET default_transaction_read_only; SELECT pg_reload_conf();",
@@ -155,7 +159,9 @@ fn names_of(dbs: &[&DatabasePlan], server: &DatabasePlan) -> String {
 fn timeout(command: &str, engine: Engine) -> String {
     match engine {
         Engine::Postgres => format!("PGCONNECT_TIMEOUT=10 {command}"),
-        Engine::Mysql | Engine::Mariadb => command.replacen(" --host=", " --connect-timeout=10 --host=", 1),
+        Engine::Mysql | Engine::Mariadb => {
+            command.replacen(" --host=", " --connect-timeout=10 --host=", 1)
+        }
         _ => command.to_string(),
     }
 }
@@ -275,7 +281,7 @@ pub(super) fn promote(ctx: &Ctx, dbs: &[&DatabasePlan]) -> Commands {
 /// A replica follows another source: the database promoted on failover
 /// (or, on the first deployment, its primary: set up by hand).
 pub(in crate::plan::commands) fn replicate(ctx: &Ctx) -> Result<Commands, Unresolved> {
-    if ctx.input.bootstrap {
+    if ctx.input.bootstrap || ctx.input.change.is_some() {
         return super::replica_set_up(ctx);
     }
     let found = named(ctx)?;
@@ -306,8 +312,15 @@ pub(in crate::plan::commands) fn replicate(ctx: &Ctx) -> Result<Commands, Unreso
             let fork = there.value(
                 "SELECT (regexp_match(pg_read_file('pg_wal/' || name), E'([0-9A-F]+/[0-9A-F]+)[^\\n]*\\n?$'))[1] FROM (SELECT name FROM pg_ls_waldir() WHERE name LIKE '%.history' ORDER BY name DESC LIMIT 1) AS h",
             );
+            // A replica that already streams from the promoted server (a
+            // second run) is past the fork on the new timeline.
+            let streams = format!(
+                "{} | grep -qx {}",
+                here.value("SELECT sender_host || ' ' || status FROM pg_stat_wal_receiver"),
+                q(&format!("{} streaming", source.host))
+            );
             let ahead = format!(
-                "fork=$({fork}) && {{ [ -z \"$fork\" ] || [ \"$({})\" = f ] || {{ echo {} >&2; false; }}; }}",
+                "{streams} || {{ fork=$({fork}) && {{ [ -z \"$fork\" ] || [ \"$({})\" = f ] || {{ echo {} >&2; false; }}; }}; }}",
                 here.value_with_var(
                     "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '@FORK@'::pg_lsn) > 0",
                     "@FORK@",
@@ -339,7 +352,9 @@ pub(in crate::plan::commands) fn replicate(ctx: &Ctx) -> Result<Commands, Unreso
                     until(
                         &format!(
                             "{} | grep -qx {}",
-                            here.value("SELECT sender_host || ' ' || status FROM pg_stat_wal_receiver"),
+                            here.value(
+                                "SELECT sender_host || ' ' || status FROM pg_stat_wal_receiver"
+                            ),
                             q(&format!("{} streaming", source.host))
                         ),
                         30,
@@ -373,16 +388,30 @@ pub(in crate::plan::commands) fn replicate(ctx: &Ctx) -> Result<Commands, Unreso
                     &here,
                 ),
             ],
-            mysql_follows(&here, source, "SHOW REPLICA STATUS\\G", ["Source_Host", "Replica_IO_Running", "Replica_SQL_Running"]),
+            mysql_follows(
+                &here,
+                source,
+                "SHOW REPLICA STATUS\\G",
+                ["Source_Host", "Replica_IO_Running", "Replica_SQL_Running"],
+            ),
             Vec::new(),
         ),
         Engine::Mariadb => Commands::run(
             vec![
+                // What the replica applied (its slave position) against
+                // what the promoted server holds (its current position: what
+                // it applied and what it wrote since); a replica that
+                // already follows it (a second run) is not ahead.
                 format!(
-                    "mine=$({}) && theirs=$({}) && test \"$(printf '%s\\n%s\\n' \"$mine\" \"$theirs\" | awk {})\" != ahead || {{ echo {} >&2; false; }}",
+                    "{{ {} | grep -qE {}; }} || {{ mine=$({}) && theirs=$({}) && {{ test \"$(printf '%s\\n%s\\n' \"$mine\" \"$theirs\" | awk {})\" != ahead || {{ echo {} >&2; false; }}; }}; }}",
+                    here.value("SHOW SLAVE STATUS\\G")
+                        .replace(" --skip-column-names", ""),
+                    q(&format!("^ *Master_Host: {}$", regex_text(&source.host))),
                     here.value("SELECT @@global.gtid_slave_pos"),
-                    there.value("SELECT @@global.gtid_slave_pos"),
-                    q("{ n = split($0, gtids, \",\"); for (i = 1; i <= n; i++) { if (split(gtids[i], p, \"-\") == 3) { if (NR == 1) mine[p[1]] = p[3]; else theirs[p[1]] = p[3] } } } END { for (d in mine) if (!(d in theirs) || mine[d] + 0 > theirs[d] + 0) { print \"ahead\"; exit } }"),
+                    there.value("SELECT @@global.gtid_current_pos"),
+                    q(
+                        "{ n = split($0, gtids, \",\"); for (i = 1; i <= n; i++) { if (split(gtids[i], p, \"-\") == 3) { if (NR == 1) mine[p[1]] = p[3]; else theirs[p[1]] = p[3] } } } END { for (d in mine) if (!(d in theirs) || mine[d] + 0 > theirs[d] + 0) { print \"ahead\"; exit } }"
+                    ),
                     q(&rebuild("mariadb-backup or a dump of it"))
                 ),
                 feed(
@@ -396,7 +425,12 @@ pub(in crate::plan::commands) fn replicate(ctx: &Ctx) -> Result<Commands, Unreso
                     &here,
                 ),
             ],
-            mysql_follows(&here, source, "SHOW SLAVE STATUS\\G", ["Master_Host", "Slave_IO_Running", "Slave_SQL_Running"]),
+            mysql_follows(
+                &here,
+                source,
+                "SHOW SLAVE STATUS\\G",
+                ["Master_Host", "Slave_IO_Running", "Slave_SQL_Running"],
+            ),
             Vec::new(),
         ),
         _ => Commands::by_hand(
@@ -412,7 +446,12 @@ pub(in crate::plan::commands) fn replicate(ctx: &Ctx) -> Result<Commands, Unreso
 /// The checks that a MySQL or MariaDB replica replicates from `source`:
 /// its source, and both replication threads running (retried: the I/O
 /// thread connects a moment after START).
-fn mysql_follows(here: &Client, source: &DatabasePlan, status: &str, columns: [&str; 3]) -> Vec<String> {
+fn mysql_follows(
+    here: &Client,
+    source: &DatabasePlan,
+    status: &str,
+    columns: [&str; 3],
+) -> Vec<String> {
     let [host, io, sql] = columns;
     // Vertical status needs its column names.
     let show = here.value(status).replace(" --skip-column-names", "");

@@ -203,7 +203,10 @@ impl Dialect {
             "TIME_CREATED >= {} OR (TOKEN_STATE <> 'ACTIVE' AND ({} OR {}))",
             self.start(),
             self.live("TIME_CREATED", "VALIDITY_PERIOD"),
-            self.live("REFRESH_TOKEN_TIME_CREATED", "REFRESH_TOKEN_VALIDITY_PERIOD")
+            self.live(
+                "REFRESH_TOKEN_TIME_CREATED",
+                "REFRESH_TOKEN_VALIDITY_PERIOD"
+            )
         )
     }
 
@@ -220,10 +223,7 @@ impl Dialect {
                 }
                 Dialect::Mysql => format!("INVALIDATED_TIME >= {} - INTERVAL 1 DAY", self.start()),
             },
-            Rows::Unexpired => format!(
-                "EXPIRY_TIMESTAMP >= {} * 1000",
-                self.epoch(&self.start())
-            ),
+            Rows::Unexpired => format!("EXPIRY_TIMESTAMP >= {} * 1000", self.epoch(&self.start())),
         }
     }
 
@@ -281,10 +281,7 @@ impl Dialect {
                 out.push("SET LOCAL TIME ZONE 'UTC'".to_string());
                 for t in TABLES {
                     let columns = t.columns.join(", ");
-                    out.push(format!(
-                        "\\echo 'COPY {} ({columns}) FROM STDIN;'",
-                        t.stage
-                    ));
+                    out.push(format!("\\echo 'COPY {} ({columns}) FROM STDIN;'", t.stage));
                     out.push(format!(
                         "COPY (SELECT {columns} FROM {} WHERE {}) TO STDOUT",
                         t.name,
@@ -454,15 +451,30 @@ impl Dialect {
             ),
             format!(
                 "SELECT {} FROM stage_token s JOIN {TOKENS} t ON t.TOKEN_ID = s.TOKEN_ID WHERE s.TOKEN_STATE <> 'ACTIVE' AND t.TOKEN_STATE = 'ACTIVE';",
-                cat(&["'token '", "s.TOKEN_ID", "' is '", "s.TOKEN_STATE", "' in the source, ACTIVE in the target'"])
+                cat(&[
+                    "'token '",
+                    "s.TOKEN_ID",
+                    "' is '",
+                    "s.TOKEN_STATE",
+                    "' in the source, ACTIVE in the target'"
+                ])
             ),
             format!(
                 "SELECT {} FROM stage_gone g JOIN {TOKENS} t ON t.TOKEN_ID = g.TOKEN_ID WHERE NOT EXISTS (SELECT 1 FROM stage_token s WHERE s.TOKEN_ID = g.TOKEN_ID);",
-                cat(&["'token '", "g.TOKEN_ID", "' was invalidated in the source, the target still has it'"])
+                cat(&[
+                    "'token '",
+                    "g.TOKEN_ID",
+                    "' was invalidated in the source, the target still has it'"
+                ])
             ),
             format!(
                 "SELECT {} FROM stage_scope s WHERE NOT EXISTS (SELECT 1 FROM IDN_OAUTH2_ACCESS_TOKEN_SCOPE x WHERE x.TOKEN_ID = s.TOKEN_ID AND x.TOKEN_SCOPE = s.TOKEN_SCOPE);",
-                cat(&["'missing scope '", "s.TOKEN_SCOPE", "' of token '", "s.TOKEN_ID"])
+                cat(&[
+                    "'missing scope '",
+                    "s.TOKEN_SCOPE",
+                    "' of token '",
+                    "s.TOKEN_ID"
+                ])
             ),
             format!(
                 "SELECT {} FROM stage_binding b WHERE NOT EXISTS (SELECT 1 FROM IDN_OAUTH2_TOKEN_BINDING x WHERE x.TOKEN_ID = b.TOKEN_ID AND x.TOKEN_BINDING_TYPE {same} b.TOKEN_BINDING_TYPE);",
@@ -621,7 +633,10 @@ pub(super) fn commands(ctx: &Ctx, db: &DatabasePlan) -> Commands {
         );
     };
     let current = Client::new(db);
-    let next = current.on("\"${NEW_DB_HOST:?database host of the new deployment}\"", &current.name);
+    let next = current.on(
+        "\"${NEW_DB_HOST:?database host of the new deployment}\"",
+        &current.name,
+    );
     let mut runs = vec![sync(&current, &next, dialect)];
     let mut verify = vec![compare(
         &current,
@@ -663,7 +678,7 @@ pub(super) fn commands(ctx: &Ctx, db: &DatabasePlan) -> Commands {
     // for 15 runs in a row that found nothing to copy; five failed runs in
     // a row stop it too. Its log says which.
     let repeat = format!(
-        "mkdir -p {dir} && ( trap '' HUP; quiet=0; failed=0; while sleep 60; do if out=$({run} 2>&1); then failed=0; echo \"$(date -u '+%F %T') $(printf '%s' \"$out\" | tr '\\n' ' ')\"; if printf '%s\\n' \"$out\" | grep -q '=[1-9]'; then quiet=0; elif {switched}; then quiet=$((quiet + 1)); fi; if [ \"$quiet\" -ge 15 ]; then echo 'stopped: DNS points at the new deployment and 15 runs in a row found nothing to copy'; rm -f {pid}; exit 0; fi; else failed=$((failed + 1)); echo \"$(date -u '+%F %T') failed: $out\"; if [ \"$failed\" -ge 5 ]; then echo 'stopped: 5 runs in a row failed'; rm -f {pid}; exit 1; fi; fi; done ) >>{log} 2>&1 </dev/null & echo $! >{pid}"
+        "mkdir -p {dir} && {{ ( trap '' HUP; quiet=0; failed=0; while sleep 60; do if out=$({run} 2>&1); then failed=0; echo \"$(date -u '+%F %T') $(printf '%s' \"$out\" | tr '\\n' ' ')\"; if printf '%s\\n' \"$out\" | grep -q '=[1-9]'; then quiet=0; elif {switched}; then quiet=$((quiet + 1)); fi; if [ \"$quiet\" -ge 15 ]; then echo 'stopped: DNS points at the new deployment and 15 runs in a row found nothing to copy'; rm -f {pid}; exit 0; fi; else failed=$((failed + 1)); echo \"$(date -u '+%F %T') failed: $out\"; if [ \"$failed\" -ge 5 ]; then echo 'stopped: 5 runs in a row failed'; rm -f {pid}; exit 1; fi; fi; done ) >>{log} 2>&1 </dev/null & echo $! >{pid}; }}"
     );
     Commands::run(
         vec![run, repeat],
