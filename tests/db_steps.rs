@@ -6,7 +6,8 @@
 //! pass; a second run of a step changes nothing.
 //!
 //! Without the servers' variables (`TOPOC_PG_PORT`, `TOPOC_MARIADB_PORT`,
-//! set by `.ci/db-servers start`) the tests say so loudly and pass.
+//! set by `.ci/db-servers start`) the tests say so loudly and pass, unless
+//! `TOPOC_REQUIRE_DB=1` (set by `.ci/run`): then they fail.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -38,7 +39,16 @@ fn servers(engine: &'static str) -> Option<Servers> {
         "TOPOC_MARIADB_PORT"
     };
     let Ok(port) = std::env::var(port_var) else {
-        eprintln!(
+        // CI (.ci/run) sets TOPOC_REQUIRE_DB=1: there a missing server is
+        // a failure, never a skip.
+        assert!(
+            std::env::var("TOPOC_REQUIRE_DB").as_deref() != Ok("1"),
+            "TOPOC_REQUIRE_DB=1 but {port_var} is not set: the {engine} servers did not start (.ci/db-servers start)"
+        );
+        // Straight to the terminal: the test harness captures eprintln!.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
             "\n\n*** SKIPPED: {port_var} is not set: the {engine} database steps were NOT run against a real server. Run `eval \"$(.ci/db-servers start /tmp/topoc-dbs)\"` first (.ci/run does). ***\n"
         );
         return None;
@@ -532,6 +542,13 @@ fn token_sync_loses_nothing(engine: &'static str, db: &str) {
             },
         );
     }
+    // Two of them with a binding and a request object (WSO2 writes those
+    // beside the token).
+    s.sql(
+        SOURCE,
+        db,
+        "INSERT INTO IDN_OAUTH2_TOKEN_BINDING (TOKEN_ID, TOKEN_BINDING_TYPE, TOKEN_BINDING_REF, TOKEN_BINDING_VALUE, TENANT_ID) VALUES ('c04', 'cookie', 'ref-c04', 'v-c04', -1234); INSERT INTO IDN_OIDC_REQ_OBJECT_REFERENCE (CONSUMER_KEY_ID, CODE_ID, TOKEN_ID, SESSION_DATA_KEY) VALUES (1, 'code-1', 'c05', 'session-c05');",
+    );
     revoke_jwt(&s, db, "jwt-during", 1_893_456_000_000);
     for id in ["a03", "a04", "a05"] {
         revoke(&s, db, id);
@@ -646,6 +663,26 @@ fn token_sync_loses_nothing(engine: &'static str, db: &str) {
         true,
     );
     revoke_jwt(&s, db, "jwt-after", 1_893_456_000_000);
+    // A read that fails half-way (the last table the source prints is
+    // gone): the run fails and the target keeps what it had, nothing of
+    // the tables printed before the failure.
+    let held = tokens_state(&s, TARGET, db);
+    s.sql(
+        SOURCE,
+        db,
+        "ALTER TABLE AM_REVOKED_JWT RENAME TO AM_REVOKED_JWT_AWAY;",
+    );
+    fails("a sync whose read fails", &bash(&commands[..1], &env, dir));
+    assert_eq!(
+        tokens_state(&s, TARGET, db),
+        held,
+        "{engine}: a failed read commits nothing"
+    );
+    s.sql(
+        SOURCE,
+        db,
+        "ALTER TABLE AM_REVOKED_JWT_AWAY RENAME TO AM_REVOKED_JWT;",
+    );
     fails(
         "the verification after more tokens",
         &bash(&lines(sync, "verify"), &env, dir),
