@@ -614,7 +614,7 @@ impl MigrationPhase {
     }
 
     fn run(&self) -> String {
-        let home = "\"${MIGRATION_HOME:?folder of the new version's product with the migration resources}\"";
+        let home = "\"${MIGRATION_HOME:?product folder of the new version, with the migration resources}\"";
         let log = self.log();
         format!(
             "( nohup {home}/bin/api-manager.sh {} >{log} 2>&1 & for _ in $(seq 360); do grep -qE {} {log} && break; sleep 10; done; {home}/bin/api-manager.sh --stop; sleep 15; grep -qE {} {log} || {{ echo {} >&2; exit 1; }} )",

@@ -678,7 +678,7 @@ pub(super) fn commands(ctx: &Ctx, db: &DatabasePlan) -> Commands {
     // for 15 runs in a row that found nothing to copy; five failed runs in
     // a row stop it too. Its log says which.
     let repeat = format!(
-        "mkdir -p {dir} && {{ ( trap '' HUP; quiet=0; failed=0; while sleep 60; do if out=$({run} 2>&1); then failed=0; echo \"$(date -u '+%F %T') $(printf '%s' \"$out\" | tr '\\n' ' ')\"; if printf '%s\\n' \"$out\" | grep -q '=[1-9]'; then quiet=0; elif {switched}; then quiet=$((quiet + 1)); fi; if [ \"$quiet\" -ge 15 ]; then echo 'stopped: DNS points at the new deployment and 15 runs in a row found nothing to copy'; rm -f {pid}; exit 0; fi; else failed=$((failed + 1)); echo \"$(date -u '+%F %T') failed: $out\"; if [ \"$failed\" -ge 5 ]; then echo 'stopped: 5 runs in a row failed'; rm -f {pid}; exit 1; fi; fi; done ) >>{log} 2>&1 </dev/null & echo $! >{pid}; }}"
+        "mkdir -p {dir} && {{ ( trap '' HUP; quiet=0; failed=0; while sleep 60; do if out=$( {run} 2>&1 ); then failed=0; echo \"$(date -u '+%F %T') $(printf '%s' \"$out\" | tr '\\n' ' ')\"; if printf '%s\\n' \"$out\" | grep -q '=[1-9]'; then quiet=0; elif {switched}; then quiet=$((quiet + 1)); fi; if [ \"$quiet\" -ge 15 ]; then echo 'stopped: DNS points at the new deployment and 15 runs in a row found nothing to copy'; rm -f {pid}; exit 0; fi; else failed=$((failed + 1)); echo \"$(date -u '+%F %T') failed: $out\"; if [ \"$failed\" -ge 5 ]; then echo 'stopped: 5 runs in a row failed'; rm -f {pid}; exit 1; fi; fi; done ) >>{log} 2>&1 </dev/null & echo $! >{pid}; }}"
     );
     Commands::run(
         vec![run, repeat],
