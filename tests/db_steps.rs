@@ -571,7 +571,23 @@ fn token_sync_loses_nothing(engine: &'static str, db: &str) {
     }
     revoke(&s, db, "b01");
     for name in ["apim_db", "shared_db"] {
-        run_step(step(&plan, "restore", name), &env, dir);
+        let restore = step(&plan, "restore", name);
+        run_step(restore, &env, dir);
+        // A second run loads the dump again over the first.
+        let loaded = tokens_state(&s, TARGET, db);
+        ok(
+            "the restore again",
+            &bash(&lines(restore, "commands"), &env, dir),
+        );
+        ok(
+            "its verification",
+            &bash(&lines(restore, "verify"), &env, dir),
+        );
+        assert_eq!(
+            tokens_state(&s, TARGET, db),
+            loaded,
+            "{engine}: a second restore"
+        );
     }
     // The migration client adds a column (the new version's schema).
     s.sql(
@@ -857,6 +873,23 @@ fn failover_runs(engine: &'static str) {
         "its verification",
         &bash(&lines(promote, "verify"), &env, wd),
     );
+    let fence = step(&plan, "fence-db", "");
+    ok(
+        "the fence again",
+        &bash(&lines(fence, "commands"), &env, wd),
+    );
+    ok("its verification", &bash(&lines(fence, "verify"), &env, wd));
+    ok(
+        "the promoted server still takes writes",
+        &s.try_sql(
+            STANDBY,
+            "apim_db",
+            "INSERT INTO AM_API (API_UUID, API_PROVIDER, API_NAME, API_VERSION, CONTEXT) VALUES ('u3', 'admin', 'Bill', '1.0', '/bill');",
+            "apim",
+            "apim-pw",
+        ),
+    );
+    replicated(FOLLOWER, apis, "3");
 }
 
 #[test]
