@@ -658,6 +658,26 @@ fn failover_runbook_states_the_unavailability() {
         .position(|a| *a == "fence-db")
         .expect("fence-db");
     assert!(fence < promote, "{actions:?}");
+    // singapore takes over publishing API artifacts for london, before
+    // the DNS switch.
+    let push = value["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|s| {
+            s["title"]
+                .as_str()
+                .unwrap()
+                .starts_with("Push API artifacts from singapore")
+        })
+        .expect("the artifact push");
+    assert!(start < push && push < switch, "{actions:?}");
+    assert!(
+        value["steps"][push]["verify"][0]
+            .as_str()
+            .unwrap()
+            .contains("artifact-sync push: pushed")
+    );
     // The copies of the primary's load balancers start before the switch.
     let titles: Vec<&str> = value["steps"]
         .as_array()

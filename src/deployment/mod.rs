@@ -1173,7 +1173,11 @@ fn site_plan(
             c.pulls_artifacts = c.profile == Profile::GatewayWorker;
         }
     }
-    let artifact_push = (role == Role::Primary)
+    // The primary pushes; so does a disaster-recovery site that runs only
+    // once it has taken over (warm or cold): its nodes start on a failover,
+    // and the read-only datacenters go on pulling what it publishes.
+    let takes_over = role == Role::DisasterRecovery && state == SiteState::Standby;
+    let artifact_push = (role == Role::Primary || takes_over)
         .then(|| {
             t.datacenters
                 .iter()

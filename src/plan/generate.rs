@@ -1411,6 +1411,21 @@ pub(crate) fn failover(input: &Input, site: usize) -> Vec<Draft> {
             Detail::LoadBalancers,
         )];
     }
+    // The read-only datacenters pull API artifacts the lost primary no
+    // longer pushes: the datacenter taking over pushes them now.
+    if s.artifact_push.is_some() {
+        let push = b.detailed(
+            Action::StartSync,
+            Some(site),
+            format!(
+                "Push API artifacts from {} to the artifact server (the read-only datacenters pull them)",
+                s.name
+            ),
+            after.clone(),
+            Detail::ArtifactPush,
+        );
+        after.push(push);
+    }
     b.general(
         Action::DnsSwitch,
         Some(site),

@@ -275,6 +275,9 @@ pub(crate) enum Detail {
     Retire,
     /// The hosts a commit does not change move to its build (Puppet).
     Settle,
+    /// The datacenter that took over pushes the API artifacts the
+    /// read-only datacenters pull (a failover).
+    ArtifactPush,
     /// A step about the new service of an `add-service` upgrade: how long
     /// its wait may take (seconds), or 0.
     NewService(u64),

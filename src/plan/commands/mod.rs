@@ -427,6 +427,7 @@ pub(crate) fn for_step(input: &Input, draft: &Draft) -> Result<Commands, Unresol
         }
         Detail::Retire => return site::retire(&ctx),
         Detail::Settle => return puppet::settle(&ctx),
+        Detail::ArtifactPush => return site::artifact_push(&ctx),
         Detail::NewSite if draft.action == Action::Prepare => {
             return match input.target {
                 Target::Kubernetes => kubernetes::prepare_site(&ctx),
