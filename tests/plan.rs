@@ -651,11 +651,38 @@ fn failover_runbook_states_the_unavailability() {
         .collect();
     assert_eq!(follows.len(), 2, "apim and shared replicas");
     assert!(follows.iter().all(|s| {
-        s["commands"][0]
+        s["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c.as_str().unwrap().contains("CHANGE REPLICATION SOURCE"))
+    }));
+    // The lost primary is fenced before anything is promoted.
+    let fence = actions
+        .iter()
+        .position(|a| *a == "fence-db")
+        .expect("fence-db");
+    assert!(fence < promote, "{actions:?}");
+    // singapore takes over publishing API artifacts for london, before
+    // the DNS switch.
+    let push = value["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|s| {
+            s["title"]
+                .as_str()
+                .unwrap()
+                .starts_with("Push API artifacts from singapore")
+        })
+        .expect("the artifact push");
+    assert!(start < push && push < switch, "{actions:?}");
+    assert!(
+        value["steps"][push]["verify"][0]
             .as_str()
             .unwrap()
-            .contains("CHANGE REPLICATION SOURCE")
-    }));
+            .contains("artifact-sync push: pushed")
+    );
     // The copies of the primary's load balancers start before the switch.
     let titles: Vec<&str> = value["steps"]
         .as_array()
@@ -909,7 +936,7 @@ upgrade move {
                     ("dump", true) => "sqlpackage /Action:Export",
                     ("restore", false) => "pg_restore",
                     ("restore", true) => "sqlpackage /Action:Import",
-                    ("token-sync", _) => "idn_oauth2_access_token",
+                    ("token-sync", _) => "IDN_OAUTH2_ACCESS_TOKEN_SCOPE",
                     _ => continue,
                 };
                 assert!(

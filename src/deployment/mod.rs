@@ -526,7 +526,8 @@ impl DatabasePlan {
     /// WSO2's name for the engine in deployment.toml.
     pub fn wso2_type(&self) -> &'static str {
         match self.engine {
-            Engine::Mysql => "mysql",
+            // WSO2 configures MariaDB as MySQL ("Changing to MariaDB").
+            Engine::Mysql | Engine::Mariadb => "mysql",
             Engine::Postgres => "postgre",
             Engine::Mssql => "mssql",
             Engine::Oracle => "oracle",
@@ -535,7 +536,7 @@ impl DatabasePlan {
 
     pub fn driver(&self) -> &'static str {
         match self.engine {
-            Engine::Mysql => "com.mysql.cj.jdbc.Driver",
+            Engine::Mysql | Engine::Mariadb => "com.mysql.cj.jdbc.Driver",
             Engine::Postgres => "org.postgresql.Driver",
             Engine::Mssql => "com.microsoft.sqlserver.jdbc.SQLServerDriver",
             Engine::Oracle => "oracle.jdbc.OracleDriver",
@@ -553,7 +554,7 @@ impl DatabasePlan {
         let address = layout::host_port(&self.host, self.port);
         let db = &self.database;
         match self.engine {
-            Engine::Mysql => format!("jdbc:mysql://{address}/{db}"),
+            Engine::Mysql | Engine::Mariadb => format!("jdbc:mysql://{address}/{db}"),
             Engine::Postgres => format!("jdbc:postgresql://{address}/{db}"),
             Engine::Mssql => format!("jdbc:sqlserver://{address};databaseName={db}"),
             Engine::Oracle => format!("jdbc:oracle:thin:@//{address}/{db}"),
@@ -1176,7 +1177,11 @@ fn site_plan(
             c.pulls_artifacts = c.profile == Profile::GatewayWorker;
         }
     }
-    let artifact_push = (role == Role::Primary)
+    // The primary pushes; so does a disaster-recovery site that runs only
+    // once it has taken over (warm or cold): its nodes start on a failover,
+    // and the read-only datacenters go on pulling what it publishes.
+    let takes_over = role == Role::DisasterRecovery && state == SiteState::Standby;
+    let artifact_push = (role == Role::Primary || takes_over)
         .then(|| {
             t.datacenters
                 .iter()

@@ -381,7 +381,7 @@ fn drivers(t: &Topology, out: &mut Vec<Diagnostic>) {
         }
         let Some(engine) = ds.engine else { continue };
         let (jar, project) = match engine {
-            Engine::Mysql => ("mysql-connector-j-8.4.0.jar", "MySQL Connector/J"),
+            Engine::Mysql | Engine::Mariadb => ("mysql-connector-j-8.4.0.jar", "MySQL Connector/J"),
             Engine::Postgres => ("postgresql-42.7.4.jar", "the PostgreSQL JDBC driver"),
             Engine::Mssql => ("mssql-jdbc-12.8.1.jre11.jar", "Microsoft's JDBC driver"),
             Engine::Oracle => ("ojdbc11.jar", "Oracle's JDBC driver"),

@@ -1359,6 +1359,10 @@ impl Lowerer<'_> {
             admin_password: d.secret("admin_password").unwrap_or_else(|| {
                 default_secret(&format!("{}-admin-password", d.name.replace('_', "-")))
             }),
+            replication_user: d.string("replication_user").unwrap_or_default(),
+            replication_password: d
+                .secret("replication_password")
+                .unwrap_or_else(|| default_secret("")),
         }
     }
 
@@ -1849,6 +1853,12 @@ fn inherit_replica_settings(topology: &mut Topology, users: &[Option<String>]) {
             if ds.driver.is_none() {
                 ds.driver = source.driver.clone();
             }
+            if ds.replication_user.is_empty() {
+                ds.replication_user = source.replication_user.clone();
+            }
+            if ds.replication_password.name.is_empty() {
+                ds.replication_password = source.replication_password.clone();
+            }
         }
         ds.user = user.unwrap_or_else(|| "apim".to_string());
         if ds.password.name.is_empty() {
@@ -1857,6 +1867,17 @@ fn inherit_replica_settings(topology: &mut Topology, users: &[Option<String>]) {
                 .map(|&r| topology.datasources[r].name.clone())
                 .unwrap_or(ds.name.clone());
             ds.password = default_secret(&format!("{}-password", root.replace('_', "-")));
+        }
+        let root = chain
+            .last()
+            .map(|&r| topology.datasources[r].name.clone())
+            .unwrap_or(ds.name.clone());
+        if ds.replication_user.is_empty() {
+            ds.replication_user = "replicator".to_string();
+        }
+        if ds.replication_password.name.is_empty() {
+            ds.replication_password =
+                default_secret(&format!("{}-replication-password", root.replace('_', "-")));
         }
         if ds.port == 0 {
             ds.port = ds.engine.map(Engine::default_port).unwrap_or(3306);

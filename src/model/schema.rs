@@ -313,7 +313,8 @@ pub const PURPOSES: &[EnumValue] = values![
     "shared" => "WSO2SHARED_DB: registry and user store ([database.shared_db])",
 ];
 pub const ENGINES: &[EnumValue] = values![
-    "mysql" => "MySQL (default port 3306)",
+    "mysql" => "MySQL 8 (default port 3306)",
+    "mariadb" => "MariaDB (default port 3306): the nodes use it as MySQL (WSO2's MySQL scripts, driver and URL); the runbooks use MariaDB's own commands",
     "postgres" => "PostgreSQL (default port 5432)",
     "mssql" => "Microsoft SQL Server (default port 1433)",
     "oracle" => "Oracle (default port 1521)",
@@ -697,6 +698,22 @@ pub static BLOCKS: &[BlockSchema] = &[
                 Required::No,
                 Some("secret(\"<name>-admin-password\")"),
                 "The administrator's password, held outside the topology (the runbooks read it; the nodes never do)."
+            ),
+            attr!(
+                "replication_user",
+                Type::String,
+                Required::No,
+                Some("from `replica_of`, else `replicator`"),
+                "The replication role its replicas connect as (PostgreSQL: LOGIN REPLICATION; MySQL and MariaDB: REPLICATION SLAVE): a failover re-points the other replicas at the promoted one with it."
+            ),
+            attr!(
+                "replication_password",
+                Type::Secret,
+                Required::No,
+                Some(
+                    "from `replica_of`, else secret(\"<name>-replication-password\") of the datasource replicated"
+                ),
+                "The replication role's password, held outside the topology (the runbooks read it; the nodes never do)."
             ),
             attr!(
                 "driver",

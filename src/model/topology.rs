@@ -173,6 +173,10 @@ pub struct Datasource {
     /// The server's administrator, for the runbooks' database steps.
     pub admin_user: String,
     pub admin_password: SecretRef,
+    /// The replication role its replicas connect as: own or inherited
+    /// from `replica_of` (a failover re-points replicas with it).
+    pub replication_user: String,
+    pub replication_password: SecretRef,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -64,6 +64,7 @@ spelled_enum!(
 
 spelled_enum!(Engine, schema::ENGINES, {
     Mysql = "mysql",
+    Mariadb = "mariadb",
     Postgres = "postgres",
     Mssql = "mssql",
     Oracle = "oracle",
@@ -73,7 +74,7 @@ impl Engine {
     /// The port the engine's server listens on unless a datasource gives one.
     pub fn default_port(self) -> u16 {
         match self {
-            Engine::Mysql => 3306,
+            Engine::Mysql | Engine::Mariadb => 3306,
             Engine::Postgres => 5432,
             Engine::Mssql => 1433,
             Engine::Oracle => 1521,

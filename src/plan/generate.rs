@@ -1284,51 +1284,93 @@ fn migration(
     );
 }
 
-/// The failover of a disaster-recovery datacenter: promote its database
-/// replicas, start its clusters in start order, test, switch DNS.
-pub(crate) fn failover(input: &Input, site: usize) -> Vec<Draft> {
-    let mut b = Builder { drafts: Vec::new() };
+/// The datasource of a name.
+fn datasource_named(t: &crate::model::Topology, name: &str) -> Option<DsId> {
+    (0..t.datasources.len())
+        .map(DsId)
+        .find(|&d| t.datasource(d).name == name)
+}
+
+/// A failover's first step: the lost primary's database servers fenced
+/// (read-only, or confirmed unreachable), so that two sites never take
+/// writes. None when the databases replicate nothing.
+fn fence(b: &mut Builder, input: &Input, site: usize, databases: &[String]) -> Vec<usize> {
+    let t = input.topology;
+    let mut lost: Vec<String> = Vec::new();
+    for db in databases {
+        if let Some(id) = datasource_named(t, db) {
+            let root = t.replica_root(id);
+            if root != id && !lost.contains(&t.datasource(root).name) {
+                lost.push(t.datasource(root).name.clone());
+            }
+        }
+    }
+    if lost.is_empty() {
+        return Vec::new();
+    }
+    let primary_site = lost
+        .first()
+        .and_then(|n| datasource_named(t, n))
+        .map(|id| t.dc(t.datasource(id).datacenter).name.clone())
+        .and_then(|n| input.deployment.sites.iter().position(|x| x.name == n));
+    vec![b.database(
+        Action::FenceDb,
+        primary_site.or(Some(site)),
+        format!(
+            "Fence the lost primary's databases {} (read-only, or confirmed unreachable)",
+            lost.join(", ")
+        ),
+        Vec::new(),
+        lost,
+    )]
+}
+
+/// Promotion is per server: one step for all the databases it holds;
+/// then the read-only datacenters' replicas of the lost primary follow
+/// the database promoted here that copies the same original. The
+/// promotion steps.
+fn promote_servers(
+    b: &mut Builder,
+    input: &Input,
+    site: usize,
+    databases: &[String],
+    fenced: Vec<usize>,
+) -> Vec<usize> {
     let t = input.topology;
     let s = input.site(site);
-    let mut after: Vec<usize> = Vec::new();
-    let mut databases: Vec<String> = s
-        .clusters
-        .iter()
-        .flat_map(|c| c.databases.iter().map(|d| d.name.clone()))
-        .collect();
-    databases.sort();
-    databases.dedup();
-    if databases.is_empty() {
-        databases = t
-            .datasources
-            .iter()
-            .filter(|d| t.dc(d.datacenter).name == s.name)
-            .map(|d| d.name.clone())
-            .collect();
+    let mut servers: Vec<((String, u16), Vec<String>)> = Vec::new();
+    for db in databases {
+        let key = datasource_named(t, db)
+            .map(|id| {
+                let ds = t.datasource(id);
+                (ds.host.clone().unwrap_or_default(), ds.port)
+            })
+            .unwrap_or_default();
+        match servers.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, names)) => names.push(db.clone()),
+            None => servers.push((key, vec![db.clone()])),
+        }
     }
     let mut promoted = Vec::new();
-    for db in &databases {
-        promoted.push(b.database(
+    let mut promoted_roots: Vec<(DsId, &String, usize)> = Vec::new();
+    for ((host, port), names) in &servers {
+        let step = b.database(
             Action::PromoteDb,
             Some(site),
-            format!("Promote {db} to read-write (stop replication from the lost primary)"),
-            Vec::new(),
-            vec![db.clone()],
-        ));
+            format!(
+                "Promote the database server {host}:{port} ({}) to read-write (stop replication from the lost primary)",
+                names.join(", ")
+            ),
+            fenced.clone(),
+            names.clone(),
+        );
+        promoted.push(step);
+        for name in names {
+            if let Some(id) = datasource_named(t, name) {
+                promoted_roots.push((t.replica_root(id), name, step));
+            }
+        }
     }
-    // The read-only datacenters replicated the lost primary: from now on
-    // their replicas follow the databases promoted here (the one that
-    // copies the same original).
-    let promoted_roots: Vec<(DsId, &String, usize)> = databases
-        .iter()
-        .zip(&promoted)
-        .filter_map(|(name, &step)| {
-            let id = (0..t.datasources.len())
-                .map(DsId)
-                .find(|&d| t.datasource(d).name == *name)?;
-            Some((t.replica_root(id), name, step))
-        })
-        .collect();
     for (index, other) in input.deployment.sites.iter().enumerate() {
         if other.role != Role::ReadOnly {
             continue;
@@ -1355,6 +1397,35 @@ pub(crate) fn failover(input: &Input, site: usize) -> Vec<Draft> {
             );
         }
     }
+    promoted
+}
+
+/// The failover of a disaster-recovery datacenter: fence the lost
+/// primary's databases, promote its database servers (once each), make the
+/// read-only datacenters' replicas follow them, start its clusters in start
+/// order, test, switch DNS.
+pub(crate) fn failover(input: &Input, site: usize) -> Vec<Draft> {
+    let mut b = Builder { drafts: Vec::new() };
+    let t = input.topology;
+    let s = input.site(site);
+    let mut after: Vec<usize> = Vec::new();
+    let mut databases: Vec<String> = s
+        .clusters
+        .iter()
+        .flat_map(|c| c.databases.iter().map(|d| d.name.clone()))
+        .collect();
+    databases.sort();
+    databases.dedup();
+    if databases.is_empty() {
+        databases = t
+            .datasources
+            .iter()
+            .filter(|d| t.dc(d.datacenter).name == s.name)
+            .map(|d| d.name.clone())
+            .collect();
+    }
+    let fenced = fence(&mut b, input, site, &databases);
+    let promoted = promote_servers(&mut b, input, site, &databases, fenced);
     after.extend(promoted);
     if !s.running() {
         let mut finished: Vec<(u8, Vec<usize>)> = Vec::new();
@@ -1399,6 +1470,21 @@ pub(crate) fn failover(input: &Input, site: usize) -> Vec<Draft> {
             after,
             Detail::LoadBalancers,
         )];
+    }
+    // The read-only datacenters pull API artifacts the lost primary no
+    // longer pushes: the datacenter taking over pushes them now.
+    if s.artifact_push.is_some() {
+        let push = b.detailed(
+            Action::StartSync,
+            Some(site),
+            format!(
+                "Push API artifacts from {} to the artifact server (the read-only datacenters pull them)",
+                s.name
+            ),
+            after.clone(),
+            Detail::ArtifactPush,
+        );
+        after.push(push);
     }
     b.general(
         Action::DnsSwitch,

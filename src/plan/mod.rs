@@ -46,6 +46,8 @@ pub enum Action {
     TokenSync,
     DnsSwitch,
     PromoteDb,
+    /// The lost primary's database servers are made read-only (a failover).
+    FenceDb,
     StartNode,
     /// The operator's files, secrets and images (the first deployment).
     Prepare,
@@ -88,6 +90,7 @@ impl Action {
             Action::TokenSync => "token-sync",
             Action::DnsSwitch => "dns-switch",
             Action::PromoteDb => "promote-db",
+            Action::FenceDb => "fence-db",
             Action::StartNode => "start-node",
             Action::Prepare => "prepare",
             Action::CreateDb => "create-db",
@@ -116,6 +119,7 @@ impl Action {
             Action::TokenSync => 10,
             Action::DnsSwitch => 10,
             Action::PromoteDb => 10,
+            Action::FenceDb => 5,
             Action::Prepare => 20,
             Action::CreateDb => 5,
             Action::LoadSchema => 10,
@@ -296,6 +300,9 @@ pub(crate) enum Detail {
     Retire,
     /// The hosts a commit does not change move to its build (Puppet).
     Settle,
+    /// The datacenter that took over pushes the API artifacts the
+    /// read-only datacenters pull (a failover).
+    ArtifactPush,
     /// A step about the new service of an `add-service` upgrade: how long
     /// its wait may take (seconds), or 0.
     NewService(u64),

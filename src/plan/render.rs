@@ -156,6 +156,19 @@ pub fn markdown(
             ));
         }
     }
+    // The replication roles' passwords (a failover's re-pointed replicas).
+    for ds in &topology.datasources {
+        let env = crate::model::naming::env_name(&ds.replication_password.name);
+        if text.contains(&format!("${{{env}:?}}")) {
+            passwords.push((
+                env,
+                format!(
+                    "the password of the replication role {} the replicas of {} connect as (secret {})",
+                    ds.replication_user, ds.name, ds.replication_password.name
+                ),
+            ));
+        }
+    }
     passwords.sort();
     passwords.dedup_by(|a, b| a.0 == b.0);
     variables.extend(passwords);

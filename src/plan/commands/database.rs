@@ -7,10 +7,15 @@
 //! (availability groups, Data Guard) are marked manual, with a check that
 //! they were done where one exists.
 
+mod failover;
+mod token_sync;
+
 use super::{Commands, Ctx, Unresolved, output_is, q};
 use crate::deployment::DatabasePlan;
-use crate::model::{Engine, Purpose, TokenSync, UpgradeKind};
+use crate::model::{Engine, Purpose, UpgradeKind};
 use crate::plan::Action;
+
+pub(super) use failover::{fence, replicate};
 
 /// The databases a step names, in its order (see `Draft::databases`).
 fn named<'a>(ctx: &Ctx<'a>) -> Result<Vec<&'a DatabasePlan>, Unresolved> {
@@ -42,15 +47,36 @@ fn first<'a>(ctx: &Ctx<'a>) -> Result<&'a DatabasePlan, Unresolved> {
         .ok_or_else(|| Unresolved(format!("`{}` names no database", ctx.draft.title)))
 }
 
-/// The client's password variable, set from the secret's.
-fn client_env(db: &DatabasePlan) -> String {
-    let var = match db.engine {
-        Engine::Mysql => "MYSQL_PWD",
+/// MySQL or MariaDB: one SQL dialect, each with its own client programs.
+fn mysql_like(engine: Engine) -> bool {
+    matches!(engine, Engine::Mysql | Engine::Mariadb)
+}
+
+/// The engine's client programs: its SQL shell, its dump and its admin
+/// tool (MariaDB's own names: its `mysql*` links are deprecated and its
+/// dump refuses MySQL's options).
+fn programs(engine: Engine) -> (&'static str, &'static str, &'static str) {
+    match engine {
+        Engine::Mariadb => ("mariadb", "mariadb-dump", "mariadb-admin"),
+        Engine::Postgres => ("psql", "pg_dump", "pg_restore"),
+        Engine::Mssql => ("sqlcmd", "sqlpackage", "sqlpackage"),
+        _ => ("mysql", "mysqldump", "mysqladmin"),
+    }
+}
+
+/// The client's password variable for an engine.
+fn password_var(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Mysql | Engine::Mariadb => "MYSQL_PWD",
         Engine::Postgres => "PGPASSWORD",
         Engine::Mssql => "SQLCMDPASSWORD",
         Engine::Oracle => "ORACLE_PWD",
-    };
-    format!("{var}=\"${{{}:?}}\"", db.password.env)
+    }
+}
+
+/// The client's password variable, set from the secret's.
+fn client_env(db: &DatabasePlan) -> String {
+    format!("{}=\"${{{}:?}}\"", password_var(db.engine), db.password.env)
 }
 
 /// The copy of a database a version upgrade migrates.
@@ -73,13 +99,31 @@ fn mysql_identifier(text: &str) -> String {
     format!("`{}`", text.replace('`', "``"))
 }
 
+/// A shell expression that expands to the value of variable `var` as a
+/// SQL string literal (`'...'`, quotes doubled; backslashes doubled too for
+/// MySQL and MariaDB), for SQL fed to a client on standard input: a
+/// password never reaches a command line.
+fn secret_literal(var: &str, engine: Engine) -> String {
+    let backslashes = if mysql_like(engine) {
+        "-e 's/\\\\/\\\\\\\\/g' "
+    } else {
+        ""
+    };
+    format!("\"'$(printf '%s' \"${{{var}:?}}\" | sed {backslashes}-e \"s/'/''/g\")'\"")
+}
+
 /// The connection of a client to one database on a server (`host` is a
-/// shell word or a variable).
+/// shell word or a variable), as a user whose password is in a variable.
+#[derive(Clone)]
 struct Client<'a> {
     db: &'a DatabasePlan,
     host: String,
     /// The database, a shell word.
     name: String,
+    /// The user, a shell word.
+    user: String,
+    /// The variable holding the user's password.
+    password: String,
 }
 
 impl<'a> Client<'a> {
@@ -88,15 +132,52 @@ impl<'a> Client<'a> {
             db,
             host: q(&db.host),
             name: q(&db.database),
+            user: q(&db.user),
+            password: db.password.env.clone(),
         }
     }
 
     /// The same server, another database (a shell word).
     fn on(&self, host: &str, name: &str) -> Client<'a> {
         Client {
-            db: self.db,
             host: host.to_string(),
             name: name.to_string(),
+            ..self.clone()
+        }
+    }
+
+    /// The same connection as the server's administrator.
+    fn admin(&self, ctx: &Ctx) -> Client<'a> {
+        let (user, password) = admin(ctx, &self.db.name);
+        Client {
+            user,
+            password,
+            ..self.clone()
+        }
+    }
+
+    /// The password variable of the client, set.
+    fn env(&self) -> String {
+        format!(
+            "{}=\"${{{}:?}}\"",
+            password_var(self.db.engine),
+            self.password
+        )
+    }
+
+    /// The engine's SQL shell on the database, reading SQL from its
+    /// standard input (stopping at the first error).
+    fn shell(&self) -> String {
+        let (env, port, host, user, name) =
+            (self.env(), self.db.port, &self.host, &self.user, &self.name);
+        match self.db.engine {
+            Engine::Postgres => format!(
+                "{env} psql -X -q --no-align --tuples-only -v ON_ERROR_STOP=1 --host={host} --port={port} --username={user} --dbname={name}"
+            ),
+            engine => format!(
+                "{env} {} --host={host} --port={port} --user={user} --batch --skip-column-names {name}",
+                programs(engine).0
+            ),
         }
     }
 
@@ -104,14 +185,15 @@ impl<'a> Client<'a> {
     /// output is its one value.
     fn value(&self, sql: &str) -> String {
         let (db, host, name) = (self.db, &self.host, &self.name);
-        let (env, port, user) = (client_env(db), db.port, q(&db.user));
+        let (env, port, user) = (self.env(), db.port, &self.user);
         match db.engine {
-            Engine::Mysql => format!(
-                "{env} mysql --host={host} --port={port} --user={user} --skip-column-names --batch --execute={} {name}",
+            Engine::Mysql | Engine::Mariadb => format!(
+                "{env} {} --host={host} --port={port} --user={user} --skip-column-names --batch --execute={} {name}",
+                programs(db.engine).0,
                 q(sql)
             ),
             Engine::Postgres => format!(
-                "{env} psql --host={host} --port={port} --username={user} --dbname={name} --tuples-only --no-align --command={}",
+                "{env} psql -X --host={host} --port={port} --username={user} --dbname={name} --tuples-only --no-align --command={}",
                 q(sql)
             ),
             Engine::Mssql => format!(
@@ -120,7 +202,7 @@ impl<'a> Client<'a> {
             ),
             Engine::Oracle => format!(
                 "{{ printf 'connect %s/\"%s\"@%s\\n' {user} \"${{{}:?}}\" {}; echo {}; }} | sqlplus -S -L /nolog | tr -d ' '",
-                db.password.env,
+                self.password,
                 q(&format!("//{}:{port}/{}", db.host, db.database)),
                 q(&format!(
                     "WHENEVER SQLERROR EXIT FAILURE\nSET HEADING OFF FEEDBACK OFF\n{sql};"
@@ -129,10 +211,18 @@ impl<'a> Client<'a> {
         }
     }
 
+    /// `value`, with the shell variable `var` in place of `placeholder`
+    /// inside the query (a value of safe characters: a position, a set
+    /// of transaction ids).
+    fn value_with_var(&self, sql: &str, placeholder: &str, var: &str) -> String {
+        self.value(sql)
+            .replace(placeholder, &format!("'\"${var}\"'"))
+    }
+
     /// The number of tables in the database (its schema).
     fn tables(&self) -> String {
         self.value(match self.db.engine {
-            Engine::Mysql => {
+            Engine::Mysql | Engine::Mariadb => {
                 "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()"
             }
             Engine::Postgres => {
@@ -143,16 +233,33 @@ impl<'a> Client<'a> {
         })
     }
 
+    /// 1 when the database holds WSO2's table `table`, else 0.
+    fn has_table(&self, table: &str) -> String {
+        self.value(&match self.db.engine {
+            Engine::Mysql | Engine::Mariadb => format!(
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '{table}'"
+            ),
+            Engine::Postgres => format!(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = '{table}'"
+            ),
+            Engine::Mssql => format!("SELECT COUNT(*) FROM sys.tables WHERE name = '{table}'"),
+            Engine::Oracle => {
+                format!("SELECT COUNT(*) FROM user_tables WHERE table_name = '{table}'")
+            }
+        })
+    }
+
     /// The database answers a query.
     fn answers(&self) -> String {
         format!("{} >/dev/null", self.value("SELECT 1"))
     }
 }
 
-/// `copy` holds as many tables as `source`, and some.
+/// `copy` holds as many tables as `source`, and some, WSO2's among them.
 fn same_tables(copy: &Client, source: &Client) -> String {
     format!(
-        "test \"$({})\" -gt 0 && test \"$({})\" = \"$({})\"",
+        "test \"$({})\" = 1 && test \"$({})\" -gt 0 && test \"$({})\" = \"$({})\"",
+        copy.has_table(marker_table(copy.db)),
         copy.tables(),
         copy.tables(),
         source.tables()
@@ -169,8 +276,8 @@ pub(super) fn step(ctx: &Ctx) -> Result<Commands, Unresolved> {
             None => restore(ctx, db),
         },
         Action::MigrateDb => migrate(ctx)?,
-        Action::TokenSync => token_sync(ctx, db),
-        Action::PromoteDb => promote(db),
+        Action::TokenSync => token_sync::commands(ctx, db),
+        Action::PromoteDb => failover::promote(ctx, &named(ctx)?),
         action => return Err(super::unsupported(ctx, action)),
     })
 }
@@ -185,19 +292,41 @@ fn dump(db: &DatabasePlan) -> Commands {
     let (host, port, user, name) = (q(&db.host), db.port, q(&db.user), q(&db.database));
     let file = dump_file(db);
     let mkdir = "mkdir -p \"${DUMP_DIR:-dumps}\"".to_string();
+    let table = marker_table(db);
     match db.engine {
-        Engine::Mysql => Commands::run(
-            vec![
-                mkdir,
+        // A consistent dump without the server's tablespaces (they need
+        // PROCESS); MySQL's own mysqldump leaves GTID_PURGED out (a copy
+        // restored beside the original must not set it), an option
+        // MariaDB's dump does not have: it is passed only to a client
+        // that knows it.
+        Engine::Mysql | Engine::Mariadb => {
+            let (_, dumper, _) = programs(db.engine);
+            let gtid = if db.engine == Engine::Mysql {
                 format!(
-                    "{env} mysqldump --single-transaction --routines --set-gtid-purged=OFF --host={host} --port={port} --user={user} {name} > {file}.sql"
-                ),
-            ],
-            vec![format!(
-                "test -s {file}.sql && tail -n 1 {file}.sql | grep -q '^-- Dump completed'"
-            )],
-            Vec::new(),
-        ),
+                    "gtid=(); case \"$({dumper} --help 2>/dev/null)\" in *--set-gtid-purged*) gtid=(--set-gtid-purged=OFF) ;; esac; "
+                )
+            } else {
+                String::new()
+            };
+            let gtid_arg = if db.engine == Engine::Mysql {
+                " \"${gtid[@]}\""
+            } else {
+                ""
+            };
+            Commands::run(
+                vec![
+                    mkdir,
+                    format!(
+                        "{gtid}{env} {dumper} --single-transaction --routines --no-tablespaces{gtid_arg} --host={host} --port={port} --user={user} {name} > {file}.sql"
+                    ),
+                ],
+                vec![format!(
+                    "test -s {file}.sql && grep -q {} {file}.sql && tail -n 1 {file}.sql | grep -q '^-- Dump completed'",
+                    q(&format!("^CREATE TABLE `{table}`"))
+                )],
+                Vec::new(),
+            )
+        }
         Engine::Postgres => Commands::run(
             vec![
                 mkdir,
@@ -205,7 +334,10 @@ fn dump(db: &DatabasePlan) -> Commands {
                     "{env} pg_dump --host={host} --port={port} --username={user} --format=custom --file={file}.dump {name}"
                 ),
             ],
-            vec![format!("pg_restore --list {file}.dump >/dev/null")],
+            vec![format!(
+                "pg_restore --list {file}.dump | grep -qE {}",
+                q(&format!(" TABLE [^ ]+ {table} "))
+            )],
             Vec::new(),
         ),
         // SQL Server: a BACPAC exported and imported by sqlpackage, on the
@@ -247,7 +379,11 @@ fn dump(db: &DatabasePlan) -> Commands {
 }
 
 /// A dump restored as the version upgrade's copy, on the same server (or,
-/// for a migration, as the same database on the new deployment's server).
+/// for a migration, as the same database on the new deployment's server,
+/// whose administrator has the same name and password). The server's
+/// administrator creates the database (the topology's user may not
+/// create databases) and gives it to the topology's user, who loads the
+/// dump; a second run loads it again over the first.
 fn restore(ctx: &Ctx, db: &DatabasePlan) -> Commands {
     let env = client_env(db);
     let (port, user) = (db.port, q(&db.user));
@@ -264,33 +400,58 @@ fn restore(ctx: &Ctx, db: &DatabasePlan) -> Commands {
     };
     let name = q(&raw_name);
     let restored = source.on(&host, &name);
+    let admin = restored.admin(ctx);
     let file = dump_file(db);
     let check = same_tables(&restored, &source);
     match db.engine {
-        Engine::Mysql => Commands::run(
-            vec![
-                format!("{env} mysqladmin --host={host} --port={port} --user={user} create {name}"),
-                format!(
-                    "{env} mysql --host={host} --port={port} --user={user} {name} < {file}.sql"
-                ),
-            ],
-            vec![check],
-            vec![format!(
-                "{env} mysqladmin --force --host={host} --port={port} --user={user} drop {name}"
-            )],
-        ),
-        Engine::Postgres => Commands::run(
-            vec![
-                format!("{env} createdb --host={host} --port={port} --username={user} {name}"),
-                format!(
-                    "{env} pg_restore --host={host} --port={port} --username={user} --dbname={name} --no-owner --exit-on-error {file}.dump"
-                ),
-            ],
-            vec![check],
-            vec![format!(
-                "{env} dropdb --host={host} --port={port} --username={user} {name}"
-            )],
-        ),
+        Engine::Mysql | Engine::Mariadb => {
+            let (shell, _, _) = programs(db.engine);
+            let (ident, login) = (mysql_identifier(&raw_name), mysql_literal(&db.user));
+            let server = admin.on(&host, "");
+            Commands::run(
+                vec![
+                    format!(
+                        "printf '%s\\n' {} | {}",
+                        q(&format!(
+                            "CREATE DATABASE IF NOT EXISTS {ident} CHARACTER SET latin1; GRANT ALL PRIVILEGES ON {ident}.* TO {login}@'%';"
+                        )),
+                        server.shell()
+                    ),
+                    format!(
+                        "{env} {shell} --host={host} --port={port} --user={user} {name} < {file}.sql"
+                    ),
+                ],
+                vec![check],
+                vec![format!(
+                    "printf '%s\\n' {} | {}",
+                    q(&format!("DROP DATABASE IF EXISTS {ident};")),
+                    server.shell()
+                )],
+            )
+        }
+        Engine::Postgres => {
+            let server = admin.on(&host, "postgres");
+            Commands::run(
+                vec![
+                    format!(
+                        "printf '%s\\n' {} | {} -v db={name} -v owner={user}",
+                        q(
+                            "SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'owner') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \\gexec"
+                        ),
+                        server.shell()
+                    ),
+                    format!(
+                        "{env} pg_restore --host={host} --port={port} --username={user} --dbname={name} --no-owner --clean --if-exists --exit-on-error {file}.dump"
+                    ),
+                ],
+                vec![check],
+                vec![format!(
+                    "printf '%s\\n' {} | {} -v db={name}",
+                    q("SELECT format('DROP DATABASE IF EXISTS %I', :'db') \\gexec"),
+                    server.shell()
+                )],
+            )
+        }
         Engine::Mssql => Commands::run(
             vec![format!(
                 "sqlpackage /Action:Import /TargetServerName:{host},{port} /TargetDatabaseName:{name} /TargetUser:{user} /TargetPassword:\"${{{}:?}}\" /TargetTrustServerCertificate:True /SourceFile:{file}.bacpac",
@@ -477,172 +638,6 @@ impl MigrationPhase {
     }
 }
 
-/// Tokens issued in the current deployment reach the new one: one way by
-/// copying those of the window (MySQL and PostgreSQL), otherwise the
-/// operator's own sync.
-fn token_sync(ctx: &Ctx, db: &DatabasePlan) -> Commands {
-    let one_way = ctx
-        .input
-        .upgrade
-        .is_some_and(|u| u.token_sync_mode() == TokenSync::OneWay);
-    let env = client_env(db);
-    let (host, port, user, name) = (q(&db.host), db.port, q(&db.user), q(&db.database));
-    let new_host = "\"${NEW_DB_HOST:?}\"";
-    let since = "TIME_CREATED >= '${WINDOW_START:?}'";
-    let count = |client: &Client| {
-        client.value(&format!(
-            "SELECT COUNT(*) FROM IDN_OAUTH2_ACCESS_TOKEN WHERE {since}"
-        ))
-    };
-    let current = Client::new(db);
-    let next = current.on(new_host, &name);
-    // The window's tokens are in the new deployment (at least as many).
-    let arrived =
-        |current: String, next: String| format!("test \"$({next})\" -ge \"$({current})\"");
-    match db.engine {
-        Engine::Mysql if one_way => Commands::run(
-            vec![format!(
-                "set -o pipefail; {env} mysqldump --no-create-info --replace --skip-triggers --set-gtid-purged=OFF --host={host} --port={port} --user={user} --where=\"{since}\" {name} IDN_OAUTH2_ACCESS_TOKEN | {env} mysql --host={new_host} --port={port} --user={user} {name}"
-            )],
-            vec![arrived(count(&current), count(&next))],
-            Vec::new(),
-        ),
-        Engine::Postgres if one_way => Commands::run(
-            vec![format!(
-                "set -o pipefail; {env} psql --host={host} --port={port} --username={user} --dbname={name} --command=\"\\\\copy (SELECT * FROM idn_oauth2_access_token WHERE time_created >= '${{WINDOW_START:?}}') TO STDOUT\" | {env} psql --host={new_host} --port={port} --username={user} --dbname={name} --command='\\copy idn_oauth2_access_token FROM STDIN'"
-            )],
-            vec![arrived(count(&current), count(&next))],
-            Vec::new(),
-        ),
-        _ => Commands::run(
-            vec![
-                "\"${TOKEN_SYNC:?command that keeps access tokens in step between the deployments}\" start"
-                    .to_string(),
-            ],
-            vec!["\"${TOKEN_SYNC:?}\" status".to_string()],
-            vec!["\"${TOKEN_SYNC:?}\" stop".to_string()],
-        ),
-    }
-}
-
-/// A replica of the lost primary becomes read-write (a failover).
-fn promote(db: &DatabasePlan) -> Commands {
-    let env = client_env(db);
-    let (host, port, user, name) = (q(&db.host), db.port, q(&db.user), q(&db.database));
-    let client = Client::new(db);
-    match db.engine {
-        Engine::Mysql => Commands::run(
-            vec![format!(
-                "{env} mysql --host={host} --port={port} --user={user} --execute='STOP REPLICA; RESET REPLICA ALL; SET GLOBAL read_only = OFF'"
-            )],
-            vec![output_is(&client.value("SELECT @@global.read_only"), "0")],
-            Vec::new(),
-        ),
-        Engine::Postgres => Commands::run(
-            vec![format!(
-                "{env} psql --host={host} --port={port} --username={user} --dbname={name} --command='SELECT pg_promote()'"
-            )],
-            vec![output_is(&client.value("SELECT pg_is_in_recovery()"), "f")],
-            Vec::new(),
-        ),
-        Engine::Mssql => Commands::by_hand(
-            &format!(
-                "fail the availability group of {} over to {} (ALTER AVAILABILITY GROUP ... FAILOVER, or FORCE_FAILOVER_ALLOW_DATA_LOSS when the primary is lost)",
-                db.name, db.host
-            ),
-            vec![output_is(
-                &client.value(&format!(
-                    "SELECT DATABASEPROPERTYEX('{}', 'Updateability')",
-                    sql_text(&db.database)
-                )),
-                "READ_WRITE",
-            )],
-        ),
-        Engine::Oracle => Commands::by_hand(
-            &format!(
-                "fail Data Guard over to the standby of {} on {} (ALTER DATABASE ACTIVATE STANDBY DATABASE, or the broker's FAILOVER)",
-                db.name, db.host
-            ),
-            vec![output_is(
-                &client.value("SELECT open_mode FROM v$database"),
-                "READWRITE",
-            )],
-        ),
-    }
-}
-
-/// A replica follows another source: the database promoted on failover.
-pub(super) fn replicate(ctx: &Ctx) -> Result<Commands, Unresolved> {
-    if ctx.input.bootstrap || ctx.input.change.is_some() {
-        return replica_set_up(ctx);
-    }
-    let found = named(ctx)?;
-    let (Some(replica), Some(source)) = (found.first(), found.get(1)) else {
-        return Err(Unresolved(format!(
-            "`{}` names no replica and source",
-            ctx.draft.title
-        )));
-    };
-    let env = client_env(replica);
-    let (host, port, user) = (q(&replica.host), replica.port, q(&replica.user));
-    Ok(match replica.engine {
-        Engine::Mysql => Commands::run(
-            vec![format!(
-                "{env} mysql --host={host} --port={port} --user={user} --execute={}",
-                q(&format!(
-                    "STOP REPLICA; CHANGE REPLICATION SOURCE TO SOURCE_HOST = '{}', SOURCE_PORT = {}, SOURCE_AUTO_POSITION = 1; START REPLICA",
-                    sql_text(&source.host),
-                    source.port
-                ))
-            )],
-            vec![
-                format!(
-                    "{env} mysql --host={host} --port={port} --user={user} --execute='SHOW REPLICA STATUS\\G' | grep -q {}",
-                    q(&format!("Source_Host: {}$", source.host))
-                ),
-                format!(
-                    "{env} mysql --host={host} --port={port} --user={user} --execute='SHOW REPLICA STATUS\\G' | grep -q 'Replica_IO_Running: Yes'"
-                ),
-            ],
-            Vec::new(),
-        ),
-        Engine::Postgres => Commands::run(
-            vec![
-                format!(
-                    "{env} psql --host={host} --port={port} --username={user} --dbname=postgres --command={}",
-                    q(&format!(
-                        "ALTER SYSTEM SET primary_conninfo = 'host={} port={} user={}'",
-                        sql_text(&source.host),
-                        source.port,
-                        sql_text(&replica.user)
-                    ))
-                ),
-                format!(
-                    "{env} psql --host={host} --port={port} --username={user} --dbname=postgres --command='SELECT pg_reload_conf()'"
-                ),
-            ],
-            vec![super::until(
-                &format!(
-                    "{env} psql --host={host} --port={port} --username={user} --dbname=postgres --tuples-only --no-align --command={} | grep -qx {}",
-                    q("SELECT sender_host || ' ' || status FROM pg_stat_wal_receiver"),
-                    q(&format!("{} streaming", source.host))
-                ),
-                30,
-                10,
-                &format!("{} does not stream from {}", replica.name, source.host),
-            )],
-            Vec::new(),
-        ),
-        _ => Commands::by_hand(
-            &format!(
-                "make {} replicate from {} ({}) with the engine's own tools",
-                replica.name, source.name, source.host
-            ),
-            Vec::new(),
-        ),
-    })
-}
-
 /// The administrator of a datasource's server: its user (a shell word)
 /// and the variable its password is read from.
 fn admin(ctx: &Ctx, name: &str) -> (String, String) {
@@ -660,7 +655,7 @@ fn admin(ctx: &Ctx, name: &str) -> (String, String) {
 /// WSO2's schema script for a database, under the product pack.
 fn script(db: &DatabasePlan) -> String {
     let engine = match db.engine {
-        Engine::Mysql => "mysql",
+        Engine::Mysql | Engine::Mariadb => "mysql",
         Engine::Postgres => "postgresql",
         Engine::Mssql => "mssql",
         Engine::Oracle => "oracle",
@@ -690,7 +685,8 @@ pub(super) fn create(ctx: &Ctx) -> Result<Commands, Unresolved> {
     let pw = &db.password.env;
     let client = Client::new(db);
     Ok(match db.engine {
-        Engine::Mysql => {
+        Engine::Mysql | Engine::Mariadb => {
+            let shell = programs(db.engine).0;
             let sql = "CREATE DATABASE IF NOT EXISTS %s CHARACTER SET latin1; CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY '%s'; GRANT ALL PRIVILEGES ON %s.* TO %s@'%%'";
             let (ident, login) = (
                 q(&mysql_identifier(&db.database)),
@@ -698,7 +694,7 @@ pub(super) fn create(ctx: &Ctx) -> Result<Commands, Unresolved> {
             );
             Commands::run(
                 vec![format!(
-                    "MYSQL_PWD=\"${{{admin_env}:?}}\" mysql --host={host} --port={port} --user={admin_user} --execute=\"$(printf {} {ident} {login} \"$(printf '%s' \"${{{pw}:?}}\" | sed -e 's/\\\\/\\\\\\\\/g' -e \"s/'/''/g\")\" {ident} {login})\"",
+                    "MYSQL_PWD=\"${{{admin_env}:?}}\" {shell} --host={host} --port={port} --user={admin_user} --execute=\"$(printf {} {ident} {login} \"$(printf '%s' \"${{{pw}:?}}\" | sed -e 's/\\\\/\\\\\\\\/g' -e \"s/'/''/g\")\" {ident} {login})\"",
                     q(sql)
                 )],
                 vec![client.answers()],
@@ -746,12 +742,13 @@ pub(super) fn load_schema(ctx: &Ctx) -> Result<Commands, Unresolved> {
     let table = marker_table(db);
     let client = Client::new(db);
     let (count, load) = match db.engine {
-        Engine::Mysql => (
+        Engine::Mysql | Engine::Mariadb => (
             client.value(&format!(
                 "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '{table}'"
             )),
             format!(
-                "MYSQL_PWD=\"${{{pw}:?}}\" mysql --host={host} --port={port} --user={user} {name} < {file}"
+                "MYSQL_PWD=\"${{{pw}:?}}\" {} --host={host} --port={port} --user={user} {name} < {file}",
+                programs(db.engine).0
             ),
         ),
         Engine::Postgres => (
@@ -805,12 +802,20 @@ fn replica_set_up(ctx: &Ctx) -> Result<Commands, Unresolved> {
     };
     let client = Client::new(replica);
     let table = marker_table(replica);
+    let role = failover::replication_role(ctx, &replica.name);
     let (how, verify) = match replica.engine {
-        Engine::Mysql => (
-            format!(
-                "On {}: load a consistent copy of {} from {} (mysqldump --single-transaction --source-data, or a physical backup), then CHANGE REPLICATION SOURCE TO SOURCE_HOST = '{}', SOURCE_PORT = {}, SOURCE_USER = <a replication user>, SOURCE_AUTO_POSITION = 1; START REPLICA; SET PERSIST read_only = ON (MariaDB: CHANGE MASTER TO ... MASTER_USE_GTID = slave_pos; START SLAVE; read_only = ON in its configuration)",
-                replica.host, replica.database, source.host, source.host, source.port
-            ),
+        Engine::Mysql | Engine::Mariadb => (
+            if replica.engine == Engine::Mysql {
+                format!(
+                    "On {}: load a consistent copy of {} from {} (mysqldump --single-transaction --source-data, or a physical backup), then CHANGE REPLICATION SOURCE TO SOURCE_HOST = '{}', SOURCE_PORT = {}, SOURCE_USER = '{}' (the replication role: CREATE USER on the primary with REPLICATION SLAVE ON *.*), SOURCE_PASSWORD = <its secret {}>, SOURCE_AUTO_POSITION = 1; START REPLICA; SET PERSIST super_read_only = ON",
+                    replica.host, replica.database, source.host, source.host, source.port, role.0, role.1
+                )
+            } else {
+                format!(
+                    "On {}: load a consistent copy of {} from {} (mariadb-dump --single-transaction --master-data=2 --gtid, or mariadb-backup), then CHANGE MASTER TO MASTER_HOST = '{}', MASTER_PORT = {}, MASTER_USER = '{}' (the replication role: CREATE USER on the primary with REPLICATION SLAVE ON *.*), MASTER_PASSWORD = <its secret {}>, MASTER_USE_GTID = slave_pos; START SLAVE; read_only = 1 under [mariadb] in its configuration (SET GLOBAL is lost on a restart); log_bin and log_slave_updates on, so that it can be promoted and followed",
+                    replica.host, replica.database, source.host, source.host, source.port, role.0, role.1
+                )
+            },
             vec![
                 output_is(&client.value("SELECT @@global.read_only"), "1"),
                 output_is(
@@ -823,8 +828,8 @@ fn replica_set_up(ctx: &Ctx) -> Result<Commands, Unresolved> {
         ),
         Engine::Postgres => (
             format!(
-                "On {}: pg_basebackup --host={} --port={} --username=<a replication role> --pgdata=<its data folder> --write-recovery-conf --wal-method=stream, then start it as a standby of {}",
-                replica.host, source.host, source.port, source.host
+                "On {}: pg_basebackup --host={} --port={} --username={} (the replication role: CREATE ROLE ... LOGIN REPLICATION on the primary, its password the secret {}) --pgdata=<its data folder> --write-recovery-conf --wal-method=stream, then start it as a standby of {}",
+                replica.host, source.host, source.port, role.0, role.1, source.host
             ),
             vec![
                 output_is(&client.value("SELECT pg_is_in_recovery()"), "t"),

@@ -160,7 +160,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     (
         "WINDOW_START",
-        "when the read-only window began, as YYYY-MM-DD HH:MM:SS in the database's time zone",
+        "when the read-only window began, as YYYY-MM-DD HH:MM:SS in UTC (WSO2 writes token times in UTC on every engine: the token sync compares in UTC whatever the server's time zone)",
     ),
 ];
 
@@ -436,6 +436,7 @@ pub(crate) fn for_step(input: &Input, draft: &Draft) -> Result<Commands, Unresol
         }
         Detail::Retire => return site::retire(&ctx),
         Detail::Settle => return puppet::settle(&ctx),
+        Detail::ArtifactPush => return site::artifact_push(&ctx),
         Detail::NewSite if draft.action == Action::Prepare => {
             return match input.target {
                 Target::Kubernetes => kubernetes::prepare_site(&ctx),
@@ -505,6 +506,7 @@ pub(crate) fn for_step(input: &Input, draft: &Draft) -> Result<Commands, Unresol
             Target::Puppet => puppet::prepare(&ctx),
         },
         Action::CreateDb => database::create(&ctx),
+        Action::FenceDb => database::fence(&ctx),
         Action::LoadSchema => database::load_schema(&ctx),
         Action::StartSync if !draft.databases.is_empty() => database::replicate(&ctx),
         Action::Dump

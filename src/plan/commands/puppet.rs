@@ -18,6 +18,11 @@ fn ssh(host: &str, remote: &str) -> String {
     sh(&["ssh", &q(host), &q(remote)])
 }
 
+/// `ssh HOST REMOTE`, for the steps beside the nodes' own.
+pub(super) fn ssh_command(host: &str, remote: &str) -> String {
+    ssh(host, remote)
+}
+
 /// One Puppet agent run on `host`; `--test` exits 2 when it changed
 /// something, which is a success.
 fn agent_test(host: &str) -> String {

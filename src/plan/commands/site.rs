@@ -305,3 +305,115 @@ pub(super) fn expose(ctx: &Ctx) -> Result<Commands, Unresolved> {
         verify,
     ))
 }
+
+/// The datacenter that took over on a failover publishes API artifacts
+/// in place of the lost primary: its pushers (the nodes
+/// [`Site::node_artifact_sync`] names, whose artifact sync is `push`) run,
+/// and each has pushed once (its log says `pushed`; a push waits for the
+/// folder to hold still for one interval).
+pub(super) fn artifact_push(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let site = ctx.site()?;
+    let Some(server) = site.artifact_push.as_ref() else {
+        return Err(Unresolved(format!(
+            "datacenter `{}` pushes no API artifacts",
+            site.name
+        )));
+    };
+    let pushers: Vec<(
+        &crate::deployment::ClusterPlan,
+        &crate::deployment::NodePlan,
+    )> = site
+        .clusters
+        .iter()
+        .flat_map(|c| c.nodes.iter().map(move |n| (c, n)))
+        .filter(|(c, n)| {
+            site.node_artifact_sync(c, Some(n))
+                .is_some_and(|(mode, _)| mode == crate::deployment::layout::SyncMode::Push)
+        })
+        .collect();
+    if pushers.is_empty() {
+        return Err(Unresolved(format!(
+            "no node of datacenter `{}` pushes API artifacts",
+            site.name
+        )));
+    }
+    let tries = u32::try_from(server.interval_seconds * 3 / 10)
+        .unwrap_or(360)
+        .clamp(3, 360)
+        + 6;
+    let failure = format!(
+        "{} has not pushed API artifacts to {} yet: see the artifact sync's log",
+        site.name, server.url
+    );
+    let mut commands = Vec::new();
+    let mut verify = Vec::new();
+    let mut rollback = Vec::new();
+    match ctx.input.target {
+        Target::Kubernetes => {
+            let ns = q(&site.namespace);
+            let mut seen = Vec::new();
+            for (cluster, _) in &pushers {
+                if seen.contains(&cluster.label) {
+                    continue;
+                }
+                seen.push(cluster.label.clone());
+                let dep = q(&format!("deployment/{}", cluster.label));
+                // The container starts with the pod: its latest lines.
+                commands.push(format!(
+                    "kubectl -n {ns} logs {dep} -c artifact-sync --tail=5"
+                ));
+                verify.push(until(
+                    &format!(
+                        "kubectl -n {ns} logs {dep} -c artifact-sync | grep -q 'artifact-sync push: pushed'"
+                    ),
+                    tries,
+                    10,
+                    &failure,
+                ));
+            }
+        }
+        Target::Compose => {
+            let file = q(&site.compose_file());
+            for (_, node) in &pushers {
+                let svc = q(&format!("{}-artifact-sync", node.name));
+                commands.push(format!(
+                    "docker compose -f {file} --profile failover up -d --no-deps {svc}"
+                ));
+                verify.push(until(
+                    &format!(
+                        "docker compose -f {file} --profile failover logs {svc} | grep -q 'artifact-sync push: pushed'"
+                    ),
+                    tries,
+                    10,
+                    &failure,
+                ));
+                rollback.push(format!(
+                    "docker compose -f {file} --profile failover stop {svc}"
+                ));
+            }
+        }
+        Target::Puppet => {
+            for (_, node) in &pushers {
+                let host = &node.fqdn;
+                commands.push(puppet::ssh_command(
+                    host,
+                    "sudo systemctl start apim-artifact-sync",
+                ));
+                verify.push(until(
+                    &puppet::ssh_command(
+                        host,
+                        "sudo journalctl -u apim-artifact-sync --no-pager | grep -q 'artifact-sync push: pushed'",
+                    ),
+                    tries,
+                    10,
+                    &failure,
+                ));
+                rollback.push(puppet::ssh_command(
+                    host,
+                    "sudo systemctl stop apim-artifact-sync",
+                ));
+            }
+        }
+    }
+    Ok(Commands::run(commands, verify, rollback))
+}

@@ -47,7 +47,7 @@
   (#any-of? @constant
     "active-active" "active-passive" "add-service" "all-in-one" "apim" "cold"
     "control-plane" "disaster-recovery" "dns" "gateway-worker" "gradual"
-    "hot" "key-manager" "migration" "mssql" "mysql" "nfs" "nginx" "none"
+    "hot" "key-manager" "mariadb" "migration" "mssql" "mysql" "nfs" "nginx" "none"
     "one-way" "oracle" "passive" "patch" "postgres" "primary" "read-only"
     "read-write" "rsync" "service-update" "shared" "traffic-manager"
     "two-way" "version-upgrade" "warm" "wso2-apim"))
@@ -65,7 +65,7 @@
   (#not-any-of? @variable
     "active-active" "active-passive" "add-service" "all-in-one" "apim" "cold"
     "control-plane" "disaster-recovery" "dns" "gateway-worker" "gradual"
-    "hot" "key-manager" "migration" "mssql" "mysql" "nfs" "nginx" "none"
+    "hot" "key-manager" "mariadb" "migration" "mssql" "mysql" "nfs" "nginx" "none"
     "one-way" "oracle" "passive" "patch" "postgres" "primary" "read-only"
     "read-write" "rsync" "service-update" "shared" "traffic-manager"
     "two-way" "version-upgrade" "warm" "wso2-apim" "true" "false"))
