@@ -25,7 +25,9 @@ use crate::plan::{Action, Plan, Target};
 
 /// A topology with the traffic it serves.
 pub struct Context<'a> {
+    /// The topology whose upgrades are read against the traffic.
     pub topology: &'a Topology,
+    /// The traffic data; every datacenter it names is one of the topology's.
     pub traffic: &'a Traffic,
     total: Week,
     /// By datacenter, when the data names them.
@@ -37,6 +39,7 @@ pub struct Context<'a> {
 pub enum Margin {
     /// A share of the runbook's expected duration (0.5 for `50%`).
     Share(f64),
+    /// A fixed number of minutes (30 for `30min`, 90 for `1.5h`).
     Minutes(u32),
 }
 
@@ -80,6 +83,8 @@ impl Margin {
         Ok(Margin::Minutes(minutes as u32))
     }
 
+    /// The margin, in whole minutes, of a runbook of `minutes` minutes: a
+    /// share of it is rounded up.
     pub fn of(self, minutes: u32) -> u32 {
         match self {
             Margin::Share(share) => (f64::from(minutes) * share).ceil() as u32,
@@ -114,6 +119,7 @@ struct WindowReading {
 /// Proposed windows for an upgrade (`topoc window`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Proposals {
+    /// The upgrade's name.
     pub upgrade: String,
     /// The target whose runbook was timed.
     #[serde(rename = "for")]
@@ -121,53 +127,87 @@ pub struct Proposals {
     /// Whether the target was the longest of the three (none was given).
     #[serde(skip)]
     pub longest: bool,
+    /// The runbook's expected duration, in minutes.
     pub runbook_minutes: u32,
+    /// The margin added to the runbook (`--margin`), in minutes.
     pub margin_minutes: u32,
+    /// The length of every proposed window, in minutes: the runbook and its
+    /// margin, rounded up to a quarter hour.
     pub window_minutes: u32,
     /// When the portals are read-only, in minutes from the runbook's start.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub read_only: Option<ReadOnly>,
+    /// The topology's `time_zone`, the UTC offset the proposals are written in.
     pub time_zone: UtcOffset,
+    /// The traffic data the windows were read from.
     pub traffic: Summary,
+    /// The proposed windows, best first: the best start of each weekday, or
+    /// every start on a whole hour of the week (`--every-hour`).
     pub proposals: Vec<Proposal>,
     /// The upgrade's own `window`, read the same way.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current: Option<Current>,
 }
 
+/// When the portals are read-only in a runbook, in minutes from its start.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct ReadOnly {
+    /// The start of the runbook's first `read-only` step.
     pub from_minute: u32,
+    /// The end of its last `read-write` step (the runbook's end when there is
+    /// none), or `from_minute` plus the upgrade's `read_only_window` when
+    /// that is later.
     pub to_minute: u32,
 }
 
 /// The traffic data, in brief.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
+    /// The traffic file, as named on the command line.
     pub file: String,
+    /// The first sample's time, as RFC 3339 in UTC.
     pub from: String,
+    /// The end of the last sample's interval, as RFC 3339 in UTC.
     pub to: String,
+    /// The time between samples, in seconds.
     pub step_seconds: f64,
     /// The most weeks any slot of the week was seen in.
     pub weeks: usize,
+    /// The datacenters the data names, sorted by name; empty when it names
+    /// none.
     pub datacenters: Vec<String>,
+    /// Whether the data separates portal writes for the whole deployment (a
+    /// `portal_writes` column, or series labelled `traffic="portal-writes"`).
     pub portal_writes: bool,
+    /// The data in words, for the table: `14 days, from Mon 2024-04-29 00:00
+    /// UTC, a sample every 5 min`.
     #[serde(skip)]
     pub described: String,
 }
 
+/// A proposed window, with the traffic it carries.
 #[derive(Debug, Clone, Serialize)]
 pub struct Proposal {
+    /// Its place among the proposals, from 1 (the quietest).
     pub rank: usize,
     /// As `window = "..."` takes it, in the topology's time zone.
     pub window: String,
+    /// The weekday it starts on in the topology's time zone, `Mon` to `Sun`.
     pub weekday: &'static str,
+    /// When it starts, `HH:MM` in the topology's time zone.
     pub start: String,
+    /// When it ends, `HH:MM` in the topology's time zone (on the next day
+    /// when the window runs past midnight).
     pub end: String,
+    /// The highest rate inside it, of the whole deployment, in requests per
+    /// second to a tenth.
     pub peak_rps: f64,
+    /// The API calls it carries, of the whole deployment, to a whole call.
     pub api_calls: u64,
     /// `None` when the data does not separate portal writes.
     pub portal_writes_refused: Option<u64>,
+    /// The window seen from each datacenter shown: those the data names, else
+    /// every datacenter that serves traffic.
     pub datacenters: Vec<DatacenterReading>,
 }
 
@@ -175,13 +215,23 @@ pub struct Proposal {
 /// when the data names datacenters.
 #[derive(Debug, Clone, Serialize)]
 pub struct DatacenterReading {
+    /// The datacenter's name.
     pub datacenter: String,
+    /// The datacenter's `time_zone`, the UTC offset of its local time.
     pub time_zone: UtcOffset,
+    /// The window in the datacenter's local time: `Sun 00:30-11:00 UTC+05:30`.
     pub window: String,
+    /// Its own highest rate in the window, in requests per second to a tenth;
+    /// `None` when the data names no datacenters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peak_rps: Option<f64>,
+    /// Its own API calls in the window, to a whole call; `None` when the data
+    /// names no datacenters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_calls: Option<u64>,
+    /// Its own portal writes refused while the portals are read-only; `None`
+    /// when the data names no datacenters or does not separate its portal
+    /// writes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub portal_writes_refused: Option<u64>,
 }
@@ -194,12 +244,19 @@ pub struct Current {
     /// As read (`None` when it cannot be).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<String>,
+    /// How long it is read over, in minutes: the window, or the runbook when
+    /// that is longer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub minutes: Option<u32>,
+    /// The highest rate inside it, of the whole deployment, in requests per
+    /// second to a tenth (its busiest day, for a window of any day).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peak_rps: Option<f64>,
+    /// The API calls it carries, of the whole deployment, to a whole call.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_calls: Option<u64>,
+    /// The portal writes refused while the portals are read-only in it;
+    /// `None` when the data does not separate portal writes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub portal_writes_refused: Option<u64>,
     /// Why it could not be read.
@@ -210,7 +267,10 @@ pub struct Current {
 /// What a plan was held to instead of `degraded_capacity x peak_load`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HeldTo {
+    /// Always `traffic`: the plan is held to the traffic of a window, not to
+    /// the peak floor.
     pub figure: &'static str,
+    /// The traffic file, as named on the command line.
     pub traffic: String,
     /// The window the traffic was read in, in the topology's time zone.
     pub window: String,
@@ -220,17 +280,27 @@ pub struct HeldTo {
     /// How long the plan was held over, from the window's start (the
     /// window, or the runbook when it is longer).
     pub minutes: u32,
+    /// The topology's `traffic_safety` as a percentage (150 for 1.5), to a
+    /// tenth.
     pub safety_percent: f64,
     /// The highest rate observed in the window, the whole deployment.
     pub observed_rps: f64,
+    /// The window seen from each datacenter shown: those the data names, else
+    /// every datacenter that serves traffic.
     pub datacenters: Vec<HeldDatacenter>,
+    /// What each cluster is held to. A cluster whose datacenter the data does
+    /// not name, when it names others, is left out: it keeps its peak floor.
     pub clusters: Vec<HeldCluster>,
 }
 
+/// The window a plan is held over, seen from one datacenter.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HeldDatacenter {
+    /// The datacenter's name.
     pub datacenter: String,
+    /// The datacenter's `time_zone`, the UTC offset of its local time.
     pub time_zone: UtcOffset,
+    /// The window in the datacenter's local time: `Sat 20:30-23:30 UTC`.
     pub window: String,
     /// Its own highest rate in the window (the data names datacenters);
     /// `None` when the data has none for it: its clusters keep the peak
@@ -239,9 +309,12 @@ pub struct HeldDatacenter {
     pub observed_rps: Option<f64>,
 }
 
+/// What one cluster is held to in a plan held to traffic.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HeldCluster {
+    /// The datacenter the cluster is in.
     pub datacenter: String,
+    /// The cluster's name.
     pub cluster: String,
     /// Its share of the observed rate.
     pub observed_rps: f64,
@@ -253,6 +326,8 @@ pub struct HeldCluster {
     /// The traffic asked for more than the peak floor, which holds.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub at_peak_floor: bool,
+    /// The cluster's DNS-safe label, by which a plan finds its figure
+    /// ([`HeldTo::required`]).
     #[serde(skip)]
     pub label: String,
 }
