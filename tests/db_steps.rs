@@ -850,9 +850,14 @@ fn failover_runs(engine: &'static str) {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|st| st["action"] == "start-sync")
+        .filter(|st| {
+            st["action"] == "start-sync"
+                && st["title"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("Replicate "))
+        })
         .collect();
-    assert_eq!(follows.len(), 2);
+    assert_eq!(follows.len(), 2, "one re-pointed replica per database");
     run_step(follows[0], &env, wd);
     // The second database is on the same server: a second run holds.
     ok(

@@ -276,6 +276,15 @@ fn catalog_kubernetes(dir: &Path, content: &str, images: &mut Images) {
                     }
                 }
                 write(&o.join("images"), lines(&image_lines));
+                // The artifact sync's mode (push or pull), from its command.
+                let sync = pod["containers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|c| c["name"] == "artifact-sync")
+                    .map(|c| sync_mode(&c["command"]))
+                    .unwrap_or_default();
+                write(&o.join("sync"), lines([sync]));
                 write(
                     &o.join("tbase"),
                     lines([sha(stripped.to_string().as_bytes())]),
@@ -399,6 +408,7 @@ fn catalog_compose(dir: &Path, content: &str, images: &mut Images) -> Vec<String
             .map(text)
             .collect();
         write(&s.join("profiles"), lines([profiles.join(" ")]));
+        write(&s.join("sync"), lines([sync_mode(&service["command"])]));
         let depends: Vec<String> = match &service["depends_on"] {
             Value::Array(items) => items.iter().map(text).collect(),
             Value::Object(map) => map.keys().cloned().collect(),
@@ -427,6 +437,23 @@ fn catalog_compose(dir: &Path, content: &str, images: &mut Images) -> Vec<String
         write(&s.join("binds"), lines(&sources));
     }
     binds
+}
+
+/// The mode of an artifact sync's command line (`... artifact-sync.sh
+/// push`): push, pull, or empty for any other command.
+fn sync_mode(command: &Value) -> String {
+    let words: Vec<&str> = command
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    words
+        .iter()
+        .position(|w| w.ends_with("/artifact-sync.sh"))
+        .and_then(|at| words.get(at + 1))
+        .map(|mode| mode.to_string())
+        .unwrap_or_default()
 }
 
 /// An image of a Compose file with its variables' defaults.
@@ -478,6 +505,10 @@ fn catalog_puppet_node(dir: &Path, content: &str) {
             .collect()
     };
     write(&dir.join("drivers"), lines(list("apim::drivers")));
+    write(
+        &dir.join("artifact_sync"),
+        lines([doc["apim::artifact_sync"].as_str().unwrap_or("none")]),
+    );
     write(&dir.join("security"), lines(list("apim::security_files")));
     let env = serde_json::json!([
         doc["apim::secret_envs"],
@@ -845,8 +876,10 @@ impl World {
             return;
         }
         let packs = root.join("opt/wso2/packs");
+        let level = Some(self.level).filter(|&l| l > 0);
+        let pack = topoc::deployment::layout::host_pack(read("product_dir").trim(), level);
         write(
-            &packs.join(format!("{}.zip", read("product_dir").trim())),
+            &root.join(pack.trim_start_matches('/')),
             format!("update-level: {}\n", self.level),
         );
         for driver in read("drivers").lines() {
@@ -1140,7 +1173,7 @@ fn database_step(step: &Step) -> bool {
             | Action::PromoteDb
             | Action::CreateDb
             | Action::LoadSchema
-    ) || (step.action == Action::StartSync && !step.databases.is_empty())
+    ) || (matches!(step.action, Action::StartSync | Action::FenceDb) && !step.databases.is_empty())
 }
 
 /// What a check step checks, to break: names the stand-ins mark hung.
@@ -1166,9 +1199,19 @@ fn checked_by(step: &Step, d: &Deployment, target: Target) -> Option<Vec<String>
                 }
                 Some(names)
             }
+            // The test of a cluster's preview (a Kubernetes Deployment of
+            // its own, before a rollout): the preview's pods.
+            (Some(cluster), None) if target == Target::Kubernetes => {
+                Some(vec![topoc::model::naming::preview_name(&cluster.name)])
+            }
             // The end-to-end test of a new deployment: its address.
             _ => Some(vec![NEW_ENDPOINT.to_string()]),
         },
+        // The artifact sync of a Kubernetes gateway runs in its pods: the
+        // step waits for its first push.
+        Action::StartSync if target == Target::Kubernetes && step.databases.is_empty() => {
+            Some(vec!["artifact-sync".to_string()])
+        }
         // A later step of a rollout only waits for its pods.
         Action::Patch | Action::Upgrade | Action::Deploy if scaled => {
             let cluster = cluster?;

@@ -181,6 +181,28 @@ systemctl() {
   esac
 }
 
+# The journal of a unit: the artifact sync logs its rounds (its mode is
+# the unit file's) while it runs, unless marked hung.
+journalctl() {
+  local unit=''
+  while [ $# -gt 0 ]; do
+    case $1 in
+      -u) unit=${2%.service}; shift 2 ;;
+      --no-pager) shift ;;
+      *) echo "fake journalctl: unsupported: journalctl $*" >&2; return 3 ;;
+    esac
+  done
+  [ "$unit" = apim-artifact-sync ] || { echo "fake journalctl: unsupported unit $unit" >&2; return 3; }
+  if [ "$(unit_state "$unit")" != active ] || hung artifact-sync "$FAKE_HOST"; then
+    echo "-- No entries --"
+    return 0
+  fi
+  case $(get "$H/unitfile/$unit") in
+    push) echo "Jan 01 00:00:00 $FAKE_HOST sh[4343]: 2026-01-01T00:00:00Z artifact-sync push: pushed" ;;
+    *) echo "Jan 01 00:00:00 $FAKE_HOST sh[4343]: 2026-01-01T00:00:00Z artifact-sync pull: pulled" ;;
+  esac
+}
+
 pgrep() {
   local user='' pattern=
   while [ $# -gt 0 ]; do
@@ -272,18 +294,24 @@ _node_data() {
 
 _agent_node() {
   local c=$1 changed=0 failed=0 packs=$R/opt/wso2/packs
-  local dir home f
+  local dir home f env level pack
   dir=$(get "$c/product_dir")
   home=/opt/wso2/$dir
+  # With an update level in the common data, the pack updated to it:
+  # <product_dir>.<level>.zip (apim::install).
+  env=$(get "$H/agent/environment" production)
+  level=$(command sed -n 's/^"\{0,1\}apim::update_level"\{0,1\}: *//p' "$WORLD/puppetserver/environments/$env/data/common.yaml" 2>/dev/null)
+  pack=$packs/$dir.zip
+  case "${level:-0}" in 0) ;; *) pack=$packs/$dir.$level.zip ;; esac
   if [ ! -d "$R$home" ]; then
-    if [ ! -f "$packs/$dir.zip" ]; then
-      echo "Error: unzip: cannot find or open $packs/$dir.zip" >&2
+    if [ ! -f "$pack" ]; then
+      echo "Error: unzip: cannot find or open $pack" >&2
       return 4
     fi
     mkdir -p "$R$home/bin" "$R$home/updates" "$R$home/repository/components/lib" \
       "$R$home/repository/resources/security" "$R$home/repository/deployment/server/synapse-configs/default/api"
     echo '#!/bin/sh' > "$R$home/bin/wso2update_linux"
-    printf '{"update-level": "%s"}\n' "$(command sed -n 's/^update-level: *//p' "$packs/$dir.zip")" > "$R$home/updates/config.json"
+    printf '{"update-level": "%s"}\n' "$(command sed -n 's/^update-level: *//p' "$pack")" > "$R$home/updates/config.json"
     changed=1
   fi
   while IFS= read -r f; do
@@ -307,6 +335,18 @@ _agent_node() {
     put "$H/envfile" "$(get "$c/envdigest")"
     changed=1
     refresh=1
+  fi
+  # apim::artifact_sync: its unit, running with the product.
+  local sync
+  sync=$(get "$c/artifact_sync" none)
+  if [ "$sync" != none ]; then
+    [ "$(get "$H/unitfile/apim-artifact-sync")" = "$sync" ] || { put "$H/unitfile/apim-artifact-sync" "$sync"; changed=1; }
+    if [ "$(get "$c/running")" = true ]; then
+      [ "$(unit_state apim-artifact-sync)" = active ] || { unit_start apim-artifact-sync; changed=1; }
+    elif [ "$(unit_state apim-artifact-sync)" = active ]; then
+      unit_stop apim-artifact-sync
+      changed=1
+    fi
   fi
   if [ "$(get "$c/running")" = true ]; then
     if [ "$(unit_state wso2am)" != active ]; then
