@@ -17,8 +17,6 @@ pub mod diagnostics;
 pub mod emit;
 pub mod generate;
 pub mod graph;
-// documented separately
-#[allow(missing_docs)]
 pub mod lints;
 pub mod load;
 pub mod lsp;

@@ -1,8 +1,6 @@
 //! The typed model: the schema table, value types, the resolved topology,
 //! and the lowering from syntax trees.
 
-// documented separately
-#[allow(missing_docs)]
 pub mod lower;
 pub mod naming;
 pub mod needs;
