@@ -10,8 +10,6 @@
 
 pub mod build;
 pub mod change;
-// documented separately
-#[allow(missing_docs)]
 pub mod deployment;
 pub mod diagnostics;
 pub mod emit;
@@ -21,8 +19,6 @@ pub mod lints;
 pub mod load;
 pub mod lsp;
 pub mod model;
-// documented separately
-#[allow(missing_docs)]
 pub mod plan;
 pub mod source;
 pub mod syntax;

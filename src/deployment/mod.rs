@@ -21,27 +21,40 @@ use crate::model::*;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Network {
+    /// By host name: Puppet-managed hosts, and Docker Compose's network aliases.
     Hosts,
+    /// Through Kubernetes Services in each site's namespace.
     Kubernetes,
 }
 
+/// The deployment model of a topology: its sites and what every node
+/// needs, computed once by [`plan`] for the emitters and the runbooks.
 #[derive(Debug, Clone, Serialize)]
 pub struct Deployment {
+    /// The topology's name, as written.
     pub topology: String,
     /// DNS label of the topology name.
     pub label: String,
+    /// The product version every node runs, e.g. `4.2.0`.
     pub version: String,
+    /// The product's major version (3 or 4), which decides profiles, ports
+    /// and configuration sections.
     pub major: u32,
+    /// The product's minor version, e.g. 2 for `4.2.0`.
     pub minor: u32,
     /// The WSO2 update level the nodes run (`update_level`, above 0), or
     /// `None` when the topology does not pin one.
     pub update_level: Option<u64>,
+    /// The registry the product images come from, without a trailing `/`.
     pub registry: String,
+    /// The datacenters that have a role, in the topology's order.
     pub sites: Vec<Site>,
     /// Every secret any node needs, with the environment variable that
     /// carries it.
     pub secrets: Vec<SecretEnv>,
+    /// The super admin's password.
     pub admin_password: SecretEnv,
+    /// The password of the keystore and of its private key.
     pub keystore_password: SecretEnv,
     /// APIM 4.x only.
     pub encryption_key: Option<SecretEnv>,
@@ -88,7 +101,9 @@ impl Deployment {
 /// unless the topology says otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RunAs {
+    /// The user id.
     pub user: u32,
+    /// The group id.
     pub group: u32,
 }
 
@@ -123,14 +138,17 @@ pub struct StoreFile {
     pub kind: StoreKind,
     /// Whether the operator supplies it (else it is WSO2's bundled one).
     pub supplied: bool,
+    /// The secret holding the store's password.
     pub password: SecretEnv,
 }
 
 /// The format of a keystore or truststore.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum StoreKind {
+    /// A Java KeyStore: any file not named `.p12` or `.pfx`.
     #[serde(rename = "JKS")]
     Jks,
+    /// PKCS #12: a `.p12` or `.pfx` file.
     #[serde(rename = "PKCS12")]
     Pkcs12,
 }
@@ -170,9 +188,11 @@ impl StoreFile {
 /// The keystore (primary, TLS and internal) and truststore of every node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Keystores {
+    /// The keystore (primary, TLS and internal).
     pub keystore: StoreFile,
     /// The alias of the private key.
     pub alias: String,
+    /// The truststore of the certificates the nodes trust.
     pub truststore: StoreFile,
 }
 
@@ -197,10 +217,14 @@ pub struct BuiltImage {
     pub tag: String,
     /// Where the drivers go.
     pub lib: String,
+    /// The JDBC driver jars it adds, by file name.
     pub drivers: Vec<String>,
+    /// The user and group that own the added drivers.
     pub run_as: RunAs,
 }
 
+/// A secret the topology names, and the environment variable the nodes
+/// read it from.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct SecretEnv {
     /// The secret's name, as given in `secret("...")`.
@@ -216,6 +240,7 @@ impl SecretEnv {
     }
 }
 
+/// Whether a site's nodes run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SiteState {
@@ -228,20 +253,35 @@ pub enum SiteState {
 /// One datacenter as deployed.
 #[derive(Debug, Clone, Serialize)]
 pub struct Site {
+    /// The datacenter's name, as written in the topology.
     pub name: String,
+    /// DNS label of the datacenter's name (the `topoc/datacenter` label).
     pub label: String,
     /// The Kubernetes namespace: `<topology>-<datacenter>`.
     pub namespace: String,
+    /// What the datacenter does: primary, read-only or disaster recovery.
     pub role: Role,
+    /// The DNS domain of its hosts: node 2 of cluster `gateway` is
+    /// `gateway-2.<domain>`.
     pub domain: String,
+    /// The cloud region or site name, when the topology gives one.
     pub region: Option<String>,
+    /// Whether its nodes run or stand by.
     pub state: SiteState,
+    /// How a disaster-recovery site stands by (hot, warm or cold); `None` for
+    /// the other roles.
     pub standby: Option<DcStandby>,
+    /// How long a failover to this site takes (its `recovery_time`, in human
+    /// form such as `30min`), when given.
     pub recovery_time: Option<String>,
     /// For a disaster-recovery site that copies the primary's clusters.
     pub copies: Option<String>,
+    /// Its clusters, in start order.
     pub clusters: Vec<ClusterPlan>,
+    /// Its file shares.
     pub shares: Vec<SharePlan>,
+    /// Its load balancers (on a site that copies the primary and has none of
+    /// its own, copies of the primary's under the same host names).
     pub load_balancers: Vec<LoadBalancerPlan>,
     /// Read-only sites pull published artifacts from here.
     pub artifact_pull: Option<ArtifactSync>,
@@ -262,6 +302,8 @@ pub struct Site {
 pub struct Freshness {
     /// The primary datacenter.
     pub primary: String,
+    /// Whether an event hub here receives the primary's events, or nothing
+    /// does.
     pub kind: FreshnessKind,
     /// The replicas' lag the nodes wait for before acting on an event.
     pub lag_millis: u64,
@@ -269,6 +311,7 @@ pub struct Freshness {
     pub artifact_poll_seconds: Option<u64>,
 }
 
+/// How the changes made in the primary reach a read-only site.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum FreshnessKind {
@@ -321,8 +364,11 @@ impl Freshness {
 /// datacenter, on the broker port 5672).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RelayTarget {
+    /// The read-only datacenter's name.
     pub datacenter: String,
+    /// The event hub node's instance name.
     pub node: String,
+    /// The node's host name, as the primary's datacenter reaches it.
     pub host: String,
 }
 
@@ -347,14 +393,20 @@ impl RelayTarget {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RelayedStream {
+    /// API, application, subscription and policy notifications.
     Notification,
+    /// Revoked tokens.
     TokenRevocation,
+    /// Key manager changes.
     KeyManager,
+    /// Blocking conditions, on the throttle data topic.
     Blocking,
+    /// WebSub (async webhooks) subscription requests.
     AsyncWebhooks,
 }
 
 impl RelayedStream {
+    /// Every relayed stream, in the order the relay's publishers are written.
     pub const ALL: [RelayedStream; 5] = [
         RelayedStream::Notification,
         RelayedStream::TokenRevocation,
@@ -363,6 +415,8 @@ impl RelayedStream {
         RelayedStream::AsyncWebhooks,
     ];
 
+    /// The stream's short name, the last part of its relay publisher's file
+    /// name (`relay-<datacenter>-<node>-<name>`).
     pub fn name(self) -> &'static str {
         match self {
             RelayedStream::Notification => "notification",
@@ -373,6 +427,7 @@ impl RelayedStream {
         }
     }
 
+    /// The WSO2 event stream the relay publisher reads.
     pub fn stream(self) -> &'static str {
         match self {
             RelayedStream::Notification => "org.wso2.apimgt.notification.stream",
@@ -383,6 +438,8 @@ impl RelayedStream {
         }
     }
 
+    /// The JMS topic the stream is announced on, which the relay publishes to
+    /// on the event hub node's broker.
     pub fn topic(self) -> &'static str {
         match self {
             RelayedStream::Notification => "notification",
@@ -395,10 +452,12 @@ impl RelayedStream {
 }
 
 impl Site {
+    /// Whether the site's nodes run (it serves traffic) rather than stand by.
     pub fn running(&self) -> bool {
         self.state == SiteState::Serving
     }
 
+    /// The cluster of this site with this label.
     pub fn cluster(&self, label: &str) -> Option<&ClusterPlan> {
         self.clusters.iter().find(|c| c.label == label)
     }
@@ -416,10 +475,16 @@ impl Site {
     }
 }
 
+/// How published API artifacts pass through an artifact server: read-only
+/// sites pull them, the primary (or a disaster-recovery site that took
+/// over) pushes them.
 #[derive(Debug, Clone, Serialize)]
 pub struct ArtifactSync {
+    /// The artifact server's name in the topology.
     pub server: String,
+    /// The server's base URL.
     pub url: String,
+    /// How often read-only sites pull, in seconds (at least 1).
     pub interval_seconds: u64,
     /// The secret holding `user:password` for the server, and the variable
     /// the sync process reads it from.
@@ -456,6 +521,7 @@ pub enum Shape {
     Scaled,
 }
 
+/// Whether a node takes traffic or stands by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NodeRole {
@@ -476,6 +542,7 @@ impl NodeRole {
     }
 }
 
+/// One node instance of a cluster.
 #[derive(Debug, Clone, Serialize)]
 pub struct NodePlan {
     /// `gateway-2`: the stable instance name.
@@ -484,6 +551,7 @@ pub struct NodePlan {
     pub index: u32,
     /// The host name (`gateway-2.<domain>`, or the one given in `hosts`).
     pub fqdn: String,
+    /// Whether it takes traffic or stands by.
     pub role: NodeRole,
     /// The other instance of an HA pair.
     pub peer: Option<String>,
@@ -491,24 +559,37 @@ pub struct NodePlan {
     pub manager: bool,
 }
 
+/// A named port a node listens on.
 #[derive(Debug, Clone, Serialize)]
 pub struct PortSpec {
     /// At most 15 characters (a Kubernetes port name).
     pub name: String,
+    /// The port number.
     pub port: u16,
 }
 
+/// A datasource the nodes of a cluster use (on a disaster-recovery copy,
+/// the replica in its own datacenter).
 #[derive(Debug, Clone, Serialize)]
 pub struct DatabasePlan {
     /// The datasource's name in the topology.
     pub name: String,
+    /// Which WSO2 database it holds: `apim` (WSO2AM_DB) or `shared`
+    /// (WSO2SHARED_DB).
     pub purpose: Purpose,
+    /// The database engine.
     pub engine: Engine,
+    /// The database server's host name.
     pub host: String,
+    /// The database server's TCP port.
     pub port: u16,
+    /// The database (schema) name.
     pub database: String,
+    /// The user the nodes connect as.
     pub user: String,
+    /// The secret holding the user's password.
     pub password: SecretEnv,
+    /// Whether the nodes only read it (a replica).
     pub read_only: bool,
     /// The JDBC driver jar.
     pub driver: Option<String>,
@@ -534,6 +615,7 @@ impl DatabasePlan {
         }
     }
 
+    /// The engine's JDBC driver class.
     pub fn driver(&self) -> &'static str {
         match self.engine {
             Engine::Mysql | Engine::Mariadb => "com.mysql.cj.jdbc.Driver",
@@ -543,6 +625,7 @@ impl DatabasePlan {
         }
     }
 
+    /// The query the connection pool validates connections with.
     pub fn validation_query(&self) -> &'static str {
         match self.engine {
             Engine::Oracle => "SELECT 1 FROM DUAL",
@@ -550,6 +633,7 @@ impl DatabasePlan {
         }
     }
 
+    /// The JDBC URL of the database, for the engine.
     pub fn jdbc_url(&self) -> String {
         let address = layout::host_port(&self.host, self.port);
         let db = &self.database;
@@ -562,13 +646,21 @@ impl DatabasePlan {
     }
 }
 
+/// A file share as the nodes of a datacenter use it.
 #[derive(Debug, Clone, Serialize)]
 pub struct SharePlan {
+    /// Its name in the topology.
     pub name: String,
+    /// DNS label of its name, by which clusters name it
+    /// ([`ClusterPlan::share`]).
     pub label: String,
+    /// How files are shared: NFS, rsync or not at all.
     pub method: ShareMethod,
+    /// The NFS server, when the method is NFS.
     pub server: Option<String>,
+    /// The path the NFS server exports.
     pub path: Option<String>,
+    /// How often rsync runs, in whole minutes (at least 1).
     pub interval_minutes: u64,
     /// Kubernetes: the StorageClass of its ReadWriteMany claims.
     pub storage_class: Option<String>,
@@ -579,12 +671,16 @@ pub const WSS_PORT: u16 = layout::ports::WSS;
 /// The gateways' plain WebSocket port (`ws_endpoint`).
 pub const WS_PORT: u16 = layout::ports::WS;
 
+/// A load balancer in front of clusters of its datacenter.
 #[derive(Debug, Clone, Serialize)]
 pub struct LoadBalancerPlan {
+    /// Its name in the topology.
     pub name: String,
     /// `<name>-lb`: its service and host name.
     pub label: String,
+    /// The host name clients use: the one given, else `<label>.<domain>`.
     pub hostname: String,
+    /// The labels of the clusters behind it.
     pub fronts: Vec<String>,
 }
 
@@ -617,6 +713,7 @@ impl RouteKind {
 /// Where a load balancer sends requests: the clusters behind some paths.
 #[derive(Debug, Clone)]
 pub struct LbRoute<'a> {
+    /// What the route carries.
     pub kind: RouteKind,
     /// The name of its nginx upstream and Ingress: the load balancer's
     /// own for the catch-all first route, `<load balancer>-<kind>` for
@@ -626,6 +723,7 @@ pub struct LbRoute<'a> {
     pub paths: &'static [&'static str],
     /// The port of the clusters' nodes.
     pub port: u16,
+    /// The clusters behind the route.
     pub clusters: Vec<&'a ClusterPlan>,
     /// Session affinity: the management console and portals need it, API
     /// traffic does not.
@@ -767,26 +865,41 @@ const PORTAL_ONLY_PATHS: &[&str] = &[
     "/services",
 ];
 
+/// One cluster as deployed: its nodes, image, resources, ports,
+/// datasources and the clusters it talks to.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClusterPlan {
+    /// The cluster's name, as written in the topology.
     pub name: String,
+    /// DNS label of its name: the stem of its node names, Services and
+    /// workloads.
     pub label: String,
+    /// The WSO2 profile every node runs.
     pub profile: Profile,
+    /// The HA mode.
     pub ha: HaMode,
+    /// How its nodes are laid out as workloads.
     pub shape: Shape,
+    /// Its nodes, node 1 first.
     pub nodes: Vec<NodePlan>,
     /// The temporary node an upgrade may add (`<cluster>-surge`): a passive
     /// standby of an active-passive pair, an extra node otherwise. It runs
     /// only while a runbook needs it.
     pub surge: NodePlan,
+    /// What one node serves, in requests per second, when the topology says.
     pub node_capacity: Option<f64>,
+    /// The peak load the cluster must serve, in requests per second: its own
+    /// `peak_load`, else the topology's.
     pub peak_rps: Option<f64>,
     /// `degraded_capacity x peak_load`.
     pub required_rps: Option<f64>,
     /// How many nodes may be down at once and still leave the required
     /// capacity (at least 1).
     pub max_unavailable: u32,
+    /// CPU cores per node: the cluster's `cpu`, else the profile's default.
     pub cpu: f64,
+    /// Memory per node, in bytes: the cluster's `memory`, else the profile's
+    /// default.
     pub memory_bytes: u64,
     /// The product image (or the custom image the topology names).
     pub image: String,
@@ -814,12 +927,20 @@ pub struct ClusterPlan {
     /// The node runs one of the 4.5 split distributions, whose settings
     /// are keyed on `server_role = "default"` only.
     pub split_distribution: bool,
+    /// The ports its nodes listen on, by profile.
     pub ports: Vec<PortSpec>,
+    /// The datasources its nodes use.
     pub databases: Vec<DatabasePlan>,
+    /// The label of the file share its nodes use, if any (none when the
+    /// share's method is `none`).
     pub share: Option<String>,
     /// Node number of the manager.
     pub manager: Option<u32>,
+    /// The label of the cluster that validates its tokens: the one the
+    /// topology names, else the first of the site that plays that role.
     pub key_manager: Option<String>,
+    /// The label of the cluster that makes its throttling decisions, found
+    /// as [`ClusterPlan::key_manager`] is.
     pub traffic_manager: Option<String>,
     /// The cluster whose event hub the nodes listen to (APIM 4.x): a
     /// control plane or all-in-one cluster is its own, as are a read-only
@@ -836,6 +957,8 @@ pub struct ClusterPlan {
     pub relay_to: Vec<RelayTarget>,
     /// Clusters of the same site that must be up before this one starts.
     pub depends_on: Vec<String>,
+    /// Its place in the start order, by profile: control planes and
+    /// all-in-one 1, key managers 2, traffic managers 3, gateways 4.
     pub start_rank: u8,
     /// The public host name of the load balancer in front, if any.
     pub public_hostname: Option<String>,
@@ -859,6 +982,7 @@ impl ClusterPlan {
         matches!(self.profile, Profile::AllInOne | Profile::ControlPlane)
     }
 
+    /// The nodes that take traffic: all but the passive node of a pair.
     pub fn active_nodes(&self) -> impl Iterator<Item = &NodePlan> {
         self.nodes.iter().filter(|n| n.role == NodeRole::Active)
     }
@@ -984,7 +1108,10 @@ pub enum UrlGroupKind {
 /// The traffic manager nodes of one throttle URL group.
 #[derive(Debug, Clone)]
 pub struct ThrottleGroup<'a> {
+    /// Its receivers: one node, then the temporary node where that is a
+    /// failover receiver.
     pub nodes: Vec<&'a NodePlan>,
+    /// How the receivers share the group's events.
     pub kind: UrlGroupKind,
 }
 
@@ -993,6 +1120,7 @@ pub struct ThrottleGroup<'a> {
 pub struct ImageStart {
     /// `PROFILE_NAME` for the image's entrypoint.
     pub profile_name: Option<String>,
+    /// The arguments after the start script: `-Dprofile=...`, or none.
     pub args: Vec<String>,
 }
 

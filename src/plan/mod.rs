@@ -28,26 +28,57 @@ pub use commands::Target;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
+    /// A temporary node joins a cluster (`<cluster>-surge`).
     AddNode,
+    /// A node stops and leaves its cluster (the temporary node once it is
+    /// no longer needed).
     RemoveNode,
+    /// A node stops taking traffic: its load balancer or Service takes it out.
     Drain,
+    /// A node takes traffic again (in a pair, the traffic moves to it).
     Undrain,
+    /// File sharing to and from a node stops, so a change made on it stays
+    /// there.
     StopSync,
+    /// File sharing or database replication starts again.
     StartSync,
+    /// A service is deployed: its API artifacts on a node, or the image that
+    /// carries them.
     Deploy,
+    /// A node moves to a new WSO2 update level of its version (a `patch`
+    /// upgrade).
     Patch,
+    /// A node moves to the new product version (a version upgrade or a
+    /// migration).
     Upgrade,
+    /// The new version's migration scripts run on the restored database
+    /// copies.
     MigrateDb,
+    /// The service is tested: on a node, a preview, or the new deployment end
+    /// to end.
     Test,
+    /// The Publisher and DevPortal become read-only for the window (a
+    /// migration).
     ReadOnly,
+    /// The Publisher and DevPortal become read-write again.
     ReadWrite,
+    /// A database is dumped.
     Dump,
+    /// A dump is restored as the new version's copy, or a replica is waited
+    /// for until it has the migrated copy.
     Restore,
+    /// The tokens issued during the window are copied to the new deployment
+    /// (one-way or two-way).
     TokenSync,
+    /// DNS moves to the new deployment, or to the datacenter that takes over.
     DnsSwitch,
+    /// A replica database server is promoted to read-write and stops
+    /// replicating from the lost primary (a failover).
     PromoteDb,
     /// The lost primary's database servers are made read-only (a failover).
     FenceDb,
+    /// A stopped node or cluster starts (a standby datacenter's on a
+    /// failover, the new deployment's in a migration).
     StartNode,
     /// The operator's files, secrets and images (the first deployment).
     Prepare,
@@ -70,6 +101,7 @@ pub enum Action {
 }
 
 impl Action {
+    /// The action's name, as the plan JSON and the runbooks write it.
     pub fn name(self) -> &'static str {
         match self {
             Action::AddNode => "add-node",
@@ -135,30 +167,47 @@ impl Action {
 /// One step of a runbook.
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {
+    /// The step's number, from 1, in runbook order.
     pub n: usize,
+    /// What the step does.
     pub action: Action,
+    /// The datacenter the step acts in, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub datacenter: Option<String>,
+    /// The cluster the step acts on, by name, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
+    /// The node the step acts on, by instance name, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+    /// What the step does, in one line: the runbook's heading for it.
     pub title: String,
     /// Done by hand: the commands say what to do, the verification checks
     /// it (when it can).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub manual: bool,
+    /// The shell commands of the step, for the plan's target.
     pub commands: Vec<String>,
+    /// The shell commands that check the step left the state it should (they
+    /// fail before it is done).
     pub verify: Vec<String>,
+    /// The shell commands that undo the step.
     pub rollback: Vec<String>,
+    /// The nodes of the step's cluster that serve after it; `None` when the
+    /// step acts on no running cluster.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub serving: Option<Vec<String>>,
+    /// What those nodes serve together, in requests per second, when the
+    /// cluster's `node_capacity` is known.
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "whole")]
     pub capacity_rps: Option<f64>,
+    /// What the cluster must serve, in requests per second: `degraded_capacity
+    /// x peak_load`, or the traffic floor of a plan held to traffic.
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "whole")]
     pub required_rps: Option<f64>,
     /// Steps (by number) that must be done first.
     pub after: Vec<usize>,
+    /// A rough duration of the step, in minutes ([`Action::minutes`]).
     pub minutes: u32,
     /// Why the step exists, when it is not obvious from the title.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -195,20 +244,30 @@ fn whole<S: serde::Serializer>(value: &Option<f64>, serializer: S) -> Result<S::
 pub struct Violation {
     /// The step that breaks the rule.
     pub step: usize,
+    /// What breaks the rule, said of the step ("runs two versions on database
+    /// ...").
     pub message: String,
 }
 
 /// A runbook: ordered, simulated steps.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
+    /// The upgrade block's name, or `failover-<datacenter>`, `bootstrap` or
+    /// `change` for the other runbooks.
     pub upgrade: String,
+    /// The upgrade's kind (`patch`, `version-upgrade`, ...), or `failover`,
+    /// `bootstrap` or `change`.
     pub kind: String,
+    /// The target whose commands the steps carry.
     #[serde(rename = "for")]
     pub target: Target,
+    /// Whether the plan has no violation: the service stays available
+    /// throughout and every step has its commands.
     pub safe: bool,
     /// The unavailability a disaster-recovery failover implies.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unavailability: Option<String>,
+    /// The upgrade's maintenance window, as written, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<String>,
     /// What the plan was held to, when traffic replaced the peak floor
@@ -219,8 +278,11 @@ pub struct Plan {
     /// peak_load`), beside a plan held to traffic.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at_peak: Option<AtPeak>,
+    /// Totals over the steps, for the runbook's summary table.
     pub summary: Summary,
+    /// The steps, in the order they are done.
     pub steps: Vec<Step>,
+    /// The availability rules the steps break, by step number.
     pub violations: Vec<Violation>,
     /// The disaster-recovery datacenter a failover runbook moves to.
     #[serde(skip)]
@@ -230,22 +292,34 @@ pub struct Plan {
 /// How a plan held to traffic fares at the peak floor.
 #[derive(Debug, Clone, Serialize)]
 pub struct AtPeak {
+    /// Whether the plan keeps the service available at the peak floor.
     pub safe: bool,
+    /// The lowest margin above the peak floor over the steps, in requests per
+    /// second.
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "whole")]
     pub lowest_margin_rps: Option<f64>,
+    /// The availability rules the plan breaks at the peak floor.
     pub violations: Vec<Violation>,
 }
 
+/// Totals over the steps of a runbook.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
+    /// How many nodes the clusters the plan touches have, before temporary
+    /// ones.
     pub nodes: usize,
+    /// How many temporary nodes the plan adds (its `add-node` steps).
     pub temporary_nodes: usize,
     /// The lowest `capacity_rps - required_rps` over the steps (how close
     /// the plan comes to the floor).
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "whole")]
     pub lowest_margin_rps: Option<f64>,
+    /// The expected duration, in minutes: the sum of the steps' estimates.
     pub minutes: u32,
+    /// The datacenters the steps act in, in step order, without consecutive
+    /// repeats.
     pub datacenters: Vec<String>,
+    /// The clusters the steps act on, by name, sorted.
     pub clusters: Vec<String>,
     /// The steps (by number) done by hand.
     #[serde(skip_serializing_if = "Vec::is_empty")]
