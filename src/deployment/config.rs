@@ -3,9 +3,6 @@
 //! (host names, or Kubernetes Services); everything else is the same for
 //! every target.
 
-// Held here while the rest of `deployment` is allowed in lib.rs.
-#![warn(missing_docs)]
-
 use serde::Serialize;
 
 use super::layout::ports;

@@ -4,9 +4,6 @@
 //! planner's commands act on what these name. Two of them disagreeing is
 //! impossible by construction.
 
-// Held here while the rest of `deployment` is allowed in lib.rs.
-#![warn(missing_docs)]
-
 use super::{ClusterPlan, Deployment, NodePlan, Site};
 
 /// The folder beside the output folder where the operator keeps the files
