@@ -4,14 +4,8 @@
 pub mod lower;
 pub mod naming;
 pub mod needs;
-// documented separately
-#[allow(missing_docs)]
 pub mod schema;
-// documented separately
-#[allow(missing_docs)]
 pub mod topology;
-// documented separately
-#[allow(missing_docs)]
 pub mod types;
 
 pub use needs::{Need, UNRELAYED, providers, runs_in};

@@ -11,17 +11,27 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BlockKind {
+    /// `topology`: the deployment as a whole, exactly one per topology.
     Topology,
+    /// `datacenter`: a site, primary, read-only or disaster recovery.
     Datacenter,
+    /// `datasource`: an external database the nodes of a datacenter use.
     Datasource,
+    /// `file_share`: how the nodes of a cluster share deployed files.
     FileShare,
+    /// `artifact_server`: where the primary publishes API artifacts for
+    /// read-only datacenters to pull.
     ArtifactServer,
+    /// `cluster`: a group of nodes running one WSO2 profile.
     Cluster,
+    /// `load_balancer`: a load balancer in front of clusters.
     LoadBalancer,
+    /// `upgrade`: an intended change, planned as a runbook.
     Upgrade,
 }
 
 impl BlockKind {
+    /// Every block kind, in declaration order.
     pub const ALL: [BlockKind; 8] = [
         BlockKind::Topology,
         BlockKind::Datacenter,
@@ -57,10 +67,12 @@ impl BlockKind {
         }
     }
 
+    /// The block kind opened by `keyword`, or `None` when no block has it.
     pub fn from_keyword(keyword: &str) -> Option<BlockKind> {
         BlockKind::ALL.into_iter().find(|k| k.keyword() == keyword)
     }
 
+    /// The kind's entry in [`BLOCKS`].
     pub fn schema(self) -> &'static BlockSchema {
         BLOCKS
             .iter()
@@ -72,14 +84,18 @@ impl BlockKind {
 /// Where a block may appear.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Placement {
+    /// At the top level of a file.
     TopLevel,
+    /// Nested inside a `datacenter` block.
     InDatacenter,
 }
 
 /// One allowed value of an enumeration.
 #[derive(Debug, Clone, Copy)]
 pub struct EnumValue {
+    /// The value as written in a topology: `active-passive`.
     pub name: &'static str,
+    /// What the value means, for hover text and the reference.
     pub doc: &'static str,
 }
 
@@ -88,14 +104,18 @@ pub struct EnumValue {
 pub enum Type {
     /// One of a fixed set of identifiers.
     Enum(&'static [EnumValue]),
+    /// A quoted string.
     String,
     /// A whole number within bounds.
     Int {
+        /// The smallest value allowed.
         min: u64,
+        /// The largest value allowed.
         max: u64,
     },
     /// A plain decimal number.
     Number,
+    /// `true` or `false`.
     Bool,
     /// Requests per second: `1200rps`.
     Rps,
@@ -117,6 +137,7 @@ pub enum Type {
     Ref(BlockKind),
     /// A list of names of blocks of this kind.
     RefList(BlockKind),
+    /// A list of quoted strings.
     StringList,
     /// A list of diagnostic codes as strings: `["HA004"]`.
     CodeList,
@@ -220,6 +241,8 @@ impl Type {
         }
     }
 
+    /// The values completion offers for the type: an enumeration's values,
+    /// `true` and `false`, or `passive`; none for other types.
     pub fn enum_values(&self) -> &'static [EnumValue] {
         match self {
             Type::Enum(values) => values,
@@ -233,31 +256,46 @@ impl Type {
 /// Whether an attribute must be given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Required {
+    /// The attribute may be left out.
     No,
+    /// The attribute must be given (reported missing otherwise).
     Yes,
     /// Required under a condition that lowering checks; the text says when.
     When(&'static str),
 }
 
+/// The schema of one attribute of a block.
 #[derive(Debug, Clone, Copy)]
 pub struct AttrSchema {
+    /// The attribute's key: `peak_load`.
     pub name: &'static str,
+    /// The type its value must have.
     pub ty: Type,
+    /// Whether it must be given.
     pub required: Required,
     /// The default, as the reference shows it.
     pub default: Option<&'static str>,
+    /// One sentence on its meaning, for hover text and the reference.
     pub doc: &'static str,
 }
 
+/// The schema of one block kind: where it goes and what it holds.
 #[derive(Debug, Clone, Copy)]
 pub struct BlockSchema {
+    /// The kind of block described.
     pub kind: BlockKind,
+    /// Where blocks of this kind may appear.
     pub placement: Placement,
+    /// What a block of this kind stands for, for hover text and the
+    /// reference.
     pub doc: &'static str,
+    /// Its attributes, in the order the reference lists them.
     pub attrs: &'static [AttrSchema],
 }
 
 impl BlockSchema {
+    /// The schema of the attribute called `name`, or `None` when the block
+    /// has no such attribute.
     pub fn attr(&self, name: &str) -> Option<&'static AttrSchema> {
         self.attrs.iter().find(|a| a.name == name)
     }
@@ -293,25 +331,32 @@ macro_rules! attr {
     };
 }
 
+/// The values of a [`Type::Bool`] attribute.
 pub const BOOL_VALUES: &[EnumValue] = values!["true" => "yes", "false" => "no"];
+/// The keyword a [`Type::Manager`] attribute takes besides a node number.
 pub const MANAGER_VALUES: &[EnumValue] =
     values!["passive" => "the passive node of an active-passive pair deploys artifacts"];
 
+/// The values of the topology's `product`.
 pub const PRODUCTS: &[EnumValue] = values!["wso2-apim" => "WSO2 API Manager"];
+/// The values of a datacenter's `role`.
 pub const DC_ROLES: &[EnumValue] = values![
     "primary" => "the master datacenter: read-write databases, Publisher, DevPortal, key manager, gateways",
     "read-only" => "gateways and key managers on replicated databases; artifacts pulled from the artifact server",
     "disaster-recovery" => "a standby copy of the primary, started when the primary is lost",
 ];
+/// The values of a datacenter's `standby`.
 pub const DC_STANDBY: &[EnumValue] = values![
     "hot" => "running and ready to take traffic at once",
     "warm" => "provisioned but stopped; started on failover",
     "cold" => "not running; built and started on failover (a window of unavailability)",
 ];
+/// The values of a datasource's `purpose`.
 pub const PURPOSES: &[EnumValue] = values![
     "apim" => "WSO2AM_DB: APIs, subscriptions, tokens ([database.apim_db])",
     "shared" => "WSO2SHARED_DB: registry and user store ([database.shared_db])",
 ];
+/// The values of a datasource's `engine`.
 pub const ENGINES: &[EnumValue] = values![
     "mysql" => "MySQL 8 (default port 3306)",
     "mariadb" => "MariaDB (default port 3306): the nodes use it as MySQL (WSO2's MySQL scripts, driver and URL); the runbooks use MariaDB's own commands",
@@ -319,15 +364,18 @@ pub const ENGINES: &[EnumValue] = values![
     "mssql" => "Microsoft SQL Server (default port 1433)",
     "oracle" => "Oracle (default port 1521)",
 ];
+/// The values of a datasource's `access`.
 pub const ACCESS: &[EnumValue] = values![
     "read-write" => "the nodes write to it",
     "read-only" => "a replica the nodes only read",
 ];
+/// The values of a file share's `method`.
 pub const SHARE_METHODS: &[EnumValue] = values![
     "nfs" => "a shared NFS export mounted on every node (first choice)",
     "rsync" => "the manager node pushes its files to the others on an interval",
     "none" => "no file sharing",
 ];
+/// The values of a cluster's `profile`.
 pub const PROFILES: &[EnumValue] = values![
     "all-in-one" => "every component in one JVM",
     "control-plane" => "Publisher, DevPortal, Admin, key manager and event hub",
@@ -335,16 +383,20 @@ pub const PROFILES: &[EnumValue] = values![
     "key-manager" => "token issue and validation only",
     "traffic-manager" => "throttling decisions",
 ];
+/// The values of a cluster's `ha`.
 pub const HA_MODES: &[EnumValue] = values![
     "active-active" => "every node takes traffic",
     "active-passive" => "one node takes traffic, its pair stands by",
     "none" => "no redundancy",
 ];
+/// The values of a cluster's `standby`.
 pub const CLUSTER_STANDBY: &[EnumValue] = values![
     "hot" => "the passive node runs and is ready to take traffic",
     "cold" => "the passive node is stopped",
 ];
+/// The values of a load balancer's `kind`.
 pub const LB_KINDS: &[EnumValue] = values!["nginx" => "an nginx reverse proxy"];
+/// The values of an upgrade's `kind`.
 pub const UPGRADE_KINDS: &[EnumValue] = values![
     "service-update" => "redeploy a fixed service (API artifacts) without a server restart",
     "patch" => "apply a server patch, one node at a time",
@@ -352,10 +404,12 @@ pub const UPGRADE_KINDS: &[EnumValue] = values![
     "migration" => "move to a new deployment with a read-only window, a dump and a cutover",
     "add-service" => "deploy a new service (API) from the manager node only, wait until every node and datacenter has it, test, then expose it to consumers",
 ];
+/// The values of an upgrade's `token_sync`.
 pub const TOKEN_SYNC: &[EnumValue] = values![
     "one-way" => "copy tokens issued during the window from the old deployment to the new",
     "two-way" => "keep tokens in step both ways (needed for a gradual cutover)",
 ];
+/// The values of an upgrade's `cutover`.
 pub const CUTOVERS: &[EnumValue] = values![
     "dns" => "switch DNS to the new deployment at once",
     "gradual" => "shift traffic gradually (needs two-way token sync)",

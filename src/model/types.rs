@@ -9,11 +9,13 @@ use super::schema;
 
 /// Declares a Rust enum whose spellings are the schema's enumeration values.
 macro_rules! spelled_enum {
-    ($(#[$meta:meta])* $name:ident, $values:path, { $($variant:ident = $text:literal),* $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident, $values:path, {
+        $($(#[$vmeta:meta])* $variant:ident = $text:literal),* $(,)?
+    }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
         pub enum $name {
-            $(#[serde(rename = $text)] $variant),*
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),*
         }
 
         impl $name {
@@ -46,27 +48,63 @@ macro_rules! spelled_enum {
     };
 }
 
-spelled_enum!(Product, schema::PRODUCTS, { WsoApim = "wso2-apim" });
+spelled_enum!(
+    /// The product a topology deploys (`product`).
+    Product, schema::PRODUCTS, {
+    /// `wso2-apim`: WSO2 API Manager.
+    WsoApim = "wso2-apim",
+});
 
 spelled_enum!(
     /// The role of a datacenter.
     Role, schema::DC_ROLES, {
+    /// `primary`: the master datacenter, with the read-write databases, the
+    /// portals, the key manager and gateways.
     Primary = "primary",
+    /// `read-only`: gateways and key managers on replicated databases, with
+    /// artifacts pulled from an artifact server.
     ReadOnly = "read-only",
+    /// `disaster-recovery`: a standby copy of the primary, started when the
+    /// primary is lost.
     DisasterRecovery = "disaster-recovery",
 });
 
-spelled_enum!(DcStandby, schema::DC_STANDBY, { Hot = "hot", Warm = "warm", Cold = "cold" });
+spelled_enum!(
+    /// How a disaster-recovery datacenter stands by (its `standby`).
+    DcStandby, schema::DC_STANDBY, {
+    /// `hot`: running and ready to take traffic at once.
+    Hot = "hot",
+    /// `warm`: provisioned but stopped; started on failover.
+    Warm = "warm",
+    /// `cold`: not running; built and started on failover, with a window of
+    /// unavailability.
+    Cold = "cold",
+});
 
 spelled_enum!(
     /// Which WSO2 database a datasource holds.
-    Purpose, schema::PURPOSES, { Apim = "apim", Shared = "shared" });
+    Purpose, schema::PURPOSES, {
+    /// `apim`: WSO2AM_DB, with APIs, subscriptions and tokens
+    /// (`[database.apim_db]`).
+    Apim = "apim",
+    /// `shared`: WSO2SHARED_DB, with the registry and the user store
+    /// (`[database.shared_db]`).
+    Shared = "shared",
+});
 
-spelled_enum!(Engine, schema::ENGINES, {
+spelled_enum!(
+    /// The database engine of a datasource (`engine`).
+    Engine, schema::ENGINES, {
+    /// `mysql`: MySQL 8.
     Mysql = "mysql",
+    /// `mariadb`: MariaDB, which the nodes use as MySQL and the runbooks
+    /// drive with its own commands.
     Mariadb = "mariadb",
+    /// `postgres`: PostgreSQL.
     Postgres = "postgres",
+    /// `mssql`: Microsoft SQL Server.
     Mssql = "mssql",
+    /// `oracle`: Oracle Database.
     Oracle = "oracle",
 });
 
@@ -82,17 +120,40 @@ impl Engine {
     }
 }
 
-spelled_enum!(Access, schema::ACCESS, { ReadWrite = "read-write", ReadOnly = "read-only" });
+spelled_enum!(
+    /// Whether the nodes write to a datasource (`access`).
+    Access, schema::ACCESS, {
+    /// `read-write`: the nodes write to it.
+    ReadWrite = "read-write",
+    /// `read-only`: a replica the nodes only read.
+    ReadOnly = "read-only",
+});
 
-spelled_enum!(ShareMethod, schema::SHARE_METHODS, { Nfs = "nfs", Rsync = "rsync", None = "none" });
+spelled_enum!(
+    /// How a file share shares deployed files between nodes (`method`).
+    ShareMethod, schema::SHARE_METHODS, {
+    /// `nfs`: a shared NFS export mounted on every node.
+    Nfs = "nfs",
+    /// `rsync`: the manager node pushes its files to the others on an
+    /// interval.
+    Rsync = "rsync",
+    /// `none`: no file sharing.
+    None = "none",
+});
 
 spelled_enum!(
     /// The WSO2 profile a cluster's nodes run.
     Profile, schema::PROFILES, {
+    /// `all-in-one`: every component in one JVM.
     AllInOne = "all-in-one",
+    /// `control-plane`: Publisher, DevPortal, Admin, key manager and event
+    /// hub.
     ControlPlane = "control-plane",
+    /// `gateway-worker`: serves API traffic.
     GatewayWorker = "gateway-worker",
+    /// `key-manager`: issues and validates tokens only.
     KeyManager = "key-manager",
+    /// `traffic-manager`: makes throttling decisions.
     TrafficManager = "traffic-manager",
 });
 
@@ -156,26 +217,70 @@ impl Profile {
 spelled_enum!(
     /// The HA mode of a cluster.
     HaMode, schema::HA_MODES, {
+    /// `active-active`: every node takes traffic.
     ActiveActive = "active-active",
+    /// `active-passive`: one node takes traffic while its pair stands by.
     ActivePassive = "active-passive",
+    /// `none`: no redundancy.
     None = "none",
 });
 
-spelled_enum!(ClusterStandby, schema::CLUSTER_STANDBY, { Hot = "hot", Cold = "cold" });
+spelled_enum!(
+    /// How the passive node of an active-passive pair stands by (the
+    /// cluster's `standby`).
+    ClusterStandby, schema::CLUSTER_STANDBY, {
+    /// `hot`: the passive node runs and is ready to take traffic.
+    Hot = "hot",
+    /// `cold`: the passive node is stopped.
+    Cold = "cold",
+});
 
-spelled_enum!(LbKind, schema::LB_KINDS, { Nginx = "nginx" });
+spelled_enum!(
+    /// The implementation of a load balancer (`kind`).
+    LbKind, schema::LB_KINDS, {
+    /// `nginx`: an nginx reverse proxy.
+    Nginx = "nginx",
+});
 
-spelled_enum!(UpgradeKind, schema::UPGRADE_KINDS, {
+spelled_enum!(
+    /// What kind of change an upgrade makes (`kind`).
+    UpgradeKind, schema::UPGRADE_KINDS, {
+    /// `service-update`: redeploys a fixed service (API artifacts) without a
+    /// server restart.
     ServiceUpdate = "service-update",
+    /// `patch`: applies a server patch, one node at a time.
     Patch = "patch",
+    /// `version-upgrade`: moves the servers to a new version in place,
+    /// migrating the databases.
     VersionUpgrade = "version-upgrade",
+    /// `migration`: moves to a new deployment with a read-only window, a
+    /// dump and a cutover.
     Migration = "migration",
+    /// `add-service`: deploys a new service (API) from the manager node,
+    /// waits until every node and datacenter has it, tests it, then exposes
+    /// it to consumers.
     AddService = "add-service",
 });
 
-spelled_enum!(TokenSync, schema::TOKEN_SYNC, { OneWay = "one-way", TwoWay = "two-way" });
+spelled_enum!(
+    /// How tokens issued during a migration reach the new deployment
+    /// (`token_sync`).
+    TokenSync, schema::TOKEN_SYNC, {
+    /// `one-way`: copies tokens issued during the window from the old
+    /// deployment to the new.
+    OneWay = "one-way",
+    /// `two-way`: keeps tokens in step both ways, as a gradual cutover needs.
+    TwoWay = "two-way",
+});
 
-spelled_enum!(Cutover, schema::CUTOVERS, { Dns = "dns", Gradual = "gradual" });
+spelled_enum!(
+    /// How traffic moves to the new deployment of a migration (`cutover`).
+    Cutover, schema::CUTOVERS, {
+    /// `dns`: switches DNS to the new deployment at once.
+    Dns = "dns",
+    /// `gradual`: shifts traffic gradually (needs two-way token sync).
+    Gradual = "gradual",
+});
 
 /// Who deploys artifacts in a cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
