@@ -650,6 +650,14 @@ Reports secrets written into the topology as plain strings. Passwords are
 given as `secret("name")`: a reference to a secret held outside the
 topology (a Kubernetes Secret, a Compose secret, a Hiera value).
 
+It also reports credentials inside any URL, in whatever attribute: a user
+name or password before `@` (`https://admin:pw@artifacts.example/apim`),
+or a query or fragment parameter named like a credential (`key`, or a name
+containing `pass`, `pwd`, `secret`, `token`, `apikey`, `sig`, `auth`,
+`credential`, `private`). The message names what it found, never its
+value. An artifact server's credentials go in `credentials =
+secret("...")` instead.
+
 ## Why is this bad?
 Topology files live in version control; a password committed there is
 leaked to everyone who can read the repository, and to every artifact
