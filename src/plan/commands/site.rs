@@ -358,18 +358,15 @@ pub(super) fn artifact_push(ctx: &Ctx) -> Result<Commands, Unresolved> {
                 }
                 seen.push(cluster.label.clone());
                 let dep = q(&format!("deployment/{}", cluster.label));
-                // The container starts with the pod: its latest lines.
-                commands.push(format!(
-                    "kubectl -n {ns} logs {dep} -c artifact-sync --tail=5"
-                ));
-                verify.push(until(
-                    &format!(
-                        "kubectl -n {ns} logs {dep} -c artifact-sync | grep -q 'artifact-sync push: pushed'"
-                    ),
-                    tries,
-                    10,
-                    &failure,
-                ));
+                // The pusher is a container of the gateways' pods, started
+                // with them: the step waits for its first push. grep reads the whole
+                // log (no -q): under pipefail, kubectl must not write to a
+                // closed pipe.
+                let pushed = format!(
+                    "kubectl -n {ns} logs {dep} -c artifact-sync | grep -F 'artifact-sync push: pushed' >/dev/null"
+                );
+                commands.push(until(&pushed, tries, 10, &failure));
+                verify.push(pushed);
             }
         }
         Target::Compose => {
@@ -381,7 +378,7 @@ pub(super) fn artifact_push(ctx: &Ctx) -> Result<Commands, Unresolved> {
                 ));
                 verify.push(until(
                     &format!(
-                        "docker compose -f {file} --profile failover logs {svc} | grep -q 'artifact-sync push: pushed'"
+                        "docker compose -f {file} --profile failover logs {svc} | grep -F 'artifact-sync push: pushed' >/dev/null"
                     ),
                     tries,
                     10,
