@@ -271,6 +271,101 @@ fn run_step(step: &Value, env: &[(String, String)], dir: &Path) -> String {
     out
 }
 
+// --- the first deployment's databases ----------------------------------
+
+/// The bootstrap's database steps on an empty server: each database and
+/// its user are created, then WSO2's schema is loaded from the product's
+/// `dbscripts` (here the fixtures, at the paths of the pack); the
+/// verifications fail first, and the steps run again change nothing.
+fn bootstrap_creates_the_schema(engine: &'static str) {
+    let Some(s) = servers(engine) else {
+        return;
+    };
+    let db = format!("boot_{engine}");
+    let shared = format!("{db}_shared");
+    for name in [&db, &shared] {
+        let drop = if s.postgres() {
+            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        } else {
+            format!("DROP DATABASE IF EXISTS {name}")
+        };
+        s.sql(SOURCE, "", &drop);
+    }
+    let mut runbook = s.clone();
+    runbook.engine = engine;
+    // An application user of its own: the token sync tests create `apim`
+    // on this server at the same time.
+    let topology = migration_topology(&runbook, &db).replace("user = \"apim\"", "user = \"boot\"");
+    let plan = plan(&topology, &["--bootstrap"]);
+    // The product's pack, as far as the steps read it.
+    let home = tempfile::tempdir().unwrap();
+    let (apim, common) = if s.postgres() {
+        ("postgresql.sql", "postgresql-shared.sql")
+    } else {
+        ("mysql.sql", "mysql-shared.sql")
+    };
+    let scripts = home.path().join("dbscripts");
+    std::fs::create_dir_all(scripts.join("apimgt")).unwrap();
+    std::fs::copy(
+        fixture(apim),
+        scripts.join("apimgt").join(apim.replace("-shared", "")),
+    )
+    .unwrap();
+    std::fs::copy(fixture(common), scripts.join(common.replace("-shared", ""))).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let env: Vec<(String, String)> = [
+        ("APIM_DB_PASSWORD", "apim-pw"),
+        ("DB_ADMIN_PASSWORD", s.password.as_str()),
+        ("PRODUCT_HOME", home.path().to_str().unwrap()),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let dir = work.path();
+    for name in ["apim_db", "shared_db"] {
+        let create = step(&plan, "create-db", name);
+        let load = step(&plan, "load-schema", name);
+        run_step(create, &env, dir);
+        run_step(load, &env, dir);
+        ok(
+            "the database steps run again",
+            &bash(
+                &[lines(create, "commands"), lines(load, "commands")].concat(),
+                &env,
+                dir,
+            ),
+        );
+        ok(
+            "their verifications after the second run",
+            &bash(
+                &[lines(create, "verify"), lines(load, "verify")].concat(),
+                &env,
+                dir,
+            ),
+        );
+    }
+    // The application user owns what was loaded: it writes there.
+    let table = if s.postgres() { "am_api" } else { "AM_API" };
+    let out = s.try_sql(
+        SOURCE,
+        &db,
+        &format!("SELECT COUNT(*) FROM {table}"),
+        "boot",
+        "apim-pw",
+    );
+    ok("the application user reads its tables", &out);
+}
+
+#[test]
+fn postgres_bootstrap_creates_the_schema() {
+    bootstrap_creates_the_schema("postgres");
+}
+
+#[test]
+fn mariadb_bootstrap_creates_the_schema() {
+    bootstrap_creates_the_schema("mariadb");
+}
+
 // --- the token sync of a migration -------------------------------------
 
 fn migration_topology(s: &Servers, db: &str) -> String {
