@@ -942,11 +942,13 @@ pub(super) fn start_cluster(ctx: &Ctx) -> Result<Commands, Unresolved> {
 }
 
 /// Traffic reaches a datacenter: its Ingresses and read-only gate.
-pub(super) fn open_traffic(ctx: &Ctx) -> Result<Commands, Unresolved> {
-    let site = ctx.site()?;
+/// The checks that a site's traffic is open: the load balancers' host
+/// names answer, and, first, its Ingresses (when the build has them) have
+/// an address. The host names answer even before: the ingress
+/// controller's default backend says 404. The Ingresses' address says
+/// they were applied.
+fn open_traffic_checks(site: &Site) -> Commands {
     let mut out = super::site::open_traffic_checks(site);
-    // The host names answer even before: the ingress controller's default
-    // backend says 404. The Ingresses' address says they were applied.
     if !site.load_balancers.is_empty() {
         out.verify.insert(
             0,
@@ -957,6 +959,12 @@ pub(super) fn open_traffic(ctx: &Ctx) -> Result<Commands, Unresolved> {
             ),
         );
     }
+    out
+}
+
+pub(super) fn open_traffic(ctx: &Ctx) -> Result<Commands, Unresolved> {
+    let site = ctx.site()?;
+    let mut out = open_traffic_checks(site);
     for file in [manifests::INGRESS, manifests::READ_ONLY_GATE] {
         out.commands.push(format!(
             "if [ -f {0} ]; then kubectl apply -f {0}; fi",
@@ -1225,19 +1233,7 @@ pub(super) fn prepare_site(ctx: &Ctx) -> Result<Commands, Unresolved> {
 /// A datacenter new in a commit opens: its Ingresses and read-only gate.
 pub(super) fn open_new_site(ctx: &Ctx) -> Result<Commands, Unresolved> {
     let site = ctx.site()?;
-    let mut out = super::site::open_traffic_checks(site);
-    // The host names answer even before: the ingress controller's default
-    // backend says 404. The Ingresses' address says they were applied.
-    if !site.load_balancers.is_empty() {
-        out.verify.insert(
-            0,
-            format!(
-                "{{ [ ! -f {} ] || {}; }}",
-                q(&site.kubernetes_file(manifests::INGRESS)),
-                ingresses_addressed(site)
-            ),
-        );
-    }
+    let mut out = open_traffic_checks(site);
     for file in [manifests::INGRESS, manifests::READ_ONLY_GATE] {
         let path = next_build(&site.kubernetes_file(file));
         out.commands.push(format!(
